@@ -1,0 +1,60 @@
+# crossgraph: every command the README names. Needs python3 (3.11+), java 17+ and mvn.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CG := $(BIN)/crossgraph
+DEMO_DIR ?= data/demo
+DEMO_ACCOUNTS ?= 500
+STAMP := $(VENV)/.installed
+
+.PHONY: help install neo4j-install neo4j-start neo4j-stop demo demo-data lint typecheck unit test check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install crossgraph with its dev tools
+
+neo4j-install: install ## fetch Neo4j Community 5.26 from Maven Central (once) and build the launcher
+	$(CG) neo4j install
+
+neo4j-start: neo4j-install ## start the local Neo4j (127.0.0.1:7687, password in data/neo4j/password)
+	$(CG) neo4j start
+
+neo4j-stop: install ## stop the local Neo4j
+	$(CG) neo4j stop
+
+demo-data: install ## write the synthetic demo CSV files to $(DEMO_DIR)
+	$(CG) demo-data $(DEMO_DIR) --accounts $(DEMO_ACCOUNTS) --seed 7
+
+demo: neo4j-start demo-data ## the demo: start Neo4j, generate and load demo data, show the graph
+	$(CG) graph init
+	$(CG) load $(DEMO_DIR)
+	$(CG) graph stats
+
+lint: install ## ruff (lint + format check)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install ## mypy --strict
+	$(BIN)/mypy
+
+unit: install ## unit tests only (no Neo4j)
+	$(BIN)/pytest tests/unit -q
+
+test: lint typecheck neo4j-install ## everything CI runs: lint, types, unit and integration tests (starts its own Neo4j)
+	$(BIN)/pytest -q
+
+bench: install ## benchmarks (see benchmarks/README.md)
+	$(BIN)/python benchmarks/ingest.py
+
+clean: ## remove build and cache files (keeps data/ and models/)
+	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache src/*.egg-info

@@ -1,0 +1,3 @@
+from crossgraph.cli import main
+
+main()

@@ -1,0 +1,22 @@
+"""The `crossgraph` command. One module per command group; each registers itself here."""
+
+from __future__ import annotations
+
+import typer
+
+from crossgraph.cli import data_cmds, graph_cmds, neo4j_cmds
+
+app = typer.Typer(
+    name="crossgraph",
+    help="What to offer each existing B2B account next, and why.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(neo4j_cmds.app, name="neo4j")
+app.add_typer(graph_cmds.app, name="graph")
+data_cmds.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Input data: CSV tables, order lines, datasets, demo data."""

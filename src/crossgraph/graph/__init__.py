@@ -1,0 +1,1 @@
+"""Neo4j access: driver, named queries, schema, ingest, export, write-back."""

@@ -1,0 +1,108 @@
+"""Connecting to Neo4j: the local server's credentials or an external server from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from neo4j import Driver, GraphDatabase, RoutingControl
+from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable
+
+from crossgraph.errors import GraphQueryError, GraphUnavailable
+from crossgraph.graph import queries
+from crossgraph.settings import Settings
+
+
+@dataclass(frozen=True)
+class Connection:
+    uri: str
+    user: str
+    password: str
+    database: str
+
+
+def connection(settings: Settings) -> Connection:
+    if settings.neo4j_uri is not None:
+        password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else ""
+        return Connection(settings.neo4j_uri, settings.neo4j_user, password, settings.neo4j_database)
+    from crossgraph.server.local import LocalServer
+
+    server = LocalServer(settings)
+    return Connection(server.uri, "neo4j", server.password(), settings.neo4j_database)
+
+
+def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
+    conn = connection(settings)
+    driver = GraphDatabase.driver(
+        conn.uri, auth=(conn.user, conn.password), connection_timeout=5, max_connection_pool_size=32
+    )
+    if verify:
+        try:
+            driver.verify_connectivity()
+        except AuthError as exc:
+            driver.close()
+            raise GraphUnavailable(
+                f"Neo4j at {conn.uri} refused the credentials of user {conn.user!r}"
+            ) from exc
+        except (ServiceUnavailable, DriverError, OSError) as exc:
+            driver.close()
+            hint = " (start it with `crossgraph neo4j start`)" if settings.uses_local_server else ""
+            raise GraphUnavailable(f"Neo4j at {conn.uri} is not reachable{hint}: {exc}") from exc
+    return driver
+
+
+class Graph:
+    """Named, parameterised queries against one database. Records never leave as neo4j types."""
+
+    def __init__(self, driver: Driver, database: str) -> None:
+        self.driver = driver
+        self.database = database
+
+    @classmethod
+    def connect(cls, settings: Settings) -> Graph:
+        return cls(open_driver(settings), settings.neo4j_database)
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> Graph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self._run(queries.load(name), params, RoutingControl.READ)
+
+    def write(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self._run(queries.load(name), params, RoutingControl.WRITE)
+
+    def write_text(self, statement: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """For statements split out of a named file (schema); still parameterised."""
+        return self._run(statement, params, RoutingControl.WRITE)
+
+    def write_autocommit(self, name: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run each statement of a named file in an auto-commit transaction, as statements that
+        manage their own transactions (CALL ... IN TRANSACTIONS) require."""
+        try:
+            with self.driver.session(database=self.database) as session:
+                for statement in queries.statements(name):
+                    session.run(statement, dict(params or {})).consume()
+        except (ServiceUnavailable, DriverError) as exc:
+            raise GraphUnavailable(f"Neo4j is not reachable: {exc}") from exc
+        except Neo4jError as exc:
+            raise GraphQueryError(f"query {name!r} failed: {exc.message or exc}") from exc
+
+    def _run(
+        self, query: str, params: Mapping[str, Any] | None, routing: RoutingControl
+    ) -> list[dict[str, Any]]:
+        try:
+            records, _, _ = self.driver.execute_query(
+                query, dict(params or {}), database_=self.database, routing_=routing
+            )
+        except (ServiceUnavailable, DriverError) as exc:
+            raise GraphUnavailable(f"Neo4j is not reachable: {exc}") from exc
+        except Neo4jError as exc:
+            raise GraphQueryError(f"query failed: {exc.message or exc}") from exc
+        return [record.data() for record in records]

@@ -1,0 +1,1 @@
+"""Models: ALS, baselines, metrics, artifacts and the registry."""

@@ -1,0 +1,1 @@
+"""The local Neo4j server the project starts itself."""

@@ -1,0 +1,77 @@
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+
+/**
+ * Runs Neo4j Community embedded with its Bolt connector, the route Neo4j's Java
+ * reference documents as "Accessing Neo4j embedded via the Bolt protocol".
+ *
+ * Arguments: HOME HOST PORT PAGECACHE_BYTES TX_MEMORY_BYTES
+ * The neo4j user's password is read from the environment variable
+ * CROSSGRAPH_NEO4J_INITIAL_PASSWORD, never from the command line (visible in ps).
+ *
+ * On the first start the password is set while Bolt is still closed, so the
+ * default neo4j/neo4j credentials are never reachable over the network.
+ */
+public final class CrossgraphNeo4j {
+    private static final String READY = "CROSSGRAPH_NEO4J_READY";
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 5) {
+            System.err.println("usage: CrossgraphNeo4j HOME HOST PORT PAGECACHE_BYTES TX_MEMORY_BYTES");
+            System.exit(2);
+        }
+        Path home = Path.of(args[0]).toAbsolutePath();
+        String host = args[1];
+        int port = Integer.parseInt(args[2]);
+        long pageCache = Long.parseLong(args[3]);
+        long txMemory = Long.parseLong(args[4]);
+        String password = System.getenv("CROSSGRAPH_NEO4J_INITIAL_PASSWORD");
+        if (password == null || password.length() < 8) {
+            System.err.println("CROSSGRAPH_NEO4J_INITIAL_PASSWORD must hold at least 8 characters");
+            System.exit(2);
+        }
+
+        Path marker = home.resolve("data").resolve("crossgraph-auth-initialised");
+        if (!Files.exists(marker)) {
+            DatabaseManagementService setup = builder(home, host, port, pageCache, txMemory, false).build();
+            setup.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
+                Map.of("password", password));
+            setup.shutdown();
+            Files.writeString(marker, "password set by crossgraph\n", StandardCharsets.UTF_8);
+        }
+
+        DatabaseManagementService service = builder(home, host, port, pageCache, txMemory, true).build();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("crossgraph: shutting down Neo4j");
+            service.shutdown();
+            stopped.countDown();
+        }, "crossgraph-shutdown"));
+        System.out.println(READY + " bolt://" + host + ":" + port);
+        System.out.flush();
+        stopped.await();
+    }
+
+    private static DatabaseManagementServiceBuilder builder(
+            Path home, String host, int port, long pageCache, long txMemory, boolean bolt) {
+        return new DatabaseManagementServiceBuilder(home)
+            .setConfig(GraphDatabaseSettings.auth_enabled, true)
+            .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
+            .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txMemory)
+            .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(30))
+            .setConfig(BoltConnector.enabled, bolt)
+            .setConfig(BoltConnector.listen_address, new SocketAddress(host, port))
+            .setConfig(BoltConnector.advertised_address, new SocketAddress(host, port));
+    }
+}

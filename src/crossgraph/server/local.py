@@ -1,0 +1,341 @@
+"""The project's own Neo4j: Community 5.26 LTS from Maven Central, run embedded with Bolt.
+
+No Docker engine is needed: the jars are fetched once with Maven into the cache folder, a
+small launcher (java/CrossgraphNeo4j.java) is compiled next to them, and the server runs
+as a detached JVM bound to 127.0.0.1 with authentication on. The password is generated
+once and kept in <data_dir>/neo4j/password, readable by the user only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from crossgraph.errors import Neo4jServerError
+from crossgraph.settings import Settings, parse_memory
+
+LAUNCHER_CLASS = "CrossgraphNeo4j"
+READY_MARKER = "CROSSGRAPH_NEO4J_READY"
+
+# What Neo4j's own distribution passes to the JVM (conf/neo4j.conf, server.jvm.additional);
+# without the --add-opens flags the embedded server fails at start on Java 17+.
+JVM_OPTIONS = (
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dlog4j2.disable.jmx=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    uri: str
+    home: Path
+    version: str
+    pid: int | None = None
+    log: Path | None = None
+
+    def describe(self) -> str:
+        if self.running:
+            return f"Neo4j {self.version} running (pid {self.pid}) at {self.uri}, data in {self.home}"
+        return f"Neo4j {self.version} not running (data folder {self.home})"
+
+
+class LocalServer:
+    """Install, start, stop and inspect the local Neo4j of one data folder."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.version = settings.neo4j_version
+        self.runtime = settings.cache_dir / f"neo4j-{self.version}"
+        self.home = settings.neo4j_home.resolve()
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def lib_dir(self) -> Path:
+        return self.runtime / "lib"
+
+    @property
+    def classes_dir(self) -> Path:
+        return self.runtime / "classes"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "run" / "neo4j.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "crossgraph-neo4j.log"
+
+    @property
+    def password_file(self) -> Path:
+        return self.home / "password"
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://{self.settings.neo4j_host}:{self.settings.neo4j_port}"
+
+    # -- install -------------------------------------------------------------------------
+    def installed(self) -> bool:
+        return (self.lib_dir / f"neo4j-{self.version}.jar").exists() and (
+            self.classes_dir / f"{LAUNCHER_CLASS}.class"
+        ).exists()
+
+    def install(self, echo: Callable[[str], None] = print) -> None:
+        """Fetch the Neo4j jars with Maven (once) and compile the launcher."""
+        if self.installed():
+            return
+        for tool in ("java", "javac", "mvn"):
+            if shutil.which(tool) is None:
+                raise Neo4jServerError(
+                    f"`{tool}` is not on PATH; the local Neo4j needs Java 17+ and Maven "
+                    "(or set CROSSGRAPH_NEO4J_URI to use another server)"
+                )
+        self.runtime.mkdir(parents=True, exist_ok=True)
+        java_src = resources.files("crossgraph.server") / "java"
+        with tempfile.TemporaryDirectory(dir=self.runtime) as tmp:
+            staging = Path(tmp)
+            pom = staging / "pom.xml"
+            pom.write_bytes((java_src / "pom.xml").read_bytes())
+            echo(f"Fetching Neo4j Community {self.version} jars from Maven Central into {self.lib_dir} ...")
+            self._run(
+                [
+                    "mvn",
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(pom),
+                    f"-Dneo4j.version={self.version}",
+                    "dependency:copy-dependencies",
+                    f"-DoutputDirectory={staging / 'lib'}",
+                    "-DincludeScope=runtime",
+                ],
+                "fetching the Neo4j jars with Maven",
+            )
+            if not (staging / "lib" / f"neo4j-{self.version}.jar").exists():
+                raise Neo4jServerError(f"Maven finished but neo4j-{self.version}.jar is missing")
+            source = staging / f"{LAUNCHER_CLASS}.java"
+            source.write_bytes((java_src / f"{LAUNCHER_CLASS}.java").read_bytes())
+            self._run(
+                ["javac", "-d", str(staging / "classes"), "-cp", f"{staging / 'lib'}/*", str(source)],
+                "compiling the Neo4j launcher",
+            )
+            # Move into place only when complete, so a broken fetch is never mistaken for an install.
+            for name in ("lib", "classes"):
+                target = self.runtime / name
+                if target.exists():
+                    shutil.rmtree(target)
+                (staging / name).rename(target)
+
+    @staticmethod
+    def _run(command: list[str], what: str) -> None:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+            raise Neo4jServerError(f"{what} failed (exit {result.returncode}):\n{tail}")
+
+    # -- password ------------------------------------------------------------------------
+    def password(self, create: bool = False) -> str:
+        if not self.password_file.exists():
+            if not create:
+                raise Neo4jServerError(
+                    f"no password at {self.password_file}: start the local server first "
+                    "(crossgraph neo4j start) or set CROSSGRAPH_NEO4J_URI and CROSSGRAPH_NEO4J_PASSWORD"
+                )
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(24) + "\n")
+        return self.password_file.read_text().strip()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def pid(self) -> int | None:
+        """The pid of this data folder's running server, or None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return None
+        # The pid may have been reused by another program since; check it is our launcher.
+        if LAUNCHER_CLASS in cmdline and str(self.home) in cmdline:
+            return pid
+        return None
+
+    def status(self) -> ServerStatus:
+        pid = self.pid()
+        return ServerStatus(
+            running=pid is not None,
+            uri=self.uri,
+            home=self.home,
+            version=self.version,
+            pid=pid,
+            log=self.log_file,
+        )
+
+    def start(self, echo: Callable[[str], None] = print) -> ServerStatus:
+        """Start the server and return once Bolt accepts our credentials."""
+        current = self.status()
+        if current.running:
+            return current
+        self.install(echo)
+        host, port = self.settings.neo4j_host, self.settings.neo4j_port
+        if _port_in_use(host, port):
+            raise Neo4jServerError(
+                f"port {port} on {host} is already in use by another program; "
+                "set CROSSGRAPH_NEO4J_PORT to a free port"
+            )
+        password = self.password(create=True)
+        for folder in (self.home / "run", self.home / "logs"):
+            folder.mkdir(parents=True, exist_ok=True)
+        heap = self.settings.neo4j_heap
+        command = [
+            "java",
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            *JVM_OPTIONS,
+            "-cp",
+            f"{self.lib_dir}/*{os.pathsep}{self.classes_dir}",
+            LAUNCHER_CLASS,
+            str(self.home),
+            host,
+            str(port),
+            str(parse_memory(self.settings.neo4j_pagecache)),
+            str(parse_memory(self.settings.neo4j_tx_memory)),
+        ]
+        env = {**os.environ, "CROSSGRAPH_NEO4J_INITIAL_PASSWORD": password}
+        with self.log_file.open("ab") as log:
+            offset = log.tell()
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                cwd=self.home,
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        echo(f"Starting Neo4j {self.version} (pid {process.pid}) on {self.uri} ...")
+        deadline = time.monotonic() + self.settings.neo4j_start_timeout
+        while time.monotonic() < deadline:
+            code = process.poll()
+            if code is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise Neo4jServerError(
+                    f"Neo4j exited with code {code} during start. Log tail ({self.log_file}):\n"
+                    + self._log_tail(offset)
+                )
+            if READY_MARKER in self._log_text(offset) and _bolt_answers(self.uri, password):
+                return self.status()
+            time.sleep(0.25)
+        self._terminate(process.pid, timeout=20)
+        self.pid_file.unlink(missing_ok=True)
+        raise Neo4jServerError(
+            f"Neo4j did not answer on {self.uri} within {self.settings.neo4j_start_timeout:.0f} s. "
+            f"Log tail ({self.log_file}):\n" + self._log_tail(offset)
+        )
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stop cleanly (SIGTERM runs Neo4j's shutdown, which checkpoints). False if not running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        self._terminate(pid, timeout)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    @staticmethod
+    def _terminate(pid: int, timeout: float) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+    def _log_text(self, offset: int) -> str:
+        try:
+            with self.log_file.open("rb") as handle:
+                handle.seek(offset)
+                return handle.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _log_tail(self, offset: int, lines: int = 30) -> str:
+        text = self._log_text(offset).strip() or "(empty)"
+        debug = self.home / "logs" / "debug.log"
+        if debug.exists():
+            text += "\n--- debug.log ---\n" + "\n".join(
+                debug.read_text(errors="replace").splitlines()[-lines:]
+            )
+        return "\n".join(text.splitlines()[-2 * lines :])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of this process still answers kill(0); reap it if it is ours.
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _bolt_answers(uri: str, password: str) -> bool:
+    from neo4j import GraphDatabase
+    from neo4j.exceptions import AuthError, DriverError, Neo4jError
+
+    try:
+        with GraphDatabase.driver(uri, auth=("neo4j", password), connection_timeout=2) as driver:
+            driver.verify_connectivity()
+        return True
+    except AuthError as exc:
+        raise Neo4jServerError(
+            f"Neo4j at {uri} refused the password in the password file: {exc}. If the data folder "
+            "was created with another password, remove it or restore that password file."
+        ) from exc
+    except (DriverError, Neo4jError, OSError):
+        return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free right now (for tests and parallel servers)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

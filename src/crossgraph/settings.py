@@ -1,0 +1,78 @@
+"""Typed settings: every default in one place, read from CROSSGRAPH_* variables or .env."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CROSSGRAPH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Neo4j. Without neo4j_uri the project's own local server is used (crossgraph neo4j start).
+    neo4j_uri: str | None = Field(
+        default=None,
+        description="Bolt/neo4j URI of an external server (Docker, Aura, cluster). "
+        "Unset: the local server started by `crossgraph neo4j start`.",
+    )
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr | None = Field(
+        default=None,
+        description="Password for an external server. The local server's password is "
+        "generated and kept in <data_dir>/neo4j/password (mode 600).",
+    )
+    neo4j_database: str = "neo4j"
+
+    # The local server (Neo4j Community from Maven Central, run embedded with Bolt).
+    neo4j_version: str = "5.26.30"
+    neo4j_host: str = "127.0.0.1"
+    neo4j_port: int = Field(default=7687, ge=1, le=65535)
+    neo4j_heap: str = Field(default="2g", description="JVM heap, e.g. 2g or 512m")
+    neo4j_pagecache: str = Field(default="2g", description="Neo4j page cache, e.g. 2g")
+    neo4j_tx_memory: str = Field(default="1g", description="Global transaction memory limit")
+    neo4j_start_timeout: float = Field(default=120.0, gt=0)
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "crossgraph",
+        description="Where the Neo4j jars are fetched once",
+    )
+
+    data_dir: Path = Path("data")
+    model_dir: Path = Path("models")
+
+    ingest_batch_size: int = Field(default=5000, ge=1, le=100_000)
+
+    @field_validator("neo4j_heap", "neo4j_pagecache", "neo4j_tx_memory")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        parse_memory(value)
+        return value
+
+    @property
+    def neo4j_home(self) -> Path:
+        return self.data_dir / "neo4j"
+
+    @property
+    def uses_local_server(self) -> bool:
+        return self.neo4j_uri is None
+
+
+def parse_memory(value: str) -> int:
+    """'512m' -> 536870912; accepts k, m, g suffixes (binary) or plain bytes."""
+    text = value.strip().lower()
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise ValueError(f"memory size {value!r} is not a number with k, m or g suffix") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

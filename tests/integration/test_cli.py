@@ -1,0 +1,59 @@
+"""The crossgraph command against the test server, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crossgraph.cli import app
+from crossgraph.graph.driver import Graph
+from crossgraph.settings import Settings
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.neo4j
+runner = CliRunner()
+
+
+def test_init_load_and_stats(graph: Graph, cli_env: Settings) -> None:
+    assert runner.invoke(app, ["graph", "init"]).exit_code == 0
+    result = runner.invoke(app, ["load", str(FIXTURES / "small")])
+    assert result.exit_code == 0, result.output
+    assert "11 new order lines" in result.output
+    stats = runner.invoke(app, ["graph", "stats", "--json"])
+    assert stats.exit_code == 0
+    counts = json.loads(stats.output)
+    assert counts["nodes"]["Account"] == 4 and counts["relationships"]["BOUGHT"] == 9
+
+
+def test_bad_input_exits_non_zero_naming_the_place(graph: Graph, cli_env: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    shutil.copytree(FIXTURES / "small", folder)
+    with (folder / "purchases.csv").open("a") as handle:
+        handle.write("L99,O99,A1,C-1,1,45,yesterday\n")
+    result = runner.invoke(app, ["load", str(folder)])
+    assert result.exit_code == 1
+    assert "purchases.csv line 13, column 'ordered_at'" in result.output
+    assert "Traceback" not in result.output
+    stats = json.loads(runner.invoke(app, ["graph", "stats", "--json"]).output)
+    assert stats["nodes"] == {}
+
+
+def test_status_reports_the_running_server(cli_env: Settings) -> None:
+    if not cli_env.uses_local_server:
+        pytest.skip("external server configured")
+    result = runner.invoke(app, ["neo4j", "status", "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["running"] is True and status["uri"] == f"bolt://127.0.0.1:{cli_env.neo4j_port}"
+
+
+def test_clear_needs_confirmation(graph: Graph, cli_env: Settings) -> None:
+    runner.invoke(app, ["load", str(FIXTURES / "small")])
+    assert runner.invoke(app, ["graph", "clear"]).exit_code == 2
+    assert json.loads(runner.invoke(app, ["graph", "stats", "--json"]).output)["nodes"]["Account"] == 4
+    assert runner.invoke(app, ["graph", "clear", "--yes"]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["graph", "stats", "--json"]).output)["nodes"] == {}
