@@ -96,7 +96,7 @@ def _print_report(report: LoadReport, as_json: bool) -> None:
 def demo_data(
     directory: Path = typer.Argument(Path("data/demo"), help="Where to write the CSV files."),
     accounts: int = typer.Option(500, min=1, max=1_000_000, help="Number of accounts."),
-    products: int = typer.Option(None, min=20, max=100_000, help="Catalogue size (default: about 200)."),
+    products: int = typer.Option(None, min=20, max=100_000, help="Catalogue size (default: 240)."),
     seed: int = typer.Option(7, help="Random seed; the same seed gives the same files."),
     as_of: str = typer.Option(None, help="The data's 'today' (YYYY-MM-DD); default today."),
 ) -> None:
