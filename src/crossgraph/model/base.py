@@ -1,0 +1,114 @@
+"""The interface every recommender shares: fit on Interactions, then batched top-k.
+
+A model keeps the owned (account x product) pattern it was fitted on, so it can leave
+owned products out of a ranking; everything else about the data stays with the caller.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from crossgraph.data.matrix import Interactions
+from crossgraph.errors import ModelNotLoaded
+
+IntArray = npt.NDArray[np.intp]
+ScoreArray = npt.NDArray[np.float32]
+BATCH = 1024
+
+
+class Recommender(ABC):
+    """fit(interactions) -> recommend(account_indices, k) -> (items[n, k], scores[n, k])."""
+
+    name: str = "recommender"
+
+    def __init__(self) -> None:
+        self._owned: sp.csr_matrix | None = None
+
+    @property
+    def owned(self) -> sp.csr_matrix:
+        """Binary accounts x products matrix the model was fitted on."""
+        if self._owned is None:
+            raise ModelNotLoaded(f"{self.name} is not fitted; call fit() first")
+        return self._owned
+
+    @property
+    def n_accounts(self) -> int:
+        return int(self.owned.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        return int(self.owned.shape[1])
+
+    def fit(self, interactions: Interactions) -> Self:
+        self._owned = interactions.binary
+        self._fit(interactions)
+        return self
+
+    @abstractmethod
+    def _fit(self, interactions: Interactions) -> None: ...
+
+    @abstractmethod
+    def score(self, account_indices: IntArray) -> ScoreArray:
+        """Dense scores, one row per account, one column per product (higher = better)."""
+
+    def recommend(
+        self,
+        account_indices: npt.ArrayLike,
+        k: int = 10,
+        exclude_owned: bool = True,
+        batch_size: int = BATCH,
+    ) -> tuple[IntArray, ScoreArray]:
+        """Top-k products per account, best first. Slots that cannot be filled (fewer
+        candidates than k) hold item -1 and score -inf."""
+        accounts = self._check_accounts(account_indices)
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        items = np.full((len(accounts), k), -1, dtype=np.intp)
+        scores = np.full((len(accounts), k), -np.inf, dtype=np.float32)
+        for start in range(0, len(accounts), batch_size):
+            chunk = accounts[start : start + batch_size]
+            block = np.array(self.score(chunk), dtype=np.float32, copy=True)
+            owned = self.owned[chunk] if exclude_owned else None
+            i, s = top_k(block, k, owned)
+            items[start : start + len(chunk)] = i
+            scores[start : start + len(chunk)] = s
+        return items, scores
+
+    def _check_accounts(self, account_indices: npt.ArrayLike) -> IntArray:
+        accounts = np.asarray(account_indices, dtype=np.intp).reshape(-1)
+        if len(accounts) and (accounts.min() < 0 or accounts.max() >= self.n_accounts):
+            bad = accounts[(accounts < 0) | (accounts >= self.n_accounts)][0]
+            raise ValueError(f"account index {bad} is out of range: the model has {self.n_accounts} accounts")
+        return accounts
+
+
+def top_k(scores: ScoreArray, k: int, exclude: sp.csr_matrix | None = None) -> tuple[IntArray, ScoreArray]:
+    """Row-wise top-k of a dense score block (modified in place where excluded).
+
+    Excluded and non-finite entries never appear; missing slots are item -1, score -inf.
+    """
+    n, m = scores.shape
+    if exclude is not None and exclude.nnz:
+        rows = np.repeat(np.arange(n), np.diff(exclude.indptr))
+        scores[rows, exclude.indices] = -np.inf
+    scores[~np.isfinite(scores)] = -np.inf
+    kk = min(k, m)
+    items = np.full((n, k), -1, dtype=np.intp)
+    best = np.full((n, k), -np.inf, dtype=np.float32)
+    if kk == 0 or n == 0:
+        return items, best
+    part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (n, 1))
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    # Sort by score descending, ties by item index so rankings are stable across runs.
+    order = np.lexsort((part, -part_scores), axis=1)
+    top_items = np.take_along_axis(part, order, axis=1)
+    top_scores = np.take_along_axis(part_scores, order, axis=1)
+    valid = np.isfinite(top_scores)
+    items[:, :kk] = np.where(valid, top_items, -1)
+    best[:, :kk] = np.where(valid, top_scores, -np.inf)
+    return items, best

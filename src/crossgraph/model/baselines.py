@@ -1,0 +1,186 @@
+"""Simple, strong alternatives every served model is compared with on the same split.
+
+- `PopularityRecommender`: score_i = number of accounts that bought i.
+- `SegmentPopularityRecommender`: share of the account's segment (industry, country...)
+  that bought i; accounts in segments smaller than `min_segment_size` (or without one)
+  get global popularity. Global share breaks ties inside a segment.
+- `ItemKNNRecommender`: item-item similarity of BM25-weighted item vectors (products as
+  BM25 documents over accounts, as implicit's BM25Recommender): dot products by default,
+  cosine if asked; top `neighbours` per item; score_ui = sum_j x_uj sim(j, i) with x_uj
+  the account's order count (or 1) for product j.
+- `EASERecommender`: Steck 2019, "Embarrassingly Shallow Autoencoders", closed form
+  P = (X^T X + lambda I)^-1,  B_ij = -P_ij / P_jj,  B_jj = 0,  score_u = x_u B
+  with x_u the binary owned row (X in the Gram matrix may be time-weighted, see EASEParams).
+  B is dense items x items: 3,400 products take 46 MB (float32) plus the float64
+  inverse (~90 MB) while fitting; 10k products would need ~1.2 GB.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+from crossgraph.data.matrix import Interactions
+from crossgraph.data.weighting import WeightingConfig, bm25, pair_values, weighted_matrix
+from crossgraph.model.base import IntArray, Recommender, ScoreArray
+
+
+class PopularityRecommender(Recommender):
+    name = "popularity"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.popularity: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+
+    def _fit(self, interactions: Interactions) -> None:
+        self.popularity = interactions.product_counts().astype(np.float32)
+
+    def score(self, account_indices: IntArray) -> ScoreArray:
+        return np.tile(self.popularity, (len(account_indices), 1))
+
+
+class SegmentPopularityRecommender(Recommender):
+    name = "segment_popularity"
+
+    def __init__(self, segments: Mapping[str, str | None], min_segment_size: int = 20) -> None:
+        super().__init__()
+        self.segments = segments
+        self.min_segment_size = min_segment_size
+        self.account_segment: IntArray = np.zeros(0, dtype=np.intp)  # -1 = global fallback
+        self.table: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+        self.labels: list[str] = []
+
+    def _fit(self, interactions: Interactions) -> None:
+        owned = self.owned
+        n_accounts, n_items = owned.shape
+        raw = [self.segments.get(str(a)) for a in interactions.accounts.ids]
+        self.labels = sorted({s for s in raw if s})
+        code = {s: i for i, s in enumerate(self.labels)}
+        seg = np.array([code[s] if s else -1 for s in raw], dtype=np.intp)
+        sizes = np.bincount(seg[seg >= 0], minlength=len(self.labels))
+        small = np.flatnonzero(sizes < self.min_segment_size)
+        seg[np.isin(seg, small)] = -1
+        self.account_segment = seg
+        global_share = np.asarray(owned.sum(axis=0)).ravel() / max(n_accounts, 1)
+        table = np.zeros((len(self.labels) + 1, n_items), dtype=np.float64)
+        table[-1] = global_share  # row -1 = the global fallback
+        for s in np.unique(seg[seg >= 0]):
+            members = np.flatnonzero(seg == s)
+            table[s] = np.asarray(owned[members].sum(axis=0)).ravel() / len(members) + 1e-3 * global_share
+        self.table = table.astype(np.float32)
+
+    def score(self, account_indices: IntArray) -> ScoreArray:
+        return self.table[self.account_segment[account_indices]]
+
+
+@dataclass(frozen=True)
+class ItemKNNParams:
+    # Defaults: implicit's BM25Recommender (K1=1.2, B=0.75, dot products, binary x_u) with
+    # K=50, the best of a small grid on the Online Retail validation split (not the test).
+    neighbours: int = 50
+    k1: float = 1.2
+    b: float = 0.75
+    cosine: bool = False
+    account_value: Literal["binary", "orders"] = "binary"  # x_u in score_u = x_u S
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ItemKNNParams:
+        return cls(**data)
+
+
+class ItemKNNRecommender(Recommender):
+    name = "item_knn_bm25"
+
+    def __init__(self, params: ItemKNNParams | None = None) -> None:
+        super().__init__()
+        self.params = params or ItemKNNParams()
+        self.similarity: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.account_rows: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+
+    def _fit(self, interactions: Interactions) -> None:
+        counts = interactions.with_values(pair_values(interactions, "orders"))
+        weighted = bm25(counts.T.tocsr(), self.params.k1, self.params.b)  # products x accounts
+        if self.params.cosine:
+            norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+            weighted = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ weighted
+        self.similarity = _top_neighbours((weighted @ weighted.T).toarray(), self.params.neighbours)
+        self.account_rows = counts if self.params.account_value == "orders" else self.owned
+
+    def score(self, account_indices: IntArray) -> ScoreArray:
+        return np.asarray((self.account_rows[account_indices] @ self.similarity).toarray(), dtype=np.float32)
+
+    def contributions(self, account_idx: int, item_idx: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
+        """Owned items j of the account and x_uj * sim(j, item): the exact terms of its score."""
+        row = self.account_rows[account_idx]
+        sims = np.asarray(self.similarity[row.indices, item_idx].toarray()).ravel()
+        return row.indices.astype(np.intp), (row.data * sims).astype(np.float32)
+
+
+def _top_neighbours(sim: npt.NDArray[np.float64], k: int) -> sp.csr_matrix:
+    """Keep the k largest off-diagonal entries per row of a dense similarity matrix."""
+    n = sim.shape[0]
+    np.fill_diagonal(sim, 0.0)
+    cols = np.argpartition(-sim, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (n, 1))
+    vals = np.take_along_axis(sim, cols, axis=1)
+    rows = np.repeat(np.arange(n), cols.shape[1])
+    out = sp.csr_matrix((vals.ravel(), (rows, cols.ravel())), shape=(n, n), dtype=np.float32)
+    out.eliminate_zeros()
+    return out
+
+
+@dataclass(frozen=True)
+class EASEParams:
+    regularization: float = 250.0
+    # Weights of X in the Gram matrix X^T X only (scoring always uses the binary owned
+    # row). The default, binary without decay, is Steck's EASE; a half-life makes the
+    # item-item weights follow recent buying patterns.
+    weighting: WeightingConfig = field(default_factory=lambda: WeightingConfig(scheme="binary"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"regularization": self.regularization, "weighting": self.weighting.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EASEParams:
+        return cls(
+            regularization=float(data["regularization"]),
+            weighting=WeightingConfig.from_dict(data.get("weighting", {"scheme": "binary"})),
+        )
+
+
+class EASERecommender(Recommender):
+    name = "ease"
+
+    def __init__(self, params: EASEParams | None = None, name: str = "ease") -> None:
+        super().__init__()
+        self.name = name
+        self.params = params or EASEParams()
+        self.weights: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+
+    def _fit(self, interactions: Interactions) -> None:
+        x = weighted_matrix(interactions, self.params.weighting).astype(np.float64)
+        gram = np.asarray((x.T @ x).toarray())
+        gram[np.diag_indices_from(gram)] += self.params.regularization
+        # Inversion is a BLAS job: use every core here, even if OPENBLAS_NUM_THREADS=1 was set for ALS.
+        with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
+            p = np.linalg.inv(gram)
+        b = -p / np.diag(p)[np.newaxis, :]  # B_ij = -P_ij / P_jj
+        np.fill_diagonal(b, 0.0)
+        self.weights = b.astype(np.float32)
+
+    def score(self, account_indices: IntArray) -> ScoreArray:
+        return np.asarray(self.owned[account_indices] @ self.weights, dtype=np.float32)
+
+    def contributions(self, account_idx: int, item_idx: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
+        """Owned items j of the account and B_j,item: the exact terms of its score."""
+        owned = self.owned[account_idx].indices.astype(np.intp)
+        return owned, self.weights[owned, item_idx].astype(np.float32)

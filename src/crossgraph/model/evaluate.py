@@ -1,0 +1,251 @@
+"""Offline evaluation: the served model next to every baseline, on one time split, in one run.
+
+Every model is fitted on the lines before the cutoff and ranks, for each test account
+(an account seen before the cutoff that buys at least one product new to it after), the
+products it did not own at the cutoff. Metrics are those of `model.metrics` at each k.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.split import TimeSplit, time_split
+from crossgraph.model.als import ALSParams, ALSRecommender
+from crossgraph.model.base import Recommender
+from crossgraph.model.baselines import (
+    EASEParams,
+    EASERecommender,
+    ItemKNNParams,
+    ItemKNNRecommender,
+    PopularityRecommender,
+    SegmentPopularityRecommender,
+)
+from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.model.metrics import ranking_metrics
+
+SERVED = "served"
+BASELINE = "baseline"
+REFERENCE = "reference"  # shown for context, neither served nor a baseline (plain ALS)
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    served: HybridParams = field(default_factory=HybridParams)
+    # Reference lines (neither served nor baselines): the served model's ALS alone, and its
+    # EASE partner alone when that differs from the EASE baseline (e.g. time-decayed).
+    als: ALSParams | None = field(default_factory=lambda: HybridParams().als)
+    partner_reference: bool = True
+    knn: ItemKNNParams = field(default_factory=ItemKNNParams)
+    ease: EASEParams = field(default_factory=EASEParams)
+    min_segment_size: int = 20
+    ks: tuple[int, ...] = (5, 10)
+    end: datetime | None = None  # end of the test window (default: end of the data)
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    name: str
+    role: str  # served | baseline | reference
+    metrics: dict[str, float]
+    fit_seconds: float
+    recommend_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "metrics": self.metrics,
+            "fit_seconds": round(self.fit_seconds, 3),
+            "recommend_seconds": round(self.recommend_seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    cutoff: str
+    end: str | None
+    train_lines: int
+    accounts: int
+    products: int
+    test_accounts: int
+    test_pairs: int
+    unseen_product_pairs: int
+    results: list[ModelResult]
+    served_params: dict[str, Any]
+    seconds: float
+
+    @property
+    def served(self) -> ModelResult:
+        return next(r for r in self.results if r.role == SERVED)
+
+    def best_baseline(self, metric: str = "ndcg@10") -> ModelResult:
+        return max((r for r in self.results if r.role == BASELINE), key=lambda r: r.metrics[metric])
+
+    def lift(self, metric: str = "ndcg@10") -> float:
+        """Relative gain of the served model over the best baseline (0.05 = +5 %)."""
+        base = self.best_baseline(metric).metrics[metric]
+        return self.served.metrics[metric] / base - 1.0 if base > 0 else float("inf")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cutoff": self.cutoff,
+            "end": self.end,
+            "split": {
+                "train_lines": self.train_lines,
+                "accounts": self.accounts,
+                "products": self.products,
+                "test_accounts": self.test_accounts,
+                "test_pairs": self.test_pairs,
+                "unseen_product_pairs": self.unseen_product_pairs,
+            },
+            "models": [r.to_dict() for r in self.results],
+            "served_params": self.served_params,
+            "best_baseline": self.best_baseline().name,
+            "served_lift_ndcg@10": round(self.lift(), 4),
+            "seconds": round(self.seconds, 2),
+        }
+
+    def to_json(self, path: Path | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            path.write_text(text + "\n")
+        return text
+
+
+def evaluate_recommender(
+    model: Recommender, split: TimeSplit, ks: tuple[int, ...] = (5, 10)
+) -> tuple[dict[str, float], float]:
+    """Metrics of an already fitted model on the split's test accounts, and seconds taken."""
+    accounts = split.test_accounts()
+    start = time.perf_counter()
+    items, _ = model.recommend(accounts, k=max(ks), exclude_owned=True)
+    seconds = time.perf_counter() - start
+    relevant = split.test.binary[accounts]
+    return ranking_metrics(items, relevant, ks=ks, n_items=split.train.shape[1]), seconds
+
+
+def evaluate_models(
+    lines: OrderLines,
+    cutoff: datetime | np.datetime64 | str,
+    segments: Mapping[str, str | None] | None = None,
+    config: EvaluationConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EvaluationReport:
+    """Fit the served hybrid, plain ALS and every baseline on one split; score each."""
+    config = config or EvaluationConfig()
+    say = progress or (lambda _: None)
+    started = time.perf_counter()
+    split = time_split(lines, cutoff, end=config.end)
+    say(
+        f"split at {split.cutoff}: {len(split.train_lines)} train lines, "
+        f"{len(split.test_accounts())} test accounts, {split.test.nnz} test pairs"
+    )
+    candidates: list[tuple[str, Recommender]] = [(SERVED, HybridRecommender(config.served))]
+    if config.als is not None:
+        candidates.append((REFERENCE, ALSRecommender(config.als)))
+    if config.partner_reference and config.served.ease_weight > 0 and config.served.ease != config.ease:
+        candidates.append((REFERENCE, EASERecommender(config.served.ease, name="ease_partner")))
+    candidates.append((BASELINE, PopularityRecommender()))
+    if segments is not None:
+        candidates.append((BASELINE, SegmentPopularityRecommender(segments, config.min_segment_size)))
+    candidates += [(BASELINE, ItemKNNRecommender(config.knn)), (BASELINE, EASERecommender(config.ease))]
+
+    results: list[ModelResult] = []
+    for role, model in candidates:
+        t0 = time.perf_counter()
+        model.fit(split.train)
+        fit_seconds = time.perf_counter() - t0
+        metrics, rec_seconds = evaluate_recommender(model, split, config.ks)
+        results.append(ModelResult(model.name, role, metrics, fit_seconds, rec_seconds))
+        top = f"ndcg@{max(config.ks)}"
+        say(f"{model.name}: {top}={metrics[top]:.4f} ({fit_seconds:.1f}s fit)")
+    return EvaluationReport(
+        cutoff=str(split.cutoff),
+        end=None if split.end is None else str(split.end),
+        train_lines=len(split.train_lines),
+        accounts=split.train.shape[0],
+        products=split.train.shape[1],
+        test_accounts=len(split.test_accounts()),
+        test_pairs=split.test.nnz,
+        unseen_product_pairs=split.unseen_product_pairs,
+        results=results,
+        served_params=config.served.to_dict(),
+        seconds=time.perf_counter() - started,
+    )
+
+
+COLUMNS = ("precision", "recall", "ndcg", "map", "hit_rate")
+
+
+def render_table(report: EvaluationReport, ks: tuple[int, ...] = (5, 10)) -> Any:
+    """A rich Table: one row per model, P/R/NDCG/MAP/HR at each k and coverage at max k."""
+    from rich.table import Table
+
+    top = max(ks)
+    best = report.best_baseline(f"ndcg@{top}")
+    table = Table(
+        title=(
+            f"cutoff {report.cutoff[:10]} - {report.test_accounts} test accounts, {report.test_pairs} "
+            f"new pairs; served vs best baseline ({best.name}) NDCG@{top}: {report.lift(f'ndcg@{top}'):+.1%}"
+        )
+    )
+    table.add_column("model")
+    table.add_column("role")
+    for k in ks:
+        for metric in COLUMNS:
+            table.add_column(f"{_short(metric)}@{k}", justify="right")
+    table.add_column(f"cov@{top}", justify="right")
+    table.add_column("fit s", justify="right")
+    for r in report.results:
+        cells = [f"{r.metrics[f'{m}@{k}']:.4f}" for k in ks for m in COLUMNS]
+        style = "bold" if r.role == SERVED else None
+        table.add_row(
+            r.name, r.role, *cells, f"{r.metrics[f'coverage@{top}']:.3f}", f"{r.fit_seconds:.1f}", style=style
+        )
+    return table
+
+
+def _short(metric: str) -> str:
+    return {"precision": "P", "recall": "R", "ndcg": "NDCG", "map": "MAP", "hit_rate": "HR"}[metric]
+
+
+def plot_report(
+    report: EvaluationReport,
+    path: Path,
+    metrics: tuple[str, ...] = ("ndcg@10", "map@10", "recall@10", "precision@10"),
+) -> Path:
+    """A grouped bar chart (one group per metric, one bar per model) written as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r.name for r in report.results]
+    x = np.arange(len(metrics))
+    width = 0.8 / max(len(names), 1)
+    fig, ax = plt.subplots(figsize=(4.5 + 1.6 * len(metrics), 4.5))
+    for i, r in enumerate(report.results):
+        values = [r.metrics[m] for m in metrics]
+        bars = ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width, label=f"{r.name} ({r.role})")
+        if r.role == SERVED:
+            for bar in bars:
+                bar.set_edgecolor("black")
+                bar.set_linewidth(1.5)
+    ax.set_xticks(x, list(metrics))
+    ax.set_ylabel("score")
+    ax.set_title(f"crossgraph offline evaluation, cutoff {report.cutoff[:10]}")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,185 @@
+"""The served model: ALS at the core, blended with EASE (and optionally item-kNN).
+
+For account u and a product i it does not own, each component's score is standardised
+over the account's unowned products, then blended:
+
+    z_c(u, i) = (s_c(u, i) - mean_u(s_c)) / std_u(s_c)
+    score(u, i) = w_als z_als + w_ease z_ease + w_knn z_knn
+
+ALS stays the model of "customers like you": `similar_accounts` are nearest neighbours in
+the ALS account factors. Every component is linear in the account's owned products, so
+`explain` splits the blended score into one term per owned product:
+
+    score(u, i) = sum_j sum_c w_c t_c(u, j, i) / std_u(s_c)  -  sum_c w_c mean_u(s_c) / std_u(s_c)
+
+with t_c the component's own terms (ALS: implicit's explain, EASE: B_ji, kNN: sim(j, i)).
+The second sum is the same for every product of the account, so it never changes a
+ranking. All parameters, blend weights included, round-trip through `to_dict` for the
+model manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from crossgraph.data.matrix import Interactions
+from crossgraph.data.weighting import WeightingConfig
+from crossgraph.errors import InvalidInput
+from crossgraph.model.als import ALSParams, ALSRecommender
+from crossgraph.model.base import IntArray, Recommender, ScoreArray
+from crossgraph.model.baselines import EASEParams, EASERecommender, ItemKNNParams, ItemKNNRecommender
+
+# Defaults: the result of `crossgraph.model.tuning.tune` (seed 0, budget 20, three rolling
+# 99-day validation folds ending 2011-09-01) on Online Retail - purchases before the
+# 2011-09-01 cutoff only. Rerun: benchmarks/evaluate_online_retail.py --tune.
+DEFAULT_ALS = ALSParams(
+    factors=256,
+    regularization=10.0,
+    alpha=1.0,
+    iterations=15,
+    weighting=WeightingConfig(scheme="log", value="orders", alpha=1.0, half_life_days=90.0),
+)
+DEFAULT_EASE = EASEParams(
+    regularization=100.0, weighting=WeightingConfig(scheme="binary", half_life_days=30.0)
+)
+
+
+@dataclass(frozen=True)
+class HybridParams:
+    als: ALSParams = field(default_factory=lambda: DEFAULT_ALS)
+    ease: EASEParams = field(default_factory=lambda: DEFAULT_EASE)
+    knn: ItemKNNParams = field(default_factory=ItemKNNParams)
+    als_weight: float = 1.0
+    ease_weight: float = 1.0
+    knn_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.als_weight <= 0:
+            raise InvalidInput(
+                f"als_weight must be > 0 (ALS is the core of the model), got {self.als_weight}"
+            )
+        if self.ease_weight < 0 or self.knn_weight < 0:
+            raise InvalidInput(
+                "blend weights must be >= 0, got "
+                f"ease_weight={self.ease_weight}, knn_weight={self.knn_weight}"
+            )
+
+    @property
+    def blend(self) -> dict[str, float]:
+        """Blend weights scaled to sum to 1 (only their ratios matter)."""
+        total = self.als_weight + self.ease_weight + self.knn_weight
+        return {
+            "als": self.als_weight / total,
+            "ease": self.ease_weight / total,
+            "knn": self.knn_weight / total,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "als": self.als.to_dict(),
+            "ease": self.ease.to_dict(),
+            "knn": self.knn.to_dict(),
+            "als_weight": self.als_weight,
+            "ease_weight": self.ease_weight,
+            "knn_weight": self.knn_weight,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HybridParams:
+        return cls(
+            als=ALSParams.from_dict(data["als"]),
+            ease=EASEParams.from_dict(data["ease"]),
+            knn=ItemKNNParams.from_dict(data.get("knn", {})),
+            als_weight=float(data["als_weight"]),
+            ease_weight=float(data.get("ease_weight", 0.0)),
+            knn_weight=float(data.get("knn_weight", 0.0)),
+        )
+
+
+class HybridRecommender(Recommender):
+    name = "hybrid"
+
+    def __init__(self, params: HybridParams | None = None, show_progress: bool = False) -> None:
+        super().__init__()
+        self.params = params or HybridParams()
+        self.als = ALSRecommender(self.params.als, show_progress=show_progress)
+        self.ease: EASERecommender | None = None
+        self.knn: ItemKNNRecommender | None = None
+
+    @property
+    def user_factors(self) -> npt.NDArray[np.float32]:
+        return self.als.user_factors
+
+    @property
+    def item_factors(self) -> npt.NDArray[np.float32]:
+        return self.als.item_factors
+
+    def _fit(self, interactions: Interactions) -> None:
+        self.als.fit(interactions)
+        self.ease = EASERecommender(self.params.ease).fit(interactions) if self.params.ease_weight else None
+        self.knn = ItemKNNRecommender(self.params.knn).fit(interactions) if self.params.knn_weight else None
+
+    def components(self) -> list[tuple[str, float, Recommender]]:
+        out: list[tuple[str, float, Recommender]] = [("als", self.params.als_weight, self.als)]
+        if self.ease is not None:
+            out.append(("ease", self.params.ease_weight, self.ease))
+        if self.knn is not None:
+            out.append(("knn", self.params.knn_weight, self.knn))
+        return out
+
+    def standardised(self, account_indices: IntArray) -> dict[str, tuple[ScoreArray, ScoreArray, ScoreArray]]:
+        """Per component: (raw scores, mean_u, std_u) with the statistics over unowned products."""
+        owned = self.owned[account_indices]
+        mask = np.zeros((len(account_indices), self.n_items), dtype=bool)
+        mask[np.repeat(np.arange(len(account_indices)), np.diff(owned.indptr)), owned.indices] = True
+        free = ~mask
+        n_free = np.maximum(free.sum(axis=1, keepdims=True), 1)
+        out: dict[str, tuple[ScoreArray, ScoreArray, ScoreArray]] = {}
+        for name, _, model in self.components():
+            raw = np.asarray(model.score(account_indices), dtype=np.float32)
+            mean = np.where(free, raw, 0.0).sum(axis=1, keepdims=True) / n_free
+            var = np.where(free, (raw - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n_free
+            std = np.sqrt(var)
+            out[name] = (raw, mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32))
+        return out
+
+    def score(self, account_indices: IntArray) -> ScoreArray:
+        weights = {name: w for name, w, _ in self.components()}
+        total = np.zeros((len(account_indices), self.n_items), dtype=np.float32)
+        for name, (raw, mean, std) in self.standardised(account_indices).items():
+            total += weights[name] * (raw - mean) / std
+        return total
+
+    def explain(self, account_idx: int, item_idx: int, n: int = 10) -> list[tuple[int, float]]:
+        """The owned products contributing most to the blended score, largest first."""
+        self._check_accounts([account_idx])
+        if not 0 <= item_idx < self.n_items:
+            raise ValueError(f"item index {item_idx} is out of range: the model has {self.n_items} items")
+        owned = self.owned[account_idx].indices
+        if len(owned) == 0:
+            return []
+        stats = self.standardised(np.asarray([account_idx], dtype=np.intp))
+        terms = np.zeros(self.n_items, dtype=np.float64)
+        for name, weight, model in self.components():
+            std = float(stats[name][2][0, 0])
+            if isinstance(model, ALSRecommender):
+                for j, t in model.explain(account_idx, item_idx, n=len(owned)):
+                    terms[j] += weight * t / std
+            elif isinstance(model, (EASERecommender, ItemKNNRecommender)):
+                js, ts = model.contributions(account_idx, item_idx)
+                np.add.at(terms, js, weight * ts.astype(np.float64) / std)
+        order = owned[np.argsort(-terms[owned], kind="stable")][:n]
+        return [(int(j), float(terms[j])) for j in order]
+
+    def similar_accounts(self, account_idx: int, k: int = 20) -> tuple[IntArray, ScoreArray]:
+        """Peers from the ALS account factors (cosine), the account itself excluded."""
+        return self.als.similar_accounts(account_idx, k)
+
+    def similar_accounts_batch(
+        self, account_indices: npt.ArrayLike, k: int = 20
+    ) -> tuple[IntArray, ScoreArray]:
+        return self.als.similar_accounts_batch(account_indices, k)

@@ -1,0 +1,79 @@
+"""Top-k ranking metrics with binary relevance.
+
+For one account with relevant set R (its test pairs) and ranked list r_1..r_k (owned items
+already excluded; -1 marks an empty slot), hits h_i = [r_i in R]:
+
+    precision@k = sum_i h_i / k
+    recall@k    = sum_i h_i / |R|                       (the usual IR definition; note that
+                  implicit's own `precision_at_k` divides by min(k, |R|) instead)
+    NDCG@k      = sum_i h_i / log2(i + 1)  /  sum_{i <= min(k, |R|)} 1 / log2(i + 1)
+    AP@k        = sum_i h_i * precision@i  /  min(k, |R|)    (MAP@k = mean of AP@k)
+    hit rate@k  = [sum_i h_i > 0]
+
+each averaged over the accounts with |R| >= 1, and
+
+    coverage@k  = |items appearing in any top-k list| / catalogue size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+
+
+def hits_matrix(recommended: npt.NDArray[np.integer], relevant: sp.csr_matrix) -> npt.NDArray[np.bool_]:
+    """h[u, i] = whether recommended[u, i] is in row u of `relevant` (rows aligned)."""
+    n, k = recommended.shape
+    if relevant.shape[0] != n:
+        raise ValueError(f"relevant has {relevant.shape[0]} rows, expected one per ranked list ({n})")
+    hits = np.zeros((n, k), dtype=bool)
+    rel = relevant.tocsr()
+    for u in range(n):
+        row = rel.indices[rel.indptr[u] : rel.indptr[u + 1]]
+        if len(row):
+            hits[u] = np.isin(recommended[u], row)
+    return hits
+
+
+def ranking_metrics(
+    recommended: npt.NDArray[np.integer],
+    relevant: sp.csr_matrix,
+    ks: Sequence[int] = (5, 10),
+    n_items: int | None = None,
+) -> dict[str, float]:
+    """Metrics named like 'ndcg@10'. Row u of `recommended` is the ranked list for the
+    account whose relevant items are row u of `relevant`; rows with no relevant item are
+    skipped. `n_items` is the catalogue size for coverage (default: relevant's columns)."""
+    if recommended.ndim != 2:
+        raise ValueError(f"recommended must be 2-D (accounts x k), got shape {recommended.shape}")
+    if ks and max(ks) > recommended.shape[1]:
+        raise ValueError(f"k={max(ks)} needs at least {max(ks)} columns, got {recommended.shape[1]}")
+    catalogue = relevant.shape[1] if n_items is None else n_items
+    n_relevant = np.diff(relevant.tocsr().indptr)
+    keep = n_relevant > 0
+    recs = np.asarray(recommended)[keep]
+    n_rel = n_relevant[keep].astype(np.float64)
+    hits = hits_matrix(recs, relevant.tocsr()[np.flatnonzero(keep)]).astype(np.float64)
+    out: dict[str, float] = {}
+    discounts = 1.0 / np.log2(np.arange(2, recs.shape[1] + 2))
+    for k in ks:
+        h = hits[:, :k]
+        n_hits = h.sum(axis=1)
+        ideal_len = np.minimum(n_rel, k).astype(np.intp)
+        idcg = np.cumsum(discounts[:k])[ideal_len - 1]
+        precision_at_i = np.cumsum(h, axis=1) / np.arange(1, k + 1)
+        empty = len(recs) == 0
+        out[f"precision@{k}"] = 0.0 if empty else float(np.mean(n_hits / k))
+        out[f"recall@{k}"] = 0.0 if empty else float(np.mean(n_hits / n_rel))
+        out[f"ndcg@{k}"] = 0.0 if empty else float(np.mean((h @ discounts[:k]) / idcg))
+        out[f"map@{k}"] = 0.0 if empty else float(np.mean((h * precision_at_i).sum(axis=1) / ideal_len))
+        out[f"hit_rate@{k}"] = 0.0 if empty else float(np.mean(n_hits > 0))
+        top = recs[:, :k]
+        shown = np.unique(top[top >= 0])
+        out[f"coverage@{k}"] = float(len(shown) / catalogue) if catalogue else 0.0
+    return out

@@ -1,0 +1,95 @@
+"""Popularity, segment popularity, item-kNN and EASE on toy cases worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crossgraph.data.matrix import build_interactions
+from crossgraph.model.baselines import (
+    EASEParams,
+    EASERecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+    SegmentPopularityRecommender,
+)
+from tests.unit.lines_factory import block_pairs, lines_of
+
+# P1 bought by 4 accounts, P2 by 3, P3 by 2, P4 by 1.
+POP = build_interactions(
+    lines_of(
+        [
+            ("O1", "A1", "P1", "2024-01-01"),
+            ("O2", "A2", "P1", "2024-01-01"),
+            ("O3", "A3", "P1", "2024-01-01"),
+            ("O4", "A4", "P1", "2024-01-01"),
+            ("O5", "A2", "P2", "2024-01-01"),
+            ("O6", "A3", "P2", "2024-01-01"),
+            ("O7", "A4", "P2", "2024-01-01"),
+            ("O8", "A4", "P3", "2024-01-01"),
+            ("O9", "A5", "P3", "2024-01-01"),
+            ("O9", "A5", "P4", "2024-01-01"),
+        ]
+    )
+)
+
+
+def ids(interactions, items) -> list[str]:  # type: ignore[no-untyped-def]
+    return [interactions.products.id(int(i)) for i in items if i >= 0]
+
+
+def test_popularity_ranks_by_buyers_and_skips_what_the_account_owns() -> None:
+    model = PopularityRecommender().fit(POP)
+    items, scores = model.recommend([POP.accounts.index("A1"), POP.accounts.index("A5")], k=3)
+    assert ids(POP, items[0]) == ["P2", "P3", "P4"]
+    assert scores[0].tolist() == [3.0, 2.0, 1.0]
+    assert ids(POP, items[1]) == ["P1", "P2"]  # owns P3, P4
+
+
+def test_segment_popularity_uses_the_segment_and_falls_back_to_global_for_small_ones() -> None:
+    # A1, A5 are "DE" (P3 is the segment's favourite beyond what A1 owns); A2-A4 "FR"; A6 unknown.
+    segments = {"A1": "DE", "A5": "DE", "A2": "FR", "A3": "FR", "A4": "FR"}
+    model = SegmentPopularityRecommender(segments, min_segment_size=2).fit(POP)
+    items, _ = model.recommend([POP.accounts.index("A1")], k=3)
+    assert ids(POP, items[0])[:2] == ["P3", "P4"]  # DE bought P3 and P4, not P2
+    fallback = SegmentPopularityRecommender(segments, min_segment_size=3).fit(POP)
+    items, _ = fallback.recommend([POP.accounts.index("A1")], k=3)
+    assert ids(POP, items[0]) == ["P2", "P3", "P4"]  # DE has 2 accounts < 3: global order
+
+
+def test_ease_weights_match_the_closed_form_by_hand() -> None:
+    # X = [[1, 1], [1, 0]], lambda = 1: G + I = [[3, 1], [1, 2]], P = [[2, -1], [-1, 3]] / 5,
+    # B_01 = -P_01 / P_11 = 1/3, B_10 = -P_10 / P_00 = 1/2, diagonal 0.
+    it = build_interactions(
+        lines_of(
+            [
+                ("O1", "A1", "P1", "2024-01-01"),
+                ("O1", "A1", "P2", "2024-01-01"),
+                ("O2", "A2", "P1", "2024-01-01"),
+            ]
+        )
+    )
+    model = EASERecommender(EASEParams(regularization=1.0)).fit(it)
+    np.testing.assert_allclose(model.weights, [[0.0, 1 / 3], [1 / 2, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(model.score(np.array([1])), [[0.0, 1 / 3]], rtol=1e-6)  # A2 owns P1
+
+
+def test_ease_contributions_add_up_to_the_score() -> None:
+    it = build_interactions(block_pairs())
+    model = EASERecommender(EASEParams(regularization=2.0)).fit(it)
+    owned, terms = model.contributions(0, 0)
+    assert terms.sum() == pytest.approx(float(model.score(np.array([0]))[0, 0]), rel=1e-5)
+    assert set(owned.tolist()) == set(it.binary[0].indices.tolist())
+
+
+def test_item_knn_similarity_links_only_co_bought_products() -> None:
+    it = build_interactions(block_pairs())
+    model = ItemKNNRecommender().fit(it)
+    sim = model.similarity.toarray()
+    block0 = [i for i, p in enumerate(it.products.ids) if p.startswith("P0")]
+    block1 = [i for i, p in enumerate(it.products.ids) if p.startswith("P1")]
+    assert sim[np.ix_(block0, block1)].max() == 0.0
+    assert sim[np.ix_(block0, block0)].max() > 0.0
+    assert np.all(np.diag(sim) == 0.0)
+    _owned, terms = model.contributions(0, 0)
+    assert terms.sum() == pytest.approx(float(model.score(np.array([0]))[0, 0]), rel=1e-5)

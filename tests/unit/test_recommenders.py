@@ -1,0 +1,95 @@
+"""The contract every recommender shares, run against each of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from crossgraph.data.matrix import build_interactions
+from crossgraph.errors import ModelNotLoaded
+from crossgraph.model.als import ALSParams, ALSRecommender
+from crossgraph.model.base import Recommender
+from crossgraph.model.baselines import (
+    EASEParams,
+    EASERecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+    SegmentPopularityRecommender,
+)
+from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from tests.unit.lines_factory import block_pairs
+
+SMALL_ALS = ALSParams(factors=8, regularization=0.1, alpha=10.0, iterations=15)
+FACTORIES: dict[str, Callable[[], Recommender]] = {
+    "popularity": PopularityRecommender,
+    "segment_popularity": lambda: SegmentPopularityRecommender({}, min_segment_size=2),
+    "item_knn": ItemKNNRecommender,
+    "ease": lambda: EASERecommender(EASEParams(regularization=1.0)),
+    "als": lambda: ALSRecommender(SMALL_ALS),
+    "hybrid": lambda: HybridRecommender(
+        HybridParams(als=SMALL_ALS, ease=EASEParams(regularization=1.0), ease_weight=0.5, knn_weight=0.5)
+    ),
+}
+INTERACTIONS = build_interactions(block_pairs())
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def model(request: pytest.FixtureRequest) -> Recommender:
+    return FACTORIES[request.param]().fit(INTERACTIONS)
+
+
+def test_recommend_never_returns_owned_products(model: Recommender) -> None:
+    accounts = np.arange(INTERACTIONS.shape[0])
+    items, scores = model.recommend(accounts, k=3)
+    owned = INTERACTIONS.binary.toarray().astype(bool)
+    for a in accounts:
+        shown = items[a][items[a] >= 0]
+        assert not owned[a, shown].any()
+    assert items.shape == scores.shape == (len(accounts), 3)
+
+
+def test_scores_come_best_first(model: Recommender) -> None:
+    _, scores = model.recommend(np.arange(INTERACTIONS.shape[0]), k=5)
+    assert np.all(np.diff(scores, axis=1) <= 0)
+
+
+def test_slots_beyond_the_unowned_products_are_empty(model: Recommender) -> None:
+    n_items = INTERACTIONS.shape[1]
+    items, scores = model.recommend([0], k=n_items + 2)
+    unowned = n_items - INTERACTIONS.account_counts()[0]
+    assert (items[0] >= 0).sum() == unowned
+    assert np.all(items[0, unowned:] == -1) and np.all(np.isneginf(scores[0, unowned:]))
+
+
+def test_owned_products_can_be_included_on_request(model: Recommender) -> None:
+    items, _ = model.recommend([0], k=INTERACTIONS.shape[1], exclude_owned=False)
+    assert sorted(items[0].tolist()) == list(range(INTERACTIONS.shape[1]))
+
+
+def test_batches_give_the_same_answer_as_one_call(model: Recommender) -> None:
+    accounts = np.arange(INTERACTIONS.shape[0])
+    one, _ = model.recommend(accounts, k=4)
+    batched, _ = model.recommend(accounts, k=4, batch_size=3)
+    assert np.array_equal(one, batched)
+
+
+def test_an_unknown_account_index_is_refused(model: Recommender) -> None:
+    with pytest.raises(ValueError, match=f"account index {INTERACTIONS.shape[0]} is out of range"):
+        model.recommend([INTERACTIONS.shape[0]], k=2)
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_recommend_before_fit_says_so(name: str) -> None:
+    with pytest.raises(ModelNotLoaded, match="not fitted"):
+        FACTORIES[name]().recommend([0], k=1)
+
+
+@pytest.mark.parametrize("name", ["item_knn", "ease", "als", "hybrid"])
+def test_collaborative_models_recommend_the_missing_product_of_the_block_first(name: str) -> None:
+    model = FACTORIES[name]().fit(INTERACTIONS)
+    items, _ = model.recommend(np.arange(INTERACTIONS.shape[0]), k=1)
+    for a, account in enumerate(INTERACTIONS.accounts.ids):
+        block, k = account[1], int(account[2:])
+        assert INTERACTIONS.products.id(int(items[a, 0])) == f"P{block}{k % 4}"
