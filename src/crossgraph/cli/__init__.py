@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from crossgraph.cli import data_cmds, graph_cmds, neo4j_cmds
+from crossgraph.cli import data_cmds, graph_cmds, model_cmds, neo4j_cmds
 
 app = typer.Typer(
     name="crossgraph",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(neo4j_cmds.app, name="neo4j")
 app.add_typer(graph_cmds.app, name="graph")
 data_cmds.register(app)
+model_cmds.register(app)
 
 
 def main() -> None:

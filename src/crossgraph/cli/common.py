@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -25,7 +26,8 @@ from crossgraph.errors import CrossgraphError
 from crossgraph.graph.driver import Graph
 from crossgraph.settings import Settings, get_settings
 
-console = Console()
+# Wide tables stay readable when output goes to a file or CI log, not only on a terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 P = ParamSpec("P")

@@ -110,7 +110,9 @@ class Registry:
     def current(self) -> VersionInfo:
         version = self.current_version()
         if version is None:
-            raise ModelNotLoaded(f"no model has been promoted yet in {self.root} (run `crossgraph train`)")
+            raise ModelNotLoaded(
+                f"no model has been promoted yet in {self.root}: train and promote one first"
+            )
         return self.get(version)
 
     # -- promotion -----------------------------------------------------------------------
