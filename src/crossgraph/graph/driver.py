@@ -35,7 +35,12 @@ def connection(settings: Settings) -> Connection:
 def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
     conn = connection(settings)
     driver = GraphDatabase.driver(
-        conn.uri, auth=(conn.user, conn.password), connection_timeout=5, max_connection_pool_size=32
+        conn.uri,
+        auth=(conn.user, conn.password),
+        connection_timeout=5,
+        max_connection_pool_size=32,
+        # Server hints (e.g. "property does not exist yet" on an empty graph) are not for users.
+        notifications_min_severity="OFF",
     )
     if verify:
         try:
