@@ -35,10 +35,12 @@ neo4j-stop: install ## stop the local Neo4j
 demo-data: install ## write the synthetic demo CSV files to $(DEMO_DIR)
 	$(CG) demo-data $(DEMO_DIR) --accounts $(DEMO_ACCOUNTS) --seed 7
 
-demo: neo4j-start demo-data ## the demo: start Neo4j, generate and load demo data, show the graph
+demo: neo4j-start demo-data ## the demo: start Neo4j, generate and load demo data, show the graph, train
 	$(CG) graph init
 	$(CG) load $(DEMO_DIR)
 	$(CG) graph stats
+	$(CG) train
+	$(CG) models list
 
 lint: install ## ruff (lint + format check)
 	$(BIN)/ruff check src tests benchmarks

@@ -1,0 +1,164 @@
+"""The artifact: everything serving needs from one fit, in one versioned directory.
+
+    manifest.json           version, created, parameters, data fingerprint, metrics, libraries
+    account_ids.npy         external ids, index order of every account array (unicode, no pickle)
+    product_ids.npy         external skus, index order of every product array
+    account_factors.npy     ALS account factors (float32), memory-mappable
+    product_factors.npy     ALS product factors (float32), memory-mappable
+    owned.npz               accounts x products owned at fit time (CSR, binary)
+    similar_accounts.npy    top-K peers per account by ALS cosine (int32; -1 = none)
+    similar_scores.npy      their similarity (float32)
+    recommended.npy         top-N unowned products per account by the served model (int32; -1 = none)
+    recommended_scores.npy  their scores (float32)
+    accounts.json / products.json   display attributes (name, industry, country, category, ...)
+
+Scoring the blend needs EASE and item-kNN matrices that are large; serving reads the
+precomputed top-N instead and filters it (category, kind, excludes) per request, which is
+also what makes a CRM sidebar answer in microseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from crossgraph.data.matrix import IdMap, Interactions
+from crossgraph.model.hybrid import HybridRecommender
+
+ARTIFACT_FORMAT = 1
+
+
+def fingerprint(interactions: Interactions) -> str:
+    """sha256 of the owned pattern and its ids: the same data gives the same fingerprint."""
+    digest = hashlib.sha256()
+    for array in (interactions.accounts.to_array(), interactions.products.to_array()):
+        digest.update("\x1f".join(array.tolist()).encode())
+    digest.update(np.asarray(interactions.indptr, dtype=np.int64).tobytes())
+    digest.update(np.asarray(interactions.indices, dtype=np.int64).tobytes())
+    digest.update(np.asarray(interactions.orders, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in ("crossgraph", "implicit", "numpy", "scipy", "neo4j"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions
+
+
+def write_artifact(
+    folder: Path,
+    *,
+    version: str,
+    model: HybridRecommender,
+    interactions: Interactions,
+    accounts: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+    metrics: dict[str, Any],
+    similar_k: int = 20,
+    top_n: int = 50,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write every file of the artifact into `folder` (the registry's staging directory)."""
+    n = interactions.shape[0]
+    every = np.arange(n)
+    peers, peer_scores = model.similar_accounts_batch(every, similar_k)
+    items, item_scores = model.recommend(every, k=top_n, exclude_owned=True)
+    np.save(folder / "account_ids.npy", interactions.accounts.to_array())
+    np.save(folder / "product_ids.npy", interactions.products.to_array())
+    np.save(folder / "account_factors.npy", np.ascontiguousarray(model.user_factors, dtype=np.float32))
+    np.save(folder / "product_factors.npy", np.ascontiguousarray(model.item_factors, dtype=np.float32))
+    sp.save_npz(folder / "owned.npz", interactions.binary.tocsr().astype(np.float32))
+    np.save(folder / "similar_accounts.npy", peers.astype(np.int32))
+    np.save(folder / "similar_scores.npy", peer_scores.astype(np.float32))
+    np.save(folder / "recommended.npy", items.astype(np.int32))
+    np.save(folder / "recommended_scores.npy", item_scores.astype(np.float32))
+    _write_json(folder / "accounts.json", {str(a["id"]): a for a in accounts})
+    _write_json(folder / "products.json", {str(p["sku"]): p for p in products})
+    manifest = {
+        "format": ARTIFACT_FORMAT,
+        "version": version,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": "hybrid (ALS + EASE + item-kNN)",
+        "params": model.params.to_dict(),
+        "data": {
+            "fingerprint": fingerprint(interactions),
+            "accounts": n,
+            "products": int(interactions.shape[1]),
+            "pairs": int(interactions.nnz),
+        },
+        "similar_k": similar_k,
+        "top_n": top_n,
+        "metrics": metrics,
+        "libraries": library_versions(),
+        **(extra or {}),
+    }
+    _write_json(folder / "manifest.json", manifest)  # last: its presence marks a complete artifact
+    return manifest
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A loaded artifact, read-only; the large arrays are memory-mapped."""
+
+    path: Path
+    manifest: dict[str, Any]
+    accounts: IdMap
+    products: IdMap
+    account_factors: npt.NDArray[np.float32]
+    product_factors: npt.NDArray[np.float32]
+    owned: sp.csr_matrix
+    similar_accounts: npt.NDArray[np.int32]
+    similar_scores: npt.NDArray[np.float32]
+    recommended: npt.NDArray[np.int32]
+    recommended_scores: npt.NDArray[np.float32]
+    account_info: dict[str, dict[str, Any]]
+    product_info: dict[str, dict[str, Any]]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @classmethod
+    def load(cls, path: Path) -> Artifact:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != ARTIFACT_FORMAT:
+            raise ValueError(
+                f"{path}: artifact format {manifest.get('format')!r}, expected {ARTIFACT_FORMAT}"
+            )
+
+        def array(name: str) -> Any:
+            return np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+
+        return cls(
+            path=path,
+            manifest=manifest,
+            accounts=IdMap.from_array(np.load(path / "account_ids.npy", allow_pickle=False)),
+            products=IdMap.from_array(np.load(path / "product_ids.npy", allow_pickle=False)),
+            account_factors=array("account_factors"),
+            product_factors=array("product_factors"),
+            owned=sp.load_npz(path / "owned.npz").tocsr(),
+            similar_accounts=array("similar_accounts"),
+            similar_scores=array("similar_scores"),
+            recommended=array("recommended"),
+            recommended_scores=array("recommended_scores"),
+            account_info=json.loads((path / "accounts.json").read_text(encoding="utf-8")),
+            product_info=json.loads((path / "products.json").read_text(encoding="utf-8")),
+        )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, default=str, ensure_ascii=False) + "\n", encoding="utf-8")

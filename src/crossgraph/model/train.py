@@ -1,0 +1,132 @@
+"""The nightly job without I/O: evaluate on a time split, gate, fit on everything, write the artifact.
+
+The caller (CLI) brings order lines and display attributes (from the graph or files) and
+does the promotion and the write-back, so this module is testable without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from crossgraph.data.matrix import build_interactions
+from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.split import time_split
+from crossgraph.errors import InvalidInput
+from crossgraph.model.artifact import fingerprint, write_artifact
+from crossgraph.model.evaluate import (
+    EvaluationConfig,
+    EvaluationReport,
+    evaluate_models,
+    evaluate_recommender,
+)
+from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.model.registry import Registry
+
+GATE_METRIC = "ndcg@10"
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """A new model is promoted only if it beats popularity and is not worse than the current
+    model (refitted with its own parameters on the same split) by more than `tolerance`."""
+
+    tolerance: float = 0.02  # relative, on GATE_METRIC
+    metric: str = GATE_METRIC
+
+
+@dataclass
+class TrainResult:
+    version: str
+    cutoff: datetime
+    report: EvaluationReport
+    passed: bool
+    reasons: list[str] = field(default_factory=list)
+    current_version: str | None = None
+    current_score: float | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return float(self.report.served.metrics[GATE_METRIC])
+
+
+def default_cutoff(lines: OrderLines, test_days: int) -> datetime:
+    last = lines.ordered_at.max().astype("datetime64[D]").astype(object)
+    return datetime.combine(last, datetime.min.time()) - timedelta(days=test_days)
+
+
+def train(
+    lines: OrderLines,
+    accounts: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+    registry: Registry,
+    *,
+    params: HybridParams | None = None,
+    cutoff: datetime | None = None,
+    test_days: int = 120,
+    gate: GateConfig | None = None,
+    segment_key: str = "segment",
+    progress: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Evaluate -> gate -> fit on all data -> artifact (always kept). Promotion is the caller's."""
+    say = progress or (lambda _: None)
+    if len(lines) == 0:
+        raise InvalidInput("the graph holds no purchases to train on (load some first)")
+    params = params or HybridParams()
+    gate = gate or GateConfig()
+    cut = cutoff or default_cutoff(lines, test_days)
+    segments = {str(a["id"]): a.get(segment_key) for a in accounts}
+    say(f"evaluating on a time split at {cut.date()}")
+    report = evaluate_models(
+        lines, cut, segments=segments, config=EvaluationConfig(served=params, als=params.als), progress=say
+    )
+    result = TrainResult(version="", cutoff=cut, report=report, passed=True)
+    popularity = next(m for m in report.results if m.name == "popularity").metrics[gate.metric]
+    if not result.score > popularity:
+        result.passed = False
+        result.reasons.append(f"{gate.metric} {result.score:.4f} does not beat popularity ({popularity:.4f})")
+    current = registry.current_version()
+    if current is not None:
+        current_params = HybridParams.from_dict(registry.get(current).manifest["params"])
+        split = time_split(lines, cut)
+        refit = HybridRecommender(current_params).fit(split.train)
+        metrics, _ = evaluate_recommender(refit, split)
+        result.current_version, result.current_score = current, float(metrics[gate.metric])
+        floor = result.current_score * (1 - gate.tolerance)
+        if result.score < floor:
+            result.passed = False
+            result.reasons.append(
+                f"{gate.metric} {result.score:.4f} is below the current model {current} "
+                f"({result.current_score:.4f}) minus the {gate.tolerance:.0%} tolerance ({floor:.4f})"
+            )
+    say("fitting the model on all purchases")
+    interactions = build_interactions(lines)
+    model = HybridRecommender(params).fit(interactions)
+    result.version = registry.new_version_name(fingerprint(interactions))
+    with registry.writing(result.version) as folder:
+        result.manifest = write_artifact(
+            folder,
+            version=result.version,
+            model=model,
+            interactions=interactions,
+            accounts=accounts,
+            products=products,
+            metrics=report.to_dict(),
+            extra={
+                "gate": {
+                    "passed": result.passed,
+                    "reasons": result.reasons,
+                    "metric": gate.metric,
+                    "tolerance": gate.tolerance,
+                    "current_version": result.current_version,
+                    "current_score": result.current_score,
+                },
+                "trained_until": str(np.datetime64(lines.ordered_at.max(), "s")),
+            },
+        )
+    return result

@@ -1,0 +1,84 @@
+"""The nightly job against a real Neo4j: promote, write back, and refuse a bad model."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from crossgraph.cli import app
+from crossgraph.data.demo import generate_demo
+from crossgraph.graph.driver import Graph
+from crossgraph.graph.ingest import load_directory
+from crossgraph.model.artifact import Artifact
+from crossgraph.model.hybrid import HybridParams
+from crossgraph.model.registry import Registry
+from crossgraph.settings import Settings
+
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
+runner = CliRunner()
+
+
+def params_file(path: Path, params: HybridParams) -> Path:
+    path.write_text(json.dumps({"model": params.to_dict(), "gate": {"tolerance": 0.02}, "test_days": 180}))
+    return path
+
+
+def test_train_promotes_writes_back_and_the_gate_refuses_a_bad_model(
+    graph: Graph, cli_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(tmp_path / "models"))
+    from crossgraph.settings import get_settings
+
+    get_settings.cache_clear()
+    generate_demo(tmp_path / "demo", accounts=300, seed=5, as_of=date(2026, 6, 30))
+    load_directory(graph, tmp_path / "demo")
+    good = params_file(tmp_path / "good.json", HybridParams())
+    first = runner.invoke(app, ["train", "--params", str(good)])
+    assert first.exit_code == 0, first.output
+    registry = Registry(tmp_path / "models")
+    current = registry.current()
+    artifact = Artifact.load(current.path)
+    n_accounts = len(artifact.accounts)
+    assert n_accounts == 300
+    assert artifact.account_factors.shape[0] == n_accounts
+    # Peers never include the account itself; recommendations are never owned products.
+    assert not np.any(artifact.similar_accounts == np.arange(n_accounts)[:, None])
+    owned = artifact.owned.toarray() > 0
+    recs = np.asarray(artifact.recommended[:, :10])
+    assert not any(owned[a, i] for a in range(n_accounts) for i in recs[a] if i >= 0)
+
+    counts = graph.write_text(
+        "MATCH ()-[s:SIMILAR_TO]->() WITH count(s) AS similar, collect(DISTINCT s.model_version) AS sv "
+        "MATCH ()-[r:RECOMMENDED]->() "
+        "RETURN similar, sv, count(r) AS recommended, collect(DISTINCT r.model_version) AS rv"
+    )[0]
+    assert counts["similar"] == int((np.asarray(artifact.similar_accounts[:, :10]) >= 0).sum())
+    assert counts["recommended"] == int((recs >= 0).sum())
+    assert counts["sv"] == counts["rv"] == [current.version]
+
+    bad_params = HybridParams.from_dict(
+        {
+            **HybridParams().to_dict(),
+            "ease_weight": 0.0,
+            "knn_weight": 0.0,
+            "als": {**HybridParams().als.to_dict(), "factors": 1, "iterations": 1},
+        }
+    )
+    bad = runner.invoke(app, ["train", "--params", str(params_file(tmp_path / "bad.json", bad_params))])
+    assert bad.exit_code == 2, bad.output
+    assert "gate refused" in bad.output
+    assert registry.current().version == current.version
+    assert len(registry.versions()) == 2  # the refused artifact is kept for inspection
+    # The graph still holds the promoted model's write-back.
+    versions = graph.write_text("MATCH ()-[s:SIMILAR_TO]->() RETURN collect(DISTINCT s.model_version) AS v")[
+        0
+    ]["v"]
+    assert versions == [current.version]
+    listing = runner.invoke(app, ["models", "list"])
+    assert "refused" in listing.output and "passed" in listing.output
+    get_settings.cache_clear()
