@@ -81,4 +81,11 @@ def test_train_promotes_writes_back_and_the_gate_refuses_a_bad_model(
     assert versions == [current.version]
     listing = runner.invoke(app, ["models", "list"])
     assert "refused" in listing.output and "passed" in listing.output
+
+    # Tuning searches before the cutoff and the manifest records what it chose.
+    tuned = runner.invoke(app, ["train", "--params", str(good), "--tune", "2", "--no-write-back"])
+    assert tuned.exit_code in (0, 2), tuned.output
+    manifest = Registry(tmp_path / "models").versions()[-1].manifest
+    assert manifest["tuning"]["best"] == manifest["params"]
+    assert len(manifest["tuning"]["trials"]) >= 2
     get_settings.cache_clear()

@@ -51,6 +51,13 @@ def train(
     no_write_back: bool = typer.Option(
         False, "--no-write-back", help="Do not write SIMILAR_TO / RECOMMENDED."
     ),
+    tune_budget: int = typer.Option(
+        None,
+        "--tune",
+        min=0,
+        help="Search parameters first (this many ALS trials) on windows before the cutoff; the best "
+        "are recorded in the manifest. Default: tune_budget in the parameters file, or 0.",
+    ),
 ) -> None:
     """Nightly job: export -> evaluate vs baselines -> gate -> fit -> artifact -> promote -> write-back.
 
@@ -98,6 +105,7 @@ def train(
             test_days=int(config.get("test_days", 120)),
             gate=gate,
             segment_key=str(config.get("segment", "segment")),
+            tune_budget=int(tune_budget if tune_budget is not None else config.get("tune_budget", 0)),
             progress=say,
         )
         console.print(render_table(result.report))

@@ -26,6 +26,7 @@ from crossgraph.model.evaluate import (
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.registry import Registry
+from crossgraph.model.tuning import tune
 
 GATE_METRIC = "ndcg@10"
 
@@ -71,9 +72,11 @@ def train(
     test_days: int = 120,
     gate: GateConfig | None = None,
     segment_key: str = "segment",
+    tune_budget: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Evaluate -> gate -> fit on all data -> artifact (always kept). Promotion is the caller's."""
+    """[Tune] -> evaluate -> gate -> fit on all data -> artifact (always kept). Promotion is the
+    caller's. Tuning searches on validation windows before the evaluation cutoff only."""
     say = progress or (lambda _: None)
     if len(lines) == 0:
         raise InvalidInput("the graph holds no purchases to train on (load some first)")
@@ -81,6 +84,11 @@ def train(
     gate = gate or GateConfig()
     cut = cutoff or default_cutoff(lines, test_days)
     segments = {str(a["id"]): a.get(segment_key) for a in accounts}
+    tuning: dict[str, Any] | None = None
+    if tune_budget:
+        say(f"tuning on validation windows before {cut.date()} ({tune_budget} ALS trials)")
+        searched = tune(lines, cut, budget=tune_budget, start=params, progress=say)
+        params, tuning = searched.best, searched.to_dict()
     say(f"evaluating on a time split at {cut.date()}")
     report = evaluate_models(
         lines, cut, segments=segments, config=EvaluationConfig(served=params, als=params.als), progress=say
@@ -127,6 +135,7 @@ def train(
                     "current_score": result.current_score,
                 },
                 "trained_until": str(np.datetime64(lines.ordered_at.max(), "s")),
+                "tuning": tuning,
             },
         )
     return result
