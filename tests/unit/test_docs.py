@@ -70,3 +70,20 @@ def test_no_secret_or_value_formatted_into_cypher() -> None:
         check=False,
     ).stdout
     assert offenders == ""
+
+
+def test_training_schedules_run_the_real_command_with_the_shipped_parameters() -> None:
+    job = yaml.safe_load((ROOT / "training" / "cronjob.yaml").read_text())
+    container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:2] == ["crossgraph", "train"]
+    env = {e["name"]: e for e in container["env"]}
+    assert "valueFrom" in env["CROSSGRAPH_NEO4J_PASSWORD"]  # a secret, never a literal
+    assert "crossgraph train --params training/params.json" in (ROOT / "training" / "crontab").read_text()
+    import json
+
+    from crossgraph.model.hybrid import HybridParams
+    from crossgraph.model.train import GateConfig
+
+    params = json.loads((ROOT / "training" / "params.json").read_text())
+    HybridParams.from_dict(params["model"])
+    GateConfig(**params["gate"])
