@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -110,6 +110,6 @@ def _cutoff(text: str | None, lines: OrderLines) -> datetime:
             return datetime.fromisoformat(text)
         except ValueError:
             raise InvalidInput(f"--cutoff {text!r} is not a date (expected YYYY-MM-DD)") from None
-    last = lines.ordered_at.max().astype("datetime64[D]").astype(object)
-    cut = datetime.combine(last, datetime.min.time()) - timedelta(days=120)
-    return cut
+    from crossgraph.model.train import default_cutoff
+
+    return default_cutoff(lines, test_days=120)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from crossgraph.errors import InvalidInput
+from crossgraph.errors import InvalidRows
 
 StrArray = npt.NDArray[np.object_]
 FloatArray = npt.NDArray[np.float64]
@@ -110,10 +110,5 @@ def read_purchases(path: Path) -> OrderLines:
         return read_online_retail(path).lines
     table = read_table(PURCHASES, path)
     if table.problems:
-        shown = "\n".join(f"  {p}" for p in table.problems[:20])
-        more = len(table.problems) - 20
-        raise InvalidInput(
-            f"{path} has {len(table.problems)} problem(s):\n{shown}"
-            + (f"\n  ... and {more} more" if more > 0 else "")
-        )
+        raise InvalidRows(table.problems)
     return OrderLines.from_rows(table.rows)

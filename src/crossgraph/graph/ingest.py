@@ -11,10 +11,8 @@ from __future__ import annotations
 import csv
 import gc
 import json
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from crossgraph.data.csvout import atomic_text
 from crossgraph.data.online_retail import OnlineRetail, read_online_retail
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.tables import (
@@ -174,22 +173,12 @@ def write_rejects(path: Path, tables: Iterable[ParsedTable]) -> Path:
         for t in tables
         for (_, cells, p) in t.rejected
     ]
-    atomic_write_csv(path, ("file", "line", "column", "problem", "row"), rows)
-    return path
-
-
-def atomic_write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_text(path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("file", "line", "column", "problem", "row"))
+        writer.writerows(rows)
+    return path
 
 
 def write_tables(

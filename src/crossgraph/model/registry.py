@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crossgraph.data.csvout import atomic_text
 from crossgraph.errors import CrossgraphError, ModelNotLoaded
 
 MANIFEST = "manifest.json"
@@ -170,7 +171,5 @@ def _read_json(path: Path) -> Any:
 
 def _write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with atomic_text(path) as handle:
         json.dump(data, handle, indent=2, default=str)
-    os.replace(tmp, path)

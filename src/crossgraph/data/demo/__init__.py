@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from crossgraph.data.csvout import Progress, RowChunk, write_csv, write_lines
 from crossgraph.data.demo.accounts import Accounts, build_accounts
 from crossgraph.data.demo.catalogue import DEFAULT_PRODUCTS, MIN_PRODUCTS, Catalogue, build_catalogue
 from crossgraph.data.demo.common import Calendar, day_strings
-from crossgraph.data.demo.csvout import Progress, RowChunk, write_csv, write_lines
 from crossgraph.data.demo.events import Events, build_events
 from crossgraph.data.demo.installed import Assets, Contracts, build_assets, build_contracts
 from crossgraph.data.demo.purchases import Purchases, build_purchases
