@@ -10,7 +10,7 @@ DEMO_DIR ?= data/demo
 DEMO_ACCOUNTS ?= 500
 STAMP := $(VENV)/.installed
 
-.PHONY: help install neo4j-install neo4j-start neo4j-stop demo demo-data lint typecheck unit test check bench clean
+.PHONY: help install neo4j-install neo4j-start neo4j-stop demo demo-data serve lint typecheck unit test check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,12 +35,24 @@ neo4j-stop: install ## stop the local Neo4j
 demo-data: install ## write the synthetic demo CSV files to $(DEMO_DIR)
 	$(CG) demo-data $(DEMO_DIR) --accounts $(DEMO_ACCOUNTS) --seed 7
 
-demo: neo4j-start demo-data ## the demo: start Neo4j, generate and load demo data, show the graph, train
+demo: neo4j-start demo-data ## the demo: Neo4j, demo data, train, then the API on 127.0.0.1 (Ctrl-C stops it)
 	$(CG) graph init
 	$(CG) load $(DEMO_DIR)
 	$(CG) graph stats
 	$(CG) train
 	$(CG) models list
+	@key=$$($(CG) api-key create demo --scope admin --replace --quiet) && \
+	account=$$(sed -n 2p $(DEMO_DIR)/accounts.csv | cut -d, -f1) && \
+	base=http://127.0.0.1:$${CROSSGRAPH_API_PORT:-8000} && \
+	printf '\nDemo API key (admin scope, stored as sha256 in data/api-keys.json):\n  %s\n\n' "$$key" && \
+	printf 'Try in another terminal (API docs: %s/docs):\n' "$$base" && \
+	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/recommendations?limit=5"\n' "$$key" "$$base" "$$account" && \
+	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/similar?limit=3"\n' "$$key" "$$base" "$$account" && \
+	printf '  curl -s -H "X-API-Key: %s" "%s/v1/model"\n\n' "$$key" "$$base"
+	$(CG) serve
+
+serve: install ## run the API on the promoted model (127.0.0.1:8000)
+	$(CG) serve
 
 lint: install ## ruff (lint + format check)
 	$(BIN)/ruff check src tests benchmarks

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crossgraph.keys import ApiKey
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -46,6 +48,26 @@ class Settings(BaseSettings):
 
     ingest_batch_size: int = Field(default=5000, ge=1, le=100_000)
 
+    # The API (crossgraph serve).
+    api_host: str = Field(default="127.0.0.1", description="Interface to bind; loopback by default")
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_workers: int = Field(default=1, ge=1, le=64)
+    api_keys: list[ApiKey] = Field(
+        default_factory=list,
+        description='Keys as JSON, e.g. [{"name": "crm", "key": "...", "scopes": ["read"]}]; '
+        "usually kept in the keys file instead (crossgraph api-key create)",
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="JSON list of keys (sha256 only); default <data_dir>/api-keys.json"
+    )
+    api_batch_max: int = Field(default=500, ge=1, le=10_000, description="Accounts per batch call")
+    api_graph_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds a request waits for Neo4j before answering without it"
+    )
+    api_poll_seconds: float = Field(
+        default=5.0, gt=0, description="How often the server checks for a newly promoted model and Neo4j"
+    )
+
     @field_validator("neo4j_heap", "neo4j_pagecache", "neo4j_tx_memory")
     @classmethod
     def _memory_size(cls, value: str) -> str:
@@ -55,6 +77,10 @@ class Settings(BaseSettings):
     @property
     def neo4j_home(self) -> Path:
         return self.data_dir / "neo4j"
+
+    @property
+    def keys_file(self) -> Path:
+        return self.api_keys_file or self.data_dir / "api-keys.json"
 
     @property
     def uses_local_server(self) -> bool:

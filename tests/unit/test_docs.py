@@ -61,6 +61,20 @@ def test_docker_compose_runs_neo4j_526_as_the_readme_says() -> None:
             assert "CROSSGRAPH_NEO4J_URI=bolt://127.0.0.1:7687" in readme
 
 
+def test_docker_compose_api_and_trainer_share_the_image_models_and_secret() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    api, trainer = compose["services"]["api"], compose["services"]["trainer"]
+    assert api["build"]["dockerfile"] == "api/Dockerfile" and (ROOT / "api" / "Dockerfile").exists()
+    assert trainer["image"] == api["image"]
+    assert all(p.startswith("127.0.0.1:") for p in api["ports"])
+    assert api["environment"]["CROSSGRAPH_NEO4J_PASSWORD"].startswith("${NEO4J_PASSWORD")
+    assert api["environment"]["CROSSGRAPH_NEO4J_URI"] == "bolt://neo4j:7687"
+    models = {v for v in api["volumes"] if v.endswith(":/models")}
+    assert models and models <= set(trainer["volumes"])
+    assert trainer["command"][:3] == ["train", "--params", "training/params.json"]
+    assert (ROOT / "training" / "params.json").exists()
+
+
 def test_no_secret_or_value_formatted_into_cypher() -> None:
     """Every Cypher statement is a named file; Python never builds query text with f-strings."""
     offenders = subprocess.run(
@@ -87,3 +101,26 @@ def test_training_schedules_run_the_real_command_with_the_shipped_parameters() -
     params = json.loads((ROOT / "training" / "params.json").read_text())
     HybridParams.from_dict(params["model"])
     GateConfig(**params["gate"])
+
+
+def test_the_shipped_openapi_document_matches_the_app(tmp_path: Path) -> None:
+    import json
+
+    from crossgraph.api.app import create_app
+    from crossgraph.settings import Settings
+
+    shipped = json.loads((ROOT / "api" / "openapi.json").read_text())
+    app = create_app(Settings(data_dir=tmp_path, model_dir=tmp_path / "models"))
+    assert shipped == app.openapi(), "regenerate it: crossgraph openapi api/openapi.json"
+    for path in (
+        "/v1/accounts/{account_id}/recommendations",
+        "/v1/accounts/{account_id}/similar",
+        "/v1/accounts/{account_id}/evidence/{sku}",
+        "/v1/recommendations/batch",
+        "/v1/model",
+        "/v1/admin/reload",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
+        assert path in shipped["paths"], path

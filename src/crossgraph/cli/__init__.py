@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from crossgraph.cli import data_cmds, graph_cmds, model_cmds, neo4j_cmds, train_cmds
+from crossgraph.cli import data_cmds, graph_cmds, model_cmds, neo4j_cmds, serve_cmds, train_cmds
 
 app = typer.Typer(
     name="crossgraph",
@@ -18,6 +18,7 @@ app.add_typer(graph_cmds.app, name="graph")
 data_cmds.register(app)
 model_cmds.register(app)
 train_cmds.register(app)
+serve_cmds.register(app)
 
 
 def main() -> None:

@@ -18,15 +18,16 @@ CHUNK_ROWS = 200_000
 
 
 @contextlib.contextmanager
-def atomic_text(path: Path) -> Iterator[TextIO]:
-    """A text handle on a temporary file next to `path` that replaces `path` only on success."""
+def atomic_text(path: Path, mode: int = 0o644) -> Iterator[TextIO]:
+    """A text handle on a temporary file next to `path` that replaces `path` only on success,
+    with permissions `mode` (0o600 for secrets: the temporary file is never wider than that)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are ordinary data files
+        os.chmod(tmp, mode)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

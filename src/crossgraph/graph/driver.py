@@ -32,12 +32,16 @@ def connection(settings: Settings) -> Connection:
     return Connection(server.uri, "neo4j", server.password(), settings.neo4j_database)
 
 
-def open_driver(settings: Settings, *, verify: bool = True) -> Driver:
+def open_driver(settings: Settings, *, verify: bool = True, timeout: float | None = None) -> Driver:
+    """A driver for the configured server. `timeout` (seconds) bounds connecting, waiting for
+    a pooled connection and retrying, for callers that must answer quickly (the API)."""
     conn = connection(settings)
     driver = GraphDatabase.driver(
         conn.uri,
         auth=(conn.user, conn.password),
-        connection_timeout=5,
+        connection_timeout=min(5.0, timeout or 5.0),
+        connection_acquisition_timeout=timeout or 60.0,  # 60 s and 30 s: the driver's defaults
+        max_transaction_retry_time=timeout or 30.0,
         max_connection_pool_size=32,
         # Server hints (e.g. "property does not exist yet" on an empty graph) are not for users.
         notifications_min_severity="OFF",

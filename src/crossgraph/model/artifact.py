@@ -6,6 +6,7 @@
     account_factors.npy     ALS account factors (float32), memory-mappable
     product_factors.npy     ALS product factors (float32), memory-mappable
     owned.npz               accounts x products owned at fit time (CSR, binary)
+    als_confidence.npz      the confidences ALS was fitted on (alpha x weighted matrix), for `explain`
     similar_accounts.npy    top-K peers per account by ALS cosine (int32; -1 = none)
     similar_scores.npy      their similarity (float32)
     recommended.npy         top-N unowned products per account by the served model (int32; -1 = none)
@@ -35,7 +36,7 @@ import scipy.sparse as sp
 from crossgraph.data.matrix import IdMap, Interactions
 from crossgraph.model.hybrid import HybridRecommender
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2  # 2: adds als_confidence.npz
 
 
 def fingerprint(interactions: Interactions) -> str:
@@ -82,6 +83,8 @@ def write_artifact(
     np.save(folder / "account_factors.npy", np.ascontiguousarray(model.user_factors, dtype=np.float32))
     np.save(folder / "product_factors.npy", np.ascontiguousarray(model.item_factors, dtype=np.float32))
     sp.save_npz(folder / "owned.npz", interactions.binary.tocsr().astype(np.float32))
+    confidence = (model.als.user_items * np.float32(model.params.als.alpha)).tocsr().astype(np.float32)
+    sp.save_npz(folder / "als_confidence.npz", confidence)
     np.save(folder / "similar_accounts.npy", peers.astype(np.int32))
     np.save(folder / "similar_scores.npy", peer_scores.astype(np.float32))
     np.save(folder / "recommended.npy", items.astype(np.int32))
@@ -121,6 +124,7 @@ class Artifact:
     account_factors: npt.NDArray[np.float32]
     product_factors: npt.NDArray[np.float32]
     owned: sp.csr_matrix
+    als_confidence: sp.csr_matrix
     similar_accounts: npt.NDArray[np.int32]
     similar_scores: npt.NDArray[np.float32]
     recommended: npt.NDArray[np.int32]
@@ -151,6 +155,7 @@ class Artifact:
             account_factors=array("account_factors"),
             product_factors=array("product_factors"),
             owned=sp.load_npz(path / "owned.npz").tocsr(),
+            als_confidence=sp.load_npz(path / "als_confidence.npz").tocsr(),
             similar_accounts=array("similar_accounts"),
             similar_scores=array("similar_scores"),
             recommended=array("recommended"),

@@ -1,0 +1,118 @@
+"""The FastAPI application: `create_app()` (uvicorn factory) wires settings, model, graph, routes.
+
+Lifespan: load the current model (the service starts without one and reports not ready
+until a model is promoted), open one Neo4j driver, then watch in the background: every
+`api_poll_seconds` it loads a newly promoted model and probes Neo4j.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+import crossgraph
+from crossgraph.api import errors
+from crossgraph.api.deps import AppState
+from crossgraph.api.metrics import Metrics, MetricsMiddleware
+from crossgraph.api.routes import accounts, batch, health, model
+from crossgraph.api.state import GraphLink, ModelHolder
+from crossgraph.errors import ModelNotLoaded
+from crossgraph.keys import KeyRing, read_keys_file
+from crossgraph.model.registry import Registry
+from crossgraph.settings import Settings, get_settings
+
+log = logging.getLogger("crossgraph.api")
+
+DESCRIPTION = """
+Next-best products for existing B2B accounts, with the evidence a rep can say out loud:
+which of the account's closest peers already own a product, and which of its own products
+drive the suggestion.
+
+Every `/v1` route needs an API key in the `X-API-Key` header (`crossgraph api-key create`).
+Errors are JSON: `{"code": "account_not_found", "detail": "account 'A9' not found"}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics()
+    state = AppState(
+        settings=settings,
+        holder=ModelHolder(Registry(settings.model_dir)),
+        graph=GraphLink(settings),
+        metrics=metrics,
+        keys=KeyRing([*settings.api_keys, *read_keys_file(settings.keys_file)]),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Small per-request solves: BLAS threads only add overhead (and fight the event loop).
+        limits = threadpool_limits(1, "blas")
+        if not state.keys.keys:
+            log.warning("no API keys configured: every /v1 call will be refused (crossgraph api-key create)")
+        await run_in_threadpool(_load_model, state)
+        await run_in_threadpool(state.graph.probe)
+        watcher = asyncio.create_task(_watch(state))
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            state.graph.close()
+            limits.restore_original_limits()
+
+    app = FastAPI(
+        title="crossgraph",
+        version=crossgraph.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "accounts", "description": "Suggestions, peers and evidence for one account"},
+            {"name": "recommendations", "description": "Bulk calls for CRM jobs"},
+            {"name": "model", "description": "The served model"},
+            {"name": "admin", "description": "Needs the admin scope"},
+            {"name": "health", "description": "Liveness, readiness, Prometheus metrics"},
+        ],
+    )
+    app.state.crossgraph = state
+    errors.install(app)
+    for router in (accounts.router, batch.router, model.router, health.router):
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _load_model(state: AppState) -> None:
+    try:
+        previous, current = state.holder.reload()
+    except ModelNotLoaded as exc:
+        state.metrics.reloads.labels(outcome="failed").inc()
+        log.warning("%s; waiting for a promoted model", exc)
+        return
+    if previous != current:
+        state.metrics.reloads.labels(outcome="loaded").inc()
+        state.metrics.set_model(current)
+
+
+def _tick(state: AppState) -> None:
+    if state.holder.version is None or state.holder.changed():
+        _load_model(state)
+    state.graph.probe()
+    state.metrics.graph_up.set(1 if state.graph.up else 0)
+
+
+async def _watch(state: AppState) -> None:
+    while True:
+        await asyncio.sleep(state.settings.api_poll_seconds)
+        try:
+            await run_in_threadpool(_tick, state)
+        except Exception:  # the watcher must survive anything; the next tick tries again
+            log.exception("model/graph watch failed")

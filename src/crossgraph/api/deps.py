@@ -1,0 +1,67 @@
+"""Dependencies shared by the routers: app state, the served engine, API-key checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
+
+from crossgraph.api.metrics import Metrics
+from crossgraph.api.state import GraphLink, ModelHolder
+from crossgraph.keys import ApiKey, KeyRing, Scope
+from crossgraph.recommend.engine import Engine
+from crossgraph.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    holder: ModelHolder
+    graph: GraphLink
+    metrics: Metrics
+    keys: KeyRing
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.crossgraph
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_engine(state: StateDep) -> Engine:
+    """The model at the start of this request; a reload during the request does not change it."""
+    return state.holder.engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key (crossgraph api-key create NAME --scope read|admin)",
+)
+
+
+def require(scope: Scope) -> Callable[[AppState, str | None], ApiKey]:
+    def check(state: StateDep, presented: Annotated[str | None, Security(api_key_header)]) -> ApiKey:
+        if not presented:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "missing API key: send it in the X-API-Key header"
+            )
+        key = state.keys.authenticate(presented)
+        if key is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key")
+        if not key.allows(scope):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"API key {key.name!r} lacks the {scope!r} scope")
+        return key
+
+    return check
+
+
+ReadKey = Annotated[ApiKey, Depends(require("read"))]
+AdminKey = Annotated[ApiKey, Depends(require("admin"))]

@@ -1,0 +1,92 @@
+"""Every error the API returns, mapped in one place: {"code": ..., "detail": ...}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from crossgraph.errors import (
+    AccountNotFound,
+    CrossgraphError,
+    GraphQueryError,
+    GraphUnavailable,
+    InvalidInput,
+    ModelNotLoaded,
+    ProductNotFound,
+)
+
+# (status, code) per error class; the first match in this order wins (subclasses first)
+MAPPING: list[tuple[type[CrossgraphError], int, str]] = [
+    (AccountNotFound, 404, "account_not_found"),
+    (ProductNotFound, 404, "product_not_found"),
+    (InvalidInput, 422, "invalid_input"),
+    (ModelNotLoaded, 503, "model_not_loaded"),
+    (GraphUnavailable, 503, "graph_unavailable"),
+    (GraphQueryError, 502, "graph_query_failed"),
+    (CrossgraphError, 500, "internal_error"),
+]
+HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    422: "invalid_request",
+    503: "unavailable",
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key"},
+    403: {"description": "The key lacks the scope"},
+    404: {"description": "Unknown account or product"},
+    422: {"description": "Invalid parameter (named in detail)"},
+    503: {"description": "No model loaded yet, or the graph is needed and unreachable"},
+}
+
+
+def body(code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": code, "detail": detail}
+    if errors is not None:
+        out["errors"] = errors
+    return out
+
+
+def install(app: FastAPI) -> None:
+    async def crossgraph_error(request: Request, exc: Exception) -> JSONResponse:
+        for cls, status, code in MAPPING:
+            if isinstance(exc, cls):
+                headers = {"Retry-After": "5"} if status == 503 else None
+                return JSONResponse(body(code, str(exc)), status_code=status, headers=headers)
+        raise exc  # pragma: no cover - MAPPING ends with the root class
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = HTTP_CODES.get(exc.status_code, "error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 401:
+            headers.setdefault("WWW-Authenticate", "ApiKey")
+        return JSONResponse(body(code, str(exc.detail)), status_code=exc.status_code, headers=headers)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "input": e.get("input")}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse(body("invalid_request", summary, _jsonable(errors)), status_code=422)
+
+    app.add_exception_handler(CrossgraphError, crossgraph_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+
+def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validation inputs may be any object; keep JSON scalars, show the rest as text."""
+    scalars = (str, int, float, bool, type(None))
+    return [
+        {**e, "input": e["input"] if isinstance(e["input"], scalars) else str(e["input"])} for e in errors
+    ]

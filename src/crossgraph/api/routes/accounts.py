@@ -1,0 +1,103 @@
+"""Per-account endpoints: next-best products, similar accounts, evidence for one product."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from starlette.concurrency import run_in_threadpool
+
+from crossgraph.api import schemas
+from crossgraph.api.deps import EngineDep, ReadKey, StateDep
+from crossgraph.api.errors import RESPONSES
+from crossgraph.api.views import (
+    account_ref,
+    live_account,
+    product_evidence,
+    recommendation_list,
+    split_values,
+)
+from crossgraph.recommend.engine import Filters
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=RESPONSES)
+
+AccountId = Annotated[str, Path(min_length=1, max_length=200, description="Account id", examples=["A00042"])]
+
+
+@router.get("/{account_id}/recommendations", response_model=schemas.RecommendationList)
+async def recommendations(
+    account_id: AccountId,
+    engine: EngineDep,
+    state: StateDep,
+    _: ReadKey,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many products")] = 10,
+    category: Annotated[
+        list[str], Query(description="Only these categories (repeat or comma-separate)")
+    ] = [],  # noqa: B006
+    kind: Annotated[
+        list[str], Query(description="Only these product kinds: machine, part, service, ...")
+    ] = [],  # noqa: B006
+    exclude: Annotated[list[str], Query(description="Skus never to suggest (e.g. just quoted)")] = [],  # noqa: B006
+    drivers: Annotated[bool, Query(description="Include the owned products that drive each score")] = True,
+) -> schemas.RecommendationList:
+    """Next-best products the account does not own yet, best first, each with a reason, peer
+    evidence and drivers. Accounts newer than the model get segment popularity, labelled so."""
+    filters = Filters.of(split_values(category), split_values(kind), split_values(exclude))
+    if account_id in engine.account_index:  # in memory only: answer on the event loop
+        return recommendation_list(
+            engine, state.graph, account_id, limit=limit, filters=filters, drivers=3 if drivers else 0
+        )
+    return await run_in_threadpool(
+        recommendation_list, engine, state.graph, account_id, limit=limit, filters=filters, drivers=0
+    )
+
+
+@router.get("/{account_id}/similar", response_model=schemas.SimilarList)
+async def similar(
+    account_id: AccountId,
+    engine: EngineDep,
+    state: StateDep,
+    _: ReadKey,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many peers")] = 10,
+    lacking: Annotated[int, Query(ge=0, le=50, description="Products per peer that you lack")] = 5,
+) -> schemas.SimilarList:
+    """The account's closest peers (ALS account factors): similarity, shared products, segment,
+    and what they own that this account does not."""
+    index = engine.account_index.get(account_id)
+    if index is None:
+        live = await run_in_threadpool(live_account, engine, state.graph, account_id)
+        return schemas.SimilarList(
+            account=schemas.AccountRef(id=account_id, name=_opt(live.get("name")), in_model=False),
+            model_version=engine.version,
+            peers=[],
+        )
+    peers = [
+        schemas.SimilarAccount(
+            id=s.peer.id,
+            name=s.peer.name,
+            industry=s.industry,
+            country=s.country,
+            similarity=round(s.peer.similarity, 4),
+            shared_products=s.shared_products,
+            products_they_own_you_lack=[schemas.Product(**engine.product_dict(i)) for i in s.lacking],
+        )
+        for s in engine.similar_accounts(index, limit, lacking)
+    ]
+    return schemas.SimilarList(account=account_ref(engine, index), model_version=engine.version, peers=peers)
+
+
+@router.get("/{account_id}/evidence/{sku}", response_model=schemas.ProductEvidence)
+def evidence(
+    account_id: AccountId,
+    sku: Annotated[str, Path(min_length=1, max_length=200, description="Product sku")],
+    engine: EngineDep,
+    state: StateDep,
+    _: ReadKey,
+) -> schemas.ProductEvidence:
+    """Everything to pitch one product: which of the closest peers bought it, when and how
+    often, what they owned before buying it, and the owned products that drive the score."""
+    return product_evidence(engine, state.graph, account_id, sku)
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)

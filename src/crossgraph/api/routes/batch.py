@@ -1,0 +1,55 @@
+"""Many accounts in one call, for CRM bulk jobs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from crossgraph.api import schemas
+from crossgraph.api.deps import EngineDep, ReadKey, StateDep
+from crossgraph.api.errors import MAPPING, RESPONSES
+from crossgraph.api.views import recommendation_list, split_values
+from crossgraph.errors import CrossgraphError, InvalidInput
+from crossgraph.recommend.engine import Filters
+
+router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"], responses=RESPONSES)
+
+
+@router.post("/batch", response_model=schemas.BatchResponse)
+async def batch(
+    request: schemas.BatchRequest, engine: EngineDep, state: StateDep, _: ReadKey
+) -> schemas.BatchResponse:
+    """Recommendations for up to `api_batch_max` accounts, all from the same model version.
+    An unknown account does not fail the call: it is listed under `errors` with its status."""
+    limit = state.settings.api_batch_max
+    if len(request.accounts) > limit:
+        raise InvalidInput(
+            f"accounts: {len(request.accounts)} accounts in one batch, at most {limit} allowed; "
+            "split the call"
+        )
+    filters = Filters.of(
+        split_values(request.category), split_values(request.kind), split_values(request.exclude)
+    )
+    return await run_in_threadpool(_run, engine, state, request, filters)
+
+
+def _run(
+    engine: EngineDep, state: StateDep, request: schemas.BatchRequest, filters: Filters
+) -> schemas.BatchResponse:
+    results, errors = [], []
+    for account_id in dict.fromkeys(request.accounts):  # each once, in the order given
+        try:
+            results.append(
+                recommendation_list(
+                    engine,
+                    state.graph,
+                    account_id,
+                    limit=request.limit,
+                    filters=filters,
+                    drivers=3 if request.drivers else 0,
+                )
+            )
+        except CrossgraphError as exc:
+            status = next(code for cls, code, _ in MAPPING if isinstance(exc, cls))
+            errors.append(schemas.BatchError(account=account_id, status=status, message=str(exc)))
+    return schemas.BatchResponse(model_version=engine.version, results=results, errors=errors)

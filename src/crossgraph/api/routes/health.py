@@ -1,0 +1,45 @@
+"""Liveness, readiness and Prometheus metrics (no API key: for orchestrators and scrapers)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from crossgraph.api import schemas
+from crossgraph.api.deps import StateDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=schemas.Health)
+async def healthz() -> schemas.Health:
+    """The process is alive."""
+    return schemas.Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=schemas.Readiness,
+    responses={503: {"model": schemas.Readiness, "description": "No model loaded"}},
+)
+async def readyz(state: StateDep) -> JSONResponse:
+    """Ready when a model is loaded; `degraded` when Neo4j is unreachable (answers come from the
+    model alone, evidence is partial)."""
+    version = state.holder.version
+    graph = "up" if state.graph.up else "down"
+    if version is None:
+        status, code, detail = "unavailable", 503, state.holder.last_error or "no model loaded"
+    elif graph == "down":
+        status, code, detail = "degraded", 200, f"Neo4j: {state.graph.last_error}"
+    else:
+        status, code, detail = "ready", 200, None
+    body = schemas.Readiness(status=status, model_version=version, graph=graph, detail=detail)
+    return JSONResponse(body.model_dump(), status_code=code)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(state: StateDep) -> Response:
+    """Prometheus text format: request latency per route, errors, model version, reloads."""
+    state.metrics.graph_up.set(1 if state.graph.up else 0)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,46 @@
+"""The served model, and reloading it on demand."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from crossgraph.api import schemas
+from crossgraph.api.deps import AdminKey, EngineDep, ReadKey, StateDep
+from crossgraph.api.errors import RESPONSES
+from crossgraph.errors import ModelNotLoaded
+
+router = APIRouter(prefix="/v1", tags=["model"], responses=RESPONSES)
+
+
+@router.get("/model", response_model=schemas.ModelInfo)
+async def model(engine: EngineDep, state: StateDep, _: ReadKey) -> schemas.ModelInfo:
+    """Version, training time, data size, parameters, and metrics of the model and every
+    baseline on the same time split."""
+    manifest = engine.artifact.manifest
+    return schemas.ModelInfo(
+        version=engine.version,
+        created=manifest.get("created"),
+        loaded_at=state.holder.loaded_at,
+        model=manifest.get("model"),
+        data=manifest.get("data", {}),
+        params=manifest.get("params", {}),
+        metrics=manifest.get("metrics", {}),
+        similar_k=engine.peers_k,
+        top_n=int(engine.recommended.shape[1]),
+    )
+
+
+@router.post("/admin/reload", response_model=schemas.ReloadResult, tags=["admin"])
+async def reload(state: StateDep, _: AdminKey) -> schemas.ReloadResult:
+    """Load the registry's current model now (the server also notices promotions by itself).
+    The new model is loaded completely before it replaces the old one."""
+    try:
+        previous, current = await run_in_threadpool(state.holder.reload)
+    except ModelNotLoaded:
+        state.metrics.reloads.labels(outcome="failed").inc()
+        raise
+    if previous != current:
+        state.metrics.reloads.labels(outcome="loaded").inc()
+        state.metrics.set_model(current)
+    return schemas.ReloadResult(previous=previous, current=current, changed=previous != current)

@@ -1,0 +1,401 @@
+"""Ranked suggestions, peers and evidence for one account, answered from a loaded artifact.
+
+Everything here is in memory and allocation-light, because a CRM sidebar asks on every
+account page: the served ranking is the artifact's precomputed top-N of the blended model,
+filtered per request; peer evidence reads the account's precomputed nearest peers and their
+rows of the owned matrix; drivers split the ALS score over the products the account owns.
+
+When a filter (category, kind, excludes) leaves fewer candidates than asked for, the list is
+extended by the ALS score alone (`source="als"`), ranked after every blended-model item.
+Accounts newer than the model get segment popularity (`Engine.fallback`), labelled as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from crossgraph.model.artifact import Artifact
+from crossgraph.recommend.explain import ALSExplainer
+
+Source = Literal["model", "als", "segment_popularity"]
+MIN_SEGMENT = 5  # fewer accounts than this in an industry: use the country, then everyone
+
+
+@dataclass(frozen=True)
+class Filters:
+    categories: frozenset[str] = frozenset()  # empty = any
+    kinds: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()  # skus
+
+    @classmethod
+    def of(
+        cls,
+        categories: Iterable[str] = (),
+        kinds: Iterable[str] = (),
+        exclude: Iterable[str] = (),
+    ) -> Filters:
+        return cls(frozenset(categories), frozenset(kinds), frozenset(exclude))
+
+
+@dataclass(frozen=True)
+class Peer:
+    index: int
+    id: str
+    name: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Driver:
+    sku: str
+    name: str
+    contribution: float
+
+
+@dataclass(frozen=True)
+class PeerEvidence:
+    considered: int  # the account's K closest peers
+    owning: int  # how many of them own the product
+    top: list[Peer]  # the closest peers that own it, closest first
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    index: int
+    sku: str
+    name: str
+    category: str | None
+    kind: str | None
+    score: float
+    rank: int
+    source: Source
+    reason: str
+    evidence: PeerEvidence
+    drivers: list[Driver] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SimilarAccount:
+    peer: Peer
+    industry: str | None
+    country: str | None
+    shared_products: int
+    lacking: list[int]  # product indices the peer owns and the account does not, best first
+
+
+class Engine:
+    """Read-only view of one artifact for serving; safe to share between threads."""
+
+    def __init__(self, artifact: Artifact) -> None:
+        self.artifact = artifact
+        self.version = artifact.version
+        self.account_ids = artifact.accounts.to_array().tolist()
+        self.skus = artifact.products.to_array().tolist()
+        self.account_index = {a: i for i, a in enumerate(self.account_ids)}
+        self.product_index = {s: i for i, s in enumerate(self.skus)}
+        info = [artifact.product_info.get(s, {}) for s in self.skus]
+        self.product_names = [str(p.get("name") or s) for p, s in zip(info, self.skus, strict=True)]
+        self.categories = [p.get("category") for p in info]
+        self.kinds = [p.get("kind") for p in info]
+        self.active = np.array([p.get("active", True) is not False for p in info], dtype=bool)
+        accounts = [artifact.account_info.get(a, {}) for a in self.account_ids]
+        self.account_names = [
+            str(a.get("name") or i) for a, i in zip(accounts, self.account_ids, strict=True)
+        ]
+        self.industries = [a.get("industry") for a in accounts]
+        self.countries = [a.get("country") for a in accounts]
+        self.owned = artifact.owned
+        self.owned_count = np.diff(self.owned.indptr)
+        self.popularity = np.bincount(self.owned.indices, minlength=len(self.skus)).astype(np.int64)
+        self.similar = np.asarray(artifact.similar_accounts)
+        self.similar_scores = np.asarray(artifact.similar_scores)
+        self.recommended = np.asarray(artifact.recommended)
+        self.recommended_scores = np.asarray(artifact.recommended_scores)
+        self.account_factors = artifact.account_factors
+        self.product_factors = artifact.product_factors
+        self.explainer = ALSExplainer(
+            artifact.product_factors,
+            artifact.als_confidence,
+            float(artifact.manifest["params"]["als"]["regularization"]),
+        )
+        self._segments = _segment_tables(self.owned, self.industries, self.countries)
+
+    # -- lookups -------------------------------------------------------------------------
+    @property
+    def n_accounts(self) -> int:
+        return len(self.account_ids)
+
+    @property
+    def peers_k(self) -> int:
+        return int(self.similar.shape[1])
+
+    def owned_indices(self, account: int) -> npt.NDArray[np.int32]:
+        indices: npt.NDArray[np.int32] = self.owned.indices[
+            self.owned.indptr[account] : self.owned.indptr[account + 1]
+        ]
+        return indices
+
+    def product_dict(self, index: int) -> dict[str, Any]:
+        return {
+            "sku": self.skus[index],
+            "name": self.product_names[index],
+            "category": self.categories[index],
+            "kind": self.kinds[index],
+        }
+
+    def peers(self, account: int, limit: int | None = None) -> list[Peer]:
+        row = self.similar[account]
+        out = [
+            Peer(int(p), self.account_ids[p], self.account_names[p], float(s))
+            for p, s in zip(row, self.similar_scores[account], strict=True)
+            if p >= 0
+        ]
+        return out[:limit] if limit is not None else out
+
+    # -- recommendations -----------------------------------------------------------------
+    def recommend(
+        self, account: int, limit: int = 10, filters: Filters = Filters(), drivers: int = 3
+    ) -> list[Suggestion]:
+        candidates = self.recommended[account]
+        scores = self.recommended_scores[account]
+        keep = (candidates >= 0) & self._eligible(candidates.clip(0), filters)
+        items = candidates[keep][:limit]
+        item_scores = scores[keep][:limit]
+        sources: list[Source] = ["model"] * len(items)
+        if len(items) < limit:
+            extra, extra_scores = self._als_extension(account, limit - len(items), filters, items)
+            items = np.concatenate([items, extra])
+            item_scores = np.concatenate([item_scores, extra_scores])
+            sources += ["als"] * len(extra)
+        return self._suggestions(account, items, item_scores, sources, drivers)
+
+    def _eligible(self, items: npt.NDArray[np.integer[Any]], filters: Filters) -> npt.NDArray[np.bool_]:
+        ok: npt.NDArray[np.bool_] = self.active[items]
+        if filters.categories or filters.kinds or filters.exclude:
+            for n, i in enumerate(items):
+                if ok[n] and not self._passes(int(i), filters):
+                    ok[n] = False
+        return ok
+
+    def _passes(self, item: int, filters: Filters) -> bool:
+        return (
+            (not filters.categories or self.categories[item] in filters.categories)
+            and (not filters.kinds or self.kinds[item] in filters.kinds)
+            and self.skus[item] not in filters.exclude
+        )
+
+    def _als_extension(
+        self, account: int, n: int, filters: Filters, taken: npt.NDArray[np.integer[Any]]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        scores = np.asarray(self.product_factors @ self.account_factors[account], dtype=np.float32)
+        blocked = np.zeros(len(self.skus), dtype=bool)
+        blocked[self.owned_indices(account)] = True
+        blocked[np.asarray(taken, dtype=np.intp)] = True
+        blocked |= ~self.active
+        if filters.categories or filters.kinds or filters.exclude:
+            blocked |= ~np.array([self._passes(i, filters) for i in range(len(self.skus))])
+        scores[blocked] = -np.inf
+        order = np.argsort(-scores, kind="stable")[:n]
+        order = order[np.isfinite(scores[order])]
+        return order.astype(np.intp), scores[order]
+
+    def _suggestions(
+        self,
+        account: int,
+        items: npt.NDArray[np.integer[Any]],
+        scores: npt.NDArray[np.floating[Any]],
+        sources: list[Source],
+        n_drivers: int,
+    ) -> list[Suggestion]:
+        evidence = self.peer_evidence(account, items)
+        driver_lists = self.explainer.drivers(account, items, n_drivers) if n_drivers else []
+        out = []
+        for rank, (item, score, source) in enumerate(zip(items, scores, sources, strict=True), start=1):
+            item = int(item)
+            found = [
+                Driver(self.skus[j], self.product_names[j], c)
+                for j, c in (driver_lists[rank - 1] if driver_lists else [])
+            ]
+            ev = evidence[rank - 1]
+            out.append(
+                Suggestion(
+                    index=item,
+                    **self.product_dict(item),
+                    score=float(score),
+                    rank=rank,
+                    source=source,
+                    reason=model_reason(self.product_names[item], ev, found),
+                    evidence=ev,
+                    drivers=found,
+                )
+            )
+        return out
+
+    def peer_evidence(
+        self, account: int, items: npt.NDArray[np.integer[Any]], top: int = 3
+    ) -> list[PeerEvidence]:
+        """For each item: how many of the account's K closest peers own it, and the closest few."""
+        peers = self.similar[account]
+        peers = peers[peers >= 0]
+        items = np.asarray(items, dtype=np.intp)
+        if len(items) == 0:
+            return []
+        has = self.peers_owning(peers, items)  # [len(peers), len(items)]
+        out = []
+        for k in range(len(items)):
+            holders = np.flatnonzero(has[:, k])
+            out.append(
+                PeerEvidence(
+                    considered=len(peers),
+                    owning=len(holders),
+                    top=[
+                        Peer(
+                            int(peers[h]),
+                            self.account_ids[peers[h]],
+                            self.account_names[peers[h]],
+                            float(self.similar_scores[account][h]),
+                        )
+                        for h in holders[:top]
+                    ],
+                )
+            )
+        return out
+
+    def peers_owning(
+        self, peers: npt.NDArray[np.integer[Any]], items: npt.NDArray[np.integer[Any]]
+    ) -> npt.NDArray[np.bool_]:
+        """Boolean [len(peers), len(items)]: peer p owns item i (one pass over the peers' rows)."""
+        position = np.full(len(self.skus), -1, dtype=np.intp)
+        position[items] = np.arange(len(items))
+        out = np.zeros((len(peers), len(items)), dtype=bool)
+        if len(peers) == 0:
+            return out
+        starts, ends = self.owned.indptr[peers], self.owned.indptr[peers + 1]
+        rows = np.repeat(np.arange(len(peers)), ends - starts)
+        cols = np.concatenate([self.owned.indices[s:e] for s, e in zip(starts, ends, strict=True)])
+        hit = position[cols]
+        out[rows[hit >= 0], hit[hit >= 0]] = True
+        return out
+
+    def score_of(self, account: int, item: int) -> tuple[float, int | None, Source]:
+        """The account's score for one product: its rank in the served list, or the ALS score."""
+        row = self.recommended[account]
+        where = np.flatnonzero(row == item)
+        if len(where):
+            return float(self.recommended_scores[account][where[0]]), int(where[0]) + 1, "model"
+        return float(self.account_factors[account] @ self.product_factors[item]), None, "als"
+
+    # -- peers ---------------------------------------------------------------------------
+    def similar_accounts(self, account: int, limit: int = 10, lacking: int = 5) -> list[SimilarAccount]:
+        mine = self.owned_indices(account)
+        mine_set = np.zeros(len(self.skus), dtype=bool)
+        mine_set[mine] = True
+        rank = np.full(len(self.skus), len(self.skus) + 1, dtype=np.int64)
+        served = self.recommended[account]
+        served = served[served >= 0]
+        rank[served] = np.arange(len(served))
+        out = []
+        for peer in self.peers(account, limit):
+            theirs = self.owned_indices(peer.index)
+            missing = theirs[~mine_set[theirs] & self.active[theirs]]
+            # best first: where the account's own ranking puts them, then popularity
+            order = np.lexsort((-self.popularity[missing], rank[missing]))
+            out.append(
+                SimilarAccount(
+                    peer=peer,
+                    industry=self.industries[peer.index],
+                    country=self.countries[peer.index],
+                    shared_products=int(mine_set[theirs].sum()),
+                    lacking=[int(i) for i in missing[order][:lacking]],
+                )
+            )
+        return out
+
+    # -- accounts the model has not seen -------------------------------------------------
+    def fallback(
+        self,
+        *,
+        industry: str | None,
+        country: str | None,
+        owned_skus: Collection[str],
+        limit: int = 10,
+        filters: Filters = Filters(),
+    ) -> tuple[str, list[Suggestion]]:
+        """Segment popularity for an account newer than the model: (segment label, items)."""
+        label, share, size = self._segment_for(industry, country)
+        blocked = ~self.active.copy()
+        for sku in owned_skus:
+            if sku in self.product_index:
+                blocked[self.product_index[sku]] = True
+        order = np.argsort(-share, kind="stable")
+        out: list[Suggestion] = []
+        for item in order:
+            if len(out) >= limit or share[item] <= 0:
+                break
+            item = int(item)
+            if blocked[item] or not self._passes(item, filters):
+                continue
+            pct = 100.0 * float(share[item])
+            out.append(
+                Suggestion(
+                    index=item,
+                    **self.product_dict(item),
+                    score=float(share[item]),
+                    rank=len(out) + 1,
+                    source="segment_popularity",
+                    reason=(
+                        f"New account, not in model {self.version} yet: {pct:.0f}% of {size} "
+                        f"accounts in {label} own {self.product_names[item]}"
+                    ),
+                    evidence=PeerEvidence(considered=0, owning=0, top=[]),
+                )
+            )
+        return label, out
+
+    def _segment_for(
+        self, industry: str | None, country: str | None
+    ) -> tuple[str, npt.NDArray[np.float64], int]:
+        for kind, value in (("industry", industry), ("country", country)):
+            if value and (kind, value) in self._segments:
+                share, size = self._segments[(kind, value)]
+                return f"{kind} {value}", share, size
+        share, size = self._segments[("all", "")]
+        return "all accounts", share, size
+
+
+def model_reason(name: str, evidence: PeerEvidence, drivers: list[Driver]) -> str:
+    """One line a rep can say out loud, built from the same numbers the response carries."""
+    if evidence.considered and evidence.owning:
+        text = f"{evidence.owning} of your {evidence.considered} closest peers own {name}"
+    else:
+        text = f"Accounts with a purchase profile like yours buy {name}"
+    if drivers:
+        text += f"; goes with {drivers[0].name}, which you own"
+    return text
+
+
+def _segment_tables(
+    owned: Any, industries: list[Any], countries: list[Any]
+) -> dict[tuple[str, str], tuple[npt.NDArray[np.float64], int]]:
+    """Share of accounts owning each product per industry, per country and overall."""
+    n_accounts, n_items = owned.shape
+    tables: dict[tuple[str, str], tuple[npt.NDArray[np.float64], int]] = {}
+    overall = np.bincount(owned.indices, minlength=n_items) / max(n_accounts, 1)
+    tables[("all", "")] = (overall, n_accounts)
+    for kind, labels in (("industry", industries), ("country", countries)):
+        groups: dict[str, list[int]] = {}
+        for i, label in enumerate(labels):
+            if label:
+                groups.setdefault(str(label), []).append(i)
+        for label, members in groups.items():
+            if len(members) < MIN_SEGMENT:
+                continue
+            rows = owned[np.asarray(members)]
+            counts = np.bincount(rows.indices, minlength=n_items)
+            tables[(kind, label)] = (counts / len(members) + 1e-6 * overall, len(members))
+    return tables

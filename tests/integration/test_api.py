@@ -1,0 +1,365 @@
+"""The HTTP API through TestClient with its lifespan: a real artifact from a small fit and the
+real test Neo4j. Each test checks what a CRM sidebar or a rep would see."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from crossgraph.api.app import create_app
+from crossgraph.graph.driver import Graph
+from crossgraph.server.local import free_port
+from crossgraph.settings import Settings
+from tests.integration.served import ADMIN, NEW_ACCOUNT, READ, Served, build_served
+
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def served(neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Served:
+    return build_served(neo4j_settings, tmp_path_factory.mktemp("api"))
+
+
+@pytest.fixture
+def client(served: Served) -> Iterator[TestClient]:
+    with TestClient(create_app(served.settings)) as c:
+        yield c
+
+
+def owned_skus(served: Served, account: str) -> set[str]:
+    a = served.artifact
+    return {a.products.id(int(j)) for j in a.owned[a.accounts.index(account)].indices}
+
+
+def peers_of(served: Served, account: str) -> list[str]:
+    a = served.artifact
+    return [a.accounts.id(int(p)) for p in a.similar_accounts[a.accounts.index(account)] if p >= 0]
+
+
+def test_recommendations_are_unowned_ranked_and_carry_consistent_evidence(
+    served: Served, client: TestClient
+) -> None:
+    account = served.artifact.accounts.id(5)
+    response = client.get(f"/v1/accounts/{account}/recommendations", params={"limit": 7}, headers=READ)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == served.registry.current_version()
+    assert body["account"] == {**body["account"], "id": account, "in_model": True}
+    assert body["account"]["name"] == served.artifact.account_info[account]["name"]
+    items = body["items"]
+    assert [i["rank"] for i in items] == list(range(1, 8))
+    assert all(a["score"] >= b["score"] for a, b in itertools.pairwise(items))
+    mine = owned_skus(served, account)
+    assert not {i["sku"] for i in items} & mine
+    # The same list the training run stored for this account (the served model's top-N).
+    a = served.artifact
+    stored = [a.products.id(int(j)) for j in a.recommended[a.accounts.index(account)][:7]]
+    assert [i["sku"] for i in items] == stored
+    peers = peers_of(served, account)
+    for item in items:
+        owners = [p for p in peers if item["sku"] in owned_skus(served, p)]
+        evidence = item["evidence"]
+        assert evidence["peers_considered"] == len(peers) == 20
+        assert evidence["peers_owning"] == len(owners)
+        assert [p["id"] for p in evidence["top_peers"]] == owners[:3]
+        if owners:
+            assert item["reason"].startswith(f"{len(owners)} of your 20 closest peers own {item['name']}")
+        assert item["drivers"], "every suggestion names the owned products behind it"
+        assert {d["sku"] for d in item["drivers"]} <= mine
+        contributions = [d["contribution"] for d in item["drivers"]]
+        assert contributions == sorted(contributions, reverse=True)
+
+
+def test_filters_limit_and_excludes(served: Served, client: TestClient) -> None:
+    account = served.artifact.accounts.id(9)
+    first = client.get(f"/v1/accounts/{account}/recommendations", headers=READ).json()["items"]
+    top, second = first[0]["sku"], first[1]["sku"]
+    without = client.get(
+        f"/v1/accounts/{account}/recommendations",
+        params={"exclude": f"{top},{second}", "limit": 3},
+        headers=READ,
+    ).json()["items"]
+    assert len(without) == 3 and not {top, second} & {i["sku"] for i in without}
+    assert without[0]["sku"] == first[2]["sku"]
+    for kind in ("consumable", "training"):
+        items = client.get(
+            f"/v1/accounts/{account}/recommendations", params={"kind": kind, "limit": 4}, headers=READ
+        ).json()["items"]
+        assert items and all(i["kind"] == kind for i in items)
+        assert not {i["sku"] for i in items} & owned_skus(served, account)
+    # A category too narrow for the stored top-N is completed by ALS, labelled as such.
+    categories = {p.get("category") for p in served.artifact.product_info.values()}
+    rare = sorted(c for c in categories if c)[0]
+    items = client.get(
+        f"/v1/accounts/{account}/recommendations", params={"category": rare, "limit": 50}, headers=READ
+    ).json()["items"]
+    assert items and all(i["category"] == rare for i in items)
+    assert {i["source"] for i in items} <= {"model", "als"}
+
+
+def test_auth_refuses_missing_wrong_and_underscoped_keys(served: Served, client: TestClient) -> None:
+    account = served.artifact.accounts.id(0)
+    url = f"/v1/accounts/{account}/recommendations"
+    missing = client.get(url)
+    assert missing.status_code == 401 and missing.json()["code"] == "unauthorized"
+    assert "X-API-Key" in missing.json()["detail"]
+    assert client.get(url, headers={"X-API-Key": "test-read-kez"}).status_code == 401
+    for route in ("/v1/model", f"/v1/accounts/{account}/similar", f"/v1/accounts/{account}/evidence/x"):
+        assert client.get(route).status_code == 401
+    assert client.post("/v1/recommendations/batch", json={"accounts": [account]}).status_code == 401
+    refused = client.post("/v1/admin/reload", headers=READ)
+    assert refused.status_code == 403 and "admin" in refused.json()["detail"]
+    assert client.get(url, headers=ADMIN).status_code == 200  # admin may also read
+    assert client.get("/healthz").status_code == 200  # probes need no key
+
+
+def test_unknown_ids_are_404_and_bad_parameters_422_naming_them(served: Served, client: TestClient) -> None:
+    missing = client.get("/v1/accounts/NO-SUCH-ACCOUNT/recommendations", headers=READ)
+    assert missing.status_code == 404
+    assert missing.json() == {"code": "account_not_found", "detail": "account 'NO-SUCH-ACCOUNT' not found"}
+    account = served.artifact.accounts.id(0)
+    sku = client.get(f"/v1/accounts/{account}/evidence/NO-SUCH-SKU", headers=READ)
+    assert sku.status_code == 404 and "NO-SUCH-SKU" in sku.json()["detail"]
+    for params, field in (
+        ({"limit": 0}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"drivers": "maybe"}, "drivers"),
+    ):
+        bad = client.get(f"/v1/accounts/{account}/recommendations", params=params, headers=READ)
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["field"] == f"query.{field}"
+        assert field in bad.json()["detail"]
+
+
+def test_account_newer_than_the_model_gets_labelled_segment_popularity(
+    served: Served, client: TestClient
+) -> None:
+    response = client.get(f"/v1/accounts/{NEW_ACCOUNT}/recommendations", params={"limit": 5}, headers=READ)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["account"]["in_model"] is False and body["account"]["name"] == "Newcomer Werke AG"
+    assert body["fallback_segment"].startswith("industry ")
+    items = body["items"]
+    assert len(items) == 5 and {i["source"] for i in items} == {"segment_popularity"}
+    assert all(i["reason"].startswith("New account, not in model") for i in items)
+    assert served.new_account_sku not in {i["sku"] for i in items}  # bought after the fit: live exclusion
+    # Ranked by the share of the segment that owns each product, computed independently here.
+    a = served.artifact
+    industry = body["account"]["industry"]
+    members = [i for i, acc in enumerate(a.accounts.ids) if a.account_info[acc].get("industry") == industry]
+    share = np.asarray(a.owned[members].sum(axis=0)).ravel() / len(members)
+    for item in items:
+        assert item["score"] == pytest.approx(share[a.products.index(item["sku"])], abs=1e-4)
+    similar = client.get(f"/v1/accounts/{NEW_ACCOUNT}/similar", headers=READ).json()
+    assert similar["peers"] == [] and similar["account"]["in_model"] is False
+
+
+def test_similar_accounts_show_overlap_and_what_they_own_that_you_lack(
+    served: Served, client: TestClient
+) -> None:
+    account = served.artifact.accounts.id(12)
+    body = client.get(f"/v1/accounts/{account}/similar", params={"limit": 5}, headers=READ).json()
+    peers = body["peers"]
+    assert [p["id"] for p in peers] == peers_of(served, account)[:5]
+    assert all(a["similarity"] >= b["similarity"] for a, b in itertools.pairwise(peers))
+    mine = owned_skus(served, account)
+    for peer in peers:
+        theirs = owned_skus(served, peer["id"])
+        assert peer["shared_products"] == len(mine & theirs)
+        lacking = {p["sku"] for p in peer["products_they_own_you_lack"]}
+        assert lacking and lacking <= theirs - mine
+        assert peer["industry"] == served.artifact.account_info[peer["id"]]["industry"]
+
+
+def test_evidence_lists_the_buying_peers_with_dates_and_prior_purchases(
+    served: Served, client: TestClient, neo4j_settings: Settings
+) -> None:
+    account = served.artifact.accounts.id(3)
+    top = client.get(f"/v1/accounts/{account}/recommendations", params={"limit": 1}, headers=READ).json()
+    item = top["items"][0]
+    body = client.get(f"/v1/accounts/{account}/evidence/{item['sku']}", headers=READ).json()
+    assert body["partial"] is False and body["account_owns"] is False
+    assert body["rank"] == 1 and body["score"] == pytest.approx(item["score"], abs=1e-4)
+    owners = [p for p in peers_of(served, account) if item["sku"] in owned_skus(served, p)]
+    assert body["peers_owning"] == item["evidence"]["peers_owning"] == len(owners)
+    assert [p["id"] for p in body["peers"]] == owners
+    assert [d["sku"] for d in body["drivers"]][:3] == [d["sku"] for d in item["drivers"]]
+    with Graph.connect(neo4j_settings) as g:
+        for peer in body["peers"]:
+            facts = g.write_text(
+                "MATCH (a:Account {id: $a})-[b:BOUGHT]->(:Product {sku: $s}) "
+                "OPTIONAL MATCH (a)-[e:BOUGHT]->(q) WHERE e.first_at < b.first_at "
+                "RETURN b.orders AS orders, toString(b.first_at) AS first, collect(q.sku) AS before",
+                {"a": peer["id"], "s": item["sku"]},
+            )[0]
+            assert peer["orders"] == facts["orders"]
+            assert peer["first_bought"].startswith(facts["first"][:19])
+            assert sorted(peer["bought_before"]) == sorted(facts["before"])
+    counted: dict[str, int] = {}
+    for peer in body["peers"]:
+        for sku in peer["bought_before"]:
+            counted[sku] = counted.get(sku, 0) + 1
+    for prior in body["owned_before"]:
+        assert prior["peers"] == counted[prior["sku"]]
+        assert prior["account_owns"] == (prior["sku"] in owned_skus(served, account))
+
+
+def test_batch_answers_each_account_and_lists_unknown_ones(served: Served, client: TestClient) -> None:
+    known = [served.artifact.accounts.id(i) for i in (1, 2)]
+    body = client.post(
+        "/v1/recommendations/batch",
+        json={"accounts": [*known, "NOPE", NEW_ACCOUNT, known[0]], "limit": 3},
+        headers=READ,
+    ).json()
+    assert [r["account"]["id"] for r in body["results"]] == [*known, NEW_ACCOUNT]
+    assert all(len(r["items"]) == 3 for r in body["results"])
+    single = client.get(f"/v1/accounts/{known[0]}/recommendations", params={"limit": 3}, headers=READ).json()
+    assert [i["sku"] for i in body["results"][0]["items"]] == [i["sku"] for i in single["items"]]
+    assert body["errors"] == [{"account": "NOPE", "status": 404, "message": "account 'NOPE' not found"}]
+    too_many = client.post(
+        "/v1/recommendations/batch",
+        json={"accounts": [f"A{i}" for i in range(served.settings.api_batch_max + 1)]},
+        headers=READ,
+    )
+    assert too_many.status_code == 422 and "at most 500" in too_many.json()["detail"]
+
+
+def test_model_health_readiness_and_metrics(served: Served, client: TestClient) -> None:
+    model = client.get("/v1/model", headers=READ).json()
+    assert model["version"] == served.registry.current_version()
+    assert model["data"]["accounts"] == len(served.artifact.accounts)
+    roles = {m["role"] for m in model["metrics"]["models"]}
+    assert {"served", "baseline"} <= roles
+    assert client.get("/readyz").json() == {
+        "status": "ready",
+        "model_version": model["version"],
+        "graph": "up",
+        "detail": None,
+    }
+    account = served.artifact.accounts.id(0)
+    client.get(f"/v1/accounts/{account}/recommendations", headers=READ)
+    client.get("/v1/accounts/NOPE/recommendations", headers=READ)
+    text = client.get("/metrics").text
+    route = 'route="/v1/accounts/{account_id}/recommendations"'
+    assert f'crossgraph_request_duration_seconds_count{{method="GET",{route},status="200"}}' in text
+    assert f'crossgraph_request_errors_total{{{route},status="404"}} 1.0' in text
+    assert f'crossgraph_model_info{{version="{model["version"]}"}} 1.0' in text
+    assert "crossgraph_graph_up 1.0" in text
+    docs = client.get("/openapi.json").json()
+    assert "/v1/accounts/{account_id}/recommendations" in docs["paths"]
+    assert docs["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+
+
+def test_a_promoted_model_is_picked_up_while_requests_run(served: Served, client: TestClient) -> None:
+    before = served.registry.current_version()
+    account = served.artifact.accounts.id(4)
+    with Graph.connect(served.settings) as g:
+        new_version = served.fit_new_version(g, factors=8)
+    seen: list[str] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            r = client.get(f"/v1/accounts/{account}/recommendations", params={"limit": 3}, headers=READ)
+            if r.status_code != 200:
+                failures.append(f"{r.status_code} {r.text}")
+            else:
+                seen.append(r.json()["model_version"])
+
+    workers = [threading.Thread(target=hammer) for _ in range(3)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.3)
+        served.registry.promote(new_version)  # no reload call: the server watches the registry
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (not seen or seen[-1] != new_version):
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+        served.registry.promote(before)
+    assert not failures
+    assert seen[0] == before and seen[-1] == new_version
+    switch = seen.index(new_version)
+    assert set(seen[:switch]) == {before}  # one switch, never back and forth
+    assert client.get("/v1/model", headers=ADMIN).json()["version"] == new_version
+    reloaded = client.post("/v1/admin/reload", headers=ADMIN).json()
+    assert reloaded == {"previous": new_version, "current": before, "changed": True}
+    assert 'crossgraph_model_reloads_total{outcome="loaded"}' in client.get("/metrics").text
+
+
+def test_the_service_starts_without_a_model_and_says_so(served: Served, tmp_path: Path) -> None:
+    settings = served.settings.model_copy(update={"model_dir": tmp_path / "empty"})
+    with TestClient(create_app(settings)) as c:
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+        response = c.get(f"/v1/accounts/{served.artifact.accounts.id(0)}/recommendations", headers=READ)
+        assert response.status_code == 503 and response.json()["code"] == "model_not_loaded"
+        assert response.headers["Retry-After"] == "5"
+
+
+def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
+    served: Served, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from crossgraph.cli import app
+    from tests.integration.test_server import listening_addresses
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "CROSSGRAPH_NEO4J_PORT": str(served.settings.neo4j_port),
+        "CROSSGRAPH_DATA_DIR": str(served.settings.data_dir),
+        "CROSSGRAPH_MODEL_DIR": str(served.settings.model_dir),
+        "CROSSGRAPH_API_KEYS_FILE": str(tmp_path / "keys.json"),
+        "CROSSGRAPH_API_PORT": str(port),
+    }
+    env.pop("CROSSGRAPH_NEO4J_URI", None)
+    created = CliRunner().invoke(app, ["api-key", "create", "crm", "--quiet"], env=env)
+    assert created.exit_code == 0, created.output
+    key = created.output.strip()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crossgraph", "serve", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:
+                    if json.load(r)["status"] == "ready":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only
+        account = served.artifact.accounts.id(0)
+        request = urllib.request.Request(
+            f"{base}/v1/accounts/{account}/recommendations?limit=2", headers={"X-API-Key": key}
+        )
+        with urllib.request.urlopen(request, timeout=5) as r:
+            body = json.load(r)
+        assert body["account"]["id"] == account and len(body["items"]) == 2
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output

@@ -1,0 +1,78 @@
+"""Neo4j stops under a running API: answers keep coming from the model, marked partial, no
+5xx for accounts the model knows; when Neo4j is back the service recovers without a restart.
+Uses its own Neo4j server, since it stops it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from crossgraph.api.app import create_app
+from crossgraph.server.local import LocalServer, free_port
+from crossgraph.settings import Settings
+from tests.integration.served import NEW_ACCOUNT, READ, build_served
+
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_neo4j_down_gives_degraded_answers_and_recovery(tmp_path: Path) -> None:
+    settings = Settings(
+        neo4j_port=free_port(),
+        neo4j_heap="512m",
+        neo4j_pagecache="128m",
+        neo4j_tx_memory="256m",
+        data_dir=tmp_path / "data",
+    )
+    server = LocalServer(settings)
+    server.start(echo=lambda _: None)
+    try:
+        served = build_served(settings, tmp_path, accounts=80, seed=3)
+        account = served.artifact.accounts.id(2)
+        with TestClient(create_app(served.settings)) as client:
+            sku = client.get(f"/v1/accounts/{account}/recommendations", headers=READ).json()["items"][0][
+                "sku"
+            ]
+            live = client.get(f"/v1/accounts/{account}/evidence/{sku}", headers=READ).json()
+            assert live["partial"] is False and live["peers"][0]["first_bought"] is not None
+
+            server.stop()
+            assert wait_for(lambda: client.get("/readyz").json()["status"] == "degraded")
+            assert client.get("/readyz").status_code == 200  # still serving
+
+            started = time.monotonic()
+            recs = client.get(f"/v1/accounts/{account}/recommendations", headers=READ)
+            assert recs.status_code == 200 and recs.json()["items"][0]["sku"] == sku
+            assert recs.json()["items"][0]["name"]  # names come from the artifact
+            assert time.monotonic() - started < 2  # no waiting on the dead server
+            evidence = client.get(f"/v1/accounts/{account}/evidence/{sku}", headers=READ)
+            assert evidence.status_code == 200
+            body = evidence.json()
+            assert body["partial"] is True and "Neo4j is unreachable" in body["notes"][0]
+            assert body["peers_owning"] == live["peers_owning"]  # counts from the owned matrix
+            assert all(p["first_bought"] is None for p in body["peers"])
+            new = client.get(f"/v1/accounts/{NEW_ACCOUNT}/recommendations", headers=READ)
+            assert new.status_code == 503 and new.json()["code"] == "graph_unavailable"
+            assert "Neo4j" in new.json()["detail"]
+            metrics = client.get("/metrics").text
+            assert "crossgraph_graph_up 0.0" in metrics
+
+            server.start(echo=lambda _: None)
+            assert wait_for(lambda: client.get("/readyz").json()["status"] == "ready")
+            again = client.get(f"/v1/accounts/{account}/evidence/{sku}", headers=READ).json()
+            assert again["partial"] is False and again["peers"] == live["peers"]
+            assert client.get(f"/v1/accounts/{NEW_ACCOUNT}/recommendations", headers=READ).status_code == 200
+    finally:
+        server.stop()

@@ -1,0 +1,44 @@
+"""API keys: shown once, stored as sha256 only (mode 600), matched with their scopes."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from crossgraph.errors import InvalidInput
+from crossgraph.keys import ApiKey, KeyRing, create_key, read_keys_file, revoke_key
+
+
+def test_created_keys_authenticate_and_the_file_never_holds_them(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    reader = create_key(path, "crm", ["read"])
+    admin = create_key(path, "ops", ["admin"])
+    assert reader != admin and reader.startswith("cg_")
+    text = path.read_text()
+    assert reader not in text and admin not in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    ring = KeyRing(read_keys_file(path))
+    crm, ops = ring.authenticate(reader), ring.authenticate(admin)
+    assert crm is not None and crm.name == "crm" and crm.allows("read") and not crm.allows("admin")
+    assert ops is not None and ops.allows("admin") and ops.allows("read")
+    assert ring.authenticate(reader[:-1]) is None and ring.authenticate("") is None
+    with pytest.raises(InvalidInput, match="already exists"):
+        create_key(path, "crm", ["read"])
+    revoke_key(path, "crm")
+    assert KeyRing(read_keys_file(path)).authenticate(reader) is None
+    assert [k["name"] for k in json.loads(path.read_text())] == ["ops"]
+
+
+def test_keys_from_the_environment_and_invalid_definitions(tmp_path: Path) -> None:
+    ring = KeyRing([ApiKey(name="env", key=SecretStr("s3cret"), scopes=["read"])])
+    assert ring.authenticate("s3cret") is not None and ring.authenticate("s3cre") is None
+    with pytest.raises(ValidationError, match="exactly one of key or key_sha256"):
+        ApiKey(name="none")
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"name": "x", "key_sha256": "nothex"}]')
+    with pytest.raises(InvalidInput, match=r"bad\.json"):
+        read_keys_file(bad)

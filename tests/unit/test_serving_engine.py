@@ -1,0 +1,177 @@
+"""Serving on a real artifact written from a small fit (no Neo4j): rankings, filters, peer
+evidence, drivers and the fallback for accounts newer than the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossgraph.data.matrix import build_interactions
+from crossgraph.data.weighting import WeightingConfig
+from crossgraph.model.als import ALSParams, ALSRecommender
+from crossgraph.model.artifact import Artifact, write_artifact
+from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.recommend.engine import Engine, Filters
+from crossgraph.recommend.explain import ALSExplainer
+from tests.unit.lines_factory import block_lines
+
+LINES = block_lines(n_accounts=60, n_blocks=3, block_size=6, seed=3)
+IT = build_interactions(LINES)
+KINDS = ["machine", "part", "consumable", "service", "training", "software"]
+ALS = ALSParams(
+    factors=8,
+    regularization=0.5,
+    alpha=4.0,
+    iterations=10,
+    random_state=1,
+    weighting=WeightingConfig(scheme="log", value="orders"),
+)
+
+
+def products(inactive: str | None = None) -> list[dict[str, object]]:
+    return [
+        {
+            "sku": sku,
+            "name": f"Product {sku}",
+            "category": f"C{int(sku[1:]) // 6}",  # one category per block
+            "kind": KINDS[int(sku[1:]) % 6],
+            "active": sku != inactive,
+        }
+        for sku in IT.products.ids
+    ]
+
+
+def accounts() -> list[dict[str, object]]:
+    return [
+        {
+            "id": a,
+            "name": f"Account {a}",
+            "industry": f"ind{int(a[1:]) % 3}",
+            "country": "DE" if int(a[1:]) < 40 else "FR",
+        }
+        for a in IT.accounts.ids
+    ]
+
+
+def build(tmp_path: Path, inactive: str | None = None) -> Engine:
+    model = HybridRecommender(HybridParams(als=ALS)).fit(IT)
+    folder = tmp_path / "v1"
+    folder.mkdir(parents=True)
+    write_artifact(
+        folder,
+        version="v1",
+        model=model,
+        interactions=IT,
+        accounts=accounts(),
+        products=products(inactive),
+        metrics={},
+        similar_k=5,
+        top_n=8,
+    )
+    return Engine(Artifact.load(folder))
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return build(tmp_path_factory.mktemp("artifact"))
+
+
+def test_explainer_matches_implicits_explain_term_for_term() -> None:
+    als = ALSRecommender(ALS).fit(IT)
+    explainer = ALSExplainer(als.item_factors, als.user_items * ALS.alpha, ALS.regularization)
+    for account in (0, 7, 31):
+        items = np.arange(IT.shape[1])
+        owned, terms = explainer.contributions(account, items)
+        for item in (0, 5, 11):
+            total, top, _ = als._model.explain(account, als.user_items, item, N=len(owned))
+            assert terms[:, item].sum() == pytest.approx(total, rel=1e-4, abs=1e-6)
+            expected = dict(top)
+            for j, term in zip(owned, terms[:, item], strict=True):
+                assert term == pytest.approx(expected[int(j)], rel=1e-4, abs=1e-6)
+
+
+def test_recommendations_follow_the_stored_ranking_and_never_repeat_owned(engine: Engine) -> None:
+    for account in range(0, 60, 7):
+        items = engine.recommend(account, limit=4)
+        stored = [int(i) for i in engine.recommended[account] if i >= 0][:4]
+        assert [s.index for s in items] == stored
+        assert not {s.index for s in items} & set(engine.owned_indices(account).tolist())
+        assert [s.rank for s in items] == list(range(1, len(items) + 1))
+        assert {s.source for s in items} == {"model"}
+
+
+def test_peer_evidence_counts_the_closest_peers_owning_each_product(engine: Engine) -> None:
+    account = 4
+    items = engine.recommend(account, limit=6)
+    peers = [int(p) for p in engine.similar[account] if p >= 0]
+    for s in items:
+        owners = [p for p in peers if s.index in engine.owned_indices(p)]
+        assert s.evidence.considered == len(peers) == 5
+        assert s.evidence.owning == len(owners)
+        assert [p.index for p in s.evidence.top] == owners[:3]
+        if owners:
+            assert s.reason.startswith(f"{len(owners)} of your 5 closest peers own Product {s.sku}")
+        assert all(
+            d.sku in {IT.products.id(int(j)) for j in engine.owned_indices(account)} for d in s.drivers
+        )
+
+
+def test_filters_and_the_als_extension(engine: Engine) -> None:
+    account = 10
+    base = engine.recommend(account, limit=3)
+    skipped = engine.recommend(account, limit=3, filters=Filters.of(exclude=[base[0].sku]))
+    assert [s.sku for s in skipped][:2] == [s.sku for s in base][1:3]
+    # A category with few products in the stored top-8 of this account: the stored ones come
+    # first, then ALS alone completes the list, labelled, unowned and ranked by ALS score.
+    for category in ("C0", "C1", "C2"):
+        items = engine.recommend(account, limit=6, filters=Filters.of(categories=[category]))
+        stored = [int(i) for i in engine.recommended[account] if i >= 0 and engine.categories[i] == category]
+        mine = set(engine.owned_indices(account).tolist())
+        available = [i for i in range(len(engine.skus)) if engine.categories[i] == category and i not in mine]
+        assert len(items) == min(6, len(available))
+        assert {s.category for s in items} <= {category}
+        assert [s.index for s in items if s.source == "model"] == stored[:6]
+        extension = [s for s in items if s.source == "als"]
+        assert [s.source for s in items] == ["model"] * (len(items) - len(extension)) + ["als"] * len(
+            extension
+        )
+        assert not {s.index for s in items} & set(engine.owned_indices(account).tolist())
+        scores = [s.score for s in extension]
+        assert scores == sorted(scores, reverse=True)
+    assert any(
+        s.source == "als"
+        for c in ("C0", "C1", "C2")
+        for s in engine.recommend(account, limit=6, filters=Filters.of(categories=[c]))
+    )
+    only = engine.recommend(account, limit=2, filters=Filters.of(kinds=["service"]))
+    assert only and all(s.kind == "service" for s in only)
+
+
+def test_inactive_products_are_never_suggested(tmp_path: Path) -> None:
+    first = build(tmp_path / "a").recommend(0, limit=1)[0].sku
+    engine = build(tmp_path / "b", inactive=first)
+    assert first not in {s.sku for a in range(60) for s in engine.recommend(a, limit=8)}
+    assert first not in {s.sku for s in engine.fallback(industry="ind0", country=None, owned_skus=[])[1]}
+
+
+def test_fallback_ranks_by_segment_share_and_skips_owned(engine: Engine) -> None:
+    label, items = engine.fallback(industry="ind1", country="DE", owned_skus=["P07"], limit=4)
+    assert label == "industry ind1"
+    members = [i for i in range(60) if i % 3 == 1]
+    share = np.asarray(engine.owned[members].sum(axis=0)).ravel() / len(members)
+    assert "P07" not in {s.sku for s in items}
+    assert [s.score for s in items] == pytest.approx([share[s.index] for s in items], abs=1e-4)
+    assert all(s.source == "segment_popularity" and "New account" in s.reason for s in items)
+    unknown_label, _ = engine.fallback(industry="nobody", country="FR", owned_skus=[])
+    assert unknown_label == "country FR"
+    assert engine.fallback(industry=None, country=None, owned_skus=[])[0] == "all accounts"
+
+
+def test_similar_accounts_report_overlap_and_missing_products(engine: Engine) -> None:
+    for peer in engine.similar_accounts(3, limit=5, lacking=3):
+        mine = set(engine.owned_indices(3).tolist())
+        theirs = set(engine.owned_indices(peer.peer.index).tolist())
+        assert peer.shared_products == len(mine & theirs)
+        assert set(peer.lacking) <= theirs - mine
