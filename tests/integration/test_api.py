@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from crossgraph.api import schemas
 from crossgraph.api.app import create_app
 from crossgraph.graph.driver import Graph
 from crossgraph.server.local import free_port
@@ -55,6 +56,7 @@ def test_recommendations_are_unowned_ranked_and_carry_consistent_evidence(
     response = client.get(f"/v1/accounts/{account}/recommendations", params={"limit": 7}, headers=READ)
     assert response.status_code == 200, response.text
     body = response.json()
+    schemas.RecommendationList.model_validate(body)  # the documented schema, served as is
     assert body["model_version"] == served.registry.current_version()
     assert body["account"] == {**body["account"], "id": account, "in_model": True}
     assert body["account"]["name"] == served.artifact.account_info[account]["name"]
@@ -149,6 +151,7 @@ def test_account_newer_than_the_model_gets_labelled_segment_popularity(
     response = client.get(f"/v1/accounts/{NEW_ACCOUNT}/recommendations", params={"limit": 5}, headers=READ)
     assert response.status_code == 200, response.text
     body = response.json()
+    schemas.RecommendationList.model_validate(body)
     assert body["account"]["in_model"] is False and body["account"]["name"] == "Newcomer Werke AG"
     assert body["fallback_segment"].startswith("industry ")
     items = body["items"]
@@ -223,6 +226,7 @@ def test_batch_answers_each_account_and_lists_unknown_ones(served: Served, clien
         json={"accounts": [*known, "NOPE", NEW_ACCOUNT, known[0]], "limit": 3},
         headers=READ,
     ).json()
+    schemas.BatchResponse.model_validate(body)
     assert [r["account"]["id"] for r in body["results"]] == [*known, NEW_ACCOUNT]
     assert all(len(r["items"]) == 3 for r in body["results"])
     single = client.get(f"/v1/accounts/{known[0]}/recommendations", params={"limit": 3}, headers=READ).json()

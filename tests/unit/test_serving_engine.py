@@ -96,10 +96,11 @@ def test_recommendations_follow_the_stored_ranking_and_never_repeat_owned(engine
     for account in range(0, 60, 7):
         items = engine.recommend(account, limit=4)
         stored = [int(i) for i in engine.recommended[account] if i >= 0][:4]
-        assert [s.index for s in items] == stored
-        assert not {s.index for s in items} & set(engine.owned_indices(account).tolist())
-        assert [s.rank for s in items] == list(range(1, len(items) + 1))
-        assert {s.source for s in items} == {"model"}
+        assert [engine.product_index[s["sku"]] for s in items] == stored
+        owned = {engine.skus[j] for j in engine.owned_indices(account)}
+        assert not {s["sku"] for s in items} & owned
+        assert [s["rank"] for s in items] == list(range(1, len(items) + 1))
+        assert {s["source"] for s in items} == {"model"}
 
 
 def test_peer_evidence_counts_the_closest_peers_owning_each_product(engine: Engine) -> None:
@@ -107,22 +108,22 @@ def test_peer_evidence_counts_the_closest_peers_owning_each_product(engine: Engi
     items = engine.recommend(account, limit=6)
     peers = [int(p) for p in engine.similar[account] if p >= 0]
     for s in items:
-        owners = [p for p in peers if s.index in engine.owned_indices(p)]
-        assert s.evidence.considered == len(peers) == 5
-        assert s.evidence.owning == len(owners)
-        assert [p.index for p in s.evidence.top] == owners[:3]
+        owners = [p for p in peers if engine.product_index[s["sku"]] in engine.owned_indices(p)]
+        assert s["evidence"]["peers_considered"] == len(peers) == 5
+        assert s["evidence"]["peers_owning"] == len(owners)
+        assert [engine.account_index[p["id"]] for p in s["evidence"]["top_peers"]] == owners[:3]
         if owners:
-            assert s.reason.startswith(f"{len(owners)} of your 5 closest peers own Product {s.sku}")
+            assert s["reason"].startswith(f"{len(owners)} of your 5 closest peers own Product {s['sku']}")
         assert all(
-            d.sku in {IT.products.id(int(j)) for j in engine.owned_indices(account)} for d in s.drivers
+            d["sku"] in {IT.products.id(int(j)) for j in engine.owned_indices(account)} for d in s["drivers"]
         )
 
 
 def test_filters_and_the_als_extension(engine: Engine) -> None:
     account = 10
     base = engine.recommend(account, limit=3)
-    skipped = engine.recommend(account, limit=3, filters=Filters.of(exclude=[base[0].sku]))
-    assert [s.sku for s in skipped][:2] == [s.sku for s in base][1:3]
+    skipped = engine.recommend(account, limit=3, filters=Filters.of(exclude=[base[0]["sku"]]))
+    assert [s["sku"] for s in skipped][:2] == [s["sku"] for s in base][1:3]
     # A category with few products in the stored top-8 of this account: the stored ones come
     # first, then ALS alone completes the list, labelled, unowned and ranked by ALS score.
     for category in ("C0", "C1", "C2"):
@@ -131,29 +132,30 @@ def test_filters_and_the_als_extension(engine: Engine) -> None:
         mine = set(engine.owned_indices(account).tolist())
         available = [i for i in range(len(engine.skus)) if engine.categories[i] == category and i not in mine]
         assert len(items) == min(6, len(available))
-        assert {s.category for s in items} <= {category}
-        assert [s.index for s in items if s.source == "model"] == stored[:6]
-        extension = [s for s in items if s.source == "als"]
-        assert [s.source for s in items] == ["model"] * (len(items) - len(extension)) + ["als"] * len(
+        assert {s["category"] for s in items} <= {category}
+        assert [engine.product_index[s["sku"]] for s in items if s["source"] == "model"] == stored[:6]
+        extension = [s for s in items if s["source"] == "als"]
+        assert [s["source"] for s in items] == ["model"] * (len(items) - len(extension)) + ["als"] * len(
             extension
         )
-        assert not {s.index for s in items} & set(engine.owned_indices(account).tolist())
-        scores = [s.score for s in extension]
+        owned = {engine.skus[j] for j in engine.owned_indices(account)}
+        assert not {s["sku"] for s in items} & owned
+        scores = [s["score"] for s in extension]
         assert scores == sorted(scores, reverse=True)
     assert any(
-        s.source == "als"
+        s["source"] == "als"
         for c in ("C0", "C1", "C2")
         for s in engine.recommend(account, limit=6, filters=Filters.of(categories=[c]))
     )
     only = engine.recommend(account, limit=2, filters=Filters.of(kinds=["service"]))
-    assert only and all(s.kind == "service" for s in only)
+    assert only and all(s["kind"] == "service" for s in only)
 
 
 def test_inactive_products_are_never_suggested(tmp_path: Path) -> None:
-    first = build(tmp_path / "a").recommend(0, limit=1)[0].sku
+    first = build(tmp_path / "a").recommend(0, limit=1)[0]["sku"]
     engine = build(tmp_path / "b", inactive=first)
-    assert first not in {s.sku for a in range(60) for s in engine.recommend(a, limit=8)}
-    assert first not in {s.sku for s in engine.fallback(industry="ind0", country=None, owned_skus=[])[1]}
+    assert first not in {s["sku"] for a in range(60) for s in engine.recommend(a, limit=8)}
+    assert first not in {s["sku"] for s in engine.fallback(industry="ind0", country=None, owned_skus=[])[1]}
 
 
 def test_fallback_ranks_by_segment_share_and_skips_owned(engine: Engine) -> None:
@@ -161,9 +163,10 @@ def test_fallback_ranks_by_segment_share_and_skips_owned(engine: Engine) -> None
     assert label == "industry ind1"
     members = [i for i in range(60) if i % 3 == 1]
     share = np.asarray(engine.owned[members].sum(axis=0)).ravel() / len(members)
-    assert "P07" not in {s.sku for s in items}
-    assert [s.score for s in items] == pytest.approx([share[s.index] for s in items], abs=1e-4)
-    assert all(s.source == "segment_popularity" and "New account" in s.reason for s in items)
+    assert "P07" not in {s["sku"] for s in items}
+    expected = [share[engine.product_index[s["sku"]]] for s in items]
+    assert [s["score"] for s in items] == pytest.approx(expected, abs=1e-4)
+    assert all(s["source"] == "segment_popularity" and "New account" in s["reason"] for s in items)
     unknown_label, _ = engine.fallback(industry="nobody", country="FR", owned_skus=[])
     assert unknown_label == "country FR"
     assert engine.fallback(industry=None, country=None, owned_skus=[])[0] == "all accounts"

@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import orjson
+from fastapi import Response
 
 from crossgraph.api import schemas
 from crossgraph.api.state import GraphLink
 from crossgraph.errors import AccountNotFound, GraphUnavailable, ProductNotFound
 from crossgraph.graph.live import find_account, peer_purchases
-from crossgraph.recommend.engine import Engine, Filters, Peer, Suggestion
+from crossgraph.recommend.engine import Engine, Filters, Peer
 
 
 def split_values(values: Iterable[str]) -> list[str]:
@@ -24,36 +26,24 @@ def peer_ref(peer: Peer) -> schemas.PeerRef:
     return schemas.PeerRef(id=peer.id, name=peer.name, similarity=round(peer.similarity, 4))
 
 
-def recommendation(item: Suggestion) -> schemas.Recommendation:
-    return schemas.Recommendation(
-        sku=item.sku,
-        name=item.name,
-        category=item.category,
-        kind=item.kind,
-        rank=item.rank,
-        score=round(item.score, 5),
-        source=item.source,
-        reason=item.reason,
-        evidence=schemas.EvidenceSummary(
-            peers_considered=item.evidence.considered,
-            peers_owning=item.evidence.owning,
-            top_peers=[peer_ref(p) for p in item.evidence.top],
-        ),
-        drivers=[
-            schemas.Driver(sku=d.sku, name=d.name, contribution=round(d.contribution, 5))
-            for d in item.drivers
-        ],
-    )
+def json_response(body: Any) -> Response:
+    """Serialise a ready, schema-shaped body directly (orjson): the hot routes skip building
+    pydantic objects a second time; tests validate these bodies against the schemas."""
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def account_ref(engine: Engine, index: int) -> schemas.AccountRef:
-    return schemas.AccountRef(
-        id=engine.account_ids[index],
-        name=engine.account_names[index],
-        industry=engine.industries[index],
-        country=engine.countries[index],
-        in_model=True,
-    )
+    return schemas.AccountRef(**account_dict(engine, index))
+
+
+def account_dict(engine: Engine, index: int) -> dict[str, Any]:
+    return {
+        "id": engine.account_ids[index],
+        "name": engine.account_names[index],
+        "industry": engine.industries[index],
+        "country": engine.countries[index],
+        "in_model": True,
+    }
 
 
 def live_account(engine: Engine, graph: GraphLink, account_id: str) -> dict[str, Any]:
@@ -78,34 +68,42 @@ def recommendation_list(
     limit: int,
     filters: Filters,
     drivers: int,
-) -> schemas.RecommendationList:
-    """Blocking (may ask Neo4j for an account newer than the model): call from a thread."""
+) -> dict[str, Any]:
+    """A RecommendationList body. Blocking when the account is newer than the model (asks
+    Neo4j): call that case from a thread."""
     index = engine.account_index.get(account_id)
     if index is not None:
-        items = engine.recommend(index, limit, filters, drivers)
-        return schemas.RecommendationList(
-            account=account_ref(engine, index),
-            model_version=engine.version,
-            items=[recommendation(i) for i in items],
-        )
+        return {
+            "account": account_dict(engine, index),
+            "model_version": engine.version,
+            "items": engine.recommend(index, limit, filters, drivers),
+            "fallback_segment": None,
+            "partial": False,
+            "notes": [],
+        }
     live = live_account(engine, graph, account_id)
     industry, country = _str(live.get("industry")), _str(live.get("country"))
     owned = [str(s) for s in live.get("owned") or []]
     segment, items = engine.fallback(
         industry=industry, country=country, owned_skus=owned, limit=limit, filters=filters
     )
-    return schemas.RecommendationList(
-        account=schemas.AccountRef(
-            id=account_id, name=_str(live.get("name")), industry=industry, country=country, in_model=False
-        ),
-        model_version=engine.version,
-        items=[recommendation(i) for i in items],
-        fallback_segment=segment,
-        notes=[
+    return {
+        "account": {
+            "id": account_id,
+            "name": _str(live.get("name")),
+            "industry": industry,
+            "country": country,
+            "in_model": False,
+        },
+        "model_version": engine.version,
+        "items": items,
+        "fallback_segment": segment,
+        "partial": False,
+        "notes": [
             f"account {account_id} is newer than model {engine.version}: ranked by popularity in "
             f"{segment}; peer evidence arrives with the next training run"
         ],
-    )
+    }
 
 
 def _str(value: object) -> str | None:
@@ -171,10 +169,7 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
         share_of_all_accounts=_share(engine, item),
         peers=[_peer_purchase(p, purchases.get(p.id)) for p in buyers],
         owned_before=[_prior(engine, s, n, mine) for s, n in before.most_common(10)],
-        drivers=[
-            schemas.Driver(sku=engine.skus[j], name=engine.product_names[j], contribution=round(c, 5))
-            for j, c in engine.explainer.drivers(index, [item], 5)[0]
-        ],
+        drivers=[schemas.Driver(**d) for d in engine.drivers(index, [item], 5)[0]],
         partial=live_facts is None,
         notes=notes,
     )

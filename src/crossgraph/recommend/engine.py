@@ -13,8 +13,8 @@ Accounts newer than the model get segment popularity (`Engine.fallback`), labell
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -50,33 +50,37 @@ class Peer:
     similarity: float
 
 
-@dataclass(frozen=True)
-class Driver:
+# Results are plain dicts shaped like the API's JSON (crossgraph.api.schemas documents and
+# tests validate them): a sidebar call builds each object once and serialises it directly.
+class PeerDict(TypedDict):
+    id: str
+    name: str
+    similarity: float
+
+
+class DriverDict(TypedDict):
     sku: str
     name: str
     contribution: float
 
 
-@dataclass(frozen=True)
-class PeerEvidence:
-    considered: int  # the account's K closest peers
-    owning: int  # how many of them own the product
-    top: list[Peer]  # the closest peers that own it, closest first
+class EvidenceDict(TypedDict):
+    peers_considered: int  # the account's K closest peers
+    peers_owning: int  # how many of them own the product
+    top_peers: list[PeerDict]  # the closest peers that own it, closest first
 
 
-@dataclass(frozen=True)
-class Suggestion:
-    index: int
+class Suggestion(TypedDict):
     sku: str
     name: str
     category: str | None
     kind: str | None
-    score: float
     rank: int
+    score: float
     source: Source
     reason: str
-    evidence: PeerEvidence
-    drivers: list[Driver] = field(default_factory=list)
+    evidence: EvidenceDict
+    drivers: list[DriverDict]
 
 
 @dataclass(frozen=True)
@@ -213,58 +217,60 @@ class Engine:
         n_drivers: int,
     ) -> list[Suggestion]:
         evidence = self.peer_evidence(account, items)
-        driver_lists = self.explainer.drivers(account, items, n_drivers) if n_drivers else []
-        out = []
-        for rank, (item, score, source) in enumerate(zip(items, scores, sources, strict=True), start=1):
-            item = int(item)
-            found = [
-                Driver(self.skus[j], self.product_names[j], c)
-                for j, c in (driver_lists[rank - 1] if driver_lists else [])
-            ]
-            ev = evidence[rank - 1]
+        drivers = self.drivers(account, items, n_drivers) if n_drivers else [[] for _ in items]
+        out: list[Suggestion] = []
+        for rank, (item, score, source, ev, found) in enumerate(
+            zip(items.tolist(), scores.tolist(), sources, evidence, drivers, strict=True), start=1
+        ):
+            name = self.product_names[item]
             out.append(
-                Suggestion(
-                    index=item,
-                    **self.product_dict(item),
-                    score=float(score),
-                    rank=rank,
-                    source=source,
-                    reason=model_reason(self.product_names[item], ev, found),
-                    evidence=ev,
-                    drivers=found,
-                )
+                {
+                    "sku": self.skus[item],
+                    "name": name,
+                    "category": self.categories[item],
+                    "kind": self.kinds[item],
+                    "rank": rank,
+                    "score": score,
+                    "source": source,
+                    "reason": model_reason(name, ev, found),
+                    "evidence": ev,
+                    "drivers": found,
+                }
             )
         return out
 
+    def drivers(self, account: int, items: npt.ArrayLike, n: int = 3) -> list[list[DriverDict]]:
+        """Per item, the owned products contributing most to its ALS score (largest first)."""
+        return [
+            [{"sku": self.skus[j], "name": self.product_names[j], "contribution": c} for j, c in found]
+            for found in self.explainer.drivers(account, items, n)
+        ]
+
     def peer_evidence(
         self, account: int, items: npt.NDArray[np.integer[Any]], top: int = 3
-    ) -> list[PeerEvidence]:
+    ) -> list[EvidenceDict]:
         """For each item: how many of the account's K closest peers own it, and the closest few."""
         peers = self.similar[account]
-        peers = peers[peers >= 0]
+        keep = peers >= 0
+        peers, similarity = peers[keep], self.similar_scores[account][keep]
         items = np.asarray(items, dtype=np.intp)
-        if len(items) == 0:
-            return []
-        has = self.peers_owning(peers, items)  # [len(peers), len(items)]
-        out = []
-        for k in range(len(items)):
-            holders = np.flatnonzero(has[:, k])
-            out.append(
-                PeerEvidence(
-                    considered=len(peers),
-                    owning=len(holders),
-                    top=[
-                        Peer(
-                            int(peers[h]),
-                            self.account_ids[peers[h]],
-                            self.account_names[peers[h]],
-                            float(self.similar_scores[account][h]),
-                        )
-                        for h in holders[:top]
-                    ],
-                )
-            )
-        return out
+        # (item, peer) pairs of ownership, grouped by item, peers closest first within a group
+        by_item, by_peer = np.nonzero(self.peers_owning(peers, items).T)
+        counts = np.bincount(by_item, minlength=len(items)).tolist()
+        first = (np.arange(len(by_item)) - np.searchsorted(by_item, by_item)) < top
+        shown: list[list[PeerDict]] = [[] for _ in range(len(items))]
+        for k, p, sim in zip(
+            by_item[first].tolist(),
+            peers[by_peer[first]].tolist(),
+            similarity[by_peer[first]].tolist(),
+            strict=True,
+        ):
+            shown[k].append({"id": self.account_ids[p], "name": self.account_names[p], "similarity": sim})
+        n = len(peers)
+        return [
+            {"peers_considered": n, "peers_owning": c, "top_peers": t}
+            for c, t in zip(counts, shown, strict=True)
+        ]
 
     def peers_owning(
         self, peers: npt.NDArray[np.integer[Any]], items: npt.NDArray[np.integer[Any]]
@@ -341,19 +347,23 @@ class Engine:
             if blocked[item] or not self._passes(item, filters):
                 continue
             pct = 100.0 * float(share[item])
+            name = self.product_names[item]
             out.append(
-                Suggestion(
-                    index=item,
-                    **self.product_dict(item),
-                    score=float(share[item]),
-                    rank=len(out) + 1,
-                    source="segment_popularity",
-                    reason=(
+                {
+                    "sku": self.skus[item],
+                    "name": name,
+                    "category": self.categories[item],
+                    "kind": self.kinds[item],
+                    "rank": len(out) + 1,
+                    "score": float(share[item]),
+                    "source": "segment_popularity",
+                    "reason": (
                         f"New account, not in model {self.version} yet: {pct:.0f}% of {size} "
-                        f"accounts in {label} own {self.product_names[item]}"
+                        f"accounts in {label} own {name}"
                     ),
-                    evidence=PeerEvidence(considered=0, owning=0, top=[]),
-                )
+                    "evidence": {"peers_considered": 0, "peers_owning": 0, "top_peers": []},
+                    "drivers": [],
+                }
             )
         return label, out
 
@@ -368,14 +378,14 @@ class Engine:
         return "all accounts", share, size
 
 
-def model_reason(name: str, evidence: PeerEvidence, drivers: list[Driver]) -> str:
+def model_reason(name: str, evidence: EvidenceDict, drivers: list[DriverDict]) -> str:
     """One line a rep can say out loud, built from the same numbers the response carries."""
-    if evidence.considered and evidence.owning:
-        text = f"{evidence.owning} of your {evidence.considered} closest peers own {name}"
+    if evidence["peers_considered"] and evidence["peers_owning"]:
+        text = f"{evidence['peers_owning']} of your {evidence['peers_considered']} closest peers own {name}"
     else:
         text = f"Accounts with a purchase profile like yours buy {name}"
     if drivers:
-        text += f"; goes with {drivers[0].name}, which you own"
+        text += f"; goes with {drivers[0]['name']}, which you own"
     return text
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api import schemas
@@ -12,6 +12,7 @@ from crossgraph.api.deps import EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
 from crossgraph.api.views import (
     account_ref,
+    json_response,
     live_account,
     product_evidence,
     recommendation_list,
@@ -39,17 +40,19 @@ async def recommendations(
     ] = [],  # noqa: B006
     exclude: Annotated[list[str], Query(description="Skus never to suggest (e.g. just quoted)")] = [],  # noqa: B006
     drivers: Annotated[bool, Query(description="Include the owned products that drive each score")] = True,
-) -> schemas.RecommendationList:
+) -> Response:
     """Next-best products the account does not own yet, best first, each with a reason, peer
     evidence and drivers. Accounts newer than the model get segment popularity, labelled so."""
     filters = Filters.of(split_values(category), split_values(kind), split_values(exclude))
     if account_id in engine.account_index:  # in memory only: answer on the event loop
-        return recommendation_list(
+        body = recommendation_list(
             engine, state.graph, account_id, limit=limit, filters=filters, drivers=3 if drivers else 0
         )
-    return await run_in_threadpool(
-        recommendation_list, engine, state.graph, account_id, limit=limit, filters=filters, drivers=0
-    )
+    else:
+        body = await run_in_threadpool(
+            recommendation_list, engine, state.graph, account_id, limit=limit, filters=filters, drivers=0
+        )
+    return json_response(body)
 
 
 @router.get("/{account_id}/similar", response_model=schemas.SimilarList)

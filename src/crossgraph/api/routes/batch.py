@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api import schemas
 from crossgraph.api.deps import EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import MAPPING, RESPONSES
-from crossgraph.api.views import recommendation_list, split_values
+from crossgraph.api.views import json_response, recommendation_list, split_values
 from crossgraph.errors import CrossgraphError, InvalidInput
 from crossgraph.recommend.engine import Filters
 
@@ -16,9 +18,7 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"], respo
 
 
 @router.post("/batch", response_model=schemas.BatchResponse)
-async def batch(
-    request: schemas.BatchRequest, engine: EngineDep, state: StateDep, _: ReadKey
-) -> schemas.BatchResponse:
+async def batch(request: schemas.BatchRequest, engine: EngineDep, state: StateDep, _: ReadKey) -> Response:
     """Recommendations for up to `api_batch_max` accounts, all from the same model version.
     An unknown account does not fail the call: it is listed under `errors` with its status."""
     limit = state.settings.api_batch_max
@@ -33,10 +33,9 @@ async def batch(
     return await run_in_threadpool(_run, engine, state, request, filters)
 
 
-def _run(
-    engine: EngineDep, state: StateDep, request: schemas.BatchRequest, filters: Filters
-) -> schemas.BatchResponse:
-    results, errors = [], []
+def _run(engine: EngineDep, state: StateDep, request: schemas.BatchRequest, filters: Filters) -> Response:
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
     for account_id in dict.fromkeys(request.accounts):  # each once, in the order given
         try:
             results.append(
@@ -51,5 +50,5 @@ def _run(
             )
         except CrossgraphError as exc:
             status = next(code for cls, code, _ in MAPPING if isinstance(exc, cls))
-            errors.append(schemas.BatchError(account=account_id, status=status, message=str(exc)))
-    return schemas.BatchResponse(model_version=engine.version, results=results, errors=errors)
+            errors.append({"account": account_id, "status": status, "message": str(exc)})
+    return json_response({"model_version": engine.version, "results": results, "errors": errors})

@@ -1,0 +1,302 @@
+"""API latency and throughput on demo data, plus the in-process cost of one account's answer.
+
+    .venv/bin/python benchmarks/api.py                               # 10k accounts, 2k products
+    .venv/bin/python benchmarks/api.py --accounts 2000 --products 400 --duration 5   # quick look
+    .venv/bin/python benchmarks/api.py --workdir /tmp/cg-api         # keep data + model for reruns
+
+Builds (once per --workdir) demo data, a local Neo4j with it loaded and a trained, promoted
+model (training/params.json's model, no tuning); then starts `crossgraph serve` as a separate
+process and drives it over keep-alive HTTP/1.1 connections from a small asyncio client:
+
+1. HTTP: requests/s and p50/p95/p99 at --concurrency connections for the recommendations
+   endpoint (random accounts, limit 10, with evidence and drivers) next to /healthz, a
+   trivial JSON endpoint of the same app, in the same run. Targets (issue 4): ours >= 50 %
+   of the trivial one's throughput, p99 < 20 ms.
+2. In process: one account's recommendations with evidence and drivers (Engine.recommend)
+   next to a bare numpy scoring + top-k of the same account. Target: <= 3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+from crossgraph.data.demo import generate_demo
+from crossgraph.graph.driver import Graph
+from crossgraph.graph.export import export_accounts, export_order_lines, export_products
+from crossgraph.graph.ingest import load_directory
+from crossgraph.graph.schema import init_schema
+from crossgraph.keys import create_key
+from crossgraph.model.artifact import Artifact
+from crossgraph.model.hybrid import HybridParams
+from crossgraph.model.registry import Registry
+from crossgraph.model.train import train
+from crossgraph.recommend.engine import Engine
+from crossgraph.server.local import LocalServer, free_port
+from crossgraph.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+console = Console(width=140)
+
+
+def build(settings: Settings, work: Path, accounts: int, products: int, seed: int) -> None:
+    """Demo data in the graph and a promoted model, unless --workdir already has them."""
+    registry = Registry(settings.model_dir)
+    if registry.current_version() is not None:
+        console.print(f"reusing model {registry.current_version()} in {settings.model_dir}", style="dim")
+        return
+    started = time.perf_counter()
+    generate_demo(work / "demo", accounts=accounts, products=products, seed=seed, as_of=date(2026, 6, 30))
+    with Graph.connect(settings) as g:
+        g.write_autocommit("delete_all")
+        init_schema(g)
+        load_directory(g, work / "demo")
+        console.print(f"demo data loaded in {time.perf_counter() - started:.0f} s", style="dim")
+        config = json.loads((ROOT / "training" / "params.json").read_text())
+        result = train(
+            export_order_lines(g),
+            export_accounts(g),
+            export_products(g),
+            registry,
+            params=HybridParams.from_dict(config["model"]),
+            test_days=int(config.get("test_days", 120)),
+        )
+    registry.promote(result.version)
+    console.print(f"model {result.version} trained in {time.perf_counter() - started:.0f} s", style="dim")
+
+
+async def drive(
+    port: int, paths: list[str], key: str, concurrency: int, seconds: float
+) -> tuple[list[float], dict[int, int]]:
+    """Keep `concurrency` connections busy for `seconds`; latency of every request."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+
+    async def connection(offset: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        n = offset
+        while time.perf_counter() < deadline:
+            path = paths[n % len(paths)]
+            n += concurrency
+            request = f"GET {path} HTTP/1.1\r\nHost: bench\r\nX-API-Key: {key}\r\n\r\n".encode()
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            status = int(head[9:12])
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
+
+    await asyncio.gather(*(connection(i) for i in range(concurrency)))
+    return latencies, statuses
+
+
+def http_rows(port: int, key: str, accounts: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
+    rng = random.Random(args.seed)
+    targets = {
+        "GET /healthz (trivial)": ["/healthz"],
+        "GET /v1/accounts/{id}/recommendations": [
+            f"/v1/accounts/{a}/recommendations?limit=10" for a in rng.choices(accounts, k=5000)
+        ],
+    }
+    rows = []
+    for name, paths in targets.items():
+        asyncio.run(drive(port, paths, key, args.concurrency, min(2.0, args.duration)))  # warm-up
+        latencies, statuses = asyncio.run(drive(port, paths, key, args.concurrency, args.duration))
+        ms = np.asarray(latencies) * 1000
+        rows.append(
+            {
+                "endpoint": name,
+                "requests": len(ms),
+                "rps": len(ms) / args.duration,
+                "p50": float(np.percentile(ms, 50)),
+                "p95": float(np.percentile(ms, 95)),
+                "p99": float(np.percentile(ms, 99)),
+                "non_200": sum(n for s, n in statuses.items() if s != 200),
+            }
+        )
+    return rows
+
+
+def in_process(model_dir: Path, n: int, seed: int) -> list[dict[str, Any]]:
+    engine = Engine(Artifact.load(Registry(model_dir).current().path))
+    rng = np.random.default_rng(seed)
+    sample = rng.integers(0, engine.n_accounts, size=n)
+    factors = np.ascontiguousarray(engine.account_factors)
+    items = np.ascontiguousarray(engine.product_factors)
+
+    def bare(a: int) -> Any:
+        scores = items @ factors[a]
+        scores[engine.owned_indices(a)] = -np.inf
+        top = np.argpartition(-scores, 10)[:10]
+        return top[np.argsort(-scores[top])]
+
+    def ours(a: int) -> Any:
+        return engine.recommend(a, limit=10)
+
+    rows = []
+    limits = threadpool_limits(1, "blas")  # as the server does: small solves, no BLAS threads
+    for name, call in (
+        ("bare numpy: ALS scores + top-10", bare),
+        ("Engine.recommend: + evidence, drivers", ours),
+    ):
+        for a in sample[:50]:
+            call(int(a))  # warm caches
+        times = []
+        for a in sample:
+            start = time.perf_counter()
+            call(int(a))
+            times.append(time.perf_counter() - start)
+        us = np.asarray(times) * 1e6
+        rows.append({"what": name, "median_us": float(np.median(us)), "p99_us": float(np.percentile(us, 99))})
+    limits.restore_original_limits()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--products", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep data and model here for reruns")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = parser.parse_args()
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    with tempfile.TemporaryDirectory(prefix="crossgraph-api-bench-") as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        settings = Settings(
+            neo4j_uri=None,
+            neo4j_port=free_port(),
+            data_dir=work / "data",
+            model_dir=work / "models",
+            api_keys_file=work / "keys.json",
+            neo4j_heap="2g",
+            neo4j_pagecache="1g",
+        )
+        server = LocalServer(settings)
+        server.start(echo=lambda m: console.print(m, style="dim"))
+        api: subprocess.Popen[bytes] | None = None
+        try:
+            build(settings, work, args.accounts, args.products, args.seed)
+            key = create_key(settings.keys_file, f"bench-{time.time_ns()}", ["read"])
+            port = free_port()
+            env = {
+                **os.environ,
+                "CROSSGRAPH_NEO4J_PORT": str(settings.neo4j_port),
+                "CROSSGRAPH_DATA_DIR": str(settings.data_dir),
+                "CROSSGRAPH_MODEL_DIR": str(settings.model_dir),
+                "CROSSGRAPH_API_KEYS_FILE": str(settings.keys_file),
+            }
+            env.pop("CROSSGRAPH_NEO4J_URI", None)
+            api = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "crossgraph",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(args.workers),
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+            )
+            wait_ready(port)
+            accounts = Artifact.load(Registry(settings.model_dir).current().path).accounts.ids.tolist()
+            http = http_rows(port, key, accounts, args)
+            local = in_process(settings.model_dir, 2000, args.seed)
+        finally:
+            if api is not None:
+                api.terminate()
+                api.wait(timeout=30)
+            server.stop()
+
+    report(http, local, args)
+
+
+def wait_ready(port: int, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                if json.load(r)["status"] == "ready":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("the API did not become ready")
+
+
+def report(http: list[dict[str, Any]], local: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    title = (
+        f"HTTP: {args.accounts:,} accounts x {args.products:,} products, {args.concurrency} connections, "
+        f"{args.duration:.0f} s each, {args.workers} worker(s)"
+    )
+    table = Table(title=title)
+    for column in ("endpoint", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "non-200"):
+        table.add_column(column, justify="left" if column == "endpoint" else "right")
+    for r in http:
+        table.add_row(
+            r["endpoint"],
+            f"{r['requests']:,}",
+            f"{r['rps']:,.0f}",
+            f"{r['p50']:.2f}",
+            f"{r['p95']:.2f}",
+            f"{r['p99']:.2f}",
+            str(r["non_200"]),
+        )
+    console.print(table)
+    trivial, ours = http
+    share = ours["rps"] / trivial["rps"]
+    console.print(
+        f"recommendations throughput = {share:.0%} of the trivial endpoint (target >= 50 %): "
+        f"{'met' if share >= 0.5 else 'NOT met'}; p99 {ours['p99']:.1f} ms (target < 20 ms): "
+        f"{'met' if ours['p99'] < 20 else 'NOT met'}"
+    )
+    inproc = Table(title="In process, one account (2,000 random accounts)")
+    for column in ("what", "median µs", "p99 µs"):
+        inproc.add_column(column, justify="left" if column == "what" else "right")
+    for r in local:
+        inproc.add_row(r["what"], f"{r['median_us']:.0f}", f"{r['p99_us']:.0f}")
+    console.print(inproc)
+    ratio = local[1]["median_us"] / local[0]["median_us"]
+    console.print(f"ours / bare = {ratio:.2f}x (target <= 3x): {'met' if ratio <= 3 else 'NOT met'}")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"http": http, "in_process": local, "ratio": ratio, "share": share}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
