@@ -16,3 +16,5 @@ CREATE INDEX event_occurred_at IF NOT EXISTS FOR (e:Event) ON (e.occurred_at);
 CREATE INDEX bought_last_at IF NOT EXISTS FOR ()-[b:BOUGHT]-() ON (b.last_at);
 CREATE INDEX recommended_version IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.model_version);
 CREATE INDEX similar_version IF NOT EXISTS FOR ()-[r:SIMILAR_TO]-() ON (r.model_version);
+CREATE CONSTRAINT feedback_id IF NOT EXISTS FOR (f:Feedback) REQUIRE f.id IS UNIQUE;
+CREATE INDEX feedback_action_at IF NOT EXISTS FOR (f:Feedback) ON (f.action, f.at);

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError, 
 from crossgraph.data.csvout import atomic_text
 from crossgraph.errors import InvalidInput
 
-Scope = Literal["read", "admin"]
+Scope = Literal["read", "write", "admin"]  # write: post feedback; admin: reload
 KEY_PREFIX = "cg_"
 
 
@@ -45,7 +45,8 @@ class ApiKey(BaseModel):
         return bytes.fromhex(self.key_sha256 or "")
 
     def allows(self, scope: Scope) -> bool:
-        return scope in self.scopes or "admin" in self.scopes  # admin may also read
+        # admin may do everything, write (feedback) may also read
+        return scope in self.scopes or "admin" in self.scopes or (scope == "read" and "write" in self.scopes)
 
 
 _KEY_LIST = TypeAdapter(list[ApiKey])

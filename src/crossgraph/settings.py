@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     api_graph_timeout: float = Field(
         default=2.0, gt=0, description="Seconds a request waits for Neo4j before answering without it"
     )
+    feedback_suppress_days: int = Field(
+        default=90, ge=0, description="Days a dismissed suggestion stays hidden for that account"
+    )
     api_poll_seconds: float = Field(
         default=5.0, gt=0, description="How often the server checks for a newly promoted model and Neo4j"
     )

@@ -24,6 +24,8 @@ from crossgraph.settings import Settings
 
 READ_KEY = "test-read-key"
 ADMIN_KEY = "test-admin-key"
+WRITE_KEY = "test-write-key"
+WRITE = {"X-API-Key": WRITE_KEY}
 READ = {"X-API-Key": READ_KEY}
 ADMIN = {"X-API-Key": ADMIN_KEY}
 NEW_ACCOUNT = "NEW-0001"
@@ -90,6 +92,7 @@ def build_served(neo4j_settings: Settings, root: Path, *, accounts: int = 200, s
             "api_keys": [
                 ApiKey(name="reader", key=SecretStr(READ_KEY), scopes=["read"]),
                 ApiKey(name="ops", key=SecretStr(ADMIN_KEY), scopes=["admin"]),
+                ApiKey(name="crm", key=SecretStr(WRITE_KEY), scopes=["write"]),
             ],
             "api_keys_file": root / "no-keys.json",
             "api_poll_seconds": 0.2,

@@ -21,9 +21,10 @@ from fastapi.testclient import TestClient
 from crossgraph.api import schemas
 from crossgraph.api.app import create_app
 from crossgraph.graph.driver import Graph
+from crossgraph.graph.export import export_order_lines
 from crossgraph.server.local import free_port
 from crossgraph.settings import Settings
-from tests.integration.served import ADMIN, NEW_ACCOUNT, READ, Served, build_served
+from tests.integration.served import ADMIN, NEW_ACCOUNT, READ, WRITE, Served, build_served
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 
@@ -367,3 +368,47 @@ def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
     assert "Traceback" not in output
+
+
+def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_training(
+    served: Served, client: TestClient
+) -> None:
+    account = served.artifact.accounts.id(7)
+    url = f"/v1/accounts/{account}/recommendations"
+    first = client.get(url, params={"limit": 3}, headers=READ).json()["items"]
+    dismissed, won = first[0]["sku"], first[1]["sku"]
+    post = {"account": account, "sku": dismissed, "action": "dismissed", "user": "j.meyer", "id": "fb-1"}
+    assert client.post("/v1/feedback", json=post, headers=READ).status_code == 403  # read keys only read
+    stored = client.post("/v1/feedback", json=post, headers=WRITE)
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["created"] is True and stored.json()["suppressed_until"]
+    assert client.post("/v1/feedback", json=post, headers=WRITE).json()["created"] is False  # a retry
+    after = client.get(url, params={"limit": 3}, headers=READ).json()["items"]
+    assert dismissed not in {i["sku"] for i in after} and after[0]["sku"] == first[1]["sku"]
+    # Another server process learns the dismissal from the graph at start.
+    with TestClient(create_app(served.settings)) as other:
+        assert dismissed not in {i["sku"] for i in other.get(url, headers=READ).json()["items"]}
+
+    version = client.get("/v1/model", headers=READ).json()["version"]
+    before = client.get("/v1/model", headers=READ).json()["feedback"]
+    for n, action in enumerate(["shown", "shown", "accepted", "won", "lost"]):
+        sku = won if action == "won" else first[2]["sku"]
+        body = {"account": account, "sku": sku, "action": action, "user": "j.meyer", "id": f"fb-{action}-{n}"}
+        assert client.post("/v1/feedback", json=body, headers=WRITE).status_code == 201
+    online = client.get("/v1/model", headers=READ).json()["feedback"]
+    assert online["shown"] == before["shown"] + 2 and online["won"] == before["won"] + 1
+    assert online["acceptance_rate"] == pytest.approx(online["accepted"] / online["shown"])
+    assert online["win_rate"] == pytest.approx(online["won"] / (online["won"] + online["lost"]))
+    assert client.get("/v1/model", headers=READ).json()["feedback_by_version"][version] == online
+
+    bad = client.post("/v1/feedback", json={**post, "action": "liked", "id": "x"}, headers=WRITE)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.action"
+    unknown = client.post("/v1/feedback", json={**post, "account": "NOPE", "id": "y"}, headers=WRITE)
+    assert unknown.status_code == 404 and "NOPE" in unknown.json()["detail"]
+
+    # The won deal is a purchase in the next training matrix (until the real order arrives).
+    with Graph.connect(served.settings) as g:
+        lines = export_order_lines(g)
+    pairs = set(zip(lines.account_id.tolist(), lines.sku.tolist(), strict=True))
+    assert (account, won) in pairs and (account, dismissed) not in pairs
+    assert "feedback:fb-won-3" in set(lines.line_id.tolist())

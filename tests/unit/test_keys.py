@@ -24,7 +24,9 @@ def test_created_keys_authenticate_and_the_file_never_holds_them(tmp_path: Path)
     ring = KeyRing(read_keys_file(path))
     crm, ops = ring.authenticate(reader), ring.authenticate(admin)
     assert crm is not None and crm.name == "crm" and crm.allows("read") and not crm.allows("admin")
-    assert ops is not None and ops.allows("admin") and ops.allows("read")
+    assert ops is not None and ops.allows("admin") and ops.allows("read") and ops.allows("write")
+    crm_writer = KeyRing([ApiKey(name="w", key=SecretStr("w"), scopes=["write"])]).authenticate("w")
+    assert crm_writer is not None and crm_writer.allows("read") and not crm_writer.allows("admin")
     assert ring.authenticate(reader[:-1]) is None and ring.authenticate("") is None
     with pytest.raises(InvalidInput, match="already exists"):
         create_key(path, "crm", ["read"])

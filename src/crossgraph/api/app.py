@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -21,9 +22,10 @@ import crossgraph
 from crossgraph.api import errors
 from crossgraph.api.deps import AppState
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
-from crossgraph.api.routes import accounts, batch, health, model
-from crossgraph.api.state import GraphLink, ModelHolder
+from crossgraph.api.routes import accounts, batch, feedback, health, model
+from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import ModelNotLoaded
+from crossgraph.graph.feedback import dismissals
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
 from crossgraph.settings import Settings, get_settings
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         graph=GraphLink(settings),
         metrics=metrics,
         keys=KeyRing([*settings.api_keys, *read_keys_file(settings.keys_file)]),
+        suppressions=Suppressions(),
     )
 
     @asynccontextmanager
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("no API keys configured: every /v1 call will be refused (crossgraph api-key create)")
         await run_in_threadpool(_load_model, state)
         await run_in_threadpool(state.graph.probe)
+        await run_in_threadpool(_refresh_suppressions, state)
         watcher = asyncio.create_task(_watch(state))
         try:
             yield
@@ -77,14 +81,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=[
             {"name": "accounts", "description": "Suggestions, peers and evidence for one account"},
             {"name": "recommendations", "description": "Bulk calls for CRM jobs"},
-            {"name": "model", "description": "The served model"},
+            {"name": "model", "description": "The served model, with offline metrics and online feedback"},
+            {"name": "feedback", "description": "What reps did with suggestions (needs the write scope)"},
             {"name": "admin", "description": "Needs the admin scope"},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics"},
         ],
     )
     app.state.crossgraph = state
     errors.install(app)
-    for router in (accounts.router, batch.router, model.router, health.router):
+    for router in (accounts.router, batch.router, model.router, feedback.router, health.router):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
@@ -107,6 +112,14 @@ def _tick(state: AppState) -> None:
         _load_model(state)
     state.graph.probe()
     state.metrics.graph_up.set(1 if state.graph.up else 0)
+    _refresh_suppressions(state)
+
+
+def _refresh_suppressions(state: AppState) -> None:
+    since = datetime.now(UTC) - timedelta(days=state.settings.feedback_suppress_days)
+    table = state.graph.run(lambda g: dismissals(g, since))
+    if table is not None:  # graph down: keep the last known table
+        state.suppressions.replace(table)
 
 
 async def _watch(state: AppState) -> None:

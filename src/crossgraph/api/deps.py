@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from crossgraph.api.metrics import Metrics
-from crossgraph.api.state import GraphLink, ModelHolder
+from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.keys import ApiKey, KeyRing, Scope
 from crossgraph.recommend.engine import Engine
 from crossgraph.settings import Settings
@@ -23,6 +23,7 @@ class AppState:
     graph: GraphLink
     metrics: Metrics
     keys: KeyRing
+    suppressions: Suppressions
 
 
 def get_state(request: Request) -> AppState:

@@ -168,6 +168,13 @@ class ModelInfo(BaseModel):
     metrics: dict[str, Any] = Field(description="Served model and baselines on the same time split")
     similar_k: int
     top_n: int
+    feedback: dict[str, Any] | None = Field(
+        description="Online results of this version from POST /v1/feedback: counts per action, "
+        "acceptance_rate (accepted / shown), win_rate (won / (won + lost)); null when Neo4j is down"
+    )
+    feedback_by_version: dict[str, dict[str, Any]] | None = Field(
+        default=None, description="The same for every model version that received feedback"
+    )
 
 
 class ReloadResult(BaseModel):

@@ -67,6 +67,25 @@ class ModelHolder:
         return self.registry.current_version() not in (None, self.version)
 
 
+class Suppressions:
+    """Account -> skus dismissed within the suppression period, refreshed from the graph by the
+    watcher and updated at once by this process's own feedback calls."""
+
+    def __init__(self) -> None:
+        self._by_account: dict[str, frozenset[str]] = {}
+
+    def of(self, account_id: str) -> frozenset[str]:
+        return self._by_account.get(account_id, frozenset())
+
+    def replace(self, by_account: dict[str, frozenset[str]]) -> None:
+        self._by_account = by_account  # one assignment: readers see the old or the new table
+
+    def add(self, account_id: str, sku: str) -> None:
+        table = dict(self._by_account)
+        table[account_id] = self.of(account_id) | {sku}
+        self._by_account = table
+
+
 class GraphLink:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

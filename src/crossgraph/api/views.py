@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -68,9 +69,12 @@ def recommendation_list(
     limit: int,
     filters: Filters,
     drivers: int,
+    suppressed: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """A RecommendationList body. Blocking when the account is newer than the model (asks
-    Neo4j): call that case from a thread."""
+    Neo4j): call that case from a thread. `suppressed`: skus the account's reps dismissed."""
+    if suppressed:
+        filters = replace(filters, exclude=filters.exclude | suppressed)
     index = engine.account_index.get(account_id)
     if index is not None:
         return {

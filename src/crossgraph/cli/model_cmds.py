@@ -6,8 +6,10 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.table import Table
 
 from crossgraph.cli.common import console, err_console, fails_cleanly, graph
 from crossgraph.data.orderlines import OrderLines, read_purchases
@@ -73,15 +75,41 @@ def evaluate(
         f"served {report.served.metrics['ndcg@10']:.4f} NDCG@10 vs best baseline {best.name} "
         f"{best.metrics['ndcg@10']:.4f} ({report.lift():+.1%})"
     )
+    online = _online(purchases)
     if json_path:
         data = report.to_dict()
         if tuning is not None:
             data["tuning"] = tuning.to_dict()
+        if online is not None:
+            data["online"] = online
         json_path.write_text(json.dumps(data, indent=2) + "\n")
         say(f"wrote {json_path}")
     if plot:
         plot_report(report, plot)
         say(f"wrote {plot}")
+
+
+def _online(purchases: Path | None) -> dict[str, dict[str, Any]] | None:
+    """The online side, for graph runs: feedback per model version, printed as a table."""
+    if purchases is not None:
+        return None
+    from crossgraph.graph.feedback import ACTIONS, feedback_stats
+
+    with graph() as g:
+        stats = feedback_stats(g)
+    if not stats:
+        console.print("online: no feedback recorded yet (POST /v1/feedback)")
+        return stats
+    table = Table(title="Online: feedback per model version")
+    for column in ("model version", *ACTIONS, "acceptance", "win rate"):
+        table.add_column(column, justify="left" if column == "model version" else "right")
+    for version, row in stats.items():
+        rates = [row["acceptance_rate"], row["win_rate"]]
+        table.add_row(
+            version, *(str(row[a]) for a in ACTIONS), *("" if r is None else f"{r:.1%}" for r in rates)
+        )
+    console.print(table)
+    return stats
 
 
 def _load(purchases: Path | None, segment: str) -> tuple[OrderLines, dict[str, str | None]]:

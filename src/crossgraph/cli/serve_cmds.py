@@ -17,6 +17,7 @@ keys_app = typer.Typer(help="API keys: who may call the API (stored as sha256)."
 
 class ScopeChoice(StrEnum):
     read = "read"
+    write = "write"
     admin = "admin"
 
 
@@ -73,7 +74,9 @@ def openapi(
 @fails_cleanly
 def create(
     name: str = typer.Argument(..., help="Who uses the key, e.g. crm-sidebar"),
-    scope: list[ScopeChoice] = typer.Option([ScopeChoice.read], help="read (default) or admin (reload)"),
+    scope: list[ScopeChoice] = typer.Option(
+        [ScopeChoice.read], help="read (default), write (also post feedback) or admin (also reload)"
+    ),
     replace: bool = typer.Option(False, "--replace", help="Replace an existing key of this name"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the key (for scripts)"),
 ) -> None:

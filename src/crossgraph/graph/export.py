@@ -10,6 +10,7 @@ import numpy as np
 
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.graph.driver import Graph
+from crossgraph.graph.feedback import won_deals
 
 Progress = Callable[[str, int, int], None]
 
@@ -17,7 +18,8 @@ Progress = Callable[[str, int, int], None]
 def export_order_lines(
     graph: Graph, *, before: datetime | None = None, progress: Progress | None = None
 ) -> OrderLines:
-    """Every order line in the BOUGHT ledgers (strictly before `before`, if given)."""
+    """Every order line in the BOUGHT ledgers (strictly before `before`, if given), plus won
+    deals from the feedback loop for pairs that have no BOUGHT yet (line id feedback:<id>)."""
     columns: dict[str, list[Any]] = {
         k: [] for k in ("line_id", "order_id", "account_id", "sku", "at", "q", "r")
     }
@@ -33,6 +35,14 @@ def export_order_lines(
         columns["r"].extend(row["revenues"])
         if progress and pairs % 10_000 == 0:
             progress("export", pairs, 0)
+    for deal in won_deals(graph, cutoff):  # won deals count as purchases until the order arrives
+        columns["line_id"].append(f"feedback:{deal['id']}")
+        columns["order_id"].append(f"feedback:{deal['id']}")
+        columns["account_id"].append(deal["account_id"])
+        columns["sku"].append(deal["sku"])
+        columns["at"].append(deal["at"])
+        columns["q"].append(1.0)
+        columns["r"].append(float(deal["revenue"] or 0.0))
     return OrderLines(
         line_id=np.array(columns["line_id"], dtype=object),
         order_id=np.array(columns["order_id"], dtype=object),

@@ -38,7 +38,10 @@ async def recommendations(
     kind: Annotated[
         list[str], Query(description="Only these product kinds: machine, part, service, ...")
     ] = [],  # noqa: B006
-    exclude: Annotated[list[str], Query(description="Skus never to suggest (e.g. just quoted)")] = [],  # noqa: B006
+    exclude: Annotated[
+        list[str],
+        Query(description="Skus not to suggest (e.g. just quoted); dismissed ones are left out anyway"),
+    ] = [],  # noqa: B006
     drivers: Annotated[bool, Query(description="Include the owned products that drive each score")] = True,
 ) -> Response:
     """Next-best products the account does not own yet, best first, each with a reason, peer
@@ -46,11 +49,24 @@ async def recommendations(
     filters = Filters.of(split_values(category), split_values(kind), split_values(exclude))
     if account_id in engine.account_index:  # in memory only: answer on the event loop
         body = recommendation_list(
-            engine, state.graph, account_id, limit=limit, filters=filters, drivers=3 if drivers else 0
+            engine,
+            state.graph,
+            account_id,
+            limit=limit,
+            filters=filters,
+            drivers=3 if drivers else 0,
+            suppressed=state.suppressions.of(account_id),
         )
     else:
         body = await run_in_threadpool(
-            recommendation_list, engine, state.graph, account_id, limit=limit, filters=filters, drivers=0
+            recommendation_list,
+            engine,
+            state.graph,
+            account_id,
+            limit=limit,
+            filters=filters,
+            drivers=0,
+            suppressed=state.suppressions.of(account_id),
         )
     return json_response(body)
 

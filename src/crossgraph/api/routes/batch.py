@@ -46,6 +46,7 @@ def _run(engine: EngineDep, state: StateDep, request: schemas.BatchRequest, filt
                     limit=request.limit,
                     filters=filters,
                     drivers=3 if request.drivers else 0,
+                    suppressed=state.suppressions.of(account_id),
                 )
             )
         except CrossgraphError as exc:

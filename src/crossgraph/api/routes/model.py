@@ -9,15 +9,17 @@ from crossgraph.api import schemas
 from crossgraph.api.deps import AdminKey, EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
 from crossgraph.errors import ModelNotLoaded
+from crossgraph.graph.feedback import feedback_stats, with_rates
 
 router = APIRouter(prefix="/v1", tags=["model"], responses=RESPONSES)
 
 
 @router.get("/model", response_model=schemas.ModelInfo)
 async def model(engine: EngineDep, state: StateDep, _: ReadKey) -> schemas.ModelInfo:
-    """Version, training time, data size, parameters, and metrics of the model and every
-    baseline on the same time split."""
+    """Version, training time, data size, parameters, metrics of the model and every baseline
+    on the same time split (offline), and acceptance and win rate from feedback (online)."""
     manifest = engine.artifact.manifest
+    online = await run_in_threadpool(state.graph.run, feedback_stats)
     return schemas.ModelInfo(
         version=engine.version,
         created=manifest.get("created"),
@@ -28,6 +30,8 @@ async def model(engine: EngineDep, state: StateDep, _: ReadKey) -> schemas.Model
         metrics=manifest.get("metrics", {}),
         similar_k=engine.peers_k,
         top_n=int(engine.recommended.shape[1]),
+        feedback=None if online is None else online.get(engine.version, with_rates({})),
+        feedback_by_version=online,
     )
 
 

@@ -1,0 +1,84 @@
+"""What reps did with the suggestions: the feedback loop."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Security, status
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from crossgraph.api.deps import StateDep, require
+from crossgraph.api.errors import RESPONSES
+from crossgraph.errors import GraphUnavailable
+from crossgraph.graph.feedback import Action, Feedback, record_feedback
+from crossgraph.keys import ApiKey
+
+router = APIRouter(prefix="/v1", tags=["feedback"], responses=RESPONSES)
+WriteKey = Annotated[ApiKey, Security(require("write"))]
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"account": "A00042", "sku": "SV-PRX-PRE", "action": "dismissed", "user": "j.meyer"}
+        }
+    )
+    account: str = Field(min_length=1, max_length=200)
+    sku: str = Field(min_length=1, max_length=200)
+    action: Action = Field(description="shown | accepted | dismissed | won | lost")
+    user: str = Field(min_length=1, max_length=200, description="Who acted (CRM user)")
+    at: datetime | None = Field(default=None, description="When (default: now)")
+    kind: Literal["cross_sell", "upsell", "renewal"] = "cross_sell"
+    model_version: str | None = Field(default=None, description="Default: the model being served")
+    value: float | None = Field(default=None, ge=0, description="Deal value (won deals)")
+    note: str | None = Field(default=None, max_length=2000)
+    id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Idempotency key: a retried POST with the same id is stored once",
+    )
+
+
+class FeedbackOut(BaseModel):
+    id: str
+    created: bool = Field(description="False when this id had been stored before")
+    model_version: str | None
+    suppressed_until: datetime | None = Field(
+        description="For dismissals: the product is not suggested to this account until then"
+    )
+
+
+@router.post("/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)
+async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey) -> FeedbackOut:
+    """Record what a rep did with a suggestion. Dismissed suggestions disappear from this
+    account's list for `feedback_suppress_days`; won deals count as purchases in the next
+    training run; `/v1/model` reports acceptance and win rate per model version."""
+    at = body.at or datetime.now(UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    item = Feedback(
+        id=body.id or str(uuid.uuid4()),
+        account_id=body.account,
+        sku=body.sku,
+        action=body.action,
+        user=body.user,
+        at=at,
+        kind=body.kind,
+        model_version=body.model_version or state.holder.version,
+        value=body.value,
+        note=body.note,
+    )
+    stored = await run_in_threadpool(state.graph.run, lambda g: (record_feedback(g, item),))
+    if stored is None:
+        raise GraphUnavailable("Neo4j is unreachable: feedback cannot be stored now; retry with the same id")
+    until = None
+    if item.action == "dismissed":
+        until = at + timedelta(days=state.settings.feedback_suppress_days)
+        if until > datetime.now(UTC):
+            state.suppressions.add(item.account_id, item.sku)
+    return FeedbackOut(
+        id=item.id, created=stored[0], model_version=item.model_version, suppressed_until=until
+    )

@@ -1,0 +1,91 @@
+"""The feedback loop in the graph: what reps did with suggestions, and what it changes.
+
+- dismissed: the suggestion is left out for that account for a configurable period;
+- won: counts as a purchase in the next training run (until the real order line arrives,
+  which then replaces it: won deals are exported only for pairs without a BOUGHT);
+- shown / accepted / won / lost per model version: acceptance and win rate, the online
+  counterpart of the offline metrics.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from crossgraph.errors import AccountNotFound, ProductNotFound
+from crossgraph.graph.driver import Graph
+
+Action = Literal["shown", "accepted", "dismissed", "won", "lost"]
+ACTIONS: tuple[Action, ...] = ("shown", "accepted", "dismissed", "won", "lost")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: str
+    account_id: str
+    sku: str
+    action: Action
+    user: str
+    at: datetime
+    kind: str = "cross_sell"
+    model_version: str | None = None
+    value: float | None = None
+    note: str | None = None
+
+
+def record_feedback(graph: Graph, feedback: Feedback) -> bool:
+    """Store it; True when new, False when this id was stored before (a retry)."""
+    rows = graph.write(
+        "record_feedback",
+        {
+            "id": feedback.id,
+            "account_id": feedback.account_id,
+            "sku": feedback.sku,
+            "action": feedback.action,
+            "user": feedback.user,
+            "at": feedback.at.isoformat(),
+            "kind": feedback.kind,
+            "model_version": feedback.model_version,
+            "value": feedback.value,
+            "note": feedback.note,
+        },
+    )
+    row = rows[0]
+    if not row["account_found"]:
+        raise AccountNotFound(feedback.account_id)
+    if not row["product_found"]:
+        raise ProductNotFound(feedback.sku)
+    return bool(row["created"])
+
+
+def dismissals(graph: Graph, since: datetime) -> dict[str, frozenset[str]]:
+    """Account id -> skus dismissed at or after `since`."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in graph.read("active_dismissals", {"since": since.isoformat()}):
+        found[str(row["account_id"])].add(str(row["sku"]))
+    return {account: frozenset(skus) for account, skus in found.items()}
+
+
+def feedback_stats(graph: Graph) -> dict[str, dict[str, Any]]:
+    """Per model version: counts per action, acceptance rate (accepted / shown) and win rate
+    (won / (won + lost)); a rate is None until its denominator is positive."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ACTIONS, 0))
+    for row in graph.read("feedback_stats"):
+        counts[str(row["model_version"])][str(row["action"])] = int(row["n"])
+    return {version: with_rates(c) for version, c in counts.items()}
+
+
+def with_rates(counts: dict[str, int]) -> dict[str, Any]:
+    shown, decided = counts.get("shown", 0), counts.get("won", 0) + counts.get("lost", 0)
+    return {
+        **counts,
+        "acceptance_rate": counts.get("accepted", 0) / shown if shown else None,
+        "win_rate": counts.get("won", 0) / decided if decided else None,
+    }
+
+
+def won_deals(graph: Graph, before: int | None = None) -> list[dict[str, Any]]:
+    """Won deals for pairs not in the purchase ledger (epoch seconds `at`, revenue)."""
+    return graph.read("export_won_feedback", {"before": before})
