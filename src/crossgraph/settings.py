@@ -67,6 +67,19 @@ class Settings(BaseSettings):
     feedback_suppress_days: int = Field(
         default=90, ge=0, description="Days a dismissed suggestion stays hidden for that account"
     )
+    # Account intelligence: signals from the graph and how they are fused with cross-sell.
+    renewal_days: int = Field(default=180, ge=1, description="Contracts ending within this many days")
+    replacement_years: dict[str, int] = Field(
+        default_factory=lambda: {"machine": 10}, description="Replacement age per product kind, in years"
+    )
+    utilization_threshold: float = Field(default=0.85, gt=0, le=1, description="Capacity upsell at or above")
+    event_days: int = Field(default=180, ge=0, description="Trigger events this recent boost opportunities")
+    event_boost: float = Field(default=1.5, ge=1, description="Expected-value multiplier of a related event")
+    likelihood: dict[str, float] = Field(
+        default_factory=dict,
+        description="Overrides of the fusion's likelihood per signal (upgrade_path, aging_asset, "
+        "contract_level, capacity, volume, renewal)",
+    )
     api_poll_seconds: float = Field(
         default=5.0, gt=0, description="How often the server checks for a newly promoted model and Neo4j"
     )

@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,7 @@ def test_filters_limit_and_excludes(served: Served, client: TestClient) -> None:
         items = client.get(
             f"/v1/accounts/{account}/recommendations", params={"kind": kind, "limit": 4}, headers=READ
         ).json()["items"]
-        assert items and all(i["kind"] == kind for i in items)
+        assert items and all(i["product_kind"] == kind and i["kind"] == "cross_sell" for i in items)
         assert not {i["sku"] for i in items} & owned_skus(served, account)
     # A category too narrow for the stored top-N is completed by ALS, labelled as such.
     categories = {p.get("category") for p in served.artifact.product_info.values()}
@@ -412,3 +413,150 @@ def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_trai
     pairs = set(zip(lines.account_id.tolist(), lines.sku.tolist(), strict=True))
     assert (account, won) in pairs and (account, dismissed) not in pairs
     assert "feedback:fb-won-3" in set(lines.line_id.tolist())
+
+
+def test_whitespace_matrix_cells_match_the_graph_and_the_model(
+    served: Served, client: TestClient, neo4j_settings: Settings
+) -> None:
+    a = served.artifact
+    ids = [a.accounts.id(i) for i in (3, 8, 15)]
+    body = client.get("/v1/whitespace", params={"accounts": ",".join(ids), "limit": 12}, headers=READ).json()
+    schemas.WhitespaceMatrix.model_validate(body)
+    assert [r["id"] for r in body["accounts"]] == ids and len(body["columns"]) == 12
+    popularity = np.asarray(a.owned.sum(axis=0)).ravel()
+    active = [a.products.id(int(i)) for i in np.argsort(-popularity, kind="stable")]
+    active = [s for s in active if a.product_info[s].get("active", True)]
+    assert [c["sku"] for c in body["columns"]] == active[:12]  # the most owned, active products
+    with Graph.connect(neo4j_settings) as g:
+        revenue = {
+            (r["a"], r["s"]): r["revenue"]
+            for r in g.write_text(
+                "UNWIND $ids AS id MATCH (x:Account {id: id})-[b:BOUGHT]->(p) "
+                "RETURN x.id AS a, p.sku AS s, b.revenue AS revenue",
+                {"ids": ids},
+            )
+        }
+    owned_cells = 0
+    for account, row in zip(ids, body["cells"], strict=True):
+        peers = peers_of(served, account)
+        served_list = [a.products.id(int(j)) for j in a.recommended[a.accounts.index(account)] if j >= 0]
+        for column, cell in zip(body["columns"], row, strict=True):
+            sku = column["sku"]
+            assert cell["owned"] == ((account, sku) in revenue)
+            if cell["owned"]:
+                owned_cells += 1
+                assert cell["revenue"] == pytest.approx(revenue[(account, sku)])
+            else:
+                owners = sum(sku in owned_skus(served, p) for p in peers)
+                assert cell["peer_share"] == pytest.approx(owners / len(peers))
+                assert cell.get("rank") == (served_list.index(sku) + 1 if sku in served_list else None)
+    assert body["filled"] == pytest.approx(owned_cells / 36, abs=1e-4)
+
+    csv_text = client.get(
+        "/v1/whitespace", params={"accounts": ids, "limit": 12, "format": "csv"}, headers=READ
+    ).text
+    assert csv_text.splitlines()[0].startswith("account_id,account_name,sku,owned,revenue")
+    assert len(csv_text.splitlines()) == 1 + 36
+
+    by_category = client.get(
+        "/v1/whitespace", params={"accounts": ids[0], "by": "category"}, headers=READ
+    ).json()
+    mine = owned_skus(served, ids[0])
+    for column, cell in zip(by_category["columns"], by_category["cells"][0], strict=True):
+        in_category = {s for s, p in a.product_info.items() if p.get("category") == column["name"]}
+        assert cell["owned"] == bool(mine & in_category)
+        if not cell["owned"] and "best_sku" in cell:
+            assert cell["best_sku"] in in_category and cell["best_sku"] not in mine
+
+    top = client.get("/v1/whitespace", params={"top": 4, "limit": 3}, headers=READ).json()
+    with Graph.connect(neo4j_settings) as g:
+        expected = g.write_text(
+            "MATCH (x:Account)-[b:BOUGHT]->() WITH x, sum(b.revenue) AS r "
+            "RETURN x.id AS id ORDER BY r DESC, id LIMIT 10"
+        )
+    in_model = [r["id"] for r in expected if r["id"] in a.account_info][:4]
+    assert [r["id"] for r in top["accounts"]] == in_model
+    too_many = client.get("/v1/whitespace", params={"accounts": [f"A{i}" for i in range(201)]}, headers=READ)
+    assert too_many.status_code == 422 and "at most 200" in too_many.json()["detail"]
+
+
+def test_whitespace_command_writes_csv(
+    served: Served, cli_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from crossgraph.cli import app
+    from crossgraph.settings import get_settings
+
+    monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(served.settings.model_dir))
+    get_settings.cache_clear()
+    ids = [served.artifact.accounts.id(i) for i in (1, 2)]
+    out = tmp_path / "ws.csv"
+    result = CliRunner().invoke(
+        app, ["whitespace", "--accounts", ",".join(ids), "--limit", "5", "--csv", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Whitespace" in result.output and ids[0] in result.output
+    assert len(out.read_text().splitlines()) == 1 + 2 * 5
+
+
+def test_next_best_actions_fuse_cross_sell_upsell_and_renewal_by_expected_value(
+    served: Served, client: TestClient, neo4j_settings: Settings
+) -> None:
+    as_of = "2026-06-30"  # the demo data's last day
+    params = {"kinds": "cross_sell,upsell,renewal", "limit": 10, "as_of": as_of}
+    mixed = None
+    for account in served.artifact.accounts.ids[:80]:
+        body = client.get(f"/v1/accounts/{account}/recommendations", params=params, headers=READ).json()
+        if {i["kind"] for i in body["items"]} == {"cross_sell", "upsell", "renewal"}:
+            mixed = body
+            break
+    assert mixed is not None, "the demo data should give some account all three kinds"
+    schemas.RecommendationList.model_validate(mixed)
+    items = mixed["items"]
+    assert mixed["kinds"] == ["cross_sell", "upsell", "renewal"]
+    assert [i["rank"] for i in items] == list(range(1, len(items) + 1))
+    assert [i["expected_value"] for i in items] == sorted((i["expected_value"] for i in items), reverse=True)
+    assert len({i["sku"] for i in items}) == len(items)
+    for item in items:
+        assert item["expected_value"] == pytest.approx(
+            item["likelihood"] * item["value"] * item["boost"], abs=0.01
+        )
+        if item["kind"] == "cross_sell":
+            assert item["evidence"]["peers_considered"] == 20
+        else:
+            assert item["source"] == "graph" and item["facts"] and item["signal"]
+    account = mixed["account"]["id"]
+    with Graph.connect(neo4j_settings) as g:
+        ending = {
+            r["sku"]
+            for r in g.write_text(
+                "MATCH (:Account {id: $a})-[:HAS_CONTRACT]->(c:Contract)-[:FOR_PRODUCT]->(p:Product) "
+                "WHERE c.ends_at >= date($d) AND c.ends_at <= date($d) + duration({days: 180}) "
+                "RETURN p.sku AS sku",
+                {"a": account, "d": as_of},
+            )
+        }
+    assert {i["sku"] for i in items if i["kind"] == "renewal"} <= ending
+    assert {i["sku"] for i in items if i["kind"] == "renewal"}
+    # Later, every one of those contracts has ended: no renewal for them any more.
+    later = client.get(
+        f"/v1/accounts/{account}/recommendations", params={**params, "as_of": "2030-01-01"}, headers=READ
+    ).json()
+    assert not {i["sku"] for i in later["items"] if i["kind"] == "renewal"} & ending
+    bad = client.get(
+        f"/v1/accounts/{account}/recommendations", params={"kinds": "cross_sell,resale"}, headers=READ
+    )
+    assert bad.status_code == 422 and "resale" in bad.json()["detail"]
+
+
+def test_kpis_endpoint_serves_the_graph_figures(served: Served, client: TestClient) -> None:
+    from crossgraph.intel.kpis import compute_kpis
+
+    body = client.get("/v1/kpis", params={"as_of": "2026-06-30"}, headers=READ)
+    assert body.status_code == 200, body.text
+    with Graph.connect(served.settings) as g:
+        assert body.json() == compute_kpis(g, as_of=date(2026, 6, 30)).to_dict()
+    assert 0 < body.json()["whitespace_filled"] < 1
+    assert client.get("/v1/kpis", params={"as_of": "June"}, headers=READ).status_code == 422
+    assert client.get("/v1/kpis").status_code == 401

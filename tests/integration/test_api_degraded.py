@@ -63,6 +63,12 @@ def test_neo4j_down_gives_degraded_answers_and_recovery(tmp_path: Path) -> None:
             assert body["partial"] is True and "Neo4j is unreachable" in body["notes"][0]
             assert body["peers_owning"] == live["peers_owning"]  # counts from the owned matrix
             assert all(p["first_bought"] is None for p in body["peers"])
+            fused = client.get(
+                f"/v1/accounts/{account}/recommendations", params={"kinds": "cross_sell,upsell"}, headers=READ
+            )
+            assert fused.status_code == 200 and fused.json()["partial"] is True
+            assert {i["kind"] for i in fused.json()["items"]} == {"cross_sell"}
+            assert "upsell and renewal need the graph" in fused.json()["notes"][0]
             new = client.get(f"/v1/accounts/{NEW_ACCOUNT}/recommendations", headers=READ)
             assert new.status_code == 503 and new.json()["code"] == "graph_unavailable"
             assert "Neo4j" in new.json()["detail"]

@@ -148,7 +148,7 @@ def test_filters_and_the_als_extension(engine: Engine) -> None:
         for s in engine.recommend(account, limit=6, filters=Filters.of(categories=[c]))
     )
     only = engine.recommend(account, limit=2, filters=Filters.of(kinds=["service"]))
-    assert only and all(s["kind"] == "service" for s in only)
+    assert only and all(s["product_kind"] == "service" for s in only)
 
 
 def test_inactive_products_are_never_suggested(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -22,12 +23,15 @@ import crossgraph
 from crossgraph.api import errors
 from crossgraph.api.deps import AppState
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
-from crossgraph.api.routes import accounts, batch, feedback, health, model
+from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import ModelNotLoaded
 from crossgraph.graph.feedback import dismissals
+from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
+from crossgraph.recommend.actions import FusionConfig
+from crossgraph.recommend.nba import Intel
 from crossgraph.settings import Settings, get_settings
 
 log = logging.getLogger("crossgraph.api")
@@ -52,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=metrics,
         keys=KeyRing([*settings.api_keys, *read_keys_file(settings.keys_file)]),
         suppressions=Suppressions(),
+        intel=intel_config(settings),
     )
 
     @asynccontextmanager
@@ -82,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "accounts", "description": "Suggestions, peers and evidence for one account"},
             {"name": "recommendations", "description": "Bulk calls for CRM jobs"},
             {"name": "model", "description": "The served model, with offline metrics and online feedback"},
+            {"name": "kpis", "description": "Whether account growth works (docs/kpis.md)"},
             {"name": "feedback", "description": "What reps did with suggestions (needs the write scope)"},
             {"name": "admin", "description": "Needs the admin scope"},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics"},
@@ -89,10 +95,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.crossgraph = state
     errors.install(app)
-    for router in (accounts.router, batch.router, model.router, feedback.router, health.router):
+    for router in (
+        accounts.router,
+        whitespace.router,
+        kpis.router,
+        batch.router,
+        model.router,
+        feedback.router,
+        health.router,
+    ):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def intel_config(settings: Settings) -> Intel:
+    """Signal thresholds and fusion rates from the settings (defaults in one place each)."""
+    fusion = FusionConfig()
+    return Intel(
+        signals=SignalConfig(
+            replacement_years=MappingProxyType(dict(settings.replacement_years)),
+            utilization=settings.utilization_threshold,
+            renewal_days=settings.renewal_days,
+        ),
+        fusion=FusionConfig(
+            likelihood=MappingProxyType({**fusion.likelihood, **settings.likelihood}),
+            event_boost=settings.event_boost,
+            event_days=settings.event_days,
+        ),
+    )
 
 
 def _load_model(state: AppState) -> None:

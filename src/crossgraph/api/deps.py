@@ -13,6 +13,7 @@ from crossgraph.api.metrics import Metrics
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.keys import ApiKey, KeyRing, Scope
 from crossgraph.recommend.engine import Engine
+from crossgraph.recommend.nba import Intel
 from crossgraph.settings import Settings
 
 
@@ -24,6 +25,7 @@ class AppState:
     metrics: Metrics
     keys: KeyRing
     suppressions: Suppressions
+    intel: Intel
 
 
 def get_state(request: Request) -> AppState:

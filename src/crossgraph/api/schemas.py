@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,16 +43,49 @@ class EvidenceSummary(BaseModel):
     top_peers: list[PeerRef] = Field(description="The closest peers that own it")
 
 
-class Recommendation(Product):
+class TriggerEventRef(BaseModel):
+    id: str
+    type: str
+    occurred_at: str
+    text: str | None = None
+
+
+class Recommendation(BaseModel):
+    sku: str
+    name: str
+    category: str | None = None
+    product_kind: str | None = Field(default=None, description="machine, part, consumable, service, ...")
+    kind: Literal["cross_sell", "upsell", "renewal"] = Field(
+        description="cross_sell: customers like you buy it (the model); upsell: more or better of what the "
+        "account has; renewal: a contract ending soon"
+    )
+    signal: str | None = Field(
+        default=None,
+        description="upsell and renewal: the rule that found it (upgrade_path, aging_asset, contract_level, "
+        "capacity, volume, renewal)",
+    )
     rank: int
-    score: float = Field(description="Model score; comparable within one list, not across sources")
-    source: Source = Field(
+    score: float = Field(
+        description="Cross-sell only: the model score; with upsell or renewal: the expected value "
+        "it is ranked by"
+    )
+    source: str = Field(
         description="model: the served blend; als: ALS alone, after the model's precomputed list ran "
-        "out under the filters; segment_popularity: account newer than the model"
+        "out under the filters; segment_popularity: account newer than the model; graph: a signal"
     )
     reason: str
-    evidence: EvidenceSummary
+    evidence: EvidenceSummary | None = Field(description="Cross-sell: the closest peers that own it")
+    facts: dict[str, Any] | None = Field(default=None, description="Upsell and renewal: the data behind it")
     drivers: list[Driver] = Field(description="Owned products that contribute most (ALS explain)")
+    likelihood: float = Field(
+        description="Cross-sell: share of closest peers owning it; else the signal's rate"
+    )
+    value: float = Field(description="List price of the product, or the contract's annual value")
+    boost: float = Field(description="> 1 when a recent trigger event relates to it")
+    expected_value: float = Field(description="likelihood x value x boost")
+    events: list[TriggerEventRef] = Field(description="The recent trigger events behind the boost")
+    related_skus: list[str] = Field(description="The account's products the item stems from")
+    model_score: float | None = Field(default=None, description="Cross-sell: the model's score")
 
 
 class RecommendationList(BaseModel):
@@ -65,6 +98,8 @@ class RecommendationList(BaseModel):
                     {
                         "sku": "SVC-PREM",
                         "name": "Service Premium",
+                        "kind": "cross_sell",
+                        "product_kind": "service",
                         "rank": 1,
                         "score": 2.41,
                         "source": "model",
@@ -79,6 +114,7 @@ class RecommendationList(BaseModel):
     )
     account: AccountRef
     model_version: str
+    kinds: list[Literal["cross_sell", "upsell", "renewal"]]
     items: list[Recommendation]
     fallback_segment: str | None = Field(
         default=None, description="For accounts newer than the model: the segment whose popularity ranks"
@@ -144,6 +180,8 @@ class BatchRequest(BaseModel):
     kind: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     drivers: bool = Field(default=False, description="Compute drivers (slower for big batches)")
+    kinds: list[str] = Field(default_factory=lambda: ["cross_sell"], description="As in the single call")
+    as_of: date | None = Field(default=None, description="As in the single call")
 
 
 class BatchError(BaseModel):
@@ -201,3 +239,25 @@ class ErrorResponse(BaseModel):
     code: str = Field(description="Stable, machine-readable: account_not_found, unauthorized, ...")
     detail: str = Field(description="What went wrong, naming the offending value")
     errors: list[dict[str, Any]] | None = Field(default=None, description="Each invalid field (422)")
+
+
+class WhitespaceCell(BaseModel):
+    owned: bool
+    revenue: float | None = Field(default=None, description="Owned cells: revenue so far (graph)")
+    score: float | None = Field(default=None, description="Open cells: ALS score (one scale for the matrix)")
+    rank: int | None = Field(default=None, description="Open cells: rank in the account's served list")
+    peer_share: float | None = Field(
+        default=None, description="Open cells: share of the closest peers owning it"
+    )
+    best_sku: str | None = Field(default=None, description="Open category cells: the product to offer")
+
+
+class WhitespaceMatrix(BaseModel):
+    by: Literal["product", "category"]
+    model_version: str
+    accounts: list[dict[str, Any]]
+    columns: list[dict[str, Any]]
+    cells: list[list[WhitespaceCell]] = Field(description="One row per account, one cell per column")
+    filled: float = Field(description="Share of owned cells")
+    partial: bool
+    notes: list[str]

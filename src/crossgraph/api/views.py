@@ -1,10 +1,8 @@
-"""Engine results -> response models; the recommendation flow shared by single and batch calls."""
+"""Engine results -> response models, and the evidence for one account x product."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,14 +11,10 @@ from fastapi import Response
 
 from crossgraph.api import schemas
 from crossgraph.api.state import GraphLink
-from crossgraph.errors import AccountNotFound, GraphUnavailable, ProductNotFound
+from crossgraph.errors import ProductNotFound
 from crossgraph.graph.live import find_account, peer_purchases
-from crossgraph.recommend.engine import Engine, Filters, Peer
-
-
-def split_values(values: Iterable[str]) -> list[str]:
-    """Repeated and comma-separated query values: ?exclude=A,B&exclude=C -> [A, B, C]."""
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+from crossgraph.recommend.engine import Engine, Peer
+from crossgraph.recommend.nba import account_dict, live_account, opt_str
 
 
 def peer_ref(peer: Peer) -> schemas.PeerRef:
@@ -37,83 +31,6 @@ def account_ref(engine: Engine, index: int) -> schemas.AccountRef:
     return schemas.AccountRef(**account_dict(engine, index))
 
 
-def account_dict(engine: Engine, index: int) -> dict[str, Any]:
-    return {
-        "id": engine.account_ids[index],
-        "name": engine.account_names[index],
-        "industry": engine.industries[index],
-        "country": engine.countries[index],
-        "in_model": True,
-    }
-
-
-def live_account(engine: Engine, graph: GraphLink, account_id: str) -> dict[str, Any]:
-    """An account the model has not seen, from the graph; 404 if the graph does not know it
-    either, 503 if the graph cannot be asked."""
-    found = graph.run(lambda g: (find_account(g, account_id),))
-    if found is None:
-        raise GraphUnavailable(
-            f"account {account_id!r} is not in model {engine.version}, and Neo4j is unreachable "
-            "to look it up; try again shortly"
-        )
-    if found[0] is None:
-        raise AccountNotFound(account_id)
-    return found[0]
-
-
-def recommendation_list(
-    engine: Engine,
-    graph: GraphLink,
-    account_id: str,
-    *,
-    limit: int,
-    filters: Filters,
-    drivers: int,
-    suppressed: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
-    """A RecommendationList body. Blocking when the account is newer than the model (asks
-    Neo4j): call that case from a thread. `suppressed`: skus the account's reps dismissed."""
-    if suppressed:
-        filters = replace(filters, exclude=filters.exclude | suppressed)
-    index = engine.account_index.get(account_id)
-    if index is not None:
-        return {
-            "account": account_dict(engine, index),
-            "model_version": engine.version,
-            "items": engine.recommend(index, limit, filters, drivers),
-            "fallback_segment": None,
-            "partial": False,
-            "notes": [],
-        }
-    live = live_account(engine, graph, account_id)
-    industry, country = _str(live.get("industry")), _str(live.get("country"))
-    owned = [str(s) for s in live.get("owned") or []]
-    segment, items = engine.fallback(
-        industry=industry, country=country, owned_skus=owned, limit=limit, filters=filters
-    )
-    return {
-        "account": {
-            "id": account_id,
-            "name": _str(live.get("name")),
-            "industry": industry,
-            "country": country,
-            "in_model": False,
-        },
-        "model_version": engine.version,
-        "items": items,
-        "fallback_segment": segment,
-        "partial": False,
-        "notes": [
-            f"account {account_id} is newer than model {engine.version}: ranked by popularity in "
-            f"{segment}; peer evidence arrives with the next training run"
-        ],
-    }
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str) -> schemas.ProductEvidence:
     """Blocking (asks Neo4j for purchase history): call from a thread."""
     item = engine.product_index.get(sku)
@@ -122,9 +39,9 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
     index = engine.account_index.get(account_id)
     product = schemas.Product(**engine.product_dict(item))
     if index is None:
-        live = live_account(engine, graph, account_id)
+        live = live_account(engine, graph.run, account_id)
         return schemas.ProductEvidence(
-            account=schemas.AccountRef(id=account_id, name=_str(live.get("name")), in_model=False),
+            account=schemas.AccountRef(id=account_id, name=opt_str(live.get("name")), in_model=False),
             product=product,
             model_version=engine.version,
             score=0.0,

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from crossgraph.cli import data_cmds, graph_cmds, model_cmds, neo4j_cmds, serve_cmds, train_cmds
+from crossgraph.cli import (
+    account_cmds,
+    data_cmds,
+    graph_cmds,
+    intel_cmds,
+    model_cmds,
+    neo4j_cmds,
+    serve_cmds,
+    train_cmds,
+)
 
 app = typer.Typer(
     name="crossgraph",
@@ -19,6 +28,8 @@ data_cmds.register(app)
 model_cmds.register(app)
 train_cmds.register(app)
 serve_cmds.register(app)
+intel_cmds.register(app)
+account_cmds.register(app)
 
 
 def main() -> None:

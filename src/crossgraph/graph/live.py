@@ -30,3 +30,14 @@ def _native(value: Any) -> datetime | None:
         return None
     native = value.to_native() if hasattr(value, "to_native") else value
     return native if isinstance(native, datetime) else None
+
+
+def top_accounts(graph: Graph, limit: int) -> list[str]:
+    """The `limit` accounts with the most revenue, largest first."""
+    return [str(r["id"]) for r in graph.read("top_accounts_by_revenue", {"limit": limit})]
+
+
+def account_revenue(graph: Graph, account_ids: Sequence[str]) -> dict[tuple[str, str], float]:
+    """(account, sku) -> revenue of everything the given accounts bought."""
+    rows = graph.read("account_purchases", {"ids": list(account_ids)})
+    return {(str(r["account_id"]), str(r["sku"])): float(r["revenue"] or 0.0) for r in rows}

@@ -74,7 +74,8 @@ class Suggestion(TypedDict):
     sku: str
     name: str
     category: str | None
-    kind: str | None
+    product_kind: str | None  # machine, part, consumable, service, ...
+    kind: Literal["cross_sell"]  # the opportunity kind (upsell and renewal come from the graph)
     rank: int
     score: float
     source: Source
@@ -182,11 +183,12 @@ class Engine:
         ok: npt.NDArray[np.bool_] = self.active[items]
         if filters.categories or filters.kinds or filters.exclude:
             for n, i in enumerate(items):
-                if ok[n] and not self._passes(int(i), filters):
+                if ok[n] and not self.passes(int(i), filters):
                     ok[n] = False
         return ok
 
-    def _passes(self, item: int, filters: Filters) -> bool:
+    def passes(self, item: int, filters: Filters) -> bool:
+        """Whether product `item` passes the category, product-kind and exclude filters."""
         return (
             (not filters.categories or self.categories[item] in filters.categories)
             and (not filters.kinds or self.kinds[item] in filters.kinds)
@@ -202,7 +204,7 @@ class Engine:
         blocked[np.asarray(taken, dtype=np.intp)] = True
         blocked |= ~self.active
         if filters.categories or filters.kinds or filters.exclude:
-            blocked |= ~np.array([self._passes(i, filters) for i in range(len(self.skus))])
+            blocked |= ~np.array([self.passes(i, filters) for i in range(len(self.skus))])
         scores[blocked] = -np.inf
         order = np.argsort(-scores, kind="stable")[:n]
         order = order[np.isfinite(scores[order])]
@@ -228,7 +230,8 @@ class Engine:
                     "sku": self.skus[item],
                     "name": name,
                     "category": self.categories[item],
-                    "kind": self.kinds[item],
+                    "product_kind": self.kinds[item],
+                    "kind": "cross_sell",
                     "rank": rank,
                     "score": score,
                     "source": source,
@@ -344,7 +347,7 @@ class Engine:
             if len(out) >= limit or share[item] <= 0:
                 break
             item = int(item)
-            if blocked[item] or not self._passes(item, filters):
+            if blocked[item] or not self.passes(item, filters):
                 continue
             pct = 100.0 * float(share[item])
             name = self.product_names[item]
@@ -353,7 +356,8 @@ class Engine:
                     "sku": self.skus[item],
                     "name": name,
                     "category": self.categories[item],
-                    "kind": self.kinds[item],
+                    "product_kind": self.kinds[item],
+                    "kind": "cross_sell",
                     "rank": len(out) + 1,
                     "score": float(share[item]),
                     "source": "segment_popularity",

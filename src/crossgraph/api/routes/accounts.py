@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -10,15 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from crossgraph.api import schemas
 from crossgraph.api.deps import EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
-from crossgraph.api.views import (
-    account_ref,
-    json_response,
-    live_account,
-    product_evidence,
-    recommendation_list,
-    split_values,
-)
+from crossgraph.api.views import account_ref, json_response, product_evidence
 from crossgraph.recommend.engine import Filters
+from crossgraph.recommend.nba import ListOptions, live_account, parse_kinds, recommendation_list, split_values
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=RESPONSES)
 
@@ -43,30 +38,35 @@ async def recommendations(
         Query(description="Skus not to suggest (e.g. just quoted); dismissed ones are left out anyway"),
     ] = [],  # noqa: B006
     drivers: Annotated[bool, Query(description="Include the owned products that drive each score")] = True,
+    kinds: Annotated[
+        list[str],
+        Query(
+            description="Opportunity kinds: cross_sell (default; from the model, no database) and/or upsell, "
+            "renewal (from the graph); with more than cross_sell the list is ranked by expected value"
+        ),
+    ] = ["cross_sell"],  # noqa: B006
+    as_of: Annotated[
+        date | None,
+        Query(description="Judge contracts, asset ages and events at the end of this day (default today)"),
+    ] = None,
 ) -> Response:
-    """Next-best products the account does not own yet, best first, each with a reason, peer
-    evidence and drivers. Accounts newer than the model get segment popularity, labelled so."""
-    filters = Filters.of(split_values(category), split_values(kind), split_values(exclude))
-    if account_id in engine.account_index:  # in memory only: answer on the event loop
-        body = recommendation_list(
-            engine,
-            state.graph,
-            account_id,
-            limit=limit,
-            filters=filters,
-            drivers=3 if drivers else 0,
-            suppressed=state.suppressions.of(account_id),
-        )
+    """Next-best actions for the account, best first, each with a reason a rep can say out loud.
+    Cross-sell comes from the model with peer evidence and drivers; accounts newer than the model
+    get segment popularity, labelled so. Upsell and renewal come from the graph (installed base,
+    contracts, purchases, trigger events) and are fused by expected value."""
+    options = ListOptions(
+        limit=limit,
+        filters=Filters.of(split_values(category), split_values(kind), split_values(exclude)),
+        drivers=3 if drivers else 0,
+        kinds=parse_kinds(kinds),
+        as_of=as_of,
+        suppressed=state.suppressions.of(account_id),
+    )
+    if account_id in engine.account_index and not options.needs_graph:  # in memory: on the event loop
+        body = recommendation_list(engine, state.graph.run, account_id, options, state.intel)
     else:
         body = await run_in_threadpool(
-            recommendation_list,
-            engine,
-            state.graph,
-            account_id,
-            limit=limit,
-            filters=filters,
-            drivers=0,
-            suppressed=state.suppressions.of(account_id),
+            recommendation_list, engine, state.graph.run, account_id, options, state.intel
         )
     return json_response(body)
 
@@ -84,7 +84,7 @@ async def similar(
     and what they own that this account does not."""
     index = engine.account_index.get(account_id)
     if index is None:
-        live = await run_in_threadpool(live_account, engine, state.graph, account_id)
+        live = await run_in_threadpool(live_account, engine, state.graph.run, account_id)
         return schemas.SimilarList(
             account=schemas.AccountRef(id=account_id, name=_opt(live.get("name")), in_model=False),
             model_version=engine.version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -10,9 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from crossgraph.api import schemas
 from crossgraph.api.deps import EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import MAPPING, RESPONSES
-from crossgraph.api.views import json_response, recommendation_list, split_values
+from crossgraph.api.views import json_response
 from crossgraph.errors import CrossgraphError, InvalidInput
 from crossgraph.recommend.engine import Filters
+from crossgraph.recommend.nba import ListOptions, parse_kinds, recommendation_list, split_values
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"], responses=RESPONSES)
 
@@ -27,13 +29,19 @@ async def batch(request: schemas.BatchRequest, engine: EngineDep, state: StateDe
             f"accounts: {len(request.accounts)} accounts in one batch, at most {limit} allowed; "
             "split the call"
         )
-    filters = Filters.of(
-        split_values(request.category), split_values(request.kind), split_values(request.exclude)
+    options = ListOptions(
+        limit=request.limit,
+        filters=Filters.of(
+            split_values(request.category), split_values(request.kind), split_values(request.exclude)
+        ),
+        drivers=3 if request.drivers else 0,
+        kinds=parse_kinds(request.kinds),
+        as_of=request.as_of,
     )
-    return await run_in_threadpool(_run, engine, state, request, filters)
+    return await run_in_threadpool(_run, engine, state, request, options)
 
 
-def _run(engine: EngineDep, state: StateDep, request: schemas.BatchRequest, filters: Filters) -> Response:
+def _run(engine: EngineDep, state: StateDep, request: schemas.BatchRequest, options: ListOptions) -> Response:
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for account_id in dict.fromkeys(request.accounts):  # each once, in the order given
@@ -41,12 +49,10 @@ def _run(engine: EngineDep, state: StateDep, request: schemas.BatchRequest, filt
             results.append(
                 recommendation_list(
                     engine,
-                    state.graph,
+                    state.graph.run,
                     account_id,
-                    limit=request.limit,
-                    filters=filters,
-                    drivers=3 if request.drivers else 0,
-                    suppressed=state.suppressions.of(account_id),
+                    replace(options, suppressed=state.suppressions.of(account_id)),
+                    state.intel,
                 )
             )
         except CrossgraphError as exc:

@@ -1,0 +1,53 @@
+// One account's facts for its upsell and risk signals, in one row: what it bought (with the
+// ledger of its order lines, so the caller can cut at any date), its installed base, its
+// contracts, and the products one UPGRADES_TO step beyond each. No row: unknown account.
+// For contracts, `services` lists the candidate service products of the levels in $levels:
+// the contract product's upgrade ladder first, then $service_kind products that FIT a covered
+// machine (service ladders are short, hence the bounded path).
+MATCH (a:Account {id: $id})
+CALL (a) {
+  MATCH (a)-[b:BOUGHT]->(p:Product)
+  OPTIONAL MATCH (p)-[:UPGRADES_TO]->(next:Product)
+  WITH b, p, collect(next {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS successors
+  RETURN collect(p {
+    .sku, .name, .kind, .category, .tier, .list_price, .active,
+    line_at: b.line_at, line_orders: b.line_orders,
+    line_quantities: b.line_quantities, line_revenues: b.line_revenues,
+    successors: successors
+  }) AS bought
+}
+CALL (a) {
+  MATCH (a)-[:OWNS]->(s:Asset)-[:OF_MODEL]->(m:Product)
+  OPTIONAL MATCH (m)-[:UPGRADES_TO]->(next:Product)
+  WITH s, m, collect(next {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS successors
+  RETURN collect({
+    serial: s.serial, installed_at: s.installed_at, utilization: s.utilization, config: s.config,
+    model: m {.sku, .name, .kind, .category, .tier, .list_price, .active},
+    successors: successors
+  }) AS assets
+}
+CALL (a) {
+  MATCH (a)-[:HAS_CONTRACT]->(c:Contract)
+  OPTIONAL MATCH (c)-[:FOR_PRODUCT]->(sp:Product)
+  OPTIONAL MATCH (c)-[:COVERS]->(covered:Product)
+  WITH c, sp, collect(DISTINCT covered.sku) AS covers
+  CALL (sp) {
+    OPTIONAL MATCH path = (sp)-[:UPGRADES_TO*1..4]->(up:Product)
+      WHERE up.tier IN $levels
+    WITH up, min(length(path)) AS steps ORDER BY steps
+    RETURN collect(up {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS ladder
+  }
+  CALL (covers) {
+    OPTIONAL MATCH (alt:Product {kind: $service_kind})-[:FITS]->(machine:Product)
+      WHERE machine.sku IN covers AND alt.tier IN $levels
+    WITH DISTINCT alt ORDER BY alt.sku
+    RETURN collect(alt {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS fitting
+  }
+  RETURN collect({
+    id: c.id, level: c.level, starts_at: c.starts_at, ends_at: c.ends_at,
+    annual_value: c.annual_value,
+    product: sp {.sku, .name, .kind, .category, .tier, .list_price, .active},
+    covers: covers, services: ladder + [s IN fitting WHERE NOT s IN ladder]
+  }) AS contracts
+}
+RETURN a.id AS id, a.name AS name, bought, assets, contracts

@@ -1,0 +1,34 @@
+"""Account-growth KPIs for sales managers (definitions: docs/kpis.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from crossgraph.api.deps import ReadKey, StateDep
+from crossgraph.api.errors import RESPONSES
+from crossgraph.errors import GraphUnavailable
+from crossgraph.intel.kpis import compute_kpis
+
+router = APIRouter(prefix="/v1", tags=["kpis"], responses=RESPONSES)
+
+
+@router.get("/kpis", response_model=dict[str, Any])
+def kpis(
+    state: StateDep,
+    _: ReadKey,
+    as_of: Annotated[
+        date | None, Query(description="Reporting day (default: the day after the last purchase)")
+    ] = None,
+) -> dict[str, Any]:
+    """Products per customer, whitespace filled, cross-sell and upgrade revenue share, net and
+    gross revenue retention, contracts ending in 90 days, with the counts behind each figure.
+    Computed from the graph on each call (about a second on 500 accounts)."""
+    found = state.graph.run(lambda g: compute_kpis(g, as_of=as_of))
+    if found is None:
+        raise GraphUnavailable(
+            "KPIs are computed from the graph, and Neo4j is unreachable; try again shortly"
+        )
+    return found.to_dict()

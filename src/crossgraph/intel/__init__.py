@@ -1,0 +1,1 @@
+"""Account intelligence: growth signals and KPIs computed from the graph."""

@@ -1,0 +1,250 @@
+"""One ranked next-best-action list: cross-sell (the model), upsell and renewal (the graph).
+
+The fusion rule, in one line: rank by expected value,
+
+    expected_value = likelihood x value x boost
+
+- cross-sell: likelihood = share of the account's closest peers that own the product (the
+  number the reason quotes; at least `cross_sell_floor`), value = the product's list price;
+- upsell: likelihood = a configured rate per signal (an upgrade path, an aging asset, ...),
+  value = the list price of what is offered;
+- renewal: likelihood = the configured renewal rate, value = the contract's annual value;
+- boost = `event_boost` when a trigger event of the last `event_days` relates to the item:
+  it names one of the item's products, or its type suits the item's signal (a new site or
+  growth for capacity and cross-sell, a competitor complaint for a renewal, ...). The event
+  is quoted in the reason.
+
+Every number is in the item, so a rep (or a sales-ops analyst tuning the rates) can see why
+an item is where it is. Rates are configurable (FusionConfig); the defaults are starting
+points to be replaced by the acceptance and win rates the feedback loop measures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from types import MappingProxyType
+from typing import Any, Literal
+
+from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
+from crossgraph.recommend.engine import Suggestion
+
+Kind = Literal["cross_sell", "upsell", "renewal"]
+KINDS: tuple[Kind, ...] = ("cross_sell", "upsell", "renewal")
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    likelihood: Mapping[str, float] = field(
+        default_factory=lambda: _frozen(
+            {
+                "upgrade_path": 0.25,
+                "aging_asset": 0.35,
+                "contract_level": 0.30,
+                "capacity": 0.30,
+                "volume": 0.20,
+                "renewal": 0.80,
+            }
+        ),
+        hash=False,
+    )
+    cross_sell_floor: float = 0.05  # a product none of the closest peers own yet
+    event_boost: float = 1.5
+    event_days: int = 180
+    # event type -> the signals it makes more likely (an event naming a product boosts that product)
+    event_signals: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: _frozen(
+            {
+                "new_site": ("cross_sell", "capacity", "upgrade_path"),
+                "growth": ("capacity", "volume", "upgrade_path", "cross_sell"),
+                "merger": ("renewal", "contract_level", "cross_sell"),
+                "management_change": ("renewal", "contract_level"),
+                "competitor_complaint": ("renewal", "contract_level"),
+                "service_visit": ("aging_asset", "capacity", "upgrade_path", "contract_level"),
+                "product_launch": ("cross_sell", "upgrade_path"),
+                "downtime": ("aging_asset", "contract_level", "renewal"),
+            }
+        ),
+        hash=False,
+    )
+
+
+def cross_sell_action(item: Suggestion, list_price: float | None, config: FusionConfig) -> dict[str, Any]:
+    ev = item["evidence"]
+    share = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
+    return _action(
+        kind="cross_sell",
+        signal=item["source"],
+        likelihood=max(share, config.cross_sell_floor),
+        value=list_price or 0.0,
+        base={**item, "model_score": item["score"], "facts": None},
+        related=(),
+    )
+
+
+def annotate(
+    items: Sequence[Suggestion], products: Mapping[str, Mapping[str, Any]], config: FusionConfig
+) -> list[dict[str, Any]]:
+    """Cross-sell only: the model's order stays; each item gains likelihood, value and expected value."""
+    out = []
+    for item in items:
+        action = cross_sell_action(item, _price(products, item["sku"]), config)
+        action["expected_value"] = round(action["likelihood"] * action["value"], 2)
+        action["rank"], action["score"] = item["rank"], item["score"]
+        out.append(action)
+    return out
+
+
+def signal_action(
+    opportunity: Opportunity, product: Mapping[str, Any], config: FusionConfig
+) -> dict[str, Any]:
+    key = "renewal" if opportunity.kind == "renewal" else opportunity.signal
+    return _action(
+        kind=opportunity.kind,
+        signal=opportunity.signal,
+        likelihood=config.likelihood.get(key, 0.0),
+        value=opportunity.value,
+        base={
+            "sku": opportunity.sku,
+            "name": opportunity.name,
+            "category": product.get("category"),
+            "product_kind": product.get("kind"),
+            "reason": opportunity.reason,
+            "evidence": None,
+            "facts": opportunity.evidence,
+            "drivers": [],
+            "model_score": None,
+            "source": "graph",
+        },
+        related=opportunity.related_skus,
+    )
+
+
+def _action(
+    *, kind: Kind, signal: str, likelihood: float, value: float, base: dict[str, Any], related: Sequence[str]
+) -> dict[str, Any]:
+    out = {k: v for k, v in base.items() if k not in ("kind", "score", "rank")}
+    out.update(
+        kind=kind,
+        signal=signal,
+        likelihood=round(likelihood, 4),
+        value=round(value, 2),
+        boost=1.0,
+        events=[],
+        related_skus=list(related),
+    )
+    return out
+
+
+def apply_events(
+    action: dict[str, Any], events: Sequence[TriggerEvent], as_of: date, config: FusionConfig
+) -> None:
+    """Boost the action once if a recent event relates to it, and quote the event in the reason."""
+    since = as_of - timedelta(days=config.event_days)
+    products = {action["sku"], *action["related_skus"]}
+    for event in events:
+        if not since <= event.occurred_at <= as_of:
+            continue
+        names_product = event.sku is not None and event.sku in products
+        suits = event.sku is None and action["signal_group"] in config.event_signals.get(event.type, ())
+        if names_product or suits:
+            action["events"].append(
+                {
+                    "id": event.id,
+                    "type": event.type,
+                    "occurred_at": event.occurred_at.isoformat(),
+                    "text": event.text,
+                }
+            )
+    if action["events"]:
+        first = action["events"][0]
+        action["boost"] = config.event_boost
+        label = first["type"].replace("_", " ")
+        action["reason"] += f"; recent {label} ({first['occurred_at']})" + (
+            f": {first['text']}" if first["text"] else ""
+        )
+
+
+def fuse(
+    cross_sell: Sequence[Suggestion],
+    signals: AccountSignals | None,
+    events: Sequence[TriggerEvent],
+    *,
+    products: Mapping[str, Mapping[str, Any]],
+    kinds: Sequence[Kind],
+    as_of: date,
+    limit: int,
+    config: FusionConfig = FusionConfig(),
+    owned: frozenset[str] = frozenset(),
+    exclude: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
+    """The fused list: one item per product, the best first by expected value.
+
+    `products` holds display attributes and list prices by sku; `owned` and `exclude` (dismissed,
+    or excluded by the caller) are never offered as cross-sell or upsell (renewals are always shown)."""
+    actions: list[dict[str, Any]] = []
+    if "cross_sell" in kinds:
+        actions += [cross_sell_action(s, _price(products, s["sku"]), config) for s in cross_sell]
+    if signals is not None:
+        if "upsell" in kinds:
+            actions += [
+                signal_action(o, products.get(o.sku, {}), config)
+                for o in signals.upsell
+                if o.sku not in exclude
+                and not (o.sku in owned and o.signal not in ("aging_asset", "capacity"))
+            ]
+        if "renewal" in kinds:
+            actions += [signal_action(o, products.get(o.sku, {}), config) for o in signals.renewal]
+    best: dict[str, dict[str, Any]] = {}
+    for action in actions:
+        action["signal_group"] = _group(action)
+        apply_events(action, events, as_of, config)
+        action["expected_value"] = round(action["likelihood"] * action["value"] * action["boost"], 2)
+        sku = action["sku"]
+        if sku not in best:
+            best[sku] = action
+            continue
+        # one item per product: keep the better one, carrying the other's peer evidence along
+        kept, other = (
+            (action, best[sku])
+            if action["expected_value"] > best[sku]["expected_value"]
+            else (
+                best[sku],
+                action,
+            )
+        )
+        if kept["evidence"] is None and other["evidence"] is not None:
+            ev = other["evidence"]
+            kept["evidence"] = ev
+            if ev["peers_owning"]:
+                kept["reason"] += (
+                    f"; {ev['peers_owning']} of your {ev['peers_considered']} closest peers own it"
+                )
+        best[sku] = kept
+    ranked = sorted(best.values(), key=lambda a: (-a["expected_value"], a["kind"], a["sku"]))[:limit]
+    for rank, action in enumerate(ranked, start=1):
+        action["rank"] = rank
+        action["score"] = action["expected_value"]
+        del action["signal_group"]
+    return ranked
+
+
+def _group(action: Mapping[str, Any]) -> str:
+    """What event types are matched against: cross_sell, renewal, or the upsell signal."""
+    return (
+        "cross_sell"
+        if action["kind"] == "cross_sell"
+        else "renewal"
+        if action["kind"] == "renewal"
+        else str(action["signal"])
+    )
+
+
+def _price(products: Mapping[str, Mapping[str, Any]], sku: str) -> float | None:
+    price = products.get(sku, {}).get("list_price")
+    return float(price) if price is not None else None

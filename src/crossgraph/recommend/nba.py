@@ -1,0 +1,182 @@
+"""The next-best-action list of one account: cross-sell from the model, upsell and renewal from
+the graph, fused (recommend.actions). Shared by the API (single and batch calls), the account
+plan and the CLI; the graph is reached through `run(call)`, which returns None when it cannot
+be asked (the API's GraphLink.run, or a direct call in the CLI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from crossgraph.errors import AccountNotFound, GraphUnavailable, InvalidInput
+from crossgraph.graph.driver import Graph
+from crossgraph.graph.live import find_account
+from crossgraph.intel.signals import (
+    AccountSignals,
+    SignalConfig,
+    TriggerEvent,
+    account_signals,
+    recent_events,
+)
+from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse
+from crossgraph.recommend.engine import Engine, Filters
+
+GraphRun = Callable[[Callable[[Graph], Any]], Any]
+
+
+def split_values(values: Iterable[str]) -> list[str]:
+    """Repeated and comma-separated query values: ?exclude=A,B&exclude=C -> [A, B, C]."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def account_dict(engine: Engine, index: int) -> dict[str, Any]:
+    return {
+        "id": engine.account_ids[index],
+        "name": engine.account_names[index],
+        "industry": engine.industries[index],
+        "country": engine.countries[index],
+        "in_model": True,
+    }
+
+
+def live_account(engine: Engine, run: GraphRun, account_id: str) -> dict[str, Any]:
+    """An account the model has not seen, from the graph; 404 if the graph does not know it
+    either, 503 if the graph cannot be asked."""
+    found = run(lambda g: (find_account(g, account_id),))
+    if found is None:
+        raise GraphUnavailable(
+            f"account {account_id!r} is not in model {engine.version}, and Neo4j is unreachable "
+            "to look it up; try again shortly"
+        )
+    if found[0] is None:
+        raise AccountNotFound(account_id)
+    account: dict[str, Any] = found[0]
+    return account
+
+
+def parse_kinds(values: Iterable[str]) -> tuple[Kind, ...]:
+    """?kinds=cross_sell,upsell -> ("cross_sell", "upsell"); an unknown kind is a 422 naming it."""
+    chosen = split_values(values) or ["cross_sell"]
+    unknown = [k for k in chosen if k not in KINDS]
+    if unknown:
+        raise InvalidInput(f"kinds: unknown {', '.join(unknown)}; expected cross_sell, upsell, renewal")
+    return tuple(k for k in KINDS if k in chosen)
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    limit: int = 10
+    filters: Filters = field(default_factory=Filters)
+    drivers: int = 3
+    kinds: tuple[Kind, ...] = ("cross_sell",)
+    as_of: date | None = None  # signals and events are judged at the end of this day (default today)
+    suppressed: frozenset[str] = frozenset()  # skus the account's reps dismissed
+
+    @property
+    def needs_graph(self) -> bool:
+        return self.kinds != ("cross_sell",)
+
+
+@dataclass(frozen=True)
+class Intel:
+    signals: SignalConfig = field(default_factory=SignalConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+
+
+def recommendation_list(
+    engine: Engine, run: GraphRun, account_id: str, options: ListOptions, intel: Intel | None = None
+) -> dict[str, Any]:
+    """A RecommendationList body. Blocking when it asks Neo4j (accounts newer than the model,
+    upsell and renewal kinds): call those from a thread."""
+    intel = intel or Intel()
+    filters = options.filters
+    if options.suppressed:
+        filters = replace(filters, exclude=filters.exclude | options.suppressed)
+    index = engine.account_index.get(account_id)
+    notes: list[str] = []
+    segment = None
+    if index is not None:
+        account = account_dict(engine, index)
+        cross = engine.recommend(index, options.limit, filters, options.drivers)
+        peers = [p.id for p in engine.peers(index)]
+    else:
+        live = live_account(engine, run, account_id)
+        industry, country = opt_str(live.get("industry")), opt_str(live.get("country"))
+        owned = [str(s) for s in live.get("owned") or []]
+        segment, cross = engine.fallback(
+            industry=industry, country=country, owned_skus=owned, limit=options.limit, filters=filters
+        )
+        account = {
+            "id": account_id,
+            "name": opt_str(live.get("name")),
+            "industry": industry,
+            "country": country,
+        }
+        account["in_model"] = False
+        peers = []
+        notes.append(
+            f"account {account_id} is newer than model {engine.version}: ranked by popularity in "
+            f"{segment}; peer evidence arrives with the next training run"
+        )
+    products = engine.artifact.product_info
+    partial = False
+    if not options.needs_graph:
+        items = annotate(cross, products, intel.fusion)
+    else:
+        as_of = options.as_of or datetime.now(UTC).date()
+        found = run(lambda g: _signals(g, account_id, as_of, peers, intel))
+        if found is None:
+            partial = True
+            notes.append("Neo4j is unreachable: upsell and renewal need the graph; cross-sell only")
+        signals, events = found if found is not None else (None, [])
+        if signals is not None:
+            signals = _filtered(signals, engine, filters)
+        items = fuse(
+            cross,
+            signals,
+            events,
+            products=products,
+            kinds=options.kinds,
+            as_of=as_of,
+            limit=options.limit,
+            config=intel.fusion,
+            exclude=filters.exclude,
+        )
+    return {
+        "account": account,
+        "model_version": engine.version,
+        "kinds": list(options.kinds),
+        "items": items,
+        "fallback_segment": segment,
+        "partial": partial,
+        "notes": notes,
+    }
+
+
+def _signals(
+    g: Graph, account_id: str, as_of: date, peers: list[str], intel: Intel
+) -> tuple[AccountSignals, list[TriggerEvent]]:
+    signals = account_signals(g, account_id, as_of=as_of, peers=peers, config=intel.signals)
+    return signals, recent_events(g, account_id, as_of, intel.fusion.event_days)
+
+
+def _filtered(signals: AccountSignals, engine: Engine, filters: Filters) -> AccountSignals:
+    """The request's category and product-kind filters apply to upsell and renewal items too."""
+    if not (filters.categories or filters.kinds):
+        return signals
+
+    def passes(sku: str) -> bool:
+        item = engine.product_index.get(sku)
+        return item is not None and engine.passes(item, replace(filters, exclude=frozenset()))
+
+    return AccountSignals(
+        upsell=[o for o in signals.upsell if passes(o.sku)],
+        renewal=[o for o in signals.renewal if passes(o.sku)],
+        risks=signals.risks,
+    )
+
+
+def opt_str(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,248 @@
+"""The whitespace matrix: accounts x products (or categories), each cell owned or open.
+
+An owned cell carries the revenue (from the graph, live); an open cell carries what helps
+decide whether to work it: the model's ALS score for the account and product (one scale
+across the matrix), the product's rank in the account's served list when it is in it, and
+the share of the account's closest peers that own it. For categories, a cell is owned when
+the account bought any product of the category; an open one shows its best product.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from crossgraph.errors import AccountNotFound, GraphUnavailable, InvalidInput
+from crossgraph.graph.live import account_revenue, top_accounts
+from crossgraph.recommend.engine import Engine
+from crossgraph.recommend.nba import GraphRun
+
+By = Literal["product", "category"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    owned: bool
+    revenue: float | None = None  # owned cells, when the graph answered
+    score: float | None = None  # open cells: ALS score
+    rank: int | None = None  # open cells: rank in the account's served list, if in it
+    peer_share: float | None = None  # open cells: share of the K closest peers owning it
+    best_sku: str | None = None  # open category cells: the best product to offer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Whitespace:
+    by: By
+    accounts: list[dict[str, Any]]  # id, name, industry, country
+    columns: list[dict[str, Any]]  # products (sku, name, category, kind) or categories (name)
+    cells: list[list[Cell]]  # [account][column]
+    model_version: str
+    partial: bool = False  # revenue missing because the graph did not answer
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def filled(self) -> float:
+        """Share of owned cells (the 'whitespace filled %' of these accounts and columns)."""
+        total = sum(len(row) for row in self.cells)
+        return sum(c.owned for row in self.cells for c in row) / total if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "by": self.by,
+            "model_version": self.model_version,
+            "accounts": self.accounts,
+            "columns": self.columns,
+            "cells": [[c.to_dict() for c in row] for row in self.cells],
+            "filled": round(self.filled, 4),
+            "partial": self.partial,
+            "notes": self.notes,
+        }
+
+    def to_csv(self) -> str:
+        """One row per account x column: spreadsheet-friendly (pivot it as you like)."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        key = "sku" if self.by == "product" else "category"
+        writer.writerow(
+            ["account_id", "account_name", key, "owned", "revenue", "score", "rank", "peer_share", "best_sku"]
+        )
+        for account, row in zip(self.accounts, self.cells, strict=True):
+            for column, c in zip(self.columns, row, strict=True):
+                writer.writerow(
+                    [
+                        account["id"],
+                        account["name"],
+                        column["sku"] if self.by == "product" else column["name"],
+                        "yes" if c.owned else "no",
+                        "" if c.revenue is None else f"{c.revenue:.2f}",
+                        "" if c.score is None else f"{c.score:.5f}",
+                        "" if c.rank is None else c.rank,
+                        "" if c.peer_share is None else f"{c.peer_share:.3f}",
+                        c.best_sku or "",
+                    ]
+                )
+        return out.getvalue()
+
+
+def choose_columns(engine: Engine, by: By, columns: Sequence[str], limit: int) -> list[str]:
+    """The given skus or categories (checked), else the `limit` most owned ones."""
+    if by == "product":
+        if columns:
+            unknown = [c for c in columns if c not in engine.product_index]
+            if unknown:
+                raise InvalidInput(f"products not in model {engine.version}: {', '.join(unknown[:10])}")
+            return list(dict.fromkeys(columns))
+        order = np.argsort(-engine.popularity, kind="stable")
+        return [engine.skus[int(i)] for i in order[engine.active[order]][:limit]]
+    known = sorted({str(c) for c in engine.categories if c})
+    if columns:
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise InvalidInput(f"unknown categories: {', '.join(unknown)} (known: {', '.join(known)})")
+        return list(dict.fromkeys(columns))
+    return known[:limit]
+
+
+def whitespace(
+    engine: Engine,
+    account_ids: Sequence[str],
+    *,
+    by: By = "product",
+    columns: Sequence[str] = (),
+    limit: int = 30,
+    revenue: Mapping[tuple[str, str], float] | None = None,
+) -> Whitespace:
+    """The matrix for accounts in the model. `revenue[(account, sku)]` from the graph; None
+    when the graph could not be asked (owned cells then come from the model's data)."""
+    missing = [a for a in account_ids if a not in engine.account_index]
+    if missing:
+        raise (
+            AccountNotFound(missing[0])
+            if len(missing) == 1
+            else InvalidInput(f"accounts not in model {engine.version}: {', '.join(missing[:10])}")
+        )
+    names = choose_columns(engine, by, columns, limit)
+    product_cols = [engine.product_index[s] for s in names] if by == "product" else []
+    category_members = (
+        {
+            c: np.asarray([i for i, cat in enumerate(engine.categories) if cat == c], dtype=np.intp)
+            for c in names
+        }
+        if by == "category"
+        else {}
+    )
+    rows: list[list[Cell]] = []
+    for account_id in account_ids:
+        a = engine.account_index[account_id]
+        owned = set(engine.owned_indices(a).tolist())
+        live = {s for (acc, s) in (revenue or {}) if acc == account_id}
+        scores = np.asarray(engine.product_factors @ engine.account_factors[a], dtype=np.float64)
+        served = [int(i) for i in engine.recommended[a] if i >= 0]
+        rank_of = {item: r for r, item in enumerate(served, start=1)}
+        peers = engine.similar[a]
+        peers = peers[peers >= 0]
+        if by == "product":
+            has = engine.peers_owning(peers, np.asarray(product_cols, dtype=np.intp))
+            row = []
+            for k, item in enumerate(product_cols):
+                sku = engine.skus[item]
+                if item in owned or sku in live:
+                    row.append(Cell(owned=True, revenue=_revenue(revenue, account_id, [sku])))
+                else:
+                    share = float(has[:, k].mean()) if len(peers) else 0.0
+                    row.append(
+                        Cell(owned=False, score=float(scores[item]), rank=rank_of.get(item), peer_share=share)
+                    )
+            rows.append(row)
+        else:
+            row = []
+            for name in names:
+                members = category_members[name]
+                skus = [engine.skus[int(i)] for i in members]
+                if owned.intersection(members.tolist()) or live.intersection(skus):
+                    row.append(Cell(owned=True, revenue=_revenue(revenue, account_id, skus)))
+                    continue
+                open_items = members[engine.active[members]]
+                if len(open_items) == 0:
+                    row.append(Cell(owned=False))
+                    continue
+                best = int(open_items[np.argmax(scores[open_items])])
+                has = engine.peers_owning(peers, members)
+                share = float(has.any(axis=1).mean()) if len(peers) else 0.0
+                row.append(
+                    Cell(
+                        owned=False,
+                        score=float(scores[best]),
+                        rank=rank_of.get(best),
+                        peer_share=share,
+                        best_sku=engine.skus[best],
+                    )
+                )
+            rows.append(row)
+    accounts = [_account(engine, a) for a in account_ids]
+    cols = (
+        [engine.product_dict(i) for i in product_cols]
+        if by == "product"
+        else [{"name": n, "products": len(category_members[n])} for n in names]
+    )
+    notes = (
+        []
+        if revenue is not None
+        else ["Neo4j is unreachable: owned cells come from the model's data, without revenue"]
+    )
+    return Whitespace(by, accounts, cols, rows, engine.version, partial=revenue is None, notes=notes)
+
+
+def _account(engine: Engine, account_id: str) -> dict[str, Any]:
+    i = engine.account_index[account_id]
+    return {
+        "id": account_id,
+        "name": engine.account_names[i],
+        "industry": engine.industries[i],
+        "country": engine.countries[i],
+    }
+
+
+def _revenue(
+    revenue: Mapping[tuple[str, str], float] | None, account: str, skus: Sequence[str]
+) -> float | None:
+    if revenue is None:
+        return None
+    return float(sum(revenue.get((account, s), 0.0) for s in skus))
+
+
+def build_whitespace(
+    engine: Engine,
+    run: GraphRun,
+    *,
+    accounts: Sequence[str] = (),
+    top: int = 20,
+    by: By = "product",
+    columns: Sequence[str] = (),
+    limit: int = 30,
+) -> Whitespace:
+    """The matrix for the given accounts, or the `top` accounts by revenue. `run(call)` asks
+    the graph and returns None when it cannot (the API's GraphLink.run; the CLI calls directly)."""
+    notes: list[str] = []
+    chosen = list(dict.fromkeys(accounts))
+    if not chosen:
+        ranked = run(lambda g: top_accounts(g, top * 2))
+        if ranked is None:
+            raise GraphUnavailable(
+                "picking the top accounts by revenue needs Neo4j; pass the accounts instead"
+            )
+        chosen = [a for a in ranked if a in engine.account_index][:top]
+        if len(chosen) < min(top, len(ranked)):
+            notes.append(f"top accounts newer than model {engine.version} are left out")
+    revenue = run(lambda g: account_revenue(g, chosen))
+    matrix = whitespace(engine, chosen, by=by, columns=columns, limit=limit, revenue=revenue)
+    matrix.notes.extend(notes)
+    return matrix

@@ -1,0 +1,153 @@
+"""The fusion rule on hand-made inputs: expected value = likelihood x value x boost."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
+from crossgraph.recommend.actions import FusionConfig, annotate, fuse
+from crossgraph.recommend.engine import Suggestion
+
+AS_OF = date(2026, 6, 30)
+PRODUCTS: dict[str, dict[str, Any]] = {
+    "C1": {"name": "Coolant", "category": "Consumables", "kind": "consumable", "list_price": 100.0},
+    "T1": {"name": "Training", "category": "Training", "kind": "training", "list_price": 2000.0},
+    "M2": {"name": "Press Pro", "category": "Presses", "kind": "machine", "list_price": 150_000.0},
+    "S2": {"name": "Service Premium", "category": "Service", "kind": "service", "list_price": 20_000.0},
+}
+
+
+def suggestion(sku: str, rank: int, owning: int, score: float) -> Suggestion:
+    return {
+        "sku": sku,
+        "name": PRODUCTS[sku]["name"],
+        "category": PRODUCTS[sku]["category"],
+        "product_kind": PRODUCTS[sku]["kind"],
+        "kind": "cross_sell",
+        "rank": rank,
+        "score": score,
+        "source": "model",
+        "reason": f"{owning} of your 20 closest peers own it",
+        "evidence": {"peers_considered": 20, "peers_owning": owning, "top_peers": []},
+        "drivers": [],
+    }
+
+
+def opportunity(kind: str, signal: str, sku: str, value: float, related: tuple[str, ...] = ()) -> Opportunity:
+    return Opportunity(
+        kind, signal, sku, PRODUCTS[sku]["name"], value, f"{signal} {sku}", {"why": signal}, related
+    )  # type: ignore[arg-type]
+
+
+CROSS = [suggestion("C1", 1, 10, 3.0), suggestion("T1", 2, 2, 2.0)]
+SIGNALS = AccountSignals(
+    upsell=[opportunity("upsell", "upgrade_path", "M2", 150_000.0, ("M1",))],
+    renewal=[opportunity("renewal", "renewal", "S2", 12_000.0, ("M1",))],
+    risks=[],
+)
+
+
+def test_cross_sell_alone_keeps_the_model_order_and_adds_expected_value() -> None:
+    items = annotate(CROSS, PRODUCTS, FusionConfig())
+    assert [i["sku"] for i in items] == ["C1", "T1"] and [i["rank"] for i in items] == [1, 2]
+    assert items[0]["likelihood"] == 0.5 and items[0]["expected_value"] == 50.0  # 10/20 x 100
+    assert items[1]["expected_value"] == pytest.approx(0.1 * 2000)
+    assert all(
+        i["kind"] == "cross_sell" and i["score"] == c["score"] for i, c in zip(items, CROSS, strict=True)
+    )
+
+
+def test_fused_list_is_ranked_by_likelihood_times_value() -> None:
+    config = FusionConfig()
+    items = fuse(
+        CROSS,
+        SIGNALS,
+        [],
+        products=PRODUCTS,
+        kinds=("cross_sell", "upsell", "renewal"),
+        as_of=AS_OF,
+        limit=10,
+    )
+    expected = {
+        "M2": config.likelihood["upgrade_path"] * 150_000.0,
+        "S2": config.likelihood["renewal"] * 12_000.0,
+        "T1": 0.1 * 2000.0,
+        "C1": 0.5 * 100.0,
+    }
+    assert [i["sku"] for i in items] == sorted(expected, key=lambda s: -expected[s])
+    for item in items:
+        assert item["expected_value"] == pytest.approx(expected[item["sku"]])
+        assert item["score"] == item["expected_value"]
+    assert [i["rank"] for i in items] == [1, 2, 3, 4]
+    assert {i["kind"] for i in items} == {"cross_sell", "upsell", "renewal"}
+    only = fuse(CROSS, SIGNALS, [], products=PRODUCTS, kinds=("upsell",), as_of=AS_OF, limit=10)
+    assert [i["sku"] for i in only] == ["M2"]
+    assert (
+        len(fuse(CROSS, SIGNALS, [], products=PRODUCTS, kinds=("cross_sell", "upsell"), as_of=AS_OF, limit=2))
+        == 2
+    )
+
+
+def test_a_recent_related_event_boosts_and_is_quoted_an_old_one_is_not() -> None:
+    config = FusionConfig(event_boost=2.0, event_days=90)
+    complaint = TriggerEvent(
+        "E1", "competitor_complaint", date(2026, 6, 1), "Unhappy with response times", None
+    )
+    old = TriggerEvent("E0", "competitor_complaint", date(2025, 6, 1), "old", None)
+    visit = TriggerEvent("E2", "service_visit", date(2026, 5, 1), "Line at full load", "M1")
+    items = fuse(
+        CROSS,
+        SIGNALS,
+        [complaint, old, visit],
+        products=PRODUCTS,
+        kinds=("cross_sell", "upsell", "renewal"),
+        as_of=AS_OF,
+        limit=10,
+        config=config,
+    )
+    by_sku = {i["sku"]: i for i in items}
+    renewal = by_sku["S2"]  # a complaint makes a renewal more urgent; the visit names its machine too
+    assert renewal["boost"] == 2.0 and {e["id"] for e in renewal["events"]} == {"E1", "E2"}
+    assert "recent competitor complaint (2026-06-01): Unhappy with response times" in renewal["reason"]
+    assert renewal["expected_value"] == pytest.approx(0.8 * 12_000 * 2)
+    assert by_sku["M2"]["boost"] == 2.0 and [e["id"] for e in by_sku["M2"]["events"]] == ["E2"]
+    assert by_sku["C1"]["boost"] == 1.0 and by_sku["C1"]["events"] == []
+
+
+def test_one_item_per_product_and_excluded_or_owned_products_are_not_offered() -> None:
+    duplicate = AccountSignals(
+        upsell=[opportunity("upsell", "upgrade_path", "T1", 2000.0)], renewal=[], risks=[]
+    )  # T1 is also a cross-sell suggestion; upsell likelihood 0.25 > peer share 0.1
+    items = fuse(
+        CROSS, duplicate, [], products=PRODUCTS, kinds=("cross_sell", "upsell"), as_of=AS_OF, limit=10
+    )
+    t1 = [i for i in items if i["sku"] == "T1"]
+    assert len(t1) == 1 and t1[0]["kind"] == "upsell"
+    assert t1[0]["evidence"]["peers_owning"] == 2 and t1[0]["reason"].endswith(
+        "2 of your 20 closest peers own it"
+    )
+    excluded = fuse(
+        CROSS,
+        SIGNALS,
+        [],
+        products=PRODUCTS,
+        kinds=("upsell",),
+        as_of=AS_OF,
+        limit=10,
+        exclude=frozenset({"M2"}),
+    )
+    assert excluded == []
+    owned = fuse(
+        CROSS,
+        SIGNALS,
+        [],
+        products=PRODUCTS,
+        kinds=("upsell",),
+        as_of=AS_OF,
+        limit=10,
+        owned=frozenset({"M2"}),
+    )
+    assert owned == []

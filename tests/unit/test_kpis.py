@@ -1,0 +1,172 @@
+"""KPI arithmetic on tiny hand-made facts, without a database."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+
+from crossgraph.errors import InvalidInput
+from crossgraph.intel.kpis import (
+    ContractTerm,
+    GraphFacts,
+    Holding,
+    PurchaseFacts,
+    kpis_from_facts,
+    parse_day,
+    years_before,
+)
+
+AS_OF = date(2024, 7, 1)
+
+
+def purchases(lines: list[tuple[str, str, str, float]]) -> PurchaseFacts:
+    """(account, sku, 'YYYY-MM-DD[ HH:MM]', revenue) lines, all before AS_OF, as the graph query
+    returns them: one pair per account x product with its first line."""
+    pairs: dict[tuple[str, str], int] = {}
+    first: list[int] = []
+    line_pair, line_at, revenue = [], [], []
+    for account, sku, when, value in lines:
+        at = int((datetime.fromisoformat(when) - datetime(1970, 1, 1)).total_seconds())
+        k = pairs.setdefault((account, sku), len(pairs))
+        if k == len(first):
+            first.append(at)
+        first[k] = min(first[k], at)
+        line_pair.append(k)
+        line_at.append(at)
+        revenue.append(value)
+    return PurchaseFacts(
+        pair_account=np.array([a for a, _ in pairs], dtype=object),
+        pair_sku=np.array([s for _, s in pairs], dtype=object),
+        pair_first_at=np.array(first, dtype=np.int64),
+        line_pair=np.array(line_pair, dtype=np.int64),
+        line_at=np.array(line_at, dtype=np.int64),
+        line_revenue=np.array(revenue, dtype=np.float64),
+    )
+
+
+def facts(
+    lines: list[tuple[str, str, str, float]],
+    *,
+    assets: list[Holding] | None = None,
+    contracts: list[ContractTerm] | None = None,
+    upgrades: list[tuple[str, str]] | None = None,
+    categories: dict[str, str] | None = None,
+) -> GraphFacts:
+    return GraphFacts(purchases(lines), assets or [], contracts or [], categories or {}, upgrades or [])
+
+
+def contract(
+    cid: str, ends: str, *, sku: str = "S-B", starts: str = "2022-01-01", covers: str = ""
+) -> ContractTerm:
+    return ContractTerm(
+        cid,
+        "A1",
+        sku,
+        date.fromisoformat(starts),
+        date.fromisoformat(ends),
+        1000.0,
+        frozenset(covers.split() or ()),
+    )
+
+
+def test_windows_are_calendar_years_and_29_february_falls_back() -> None:
+    assert years_before(date(2024, 2, 29), 1) == date(2023, 2, 28)
+    assert years_before(date(2024, 2, 29), 2) == date(2022, 2, 28)
+    assert years_before(date(2024, 3, 1), 1) == date(2023, 3, 1)
+
+
+def test_a_bad_day_names_the_option() -> None:
+    with pytest.raises(InvalidInput, match=r"--as-of '2024-13-01' is not a date \(expected YYYY-MM-DD\)"):
+        parse_day("2024-13-01")
+    assert parse_day("2024-07-01") == AS_OF
+
+
+def test_nothing_to_divide_gives_none_not_zero() -> None:
+    k = kpis_from_facts(GraphFacts(PurchaseFacts.empty(), [], [], {}, []), AS_OF)
+    assert k.active_accounts == 0 and k.revenue == 0.0
+    assert k.products_per_customer is None and k.products_per_customer_median is None
+    assert k.whitespace_filled is None and k.cross_sell_share is None and k.upgrade_share is None
+    assert k.net_revenue_retention is None and k.gross_revenue_retention is None
+    assert json.loads(json.dumps(k.to_dict()))["as_of"] == "2024-07-01"
+
+
+def test_a_line_at_midnight_on_the_first_day_belongs_to_the_new_year() -> None:
+    k = kpis_from_facts(
+        facts([("A1", "C", "2023-06-30 23:59", 10.0), ("A1", "C", "2023-07-01 00:00", 7.0)]), AS_OF
+    )
+    assert (k.revenue, k.revenue_previous) == (7.0, 10.0)
+    assert k.net_revenue_retention == pytest.approx(0.7) and k.gross_revenue_retention == pytest.approx(0.7)
+
+
+def test_an_upgrade_over_two_steps_is_not_cross_sell() -> None:
+    k = kpis_from_facts(
+        facts(
+            [
+                ("A1", "X", "2022-01-01", 100.0),
+                ("A1", "X-MAX", "2024-01-01", 300.0),
+                ("A1", "Y", "2024-02-01", 50.0),
+            ],
+            upgrades=[("X", "X-PRO"), ("X-PRO", "X-MAX")],
+        ),
+        AS_OF,
+    )
+    assert (k.upgrade_revenue, k.upgrade_pairs) == (300.0, 1)
+    assert (k.cross_sell_revenue, k.cross_sell_pairs, k.cross_sell_accounts) == (50.0, 1, 1)
+    assert k.cross_sell_share == pytest.approx(50 / 350)
+
+
+def test_installed_base_makes_an_account_existing_and_a_product_held() -> None:
+    machine = Holding("A1", "M", date(2015, 1, 1))
+    later = Holding("A1", "K", date(2024, 9, 1))  # installed after as_of: not held yet
+    k = kpis_from_facts(
+        facts(
+            [("A1", "M", "2024-03-01", 900.0), ("A1", "C", "2024-03-01", 100.0)],
+            assets=[machine, later],
+            categories={"M": "Presses", "C": "Consumables", "K": "Cutters"},
+        ),
+        AS_OF,
+    )
+    # M was standing before the year: a repeat, not cross-sell; C is new for an existing account
+    assert (k.cross_sell_revenue, k.cross_sell_pairs) == (100.0, 1)
+    assert (k.whitespace_filled_cells, k.whitespace_cells, k.whitespace_categories) == (2, 2, 2)
+
+
+def test_contracts_ending_count_day_0_to_day_90() -> None:
+    terms = [
+        contract("yesterday", "2024-06-30"),
+        contract("day0", "2024-07-01", sku="S-0"),
+        contract("day90", "2024-09-29", sku="S-90"),
+        contract("day91", "2024-09-30", sku="S-91"),
+    ]
+    k = kpis_from_facts(facts([], contracts=terms), AS_OF)
+    assert (k.contracts_ending, k.contracts_ending_accounts, k.contracts_ending_value) == (2, 1, 2000.0)
+    assert k.contracts_ending_renewed == 0
+
+
+@pytest.mark.parametrize(
+    ("successor", "renewed"),
+    [
+        (contract("next", "2027-08-01", sku="S-B", starts="2024-08-02", covers="M1"), True),
+        (contract("next", "2027-08-01", sku="S-P", starts="2024-08-02", covers="M1"), True),  # upgraded
+        (contract("next", "2027-08-01", sku="S-P", starts="2024-08-02"), True),  # names no machines
+        (contract("other", "2027-08-01", sku="S-B", starts="2024-01-01", covers="M2"), False),  # parallel
+        (
+            contract("other", "2027-08-01", sku="T-1", starts="2024-08-02", covers="M1"),
+            False,
+        ),  # other service
+        (
+            contract("older", "2024-12-31", sku="S-B", starts="2020-01-01", covers="M1"),
+            False,
+        ),  # starts earlier
+    ],
+)
+def test_a_signed_successor_takes_a_contract_off_the_ending_list(
+    successor: ContractTerm, renewed: bool
+) -> None:
+    ending = contract("ending", "2024-08-01", covers="M1")
+    k = kpis_from_facts(facts([], contracts=[ending, successor], upgrades=[("S-B", "S-P")]), AS_OF)
+    assert k.contracts_ending_renewed == int(renewed)
+    assert k.contracts_ending == (0 if renewed else 1) + (successor.ends_at <= date(2024, 9, 29))
