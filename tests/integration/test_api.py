@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -480,7 +480,7 @@ def test_whitespace_matrix_cells_match_the_graph_and_the_model(
     assert too_many.status_code == 422 and "at most 200" in too_many.json()["detail"]
 
 
-def test_whitespace_command_writes_csv(
+def test_whitespace_and_plan_commands_write_files(
     served: Served, cli_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
@@ -498,6 +498,12 @@ def test_whitespace_command_writes_csv(
     assert result.exit_code == 0, result.output
     assert "Whitespace" in result.output and ids[0] in result.output
     assert len(out.read_text().splitlines()) == 1 + 2 * 5
+    plan_file = tmp_path / "plan.md"
+    result = CliRunner().invoke(app, ["plan", ids[0], "--as-of", "2026-06-30", "--out", str(plan_file)])
+    assert result.exit_code == 0, result.output
+    assert plan_file.read_text().startswith(f"# Account plan: {served.artifact.account_info[ids[0]]['name']}")
+    bad = CliRunner().invoke(app, ["plan", ids[0], "--as-of", "30.06.2026"])
+    assert bad.exit_code == 1 and "not a date" in bad.output
 
 
 def test_next_best_actions_fuse_cross_sell_upsell_and_renewal_by_expected_value(
@@ -560,3 +566,81 @@ def test_kpis_endpoint_serves_the_graph_figures(served: Served, client: TestClie
     assert 0 < body.json()["whitespace_filled"] < 1
     assert client.get("/v1/kpis", params={"as_of": "June"}, headers=READ).status_code == 422
     assert client.get("/v1/kpis").status_code == 401
+
+
+def test_account_plan_sections_match_the_graph(
+    served: Served, client: TestClient, neo4j_settings: Settings
+) -> None:
+    as_of = date(2026, 6, 30)
+    with Graph.connect(neo4j_settings) as g:
+        account = g.write_text(  # an account with assets and a contract ending within the year
+            "MATCH (a:Account)-[:HAS_CONTRACT]->(c:Contract) WHERE c.starts_at <= $d AND c.ends_at >= $d "
+            "AND c.ends_at <= $d + duration({days: 180}) AND (a)-[:OWNS]->() "
+            "RETURN a.id AS id ORDER BY id LIMIT 1",
+            {"d": as_of},
+        )[0]["id"]
+        assets = g.write_text(
+            "MATCH (:Account {id: $a})-[:OWNS]->(s:Asset) WHERE s.installed_at <= $d "
+            "RETURN s.serial AS serial",
+            {"a": account, "d": as_of},
+        )
+        ledger = g.write_text(
+            "MATCH (:Account {id: $a})-[b:BOUGHT]->() RETURN b.line_at AS at, b.line_revenues AS revenues",
+            {"a": account},
+        )
+        ending = g.write_text(
+            "MATCH (:Account {id: $a})-[:HAS_CONTRACT]->(c:Contract) "
+            "WHERE c.starts_at <= $d AND c.ends_at >= $d RETURN c.id AS id, c.ends_at AS ends",
+            {"a": account, "d": as_of},
+        )
+    response = client.get(
+        f"/v1/accounts/{account}/plan", params={"as_of": as_of.isoformat(), "top": 20}, headers=READ
+    )
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert {s["serial"] for s in plan["installed_base"]["assets"]} == {r["serial"] for r in assets}
+    assert plan["installed_base"]["count"] == len(assets)
+    cutoff = datetime(2026, 7, 1, tzinfo=UTC).timestamp()
+    per_year: dict[str, float] = {}
+    last = 0
+    for row in ledger:
+        for at, value in zip(row["at"], row["revenues"], strict=True):
+            if at < cutoff:
+                year = str(datetime.fromtimestamp(at, UTC).year)
+                per_year[year] = per_year.get(year, 0.0) + value
+                last = max(last, at)
+    assert plan["revenue"]["per_year"] == pytest.approx({y: round(v, 2) for y, v in per_year.items()})
+    assert plan["revenue"]["last_purchase"] == datetime.fromtimestamp(last, UTC).date().isoformat()
+    kinds = {o["kind"] for o in plan["opportunities"]}
+    assert "renewal" in kinds and "cross_sell" in kinds
+    # A renewal talk the quarter before each active contract's last quarter (this quarter at the earliest).
+    for contract in ending:
+        end = contract["ends"].to_native()
+        end_quarter = (end.year, (end.month - 1) // 3 + 1)
+        before = (end_quarter[0], end_quarter[1] - 1) if end_quarter[1] > 1 else (end_quarter[0] - 1, 4)
+        talk = max(before, (2026, 2))
+        label = f"{talk[0]}-Q{talk[1]}"
+        if end <= date(2027, 6, 30):
+            assert any(
+                a["quarter"] == label
+                and a["action"].startswith("Renewal talk")
+                and end.isoformat() in a["action"]
+                for a in plan["actions"]
+            ), (contract, plan["actions"])
+    markdown = client.get(
+        f"/v1/accounts/{account}/plan",
+        params={"as_of": as_of.isoformat(), "format": "markdown"},
+        headers=READ,
+    )
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    for heading in (
+        "# Account plan",
+        "## Installed base",
+        "## Contracts",
+        "## Revenue",
+        "## Top opportunities",
+        "## Risks",
+        "## Actions by quarter",
+    ):
+        assert heading in markdown.text
+    assert client.get("/v1/accounts/NOPE/plan", headers=READ).status_code == 404

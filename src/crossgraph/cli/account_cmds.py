@@ -23,6 +23,8 @@ class By(StrEnum):
 
 def register(app: typer.Typer) -> None:
     app.command()(whitespace)
+    app.command()(plan)
+    app.command("demo-example", hidden=True)(demo_example)
 
 
 def current_engine() -> Engine:
@@ -88,3 +90,60 @@ def _money(value: float | None) -> str:
     if value is None:
         return "owned"
     return f"{value / 1000:,.1f}k" if value >= 1000 else f"{value:,.0f}"
+
+
+@fails_cleanly
+def plan(
+    account_id: str = typer.Argument(..., help="The account's id"),
+    as_of: str = typer.Option(None, "--as-of", help="Plan as of this day, YYYY-MM-DD (default today)"),
+    top: int = typer.Option(8, min=1, max=30, help="How many opportunities"),
+    out: Path = typer.Option(None, "--out", help="Write the Markdown here instead of printing it"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of Markdown"),
+) -> None:
+    """The account plan as Markdown a rep can read: installed base, contracts, revenue and trend,
+    top opportunities with evidence, risks, and actions per quarter."""
+    from datetime import date
+
+    from crossgraph.errors import InvalidInput
+    from crossgraph.recommend.plan import build_plan, to_markdown
+
+    day = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise InvalidInput(f"--as-of {as_of!r} is not a date (expected YYYY-MM-DD)") from None
+    engine = current_engine()
+    with graph() as g:
+        body = build_plan(engine, lambda call: call(g), account_id, as_of=day, top=top)
+    if as_json:
+        print(json.dumps(body, indent=2, default=str))
+        return
+    text = to_markdown(body)
+    if out:
+        with atomic_text(out) as handle:
+            handle.write(text)
+        err_console.print(f"wrote {out}")
+    else:
+        print(text, end="")
+
+
+@fails_cleanly
+def demo_example(
+    scan: int = typer.Option(200, help="How many accounts to look at, in id order"),
+    limit: int = typer.Option(8, help="List length to judge the mix on"),
+) -> None:
+    """Print the first account whose next-best actions mix cross-sell, upsell and renewal (for
+    `make demo`); falls back to the first account."""
+    from crossgraph.recommend.actions import KINDS
+    from crossgraph.recommend.nba import ListOptions, recommendation_list
+
+    engine = current_engine()
+    options = ListOptions(limit=limit, kinds=KINDS, drivers=0)
+    with graph() as g:
+        for account in engine.account_ids[:scan]:
+            body = recommendation_list(engine, lambda call: call(g), account, options)
+            if {i["kind"] for i in body["items"]} == set(KINDS):
+                print(account)
+                return
+    print(engine.account_ids[0])

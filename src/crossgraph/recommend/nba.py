@@ -21,7 +21,7 @@ from crossgraph.intel.signals import (
     recent_events,
 )
 from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse
-from crossgraph.recommend.engine import Engine, Filters
+from crossgraph.recommend.engine import Engine, Filters, Suggestion
 
 GraphRun = Callable[[Callable[[Graph], Any]], Any]
 
@@ -85,74 +85,102 @@ class Intel:
     fusion: FusionConfig = field(default_factory=FusionConfig)
 
 
+@dataclass
+class Candidates:
+    """The cross-sell side of one account's list, before fusion."""
+
+    account: dict[str, Any]
+    items: list[Suggestion]
+    peers: list[str]  # the model's closest peers (empty for accounts newer than the model)
+    segment: str | None = None  # for accounts newer than the model: the popularity segment
+    notes: list[str] = field(default_factory=list)
+
+
+def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOptions) -> Candidates:
+    """From the model, or segment popularity for an account newer than it (asks the graph)."""
+    filters = options.filters
+    index = engine.account_index.get(account_id)
+    if index is not None:
+        items = engine.recommend(index, options.limit, filters, options.drivers)
+        return Candidates(account_dict(engine, index), items, [p.id for p in engine.peers(index)])
+    live = live_account(engine, run, account_id)
+    industry, country = opt_str(live.get("industry")), opt_str(live.get("country"))
+    owned = [str(s) for s in live.get("owned") or []]
+    segment, items = engine.fallback(
+        industry=industry, country=country, owned_skus=owned, limit=options.limit, filters=filters
+    )
+    account = {
+        "id": account_id,
+        "name": opt_str(live.get("name")),
+        "industry": industry,
+        "country": country,
+        "in_model": False,
+    }
+    note = (
+        f"account {account_id} is newer than model {engine.version}: ranked by popularity in "
+        f"{segment}; peer evidence arrives with the next training run"
+    )
+    return Candidates(account, items, [], segment, [note])
+
+
 def recommendation_list(
     engine: Engine, run: GraphRun, account_id: str, options: ListOptions, intel: Intel | None = None
 ) -> dict[str, Any]:
     """A RecommendationList body. Blocking when it asks Neo4j (accounts newer than the model,
     upsell and renewal kinds): call those from a thread."""
     intel = intel or Intel()
-    filters = options.filters
     if options.suppressed:
-        filters = replace(filters, exclude=filters.exclude | options.suppressed)
-    index = engine.account_index.get(account_id)
-    notes: list[str] = []
-    segment = None
-    if index is not None:
-        account = account_dict(engine, index)
-        cross = engine.recommend(index, options.limit, filters, options.drivers)
-        peers = [p.id for p in engine.peers(index)]
-    else:
-        live = live_account(engine, run, account_id)
-        industry, country = opt_str(live.get("industry")), opt_str(live.get("country"))
-        owned = [str(s) for s in live.get("owned") or []]
-        segment, cross = engine.fallback(
-            industry=industry, country=country, owned_skus=owned, limit=options.limit, filters=filters
+        options = replace(
+            options, filters=replace(options.filters, exclude=options.filters.exclude | options.suppressed)
         )
-        account = {
-            "id": account_id,
-            "name": opt_str(live.get("name")),
-            "industry": industry,
-            "country": country,
-        }
-        account["in_model"] = False
-        peers = []
-        notes.append(
-            f"account {account_id} is newer than model {engine.version}: ranked by popularity in "
-            f"{segment}; peer evidence arrives with the next training run"
-        )
+    found = cross_sell(engine, run, account_id, options)
     products = engine.artifact.product_info
     partial = False
+    notes = list(found.notes)
     if not options.needs_graph:
-        items = annotate(cross, products, intel.fusion)
+        items = annotate(found.items, products, intel.fusion)
     else:
         as_of = options.as_of or datetime.now(UTC).date()
-        found = run(lambda g: _signals(g, account_id, as_of, peers, intel))
-        if found is None:
+        graph_side = run(lambda g: _signals(g, account_id, as_of, found.peers, intel))
+        if graph_side is None:
             partial = True
             notes.append("Neo4j is unreachable: upsell and renewal need the graph; cross-sell only")
-        signals, events = found if found is not None else (None, [])
-        if signals is not None:
-            signals = _filtered(signals, engine, filters)
-        items = fuse(
-            cross,
-            signals,
-            events,
-            products=products,
-            kinds=options.kinds,
-            as_of=as_of,
-            limit=options.limit,
-            config=intel.fusion,
-            exclude=filters.exclude,
-        )
+        signals, events = graph_side if graph_side is not None else (None, [])
+        items = fuse_for(engine, found.items, signals, events, options, as_of, intel)
     return {
-        "account": account,
+        "account": found.account,
         "model_version": engine.version,
         "kinds": list(options.kinds),
         "items": items,
-        "fallback_segment": segment,
+        "fallback_segment": found.segment,
         "partial": partial,
         "notes": notes,
     }
+
+
+def fuse_for(
+    engine: Engine,
+    cross: list[Suggestion],
+    signals: AccountSignals | None,
+    events: list[TriggerEvent],
+    options: ListOptions,
+    as_of: date,
+    intel: Intel,
+) -> list[dict[str, Any]]:
+    """fuse() with the request's filters applied to the graph's items too."""
+    if signals is not None:
+        signals = _filtered(signals, engine, options.filters)
+    return fuse(
+        cross,
+        signals,
+        events,
+        products=engine.artifact.product_info,
+        kinds=options.kinds,
+        as_of=as_of,
+        limit=options.limit,
+        config=intel.fusion,
+        exclude=options.filters.exclude,
+    )
 
 
 def _signals(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,7 @@ from crossgraph.api.errors import RESPONSES
 from crossgraph.api.views import account_ref, json_response, product_evidence
 from crossgraph.recommend.engine import Filters
 from crossgraph.recommend.nba import ListOptions, live_account, parse_kinds, recommendation_list, split_values
+from crossgraph.recommend.plan import build_plan, to_markdown
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=RESPONSES)
 
@@ -120,3 +121,29 @@ def evidence(
 
 def _opt(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+@router.get(
+    "/{account_id}/plan",
+    response_model=dict[str, Any],
+    responses={
+        200: {"content": {"text/markdown": {}}, "description": "JSON, or Markdown with format=markdown"}
+    },
+)
+def plan(
+    account_id: AccountId,
+    engine: EngineDep,
+    state: StateDep,
+    _: ReadKey,
+    as_of: Annotated[date | None, Query(description="Plan as of the end of this day (default today)")] = None,
+    top: Annotated[int, Query(ge=1, le=30, description="How many opportunities")] = 8,
+    format: Annotated[
+        Literal["json", "markdown"], Query(description="markdown: a page a rep can read")
+    ] = "json",
+) -> Response:
+    """The account plan: installed base, contracts and end dates, revenue per year and trend, last
+    purchase, top opportunities with evidence, risks, and suggested actions per quarter."""
+    body = build_plan(engine, state.graph.run, account_id, as_of=as_of, intel=state.intel, top=top)
+    if format == "markdown":
+        return Response(to_markdown(body), media_type="text/markdown; charset=utf-8")
+    return json_response(body)

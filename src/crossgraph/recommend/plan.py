@@ -1,0 +1,287 @@
+"""The account plan: one page a rep can read before a meeting, built from the graph and the model.
+
+Sections: installed base (count, ages), contracts and end dates, revenue per year and its
+trend, last purchase, the top next-best actions with their evidence, risks, and actions per
+quarter derived from the data:
+
+- a renewal talk in the quarter before a contract's last quarter (this quarter if that has
+  passed);
+- replacement and capacity reviews (aging assets, assets at capacity) this quarter;
+- other upsell (upgrade paths, service level, volume) next quarter;
+- the top three cross-sell products, one per quarter from this one;
+- a reactivation call (long silence) or an account review (falling revenue) this quarter.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from crossgraph.errors import GraphUnavailable
+from crossgraph.graph.driver import Graph
+from crossgraph.intel.signals import (
+    AccountFacts,
+    AccountSignals,
+    PeerFacts,
+    TriggerEvent,
+    compute_signals,
+    full_years,
+    read_account,
+    read_peers,
+    recent_events,
+)
+from crossgraph.recommend.actions import KINDS
+from crossgraph.recommend.engine import Engine
+from crossgraph.recommend.nba import GraphRun, Intel, ListOptions, cross_sell, fuse_for
+
+QUARTERS_AHEAD = 4
+
+
+def quarter(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def shift(q: tuple[int, int], n: int) -> tuple[int, int]:
+    index = q[0] * 4 + (q[1] - 1) + n
+    return index // 4, index % 4 + 1
+
+
+def label(q: tuple[int, int]) -> str:
+    return f"{q[0]}-Q{q[1]}"
+
+
+def build_plan(
+    engine: Engine,
+    run: GraphRun,
+    account_id: str,
+    *,
+    as_of: date | None = None,
+    intel: Intel | None = None,
+    top: int = 8,
+) -> dict[str, Any]:
+    """The plan as a JSON-ready dict (render it with `to_markdown`). Needs the graph: the
+    installed base, contracts and revenue are live facts, not part of the model."""
+    intel = intel or Intel()
+    day = as_of or datetime.now(UTC).date()
+    options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3)
+    candidates = cross_sell(engine, run, account_id, options)
+
+    def read(g: Graph) -> tuple[AccountFacts, list[PeerFacts], list[TriggerEvent]]:
+        facts = read_account(g, account_id, intel.signals)
+        skus = sorted({b.product.sku for b in facts.bought})
+        peers = read_peers(g, account_id, candidates.peers, skus) if candidates.peers else []
+        return facts, peers, recent_events(g, account_id, day, intel.fusion.event_days)
+
+    found = run(read)
+    if found is None:
+        raise GraphUnavailable(
+            "an account plan needs the graph (installed base, contracts, revenue); try again"
+        )
+    facts, peers, events = found
+    signals = compute_signals(facts, peers, day, intel.signals)
+    items = fuse_for(engine, candidates.items, signals, events, options, day, intel)
+    now = facts.as_of(day)
+    return {
+        "account": candidates.account,
+        "as_of": day.isoformat(),
+        "model_version": engine.version,
+        "installed_base": installed_base(now, day),
+        "contracts": contracts(now, day),
+        "revenue": revenue(now, day),
+        "opportunities": items,
+        "risks": [{"flag": r.flag, "reason": r.reason} for r in signals.risks],
+        "events": [
+            {"type": e.type, "occurred_at": e.occurred_at.isoformat(), "text": e.text, "sku": e.sku}
+            for e in events
+        ],
+        "actions": quarter_actions(items, signals, now, day),
+        "notes": candidates.notes,
+    }
+
+
+def installed_base(facts: AccountFacts, day: date) -> dict[str, Any]:
+    assets = sorted(facts.assets, key=lambda a: a.installed_at)
+    return {
+        "count": len(assets),
+        "oldest_years": full_years(assets[0].installed_at, day) if assets else None,
+        "assets": [
+            {
+                "serial": a.serial,
+                "sku": a.model.sku,
+                "name": a.model.name,
+                "installed_at": a.installed_at.isoformat(),
+                "age_years": full_years(a.installed_at, day),
+                "utilization": a.utilization,
+            }
+            for a in assets
+        ],
+    }
+
+
+def contracts(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "level": c.level,
+            "product": c.product.name if c.product else None,
+            "starts_at": c.starts_at.isoformat(),
+            "ends_at": c.ends_at.isoformat(),
+            "days_left": (c.ends_at - day).days,
+            "annual_value": c.annual_value,
+            "active": c.active(day),
+        }
+        for c in sorted(facts.contracts, key=lambda c: c.ends_at)
+    ]
+
+
+def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
+    """Revenue per calendar year, the last 12 months against the 12 before, the last purchase."""
+    per_year: dict[int, float] = defaultdict(float)
+    end = _seconds(day + timedelta(days=1))
+    year_ago, two_years_ago = _seconds(day - timedelta(days=365)), _seconds(day - timedelta(days=730))
+    last_12 = previous_12 = 0.0
+    last_at = None
+    for bought in facts.bought:
+        for at, value in zip(bought.ledger.at, bought.ledger.revenues, strict=True):
+            if at >= end:
+                continue
+            per_year[datetime.fromtimestamp(at, UTC).year] += value
+            if at >= year_ago:
+                last_12 += value
+            elif at >= two_years_ago:
+                previous_12 += value
+            last_at = at if last_at is None or at > last_at else last_at
+    last = datetime.fromtimestamp(last_at, UTC).date() if last_at is not None else None
+    return {
+        "per_year": {str(y): round(v, 2) for y, v in sorted(per_year.items())},
+        "last_12_months": round(last_12, 2),
+        "previous_12_months": round(previous_12, 2),
+        "trend": round(last_12 / previous_12 - 1, 4) if previous_12 else None,
+        "last_purchase": last.isoformat() if last else None,
+        "days_since_last_purchase": (day - last).days if last else None,
+    }
+
+
+def quarter_actions(
+    items: list[dict[str, Any]], signals: AccountSignals, facts: AccountFacts, day: date
+) -> list[dict[str, Any]]:
+    """Suggested actions for this quarter and the next three, in the order they are due."""
+    this = quarter(day)
+    horizon = {shift(this, n) for n in range(QUARTERS_AHEAD)}
+    planned: list[tuple[tuple[int, int], str, str | None]] = []
+    for c in facts.contracts:
+        if c.active(day) and quarter(c.ends_at) in horizon:
+            talk = max(shift(quarter(c.ends_at), -1), this)
+            name = c.product.name if c.product else f"contract {c.id}"
+            planned.append(
+                (
+                    talk,
+                    f"Renewal talk: {name} ({c.level}) ends {c.ends_at}, {c.annual_value:,.0f} a year",
+                    None,
+                )
+            )
+    cross = 0
+    for item in items:
+        if item["kind"] == "upsell":
+            due = this if item["signal"] in ("aging_asset", "capacity") else shift(this, 1)
+            verb = {"aging_asset": "Replacement review", "capacity": "Capacity review"}.get(
+                item["signal"], "Propose"
+            )
+            planned.append((due, f"{verb}: {item['name']} - {_first(item['reason'])}", item["sku"] or None))
+        elif item["kind"] == "cross_sell" and cross < 3:
+            planned.append((shift(this, cross), f"Offer {item['name']}: {_first(item['reason'])}", item["sku"]))
+            cross += 1
+    for risk in signals.risks:
+        if risk.flag == "silence":
+            planned.append((this, f"Reactivation call: {risk.reason}", None))
+        elif risk.flag == "revenue_falling":
+            planned.append((this, f"Account review: {risk.reason}", None))
+    planned.sort(key=lambda p: p[0])
+    return [{"quarter": label(q), "action": text, "sku": sku} for q, text, sku in planned]
+
+
+def to_markdown(plan: dict[str, Any]) -> str:
+    a = plan["account"]
+    lines = [
+        f"# Account plan: {a.get('name') or a['id']} ({a['id']})",
+        "",
+        f"{a.get('industry') or ''}, {a.get('country') or ''} · as of {plan['as_of']} · "
+        f"model {plan['model_version']}",
+        "",
+        "## Installed base",
+    ]
+    base = plan["installed_base"]
+    if base["count"]:
+        lines.append(f"{base['count']} assets, the oldest {base['oldest_years']} years old.")
+        lines.append("")
+        lines.append("| serial | model | installed | age | utilisation |")
+        lines.append("|---|---|---|---|---|")
+        for s in base["assets"]:
+            util = f"{s['utilization']:.0%}" if s["utilization"] is not None else ""
+            lines.append(
+                f"| {s['serial']} | {s['name']} | {s['installed_at']} | {s['age_years']} y | {util} |"
+            )
+    else:
+        lines.append("No installed assets recorded.")
+    lines += ["", "## Contracts"]
+    if plan["contracts"]:
+        lines += ["| contract | level | product | ends | days left | per year |", "|---|---|---|---|---|---|"]
+        for c in plan["contracts"]:
+            lines.append(
+                f"| {c['id']} | {c['level']} | {c['product'] or ''} | {c['ends_at']} | {c['days_left']} | "
+                f"{c['annual_value']:,.0f} |"
+            )
+    else:
+        lines.append("No service contracts.")
+    r = plan["revenue"]
+    trend = f"{r['trend']:+.0%}" if r["trend"] is not None else "n/a"
+    lines += [
+        "",
+        "## Revenue",
+        "| year | revenue |",
+        "|---|---|",
+        *[f"| {y} | {v:,.0f} |" for y, v in r["per_year"].items()],
+        "",
+        f"Last 12 months {r['last_12_months']:,.0f} against {r['previous_12_months']:,.0f} "
+        f"the 12 before ({trend}).",
+        f"Last purchase: {r['last_purchase'] or 'never'}"
+        + (f" ({r['days_since_last_purchase']} days ago)." if r["last_purchase"] else "."),
+        "",
+        "## Top opportunities",
+        "| # | kind | product | expected value | why |",
+        "|---|---|---|---|---|",
+    ]
+    for item in plan["opportunities"]:
+        lines.append(
+            f"| {item['rank']} | {item['kind'].replace('_', '-')} | {item['name']} | "
+            f"{item['expected_value']:,.0f} | {item['reason']} |"
+        )
+    lines += ["", "## Risks"]
+    lines += [f"- {r['reason']}" for r in plan["risks"]] or ["- none flagged"]
+    if plan["events"]:
+        lines += ["", "## Recent events"]
+        lines += [
+            f"- {e['occurred_at']} {e['type'].replace('_', ' ')}: {e['text'] or ''}" for e in plan["events"]
+        ]
+    lines += ["", "## Actions by quarter"]
+    current = None
+    for action in plan["actions"]:
+        if action["quarter"] != current:
+            current = action["quarter"]
+            lines += ["", f"**{current}**"]
+        lines.append(f"- {action['action']}")
+    if not plan["actions"]:
+        lines.append("- nothing due in the next four quarters")
+    for note in plan["notes"]:
+        lines += ["", f"_Note: {note}_"]
+    return "\n".join(lines) + "\n"
+
+
+def _first(reason: str) -> str:
+    """The reason's main clause (the rest, events and peer counts, is in the opportunity table)."""
+    return reason.split("; ")[0]
+
+
+def _seconds(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
