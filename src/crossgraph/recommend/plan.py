@@ -190,7 +190,9 @@ def quarter_actions(
             )
             planned.append((due, f"{verb}: {item['name']} - {_first(item['reason'])}", item["sku"] or None))
         elif item["kind"] == "cross_sell" and cross < 3:
-            planned.append((shift(this, cross), f"Offer {item['name']}: {_first(item['reason'])}", item["sku"]))
+            planned.append(
+                (shift(this, cross), f"Offer {item['name']}: {_first(item['reason'])}", item["sku"])
+            )
             cross += 1
     for risk in signals.risks:
         if risk.flag == "silence":
