@@ -8,6 +8,7 @@ from datetime import date, datetime
 import numpy as np
 import pytest
 
+from crossgraph.dates import parse_day
 from crossgraph.errors import InvalidInput
 from crossgraph.intel.kpis import (
     ContractTerm,
@@ -15,7 +16,6 @@ from crossgraph.intel.kpis import (
     Holding,
     PurchaseFacts,
     kpis_from_facts,
-    parse_day,
     years_before,
 )
 

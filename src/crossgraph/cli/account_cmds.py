@@ -102,17 +102,10 @@ def plan(
 ) -> None:
     """The account plan as Markdown a rep can read: installed base, contracts, revenue and trend,
     top opportunities with evidence, risks, and actions per quarter."""
-    from datetime import date
-
-    from crossgraph.errors import InvalidInput
+    from crossgraph.dates import parse_day
     from crossgraph.recommend.plan import build_plan, to_markdown
 
-    day = None
-    if as_of:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            raise InvalidInput(f"--as-of {as_of!r} is not a date (expected YYYY-MM-DD)") from None
+    day = parse_day(as_of) if as_of else None
     engine = current_engine()
     with graph() as g:
         body = build_plan(engine, lambda call: call(g), account_id, as_of=day, top=top)

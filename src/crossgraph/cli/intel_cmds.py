@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from crossgraph.cli.common import console, fails_cleanly, graph
-from crossgraph.intel.kpis import KPIs, compute_kpis, parse_day
+from crossgraph.dates import parse_day
+from crossgraph.intel.kpis import KPIs, compute_kpis
 
 
 def register(app: typer.Typer) -> None:

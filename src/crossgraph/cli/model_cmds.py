@@ -13,6 +13,7 @@ from rich.table import Table
 
 from crossgraph.cli.common import console, err_console, fails_cleanly, graph
 from crossgraph.data.orderlines import OrderLines, read_purchases
+from crossgraph.dates import parse_cutoff
 from crossgraph.errors import InvalidInput
 
 
@@ -134,10 +135,7 @@ def _load(purchases: Path | None, segment: str) -> tuple[OrderLines, dict[str, s
 
 def _cutoff(text: str | None, lines: OrderLines) -> datetime:
     if text:
-        try:
-            return datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidInput(f"--cutoff {text!r} is not a date (expected YYYY-MM-DD)") from None
+        return parse_cutoff(text)
     from crossgraph.model.train import default_cutoff
 
     return default_cutoff(lines, test_days=120)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from crossgraph.dates import parse_day
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.driver import Graph
 
@@ -289,13 +290,6 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years)
     except ValueError:
         return day.replace(year=day.year - years, day=28)
-
-
-def parse_day(text: str, option: str = "--as-of") -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{option} {text!r} is not a date (expected YYYY-MM-DD)") from None
 
 
 class _Index:

@@ -224,23 +224,33 @@ class Engine:
         for rank, (item, score, source, ev, found) in enumerate(
             zip(items.tolist(), scores.tolist(), sources, evidence, drivers, strict=True), start=1
         ):
-            name = self.product_names[item]
-            out.append(
-                {
-                    "sku": self.skus[item],
-                    "name": name,
-                    "category": self.categories[item],
-                    "product_kind": self.kinds[item],
-                    "kind": "cross_sell",
-                    "rank": rank,
-                    "score": score,
-                    "source": source,
-                    "reason": model_reason(name, ev, found),
-                    "evidence": ev,
-                    "drivers": found,
-                }
-            )
+            reason = model_reason(self.product_names[item], ev, found)
+            out.append(self._suggestion(item, rank, score, source, reason, ev, found))
         return out
+
+    def _suggestion(
+        self,
+        item: int,
+        rank: int,
+        score: float,
+        source: Source,
+        reason: str,
+        evidence: EvidenceDict,
+        drivers: list[DriverDict],
+    ) -> Suggestion:
+        return {
+            "sku": self.skus[item],
+            "name": self.product_names[item],
+            "category": self.categories[item],
+            "product_kind": self.kinds[item],
+            "kind": "cross_sell",
+            "rank": rank,
+            "score": score,
+            "source": source,
+            "reason": reason,
+            "evidence": evidence,
+            "drivers": drivers,
+        }
 
     def drivers(self, account: int, items: npt.ArrayLike, n: int = 3) -> list[list[DriverDict]]:
         """Per item, the owned products contributing most to its ALS score (largest first)."""
@@ -350,24 +360,15 @@ class Engine:
             if blocked[item] or not self.passes(item, filters):
                 continue
             pct = 100.0 * float(share[item])
-            name = self.product_names[item]
+            reason = (
+                f"New account, not in model {self.version} yet: {pct:.0f}% of {size} "
+                f"accounts in {label} own {self.product_names[item]}"
+            )
+            none: EvidenceDict = {"peers_considered": 0, "peers_owning": 0, "top_peers": []}
             out.append(
-                {
-                    "sku": self.skus[item],
-                    "name": name,
-                    "category": self.categories[item],
-                    "product_kind": self.kinds[item],
-                    "kind": "cross_sell",
-                    "rank": len(out) + 1,
-                    "score": float(share[item]),
-                    "source": "segment_popularity",
-                    "reason": (
-                        f"New account, not in model {self.version} yet: {pct:.0f}% of {size} "
-                        f"accounts in {label} own {name}"
-                    ),
-                    "evidence": {"peers_considered": 0, "peers_owning": 0, "top_peers": []},
-                    "drivers": [],
-                }
+                self._suggestion(
+                    item, len(out) + 1, float(share[item]), "segment_popularity", reason, none, []
+                )
             )
         return label, out
 
