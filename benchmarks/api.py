@@ -62,12 +62,14 @@ def build(settings: Settings, work: Path, accounts: int, products: int, seed: in
         console.print(f"reusing model {registry.current_version()} in {settings.model_dir}", style="dim")
         return
     started = time.perf_counter()
-    generate_demo(work / "demo", accounts=accounts, products=products, seed=seed, as_of=date(2026, 6, 30))
     with Graph.connect(settings) as g:
-        g.write_autocommit("delete_all")
-        init_schema(g)
-        load_directory(g, work / "demo")
-        console.print(f"demo data loaded in {time.perf_counter() - started:.0f} s", style="dim")
+        if not g.read("count_nodes"):  # a kept --workdir has the data already
+            generate_demo(
+                work / "demo", accounts=accounts, products=products, seed=seed, as_of=date(2026, 6, 30)
+            )
+            init_schema(g)
+            load_directory(g, work / "demo")
+            console.print(f"demo data loaded in {time.perf_counter() - started:.0f} s", style="dim")
         config = json.loads((ROOT / "training" / "params.json").read_text())
         result = train(
             export_order_lines(g),

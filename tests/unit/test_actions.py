@@ -21,18 +21,30 @@ PRODUCTS: dict[str, dict[str, Any]] = {
 
 
 def suggestion(sku: str, rank: int, owning: int, score: float) -> Suggestion:
+    """What the engine returns for a cross-sell product (likelihood = share of 20 peers, floor 0.05)."""
+    likelihood = max(owning / 20, 0.05)
+    value = PRODUCTS[sku]["list_price"]
     return {
         "sku": sku,
         "name": PRODUCTS[sku]["name"],
         "category": PRODUCTS[sku]["category"],
         "product_kind": PRODUCTS[sku]["kind"],
         "kind": "cross_sell",
+        "signal": "model",
         "rank": rank,
         "score": score,
+        "model_score": score,
         "source": "model",
         "reason": f"{owning} of your 20 closest peers own it",
         "evidence": {"peers_considered": 20, "peers_owning": owning, "top_peers": []},
+        "facts": None,
         "drivers": [],
+        "likelihood": likelihood,
+        "value": value,
+        "boost": 1.0,
+        "expected_value": likelihood * value,
+        "events": [],
+        "related_skus": [],
     }
 
 
@@ -42,7 +54,11 @@ def opportunity(kind: str, signal: str, sku: str, value: float, related: tuple[s
     )  # type: ignore[arg-type]
 
 
-CROSS = [suggestion("C1", 1, 10, 3.0), suggestion("T1", 2, 2, 2.0)]
+def cross() -> list[Suggestion]:
+    """Fresh suggestions per use: the fusion annotates them in place, as the engine's are per request."""
+    return [suggestion("C1", 1, 10, 3.0), suggestion("T1", 2, 2, 2.0)]
+
+
 SIGNALS = AccountSignals(
     upsell=[opportunity("upsell", "upgrade_path", "M2", 150_000.0, ("M1",))],
     renewal=[opportunity("renewal", "renewal", "S2", 12_000.0, ("M1",))],
@@ -50,20 +66,19 @@ SIGNALS = AccountSignals(
 )
 
 
-def test_cross_sell_alone_keeps_the_model_order_and_adds_expected_value() -> None:
-    items = annotate(CROSS, PRODUCTS, FusionConfig())
+def test_cross_sell_alone_keeps_the_model_order_and_a_configured_floor_applies() -> None:
+    items = annotate(cross(), FusionConfig())
     assert [i["sku"] for i in items] == ["C1", "T1"] and [i["rank"] for i in items] == [1, 2]
     assert items[0]["likelihood"] == 0.5 and items[0]["expected_value"] == 50.0  # 10/20 x 100
     assert items[1]["expected_value"] == pytest.approx(0.1 * 2000)
-    assert all(
-        i["kind"] == "cross_sell" and i["score"] == c["score"] for i, c in zip(items, CROSS, strict=True)
-    )
+    floored = annotate([suggestion("T1", 1, 0, 1.0)], FusionConfig(cross_sell_floor=0.2))
+    assert floored[0]["likelihood"] == 0.2 and floored[0]["expected_value"] == pytest.approx(400.0)
 
 
 def test_fused_list_is_ranked_by_likelihood_times_value() -> None:
     config = FusionConfig()
     items = fuse(
-        CROSS,
+        cross(),
         SIGNALS,
         [],
         products=PRODUCTS,
@@ -83,10 +98,14 @@ def test_fused_list_is_ranked_by_likelihood_times_value() -> None:
         assert item["score"] == item["expected_value"]
     assert [i["rank"] for i in items] == [1, 2, 3, 4]
     assert {i["kind"] for i in items} == {"cross_sell", "upsell", "renewal"}
-    only = fuse(CROSS, SIGNALS, [], products=PRODUCTS, kinds=("upsell",), as_of=AS_OF, limit=10)
+    only = fuse(cross(), SIGNALS, [], products=PRODUCTS, kinds=("upsell",), as_of=AS_OF, limit=10)
     assert [i["sku"] for i in only] == ["M2"]
     assert (
-        len(fuse(CROSS, SIGNALS, [], products=PRODUCTS, kinds=("cross_sell", "upsell"), as_of=AS_OF, limit=2))
+        len(
+            fuse(
+                cross(), SIGNALS, [], products=PRODUCTS, kinds=("cross_sell", "upsell"), as_of=AS_OF, limit=2
+            )
+        )
         == 2
     )
 
@@ -99,7 +118,7 @@ def test_a_recent_related_event_boosts_and_is_quoted_an_old_one_is_not() -> None
     old = TriggerEvent("E0", "competitor_complaint", date(2025, 6, 1), "old", None)
     visit = TriggerEvent("E2", "service_visit", date(2026, 5, 1), "Line at full load", "M1")
     items = fuse(
-        CROSS,
+        cross(),
         SIGNALS,
         [complaint, old, visit],
         products=PRODUCTS,
@@ -122,7 +141,7 @@ def test_one_item_per_product_and_excluded_or_owned_products_are_not_offered() -
         upsell=[opportunity("upsell", "upgrade_path", "T1", 2000.0)], renewal=[], risks=[]
     )  # T1 is also a cross-sell suggestion; upsell likelihood 0.25 > peer share 0.1
     items = fuse(
-        CROSS, duplicate, [], products=PRODUCTS, kinds=("cross_sell", "upsell"), as_of=AS_OF, limit=10
+        cross(), duplicate, [], products=PRODUCTS, kinds=("cross_sell", "upsell"), as_of=AS_OF, limit=10
     )
     t1 = [i for i in items if i["sku"] == "T1"]
     assert len(t1) == 1 and t1[0]["kind"] == "upsell"
@@ -130,7 +149,7 @@ def test_one_item_per_product_and_excluded_or_owned_products_are_not_offered() -
         "2 of your 20 closest peers own it"
     )
     excluded = fuse(
-        CROSS,
+        cross(),
         SIGNALS,
         [],
         products=PRODUCTS,
@@ -141,7 +160,7 @@ def test_one_item_per_product_and_excluded_or_owned_products_are_not_offered() -
     )
     assert excluded == []
     owned = fuse(
-        CROSS,
+        cross(),
         SIGNALS,
         [],
         products=PRODUCTS,

@@ -178,3 +178,21 @@ def test_similar_accounts_report_overlap_and_missing_products(engine: Engine) ->
         theirs = set(engine.owned_indices(peer.peer.index).tolist())
         assert peer.shared_products == len(mine & theirs)
         assert set(peer.lacking) <= theirs - mine
+
+
+def test_stored_evidence_and_drivers_equal_the_live_computation(engine: Engine) -> None:
+    """The sidebar path reads evidence precomputed at training time; products outside the stored
+    list get it computed live. Both must give the same numbers for the same product."""
+    import numpy as np
+
+    for account in range(0, 60, 5):
+        stored = engine.recommend(account, limit=8)
+        items = np.asarray([engine.product_index[s["sku"]] for s in stored])
+        scores = np.asarray([s["score"] for s in stored])
+        live = engine._suggestions(account, items, scores, ["model"] * len(items), 3)
+        for a, b in zip(stored, live, strict=True):
+            assert a["evidence"] == b["evidence"]
+            assert [d["sku"] for d in a["drivers"]] == [d["sku"] for d in b["drivers"]]
+            for x, y in zip(a["drivers"], b["drivers"], strict=True):
+                assert x["contribution"] == pytest.approx(y["contribution"], rel=1e-4)
+            assert a["reason"] == b["reason"]

@@ -1,8 +1,11 @@
-"""Dependencies shared by the routers: app state, the served engine, API-key checks."""
+"""Dependencies shared by the routers: app state, the served engine, API-key checks.
+
+All are `async def`: FastAPI runs plain `def` dependencies in its thread pool, a hop that
+cost more than the whole recommendation before this was noticed (benchmarks/api.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,7 +31,7 @@ class AppState:
     intel: Intel
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.crossgraph
     return state
 
@@ -36,7 +39,7 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_engine(state: StateDep) -> Engine:
+async def get_engine(state: StateDep) -> Engine:
     """The model at the start of this request; a reload during the request does not change it."""
     return state.holder.engine
 
@@ -50,8 +53,8 @@ api_key_header = APIKeyHeader(
 )
 
 
-def require(scope: Scope) -> Callable[[AppState, str | None], ApiKey]:
-    def check(state: StateDep, presented: Annotated[str | None, Security(api_key_header)]) -> ApiKey:
+def require(scope: Scope) -> Callable[[AppState, str | None], Awaitable[ApiKey]]:
+    async def check(state: StateDep, presented: Annotated[str | None, Security(api_key_header)]) -> ApiKey:
         if not presented:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, "missing API key: send it in the X-API-Key header"

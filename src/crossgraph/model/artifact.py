@@ -11,6 +11,9 @@
     similar_scores.npy      their similarity (float32)
     recommended.npy         top-N unowned products per account by the served model (int32; -1 = none)
     recommended_scores.npy  their scores (float32)
+    evidence_counts.npy, evidence_peers.npy, driver_items.npy, driver_scores.npy
+                            peer evidence and drivers of every stored recommendation
+                            (crossgraph.recommend.evidence), so the sidebar path only reads
     accounts.json / products.json   display attributes (name, industry, country, category, ...)
 
 Scoring the blend needs EASE and item-kNN matrices that are large; serving reads the
@@ -35,8 +38,10 @@ import scipy.sparse as sp
 
 from crossgraph.data.matrix import IdMap, Interactions
 from crossgraph.model.hybrid import HybridRecommender
+from crossgraph.recommend.evidence import stored_evidence
+from crossgraph.recommend.explain import ALSExplainer
 
-ARTIFACT_FORMAT = 2  # 2: adds als_confidence.npz
+ARTIFACT_FORMAT = 3  # 2: adds als_confidence.npz; 3: stored evidence and drivers
 
 
 def fingerprint(interactions: Interactions) -> str:
@@ -89,6 +94,10 @@ def write_artifact(
     np.save(folder / "similar_scores.npy", peer_scores.astype(np.float32))
     np.save(folder / "recommended.npy", items.astype(np.int32))
     np.save(folder / "recommended_scores.npy", item_scores.astype(np.float32))
+    explainer = ALSExplainer(model.item_factors, confidence, model.params.als.regularization)
+    stored = stored_evidence(interactions.binary.tocsr(), peers, items, explainer)
+    for name, array in stored.items():
+        np.save(folder / f"{name}.npy", array)
     _write_json(folder / "accounts.json", {str(a["id"]): a for a in accounts})
     _write_json(folder / "products.json", {str(p["sku"]): p for p in products})
     manifest = {
@@ -129,6 +138,10 @@ class Artifact:
     similar_scores: npt.NDArray[np.float32]
     recommended: npt.NDArray[np.int32]
     recommended_scores: npt.NDArray[np.float32]
+    evidence_counts: npt.NDArray[np.uint8]
+    evidence_peers: npt.NDArray[np.uint8]
+    driver_items: npt.NDArray[np.int32]
+    driver_scores: npt.NDArray[np.float32]
     account_info: dict[str, dict[str, Any]]
     product_info: dict[str, dict[str, Any]]
 
@@ -160,6 +173,10 @@ class Artifact:
             similar_scores=array("similar_scores"),
             recommended=array("recommended"),
             recommended_scores=array("recommended_scores"),
+            evidence_counts=array("evidence_counts"),
+            evidence_peers=array("evidence_peers"),
+            driver_items=array("driver_items"),
+            driver_scores=array("driver_scores"),
             account_info=json.loads((path / "accounts.json").read_text(encoding="utf-8")),
             product_info=json.loads((path / "products.json").read_text(encoding="utf-8")),
         )

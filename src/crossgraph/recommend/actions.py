@@ -25,10 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
-from crossgraph.recommend.engine import Suggestion
+from crossgraph.recommend.engine import CROSS_SELL_FLOOR, Suggestion
 
 Kind = Literal["cross_sell", "upsell", "renewal"]
 KINDS: tuple[Kind, ...] = ("cross_sell", "upsell", "renewal")
@@ -53,7 +53,7 @@ class FusionConfig:
         ),
         hash=False,
     )
-    cross_sell_floor: float = 0.05  # a product none of the closest peers own yet
+    cross_sell_floor: float = CROSS_SELL_FLOOR  # a product none of the closest peers own yet
     event_boost: float = 1.5
     event_days: int = 180
     # event type -> the signals it makes more likely (an event naming a product boosts that product)
@@ -74,30 +74,21 @@ class FusionConfig:
     )
 
 
-def cross_sell_action(item: Suggestion, list_price: float | None, config: FusionConfig) -> dict[str, Any]:
-    ev = item["evidence"]
-    share = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
-    return _action(
-        kind="cross_sell",
-        signal=item["source"],
-        likelihood=max(share, config.cross_sell_floor),
-        value=list_price or 0.0,
-        base={**item, "model_score": item["score"], "facts": None},
-        related=(),
-    )
+def cross_sell_action(item: Suggestion, config: FusionConfig) -> dict[str, Any]:
+    """The engine's suggestion already has the action's fields; only a configured floor other
+    than the engine's changes its likelihood. In place: the dict is fresh per request."""
+    action = cast(dict[str, Any], item)
+    if config.cross_sell_floor != CROSS_SELL_FLOOR:
+        ev = item["evidence"]
+        share = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
+        action["likelihood"] = max(share, config.cross_sell_floor)
+        action["expected_value"] = action["likelihood"] * action["value"]
+    return action
 
 
-def annotate(
-    items: Sequence[Suggestion], products: Mapping[str, Mapping[str, Any]], config: FusionConfig
-) -> list[dict[str, Any]]:
-    """Cross-sell only: the model's order stays; each item gains likelihood, value and expected value."""
-    out = []
-    for item in items:
-        action = cross_sell_action(item, _price(products, item["sku"]), config)
-        action["expected_value"] = round(action["likelihood"] * action["value"], 2)
-        action["rank"], action["score"] = item["rank"], item["score"]
-        out.append(action)
-    return out
+def annotate(items: Sequence[Suggestion], config: FusionConfig) -> list[dict[str, Any]]:
+    """Cross-sell only: the model's order stays."""
+    return [cross_sell_action(item, config) for item in items]
 
 
 def signal_action(
@@ -189,7 +180,7 @@ def fuse(
     or excluded by the caller) are never offered as cross-sell or upsell (renewals are always shown)."""
     actions: list[dict[str, Any]] = []
     if "cross_sell" in kinds:
-        actions += [cross_sell_action(s, _price(products, s["sku"]), config) for s in cross_sell]
+        actions += [cross_sell_action(s, config) for s in cross_sell]
     if signals is not None:
         if "upsell" in kinds:
             actions += [
@@ -243,8 +234,3 @@ def _group(action: Mapping[str, Any]) -> str:
         if action["kind"] == "renewal"
         else str(action["signal"])
     )
-
-
-def _price(products: Mapping[str, Mapping[str, Any]], sku: str) -> float | None:
-    price = products.get(sku, {}).get("list_price")
-    return float(price) if price is not None else None

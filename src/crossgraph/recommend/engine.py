@@ -2,8 +2,10 @@
 
 Everything here is in memory and allocation-light, because a CRM sidebar asks on every
 account page: the served ranking is the artifact's precomputed top-N of the blended model,
-filtered per request; peer evidence reads the account's precomputed nearest peers and their
-rows of the owned matrix; drivers split the ALS score over the products the account owns.
+filtered per request, and its peer evidence and drivers were computed at training time
+(crossgraph.recommend.evidence). Products outside the stored list get the same numbers
+computed live: peer evidence from the account's nearest peers and their rows of the owned
+matrix, drivers by splitting the ALS score over the products the account owns.
 
 When a filter (category, kind, excludes) leaves fewer candidates than asked for, the list is
 extended by the ALS score alone (`source="als"`), ranked after every blended-model item.
@@ -20,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.model.artifact import Artifact
+from crossgraph.recommend.evidence import NONE_PEER, peers_owning
 from crossgraph.recommend.explain import ALSExplainer
 
 Source = Literal["model", "als", "segment_popularity"]
@@ -71,17 +74,31 @@ class EvidenceDict(TypedDict):
 
 
 class Suggestion(TypedDict):
+    """One cross-sell item, already in the shape of a next-best action (recommend.actions)."""
+
     sku: str
     name: str
     category: str | None
     product_kind: str | None  # machine, part, consumable, service, ...
     kind: Literal["cross_sell"]  # the opportunity kind (upsell and renewal come from the graph)
+    signal: Source
     rank: int
     score: float
+    model_score: float
     source: Source
     reason: str
     evidence: EvidenceDict
+    facts: None
     drivers: list[DriverDict]
+    likelihood: float  # share of the closest peers owning it, at least the floor
+    value: float  # list price
+    boost: float
+    expected_value: float
+    events: list[dict[str, Any]]
+    related_skus: list[str]
+
+
+CROSS_SELL_FLOOR = 0.05  # likelihood of a product none of the closest peers own yet
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,8 @@ class Engine:
         self.categories = [p.get("category") for p in info]
         self.kinds = [p.get("kind") for p in info]
         self.active = np.array([p.get("active", True) is not False for p in info], dtype=bool)
+        self.list_prices = [float(p.get("list_price") or 0.0) for p in info]
+        self.cross_sell_floor = CROSS_SELL_FLOOR
         accounts = [artifact.account_info.get(a, {}) for a in self.account_ids]
         self.account_names = [
             str(a.get("name") or i) for a, i in zip(accounts, self.account_ids, strict=True)
@@ -121,6 +140,10 @@ class Engine:
         self.similar_scores = np.asarray(artifact.similar_scores)
         self.recommended = np.asarray(artifact.recommended)
         self.recommended_scores = np.asarray(artifact.recommended_scores)
+        self.evidence_counts = np.asarray(artifact.evidence_counts)
+        self.evidence_peers = np.asarray(artifact.evidence_peers)
+        self.driver_items = np.asarray(artifact.driver_items)
+        self.driver_scores = np.asarray(artifact.driver_scores)
         self.account_factors = artifact.account_factors
         self.product_factors = artifact.product_factors
         self.explainer = ALSExplainer(
@@ -167,17 +190,49 @@ class Engine:
         self, account: int, limit: int = 10, filters: Filters = Filters(), drivers: int = 3
     ) -> list[Suggestion]:
         candidates = self.recommended[account]
-        scores = self.recommended_scores[account]
         keep = (candidates >= 0) & self._eligible(candidates.clip(0), filters)
-        items = candidates[keep][:limit]
-        item_scores = scores[keep][:limit]
-        sources: list[Source] = ["model"] * len(items)
-        if len(items) < limit:
-            extra, extra_scores = self._als_extension(account, limit - len(items), filters, items)
-            items = np.concatenate([items, extra])
-            item_scores = np.concatenate([item_scores, extra_scores])
-            sources += ["als"] * len(extra)
-        return self._suggestions(account, items, item_scores, sources, drivers)
+        positions = np.flatnonzero(keep)[:limit]
+        out = self._stored(account, positions, drivers)
+        if len(out) < limit:
+            taken = candidates[positions]
+            extra, extra_scores = self._als_extension(account, limit - len(out), filters, taken)
+            out += self._suggestions(
+                account, extra, extra_scores, ["als"] * len(extra), drivers, len(out) + 1
+            )
+        return out
+
+    def _stored(self, account: int, positions: npt.NDArray[np.intp], n_drivers: int) -> list[Suggestion]:
+        """Suggestions from the stored list: evidence and drivers were computed at training time
+        (crossgraph.recommend.evidence), with the same functions the live path uses."""
+        items = self.recommended[account][positions].tolist()
+        scores = self.recommended_scores[account][positions].tolist()
+        counts = self.evidence_counts[account][positions].tolist()
+        shown = self.evidence_peers[account][positions].tolist()
+        driver_items = self.driver_items[account][positions, :n_drivers].tolist()
+        driver_scores = self.driver_scores[account][positions, :n_drivers].tolist()
+        peers = self.similar[account].tolist()
+        similarity = self.similar_scores[account].tolist()
+        considered = sum(1 for p in peers if p >= 0)
+        out: list[Suggestion] = []
+        for k, item in enumerate(items):
+            top: list[PeerDict] = [
+                {
+                    "id": self.account_ids[peers[h]],
+                    "name": self.account_names[peers[h]],
+                    "similarity": similarity[h],
+                }
+                for h in shown[k]
+                if h != NONE_PEER
+            ]
+            ev: EvidenceDict = {"peers_considered": considered, "peers_owning": counts[k], "top_peers": top}
+            found: list[DriverDict] = [
+                {"sku": self.skus[j], "name": self.product_names[j], "contribution": c}
+                for j, c in zip(driver_items[k], driver_scores[k], strict=True)
+                if j >= 0
+            ]
+            reason = model_reason(self.product_names[item], ev, found)
+            out.append(self._suggestion(item, k + 1, scores[k], "model", reason, ev, found))
+        return out
 
     def _eligible(self, items: npt.NDArray[np.integer[Any]], filters: Filters) -> npt.NDArray[np.bool_]:
         ok: npt.NDArray[np.bool_] = self.active[items]
@@ -217,12 +272,14 @@ class Engine:
         scores: npt.NDArray[np.floating[Any]],
         sources: list[Source],
         n_drivers: int,
+        first_rank: int = 1,
     ) -> list[Suggestion]:
+        """Suggestions with evidence and drivers computed now (products outside the stored list)."""
         evidence = self.peer_evidence(account, items)
         drivers = self.drivers(account, items, n_drivers) if n_drivers else [[] for _ in items]
         out: list[Suggestion] = []
         for rank, (item, score, source, ev, found) in enumerate(
-            zip(items.tolist(), scores.tolist(), sources, evidence, drivers, strict=True), start=1
+            zip(items.tolist(), scores.tolist(), sources, evidence, drivers, strict=True), start=first_rank
         ):
             reason = model_reason(self.product_names[item], ev, found)
             out.append(self._suggestion(item, rank, score, source, reason, ev, found))
@@ -238,18 +295,33 @@ class Engine:
         evidence: EvidenceDict,
         drivers: list[DriverDict],
     ) -> Suggestion:
+        considered = evidence["peers_considered"]
+        share = evidence["peers_owning"] / considered if considered else 0.0
+        if source == "segment_popularity":
+            share = score  # the share of the account's segment owning it
+        likelihood = max(share, self.cross_sell_floor)
+        value = self.list_prices[item]
         return {
             "sku": self.skus[item],
             "name": self.product_names[item],
             "category": self.categories[item],
             "product_kind": self.kinds[item],
             "kind": "cross_sell",
+            "signal": source,
             "rank": rank,
             "score": score,
+            "model_score": score,
             "source": source,
             "reason": reason,
             "evidence": evidence,
+            "facts": None,
             "drivers": drivers,
+            "likelihood": likelihood,
+            "value": value,
+            "boost": 1.0,
+            "expected_value": likelihood * value,
+            "events": [],
+            "related_skus": [],
         }
 
     def drivers(self, account: int, items: npt.ArrayLike, n: int = 3) -> list[list[DriverDict]]:
@@ -288,18 +360,10 @@ class Engine:
     def peers_owning(
         self, peers: npt.NDArray[np.integer[Any]], items: npt.NDArray[np.integer[Any]]
     ) -> npt.NDArray[np.bool_]:
-        """Boolean [len(peers), len(items)]: peer p owns item i (one pass over the peers' rows)."""
-        position = np.full(len(self.skus), -1, dtype=np.intp)
-        position[items] = np.arange(len(items))
-        out = np.zeros((len(peers), len(items)), dtype=bool)
-        if len(peers) == 0:
-            return out
-        starts, ends = self.owned.indptr[peers], self.owned.indptr[peers + 1]
-        rows = np.repeat(np.arange(len(peers)), ends - starts)
-        cols = np.concatenate([self.owned.indices[s:e] for s, e in zip(starts, ends, strict=True)])
-        hit = position[cols]
-        out[rows[hit >= 0], hit[hit >= 0]] = True
-        return out
+        """Boolean [len(peers), len(items)]: peer p owns item i."""
+        return peers_owning(
+            self.owned, np.asarray(peers, dtype=np.intp), np.asarray(items, dtype=np.intp), len(self.skus)
+        )
 
     def score_of(self, account: int, item: int) -> tuple[float, int | None, Source]:
         """The account's score for one product: its rank in the served list, or the ALS score."""

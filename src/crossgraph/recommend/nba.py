@@ -91,9 +91,13 @@ class Candidates:
 
     account: dict[str, Any]
     items: list[Suggestion]
-    peers: list[str]  # the model's closest peers (empty for accounts newer than the model)
+    index: int | None  # the account's row in the model; None for accounts newer than it
     segment: str | None = None  # for accounts newer than the model: the popularity segment
     notes: list[str] = field(default_factory=list)
+
+    def peers(self, engine: Engine) -> list[str]:
+        """The model's closest peers (none for accounts newer than the model)."""
+        return [] if self.index is None else [p.id for p in engine.peers(self.index)]
 
 
 def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOptions) -> Candidates:
@@ -102,7 +106,7 @@ def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOpti
     index = engine.account_index.get(account_id)
     if index is not None:
         items = engine.recommend(index, options.limit, filters, options.drivers)
-        return Candidates(account_dict(engine, index), items, [p.id for p in engine.peers(index)])
+        return Candidates(account_dict(engine, index), items, index)
     live = live_account(engine, run, account_id)
     industry, country = opt_str(live.get("industry")), opt_str(live.get("country"))
     owned = [str(s) for s in live.get("owned") or []]
@@ -120,7 +124,7 @@ def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOpti
         f"account {account_id} is newer than model {engine.version}: ranked by popularity in "
         f"{segment}; peer evidence arrives with the next training run"
     )
-    return Candidates(account, items, [], segment, [note])
+    return Candidates(account, items, None, segment, [note])
 
 
 def recommendation_list(
@@ -134,14 +138,14 @@ def recommendation_list(
             options, filters=replace(options.filters, exclude=options.filters.exclude | options.suppressed)
         )
     found = cross_sell(engine, run, account_id, options)
-    products = engine.artifact.product_info
     partial = False
     notes = list(found.notes)
     if not options.needs_graph:
-        items = annotate(found.items, products, intel.fusion)
+        items = annotate(found.items, intel.fusion)
     else:
         as_of = options.as_of or datetime.now(UTC).date()
-        graph_side = run(lambda g: _signals(g, account_id, as_of, found.peers, intel))
+        peers = found.peers(engine)
+        graph_side = run(lambda g: _signals(g, account_id, as_of, peers, intel))
         if graph_side is None:
             partial = True
             notes.append("Neo4j is unreachable: upsell and renewal need the graph; cross-sell only")

@@ -67,10 +67,12 @@ def build_plan(
     options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3)
     candidates = cross_sell(engine, run, account_id, options)
 
+    peer_ids = candidates.peers(engine)
+
     def read(g: Graph) -> tuple[AccountFacts, list[PeerFacts], list[TriggerEvent]]:
         facts = read_account(g, account_id, intel.signals)
         skus = sorted({b.product.sku for b in facts.bought})
-        peers = read_peers(g, account_id, candidates.peers, skus) if candidates.peers else []
+        peers = read_peers(g, account_id, peer_ids, skus) if peer_ids else []
         return facts, peers, recent_events(g, account_id, day, intel.fusion.event_days)
 
     found = run(read)
