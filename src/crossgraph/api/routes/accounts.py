@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api import schemas
-from crossgraph.api.deps import EngineDep, ReadKey, StateDep
+from crossgraph.api.deps import ReadCall
 from crossgraph.api.errors import RESPONSES
 from crossgraph.api.views import account_ref, json_response, product_evidence
 from crossgraph.recommend.engine import Filters
@@ -24,9 +24,7 @@ AccountId = Annotated[str, Path(min_length=1, max_length=200, description="Accou
 @router.get("/{account_id}/recommendations", response_model=schemas.RecommendationList)
 async def recommendations(
     account_id: AccountId,
-    engine: EngineDep,
-    state: StateDep,
-    _: ReadKey,
+    call: ReadCall,
     limit: Annotated[int, Query(ge=1, le=100, description="How many products")] = 10,
     category: Annotated[
         list[str], Query(description="Only these categories (repeat or comma-separate)")
@@ -55,6 +53,7 @@ async def recommendations(
     Cross-sell comes from the model with peer evidence and drivers; accounts newer than the model
     get segment popularity, labelled so. Upsell and renewal come from the graph (installed base,
     contracts, purchases, trigger events) and are fused by expected value."""
+    engine, state = call.engine, call.state
     options = ListOptions(
         limit=limit,
         filters=Filters.of(split_values(category), split_values(kind), split_values(exclude)),
@@ -75,14 +74,13 @@ async def recommendations(
 @router.get("/{account_id}/similar", response_model=schemas.SimilarList)
 async def similar(
     account_id: AccountId,
-    engine: EngineDep,
-    state: StateDep,
-    _: ReadKey,
+    call: ReadCall,
     limit: Annotated[int, Query(ge=1, le=100, description="How many peers")] = 10,
     lacking: Annotated[int, Query(ge=0, le=50, description="Products per peer that you lack")] = 5,
 ) -> schemas.SimilarList:
     """The account's closest peers (ALS account factors): similarity, shared products, segment,
     and what they own that this account does not."""
+    engine, state = call.engine, call.state
     index = engine.account_index.get(account_id)
     if index is None:
         live = await run_in_threadpool(live_account, engine, state.graph.run, account_id)
@@ -110,13 +108,11 @@ async def similar(
 def evidence(
     account_id: AccountId,
     sku: Annotated[str, Path(min_length=1, max_length=200, description="Product sku")],
-    engine: EngineDep,
-    state: StateDep,
-    _: ReadKey,
+    call: ReadCall,
 ) -> schemas.ProductEvidence:
     """Everything to pitch one product: which of the closest peers bought it, when and how
     often, what they owned before buying it, and the owned products that drive the score."""
-    return product_evidence(engine, state.graph, account_id, sku)
+    return product_evidence(call.engine, call.state.graph, account_id, sku)
 
 
 def _opt(value: object) -> str | None:
@@ -132,9 +128,7 @@ def _opt(value: object) -> str | None:
 )
 def plan(
     account_id: AccountId,
-    engine: EngineDep,
-    state: StateDep,
-    _: ReadKey,
+    call: ReadCall,
     as_of: Annotated[date | None, Query(description="Plan as of the end of this day (default today)")] = None,
     top: Annotated[int, Query(ge=1, le=30, description="How many opportunities")] = 8,
     format: Annotated[
@@ -143,7 +137,9 @@ def plan(
 ) -> Response:
     """The account plan: installed base, contracts and end dates, revenue per year and trend, last
     purchase, top opportunities with evidence, risks, and suggested actions per quarter."""
-    body = build_plan(engine, state.graph.run, account_id, as_of=as_of, intel=state.intel, top=top)
+    body = build_plan(
+        call.engine, call.state.graph.run, account_id, as_of=as_of, intel=call.state.intel, top=top
+    )
     if format == "markdown":
         return Response(to_markdown(body), media_type="text/markdown; charset=utf-8")
     return json_response(body)
