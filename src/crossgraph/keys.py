@@ -57,8 +57,9 @@ def _sha256(text: str) -> bytes:
 
 
 class KeyRing:
-    def __init__(self, keys: Sequence[ApiKey]) -> None:
+    def __init__(self, keys: Sequence[ApiKey], source_mtime: float | None = None) -> None:
         self.keys = list(keys)
+        self.source_mtime = source_mtime  # of the keys file they were read from, to notice changes
 
     def authenticate(self, presented: str | None) -> ApiKey | None:
         """The key matching `presented`, or None. Every stored key is compared (no early exit)."""

@@ -644,3 +644,29 @@ def test_account_plan_sections_match_the_graph(
     ):
         assert heading in markdown.text
     assert client.get("/v1/accounts/NOPE/plan", headers=READ).status_code == 404
+
+
+def test_keys_created_or_revoked_while_serving_count_without_a_restart(
+    served: Served, tmp_path: Path
+) -> None:
+    from crossgraph.keys import create_key, revoke_key
+
+    keys_file = tmp_path / "keys.json"
+    settings = served.settings.model_copy(update={"api_keys": [], "api_keys_file": keys_file})
+    url = f"/v1/accounts/{served.artifact.accounts.id(0)}/recommendations"
+    with TestClient(create_app(settings)) as c:
+        assert c.get(url, headers={"X-API-Key": "anything"}).status_code == 401
+        key = create_key(keys_file, "crm", ["read"])
+
+        def status() -> int:
+            return c.get(url, headers={"X-API-Key": key}).status_code
+
+        deadline = time.monotonic() + 10
+        while status() != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status() == 200
+        revoke_key(keys_file, "crm")
+        deadline = time.monotonic() + 10
+        while status() != 401 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status() == 401

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import MappingProxyType
 
 from fastapi import FastAPI
@@ -25,7 +26,7 @@ from crossgraph.api.deps import AppState
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
 from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
-from crossgraph.errors import ModelNotLoaded
+from crossgraph.errors import InvalidInput, ModelNotLoaded
 from crossgraph.graph.feedback import dismissals
 from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holder=ModelHolder(Registry(settings.model_dir)),
         graph=GraphLink(settings),
         metrics=metrics,
-        keys=KeyRing([*settings.api_keys, *read_keys_file(settings.keys_file)]),
+        keys=load_keys(settings),
         suppressions=Suppressions(),
         intel=intel_config(settings),
     )
@@ -138,7 +139,30 @@ def _load_model(state: AppState) -> None:
         state.metrics.set_model(current)
 
 
+def load_keys(settings: Settings) -> KeyRing:
+    return KeyRing([*settings.api_keys, *read_keys_file(settings.keys_file)], _mtime(settings.keys_file))
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def _refresh_keys(state: AppState) -> None:
+    """Keys created or revoked with `crossgraph api-key` count within one poll, no restart."""
+    if _mtime(state.settings.keys_file) != state.keys.source_mtime:
+        try:
+            state.keys = load_keys(state.settings)
+        except InvalidInput as exc:  # a broken file: keep the keys we have, say why
+            log.error("%s; keeping the previous keys", exc)
+        else:
+            log.info("API keys reloaded from %s", state.settings.keys_file)
+
+
 def _tick(state: AppState) -> None:
+    _refresh_keys(state)
     if state.holder.version is None or state.holder.changed():
         _load_model(state)
     state.graph.probe()

@@ -112,6 +112,6 @@ def list_keys() -> None:
 @keys_app.command("revoke")
 @fails_cleanly
 def revoke(name: str = typer.Argument(..., help="The key's name")) -> None:
-    """Remove a key from the keys file (a running server picks it up at restart)."""
+    """Remove a key from the keys file (running servers notice within one poll interval)."""
     revoke_key(settings().keys_file, name)
     console.print(f"revoked {name}")
