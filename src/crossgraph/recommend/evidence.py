@@ -13,8 +13,6 @@ and the live answers are the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -48,32 +46,39 @@ def stored_evidence(
     similar: npt.NDArray[np.integer],
     recommended: npt.NDArray[np.integer],
     explainer: ALSExplainer,
-    progress: Callable[[int, int], None] | None = None,
+    batch: int = 256,
 ) -> dict[str, npt.NDArray[np.generic]]:
-    """The four evidence arrays for every account's stored list."""
+    """The four evidence arrays for every account's stored list, in batches of accounts: the
+    peers' rows become one dense block per batch, so ownership is a gather, not a loop."""
     n_accounts, top_n = recommended.shape
-    n_items = owned.shape[1]
     counts = np.zeros((n_accounts, top_n), dtype=np.uint8)
     shown = np.full((n_accounts, top_n, TOP_PEERS), NONE_PEER, dtype=np.uint8)
     drivers = np.full((n_accounts, top_n, N_DRIVERS), -1, dtype=np.int32)
     contributions = np.zeros((n_accounts, top_n, N_DRIVERS), dtype=np.float32)
-    for a in range(n_accounts):
-        valid = recommended[a] >= 0
-        items = recommended[a][valid].astype(np.intp)
-        if len(items) == 0:
-            continue
-        peer_row = similar[a]
-        positions = np.flatnonzero(peer_row >= 0)
-        has = peers_owning(owned, peer_row[positions].astype(np.intp), items, n_items)  # [peers, items]
-        counts[a, : len(items)] = has.sum(axis=0)
-        for k in range(len(items)):
-            holders = positions[has[:, k]][:TOP_PEERS]
-            shown[a, k, : len(holders)] = holders
-        for k, found in enumerate(explainer.drivers(a, items, N_DRIVERS)):
-            for d, (j, c) in enumerate(found):
-                drivers[a, k, d], contributions[a, k, d] = j, c
-        if progress and (a + 1) % 5000 == 0:
-            progress(a + 1, n_accounts)
+    for start in range(0, n_accounts, batch):
+        stop = min(start + batch, n_accounts)
+        items = recommended[start:stop].astype(np.intp)  # [B, N], -1 = none
+        peers = similar[start:stop].astype(np.intp)  # [B, K], -1 = none
+        unique, where = np.unique(peers.clip(0), return_inverse=True)
+        block = owned[unique].toarray() > 0  # [U, n_items]
+        has = block[where.reshape(peers.shape)[:, :, None], items.clip(0)[:, None, :]]  # [B, K, N]
+        has &= (peers >= 0)[:, :, None] & (items >= 0)[:, None, :]
+        counts[start:stop] = has.sum(axis=1)
+        first = has & (np.cumsum(has, axis=1) <= TOP_PEERS)  # the closest few owners per product
+        order = np.argsort(~first, axis=1, kind="stable")[:, :TOP_PEERS, :]  # [B, TOP, N]
+        valid = np.take_along_axis(first, order, axis=1)
+        shown[start:stop] = np.where(valid, order, NONE_PEER).transpose(0, 2, 1).astype(np.uint8)
+        for a in range(start, stop):
+            listed = items[a - start][items[a - start] >= 0]
+            mine, terms = explainer.contributions(a, listed)
+            if len(mine) == 0 or len(listed) == 0:
+                continue
+            take = min(N_DRIVERS, len(mine))
+            best = np.argsort(-terms, axis=0, kind="stable")[:take]  # [take, len(listed)]
+            values = np.take_along_axis(terms, best, axis=0)
+            ok = values > 0
+            drivers[a, : len(listed), :take] = np.where(ok, mine[best], -1).T
+            contributions[a, : len(listed), :take] = np.where(ok, values, 0.0).T
     return {
         "evidence_counts": counts,
         "evidence_peers": shown,
