@@ -299,14 +299,25 @@ def test_a_promoted_model_is_picked_up_while_requests_run(served: Served, client
         stop.set()
         for w in workers:
             w.join()
+    try:
+        assert not failures
+        assert seen[0] == before and seen[-1] == new_version
+        switch = seen.index(new_version)
+        assert set(seen[:switch]) == {before}  # one switch, never back and forth
+        assert client.get("/v1/model", headers=ADMIN).json()["version"] == new_version
+        # The watcher has it already: an explicit reload finds nothing new.
+        nothing = client.post("/v1/admin/reload", headers=ADMIN).json()
+        assert nothing == {"previous": new_version, "current": new_version, "changed": False}
+        # A server that polls rarely switches when an admin asks.
+        rarely = served.settings.model_copy(update={"api_poll_seconds": 3600})
+        with TestClient(create_app(rarely)) as other:
+            served.registry.promote(before)
+            assert other.get("/v1/model", headers=ADMIN).json()["version"] == new_version
+            reloaded = other.post("/v1/admin/reload", headers=ADMIN).json()
+            assert reloaded == {"previous": new_version, "current": before, "changed": True}
+            assert other.get("/v1/model", headers=ADMIN).json()["version"] == before
+    finally:
         served.registry.promote(before)
-    assert not failures
-    assert seen[0] == before and seen[-1] == new_version
-    switch = seen.index(new_version)
-    assert set(seen[:switch]) == {before}  # one switch, never back and forth
-    assert client.get("/v1/model", headers=ADMIN).json()["version"] == new_version
-    reloaded = client.post("/v1/admin/reload", headers=ADMIN).json()
-    assert reloaded == {"previous": new_version, "current": before, "changed": True}
     assert 'crossgraph_model_reloads_total{outcome="loaded"}' in client.get("/metrics").text
 
 
