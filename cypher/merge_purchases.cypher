@@ -2,7 +2,8 @@
 // parallel lists plus their aggregates. BOUGHT keeps a ledger of the lines it has counted
 // (line_ids and the values of each line; line_at in seconds since 1970-01-01 00:00 local
 // business time, read as UTC so no zone shifts it: compact and fast to cut by date), so a line seen before is never counted again:
-// - a new pair is created with the row's ledger and aggregates as they are;
+// - a new pair is created with the row's ledger and aggregates as they are (as create_purchases
+//   does for the pairs a load knows to be new);
 // - an existing pair gets only the lines not yet in its ledger, and its aggregates are
 //   recomputed from the whole ledger.
 // Loading the same file twice therefore writes nothing; training can cut the ledger at any date.

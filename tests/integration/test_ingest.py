@@ -7,11 +7,15 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from crossgraph.data.demo import generate_demo
+from crossgraph.data.orderlines import OrderLines
 from crossgraph.errors import InvalidRows
+from crossgraph.graph import ingest
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.ingest import load_directory
+from crossgraph.graph.ingest import LoadReport, PairLines, PairsInGraph, load_directory
 from crossgraph.graph.schema import graph_stats, init_schema
 from tests.conftest import FIXTURES
 from tests.integration.snapshot import snapshot
@@ -182,3 +186,149 @@ def test_references_resolve_against_the_graph(graph: Graph, tmp_path: Path) -> N
     report = load_directory(graph, folder)
     assert report.new_lines == 1
     assert bought(graph, "A2", "T-1")["revenue"] == 1800.0
+
+
+def merge_every_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send every pair through merge_purchases, as loads did before new pairs were created outright
+    and pairs with every line in their ledger skipped."""
+
+    def everything(graph: Graph, pairs: PairLines) -> PairsInGraph:
+        return PairsInGraph(exists=np.ones(len(pairs), dtype=bool), fresh=np.ones(len(pairs), dtype=bool))
+
+    monkeypatch.setattr(ingest, "pairs_in_graph", everything)
+
+
+def reports(*loaded: LoadReport) -> list[tuple[int, int, int]]:
+    return [(r.new_lines, r.known_lines, r.pairs) for r in loaded]
+
+
+def test_created_pairs_give_the_graph_that_merging_every_pair_gives(
+    graph: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New pairs are created outright, pairs in the graph are merged with their ledger: loads
+    mixing both (new accounts, new products for known accounts, known pairs with new and known
+    lines) end exactly as when MERGE handles every pair."""
+    demo = tmp_path / "demo"
+    generate_demo(demo, accounts=40, seed=3)
+    lines = (demo / "purchases.csv").read_text().splitlines()
+    header, body = lines[0], lines[1:]
+    steps = []
+    for name, part in (("first", body[: len(body) // 2]), ("overlap", body[len(body) // 3 :]), ("all", body)):
+        folder = tmp_path / name
+        shutil.copytree(demo, folder)
+        (folder / "purchases.csv").write_text("\n".join([header, *part]) + "\n")
+        steps.append(folder)
+
+    def load_all() -> tuple[list[tuple[int, int, int]], dict[str, list[str]]]:
+        graph.write_autocommit("delete_all")
+        init_schema(graph)
+        loaded = [load_directory(graph, folder, batch_size=300) for folder in steps]
+        return reports(*loaded), snapshot(graph)
+
+    created = load_all()
+    merge_every_pair(monkeypatch)
+    merged = load_all()
+    assert created[0] == merged[0]
+    assert created[0][0][1] == 0 and created[0][1][1] > 0 and created[0][2][0] == 0
+    assert created[1] == merged[1]
+
+
+def test_fixture_increments_are_the_same_created_or_merged(
+    graph: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = load_directory(graph, FIXTURES / "small")
+    second = load_directory(graph, FIXTURES / "increment")
+    created = snapshot(graph)
+    graph.write_autocommit("delete_all")
+    init_schema(graph)
+    merge_every_pair(monkeypatch)
+    assert reports(
+        load_directory(graph, FIXTURES / "small"), load_directory(graph, FIXTURES / "increment")
+    ) == (reports(first, second))
+    assert snapshot(graph) == created
+
+
+def test_pair_lines_group_lines_by_account_and_product_in_file_order() -> None:
+    rows = [
+        ("L1", "O1", "A2", "P1", 1.0, 10.0, "2024-01-03 00:00:00"),
+        ("L2", "O1", "A1", "P2", 2.0, 20.0, "2024-01-01 00:00:00"),
+        ("L3", "O2", "A2", "P1", 3.0, 30.0, "2024-01-02 00:00:00"),
+        ("L4", "O2", "A1", "P1", 4.0, 40.0, "2024-01-04 00:00:00"),
+        ("L5", "O2", "A2", "P1", 5.0, 50.0, "2024-01-05 00:00:00"),
+        ("L6", "O3", "A3", "P2", 6.0, 60.0, "2024-01-06 00:00:00"),
+    ]
+    keys = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
+    pairs = PairLines.group(OrderLines.from_rows(dict(zip(keys, row, strict=True)) for row in rows))
+    assert list(zip(pairs.account, pairs.sku, strict=True)) == [
+        ("A2", "P1"),
+        ("A1", "P1"),
+        ("A1", "P2"),
+        ("A3", "P2"),
+    ]
+    (whole, count), *rest = pairs.batches(100)
+    assert rest == [] and count == 6
+    assert whole["offsets"] == [0, 3, 4, 5, 6]
+    assert whole["line_ids"] == ["L1", "L3", "L5", "L4", "L2", "L6"]
+    assert whole["orders"] == [2, 1, 1, 1]
+    assert whole["quantity"] == [9.0, 4.0, 2.0, 6.0]
+    assert whole["revenue"] == [90.0, 40.0, 20.0, 60.0]
+    day = 86400
+    assert whole["first_at"] == [19724 * day, 19726 * day, 19723 * day, 19728 * day]
+    assert whole["last_at"] == [19727 * day, 19726 * day, 19723 * day, 19728 * day]
+    # Each batch lists its accounts and products once; batches are cut between accounts only.
+    assert (whole["accounts"], whole["account_pairs"]) == (["A2", "A1", "A3"], [0, 1, 3, 4])
+    assert [whole["products"][k] for k in whole["product_of_pair"]] == ["P1", "P1", "P2", "P2"]
+    assert [(b["accounts"], n) for b, n in pairs.batches(2)] == [(["A2"], 3), (["A1"], 2), (["A3"], 1)]
+    kept = pairs.select(np.array([False, True, False, True]))
+    (part, count), *_ = kept.batches(100)
+    assert ingest._rows(part) == [
+        {
+            "account_id": "A1",
+            "sku": "P1",
+            "line_ids": ["L4"],
+            "order_ids": ["O2"],
+            "line_at": [19726 * day],
+            "quantities": [4.0],
+            "revenues": [40.0],
+            "orders": 1,
+            "quantity": 4.0,
+            "revenue": 40.0,
+            "first_at": 19726 * day,
+            "last_at": 19726 * day,
+        },
+        {
+            "account_id": "A3",
+            "sku": "P2",
+            "line_ids": ["L6"],
+            "order_ids": ["O3"],
+            "line_at": [19728 * day],
+            "quantities": [6.0],
+            "revenues": [60.0],
+            "orders": 1,
+            "quantity": 6.0,
+            "revenue": 60.0,
+            "first_at": 19728 * day,
+            "last_at": 19728 * day,
+        },
+    ]
+    assert count == 2
+
+
+def test_lines_of_accounts_or_products_missing_from_the_graph_are_left_out(graph: Graph) -> None:
+    """Write-time lookups behave like MATCH: a pair whose account or product is not in the graph
+    (deleted after the load was checked) is skipped and its lines are not counted as new."""
+    load_directory(graph, FIXTURES / "small")
+    rows = [
+        ("L90", "O90", "A1", "GONE", 1.0, 1.0, "2024-05-01 00:00:00"),
+        ("L91", "O90", "A1", "T-1", 1.0, 5.0, "2024-05-01 00:00:00"),
+        ("L92", "O91", "A404", "T-1", 1.0, 7.0, "2024-05-02 00:00:00"),
+        ("L93", "O92", "A3", "T-1", 2.0, 9.0, "2024-05-03 00:00:00"),
+    ]
+    keys = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
+    lines = OrderLines.from_rows(dict(zip(keys, row, strict=True)) for row in rows)
+    report = LoadReport()
+    ingest.write_purchases(graph, lines, report, batch_size=5000)
+    assert (report.new_lines, report.known_lines) == (2, 2)
+    assert bought(graph, "A1", "T-1")["lines"] == 2  # L2 from the fixture, L91
+    assert bought(graph, "A3", "T-1")["revenue"] == 9.0
+    assert graph_stats(graph).relationships["BOUGHT"] == 10
