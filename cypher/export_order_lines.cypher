@@ -1,14 +1,19 @@
 // The order-line ledger of every BOUGHT, for building the training matrix. line_at is in
 // seconds since 1970-01-01 00:00 (local business time). $before (same unit, or null) keeps
 // only lines strictly before it, so nothing on or after a cutoff leaks into a fit.
+// Each ledger property is read once (b.x[i] inside a list comprehension reads the whole
+// array again for every i), and whole ledgers are returned as they are when nothing is cut.
 MATCH (a:Account)-[b:BOUGHT]->(p:Product)
-WITH a, p, b,
-     [i IN range(0, size(b.line_ids) - 1)
-        WHERE $before IS NULL OR b.line_at[i] < $before] AS keep
+WITH a, p, b.line_ids AS ids, b.line_orders AS orders, b.line_at AS at,
+     b.line_quantities AS quantities, b.line_revenues AS revenues
+WITH a, p, ids, orders, at, quantities, revenues,
+     CASE WHEN $before IS NULL THEN range(0, size(ids) - 1)
+          ELSE [i IN range(0, size(ids) - 1) WHERE at[i] < $before] END AS keep
 WHERE size(keep) > 0
+WITH a, p, ids, orders, at, quantities, revenues, keep, size(keep) = size(ids) AS whole
 RETURN a.id AS account_id, p.sku AS sku,
-       [i IN keep | b.line_ids[i]] AS line_ids,
-       [i IN keep | b.line_orders[i]] AS order_ids,
-       [i IN keep | b.line_at[i]] AS line_at,
-       [i IN keep | b.line_quantities[i]] AS quantities,
-       [i IN keep | b.line_revenues[i]] AS revenues
+       CASE WHEN whole THEN ids ELSE [i IN keep | ids[i]] END AS line_ids,
+       CASE WHEN whole THEN orders ELSE [i IN keep | orders[i]] END AS order_ids,
+       CASE WHEN whole THEN at ELSE [i IN keep | at[i]] END AS line_at,
+       CASE WHEN whole THEN quantities ELSE [i IN keep | quantities[i]] END AS quantities,
+       CASE WHEN whole THEN revenues ELSE [i IN keep | revenues[i]] END AS revenues

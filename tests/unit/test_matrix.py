@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossgraph.data.matrix import IdMap, build_interactions
+from crossgraph.data.matrix import IdMap, build_interactions, factorize
 from crossgraph.data.orderlines import OrderLines
 from tests.unit.lines_factory import lines_of
 
@@ -81,3 +81,13 @@ def test_without_pairs_of_removes_pairs_held_by_the_other_matrix() -> None:
 
 def _maps(lines: OrderLines) -> tuple[IdMap, IdMap]:
     return IdMap.from_ids(lines.account_id), IdMap.from_ids(lines.sku)
+
+
+def test_factorize_gives_what_np_unique_gives_on_strings() -> None:
+    rng = np.random.default_rng(5)
+    values = [f"A{n}" for n in rng.integers(0, 300, size=5_000)] + [17, 3.5, "17"]
+    uniques, codes = factorize(values)
+    expected, inverse = np.unique(np.array([str(v) for v in values], dtype=object), return_inverse=True)
+    assert list(uniques) == list(expected)
+    assert codes.tolist() == inverse.reshape(-1).tolist()
+    assert factorize([])[0].tolist() == [] and factorize([])[1].tolist() == []

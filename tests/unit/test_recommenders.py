@@ -10,7 +10,7 @@ import pytest
 from crossgraph.data.matrix import build_interactions
 from crossgraph.errors import ModelNotLoaded
 from crossgraph.model.als import ALSParams, ALSRecommender
-from crossgraph.model.base import Recommender
+from crossgraph.model.base import Recommender, top_k, top_k_wide
 from crossgraph.model.baselines import (
     EASEParams,
     EASERecommender,
@@ -93,3 +93,25 @@ def test_collaborative_models_recommend_the_missing_product_of_the_block_first(n
     for a, account in enumerate(INTERACTIONS.accounts.ids):
         block, k = account[1], int(account[2:])
         assert INTERACTIONS.products.id(int(items[a, 0])) == f"P{block}{k % 4}"
+
+
+@pytest.mark.parametrize("shape", [(7, 3000), (40, 900), (3, 50)])
+def test_top_k_of_wide_rows_is_a_full_sort_cut_at_k(shape: tuple[int, int]) -> None:
+    """top_k_wide (used for similar accounts over 100k columns) ranks like sorting each whole row:
+    score descending, ties to the lower index, non-finite scores left out; its scores are
+    top_k's."""
+    rng = np.random.default_rng(shape[1])
+    scores = rng.integers(0, 40, size=shape).astype(np.float32)  # many ties
+    scores[0, :] = -np.inf
+    scores[1, ::2] = -np.inf
+    scores[2, 5] = np.nan
+    clean = np.where(np.isnan(scores), -np.inf, scores)
+    for k in (1, 10, 25):
+        wide_items, wide_scores = top_k_wide(scores, k)
+        expected = []
+        for row in clean:
+            order = np.lexsort((np.arange(len(row)), -row))[:k]
+            expected.append([int(i) if np.isfinite(row[i]) else -1 for i in order])
+        assert wide_items.tolist() == expected
+        np.testing.assert_array_equal(wide_scores, top_k(clean.copy(), k)[1])
+    assert (top_k_wide(scores, 5)[0][0] == -1).all()

@@ -64,14 +64,13 @@ def train(
     Exit code 0 when the new model was promoted, 2 when the gate refused it (the current model
     stays; the artifact is kept for inspection), 1 on errors."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit parallelises itself
-    from datetime import datetime
-
+    from crossgraph.dates import parse_cutoff
     from crossgraph.graph.export import export_accounts, export_order_lines, export_products
     from crossgraph.graph.writeback import write_back
     from crossgraph.model.artifact import Artifact
     from crossgraph.model.evaluate import render_table
     from crossgraph.model.hybrid import HybridParams
-    from crossgraph.model.train import GateConfig
+    from crossgraph.model.train import GateConfig, timed
     from crossgraph.model.train import train as run_training
 
     config = _read_params(params_file)
@@ -80,21 +79,18 @@ def train(
         gate = GateConfig(**config.get("gate", {}))
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"bad parameters: {exc}") from exc
-    cut = None
-    if cutoff:
-        try:
-            cut = datetime.fromisoformat(cutoff)
-        except ValueError:
-            raise InvalidInput(f"--cutoff {cutoff!r} is not a date (expected YYYY-MM-DD)") from None
+    cut = parse_cutoff(cutoff) if cutoff else None
     registry = _registry()
 
     def say(message: str) -> None:
         err_console.print(message, style="dim", highlight=False)
 
+    timings: dict[str, float] = {}
     with graph() as g:
         say("exporting purchases from the graph")
-        lines = export_order_lines(g)
-        accounts, products = export_accounts(g), export_products(g)
+        with timed(timings, "export"):
+            lines = export_order_lines(g)
+            accounts, products = export_accounts(g), export_products(g)
         result = run_training(
             lines,
             accounts,
@@ -107,9 +103,11 @@ def train(
             segment_key=str(config.get("segment", "segment")),
             tune_budget=int(tune_budget if tune_budget is not None else config.get("tune_budget", 0)),
             progress=say,
+            timings=timings,
         )
         console.print(render_table(result.report))
         if not result.passed:
+            say(_stage_line(timings))
             console.print(f"[red]gate refused {result.version}:[/] " + "; ".join(result.reasons))
             console.print(f"current model stays: {registry.current_version() or 'none'}")
             raise typer.Exit(code=2)
@@ -117,13 +115,21 @@ def train(
         console.print(f"promoted {result.version} ({gate.metric} {result.score:.4f})")
         if not no_write_back:
             wb = config.get("write_back", {})
-            report = write_back(
-                g,
-                Artifact.load(registry.get(result.version).path),
-                peers=int(wb.get("peers", 10)),
-                products=int(wb.get("products", 10)),
-            )
+            with timed(timings, "write-back"):
+                report = write_back(
+                    g,
+                    Artifact.load(registry.get(result.version).path),
+                    peers=int(wb.get("peers", 10)),
+                    products=int(wb.get("products", 10)),
+                )
             console.print(f"wrote {report.similar:,} SIMILAR_TO and {report.recommended:,} RECOMMENDED")
+        say(_stage_line(timings))
+
+
+def _stage_line(timings: dict[str, float]) -> str:
+    """'seconds: export 1.2, evaluate 3.4, ... (total 5.6)'"""
+    stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in timings.items())
+    return f"seconds: {stages} (total {sum(timings.values()):.1f})"
 
 
 @models_app.command("list")

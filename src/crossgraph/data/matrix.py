@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -39,8 +41,7 @@ class IdMap:
     def from_ids(cls, values: Iterable[object] | npt.NDArray[np.generic]) -> IdMap:
         """The sorted distinct ids of `values` (converted to str)."""
         items = values.reshape(-1) if isinstance(values, np.ndarray) else list(values)
-        strings = np.asarray([str(v) for v in items], dtype=object)
-        return cls(np.unique(strings).astype(object))
+        return cls(factorize(items)[0])
 
     @classmethod
     def from_array(cls, array: npt.NDArray[np.generic]) -> IdMap:
@@ -63,14 +64,33 @@ class IdMap:
         return int(self.indices(np.asarray([value], dtype=object))[0])
 
     def indices(self, values: npt.NDArray[np.generic]) -> IntArray:
-        """Index of each value; -1 for values not in the map."""
-        values = np.asarray([str(v) for v in np.asarray(values).reshape(-1)], dtype=object)
-        if len(self.ids) == 0 or len(values) == 0:
-            return np.full(len(values), -1, dtype=np.intp)
-        pos = np.searchsorted(self.ids, values)
-        pos = np.minimum(pos, len(self.ids) - 1)
-        found = self.ids[pos] == values
-        return np.where(found, pos, -1).astype(np.intp)
+        """Index of each value (converted to str); -1 for values not in the map."""
+        items = np.asarray(values).reshape(-1)
+        found = map(self._positions.get, map(str, items), repeat(-1))
+        return np.fromiter(found, dtype=np.intp, count=len(items))
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {str(v): i for i, v in enumerate(self.ids)}
+
+
+def factorize(values: Iterable[object]) -> tuple[npt.NDArray[np.object_], IntArray]:
+    """(sorted distinct str values, index of each value in them): what
+    `np.unique([str(v) for v in values], return_inverse=True)` returns, but hashing the values
+    and sorting only the distinct ones (np.unique sorts every value with Python comparisons,
+    about 4x slower on millions of order lines)."""
+    strings = list(map(str, values))
+    first: dict[str, int] = {}
+    # Index of the first occurrence of each value, then dense codes in order of appearance.
+    seen = np.fromiter(map(first.setdefault, strings, range(len(strings))), np.intp, len(strings))
+    firsts, codes = np.unique(seen, return_inverse=True)
+    distinct = [strings[i] for i in firsts.tolist()]
+    order = np.asarray(sorted(range(len(distinct)), key=distinct.__getitem__), dtype=np.intp)
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order), dtype=np.intp)
+    uniques = np.empty(len(distinct), dtype=object)
+    uniques[:] = [distinct[i] for i in order.tolist()]
+    return uniques, rank[codes.reshape(-1)]
 
 
 @dataclass(frozen=True)
@@ -183,11 +203,15 @@ def build_interactions(
     the map are dropped.
     """
     if accounts is None:
-        accounts = IdMap.from_ids(lines.account_id)
+        ids, rows = factorize(lines.account_id)
+        accounts = IdMap(ids)
+    else:
+        rows = accounts.indices(lines.account_id)
     if products is None:
-        products = IdMap.from_ids(lines.sku)
-    rows = accounts.indices(lines.account_id)
-    cols = products.indices(lines.sku)
+        ids, cols = factorize(lines.sku)
+        products = IdMap(ids)
+    else:
+        cols = products.indices(lines.sku)
     known = (rows >= 0) & (cols >= 0)
     rows, cols = rows[known], cols[known]
     n_accounts, n_products = len(accounts), len(products)
@@ -195,7 +219,7 @@ def build_interactions(
         return _empty(accounts, products)
 
     pair = rows.astype(np.int64) * n_products + cols
-    _, order_code = np.unique(lines.order_id[known], return_inverse=True)
+    _, order_code = factorize(lines.order_id[known])
     order = np.lexsort((order_code, pair))
     pair, order_code = pair[order], order_code.reshape(-1)[order]
     quantity = lines.quantity[known][order]

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from crossgraph.data.matrix import Interactions
 from crossgraph.data.weighting import WeightingConfig, weighted_matrix
 from crossgraph.errors import InvalidInput
-from crossgraph.model.base import IntArray, Recommender, ScoreArray, top_k
+from crossgraph.model.base import IntArray, Recommender, ScoreArray, top_k_wide
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,8 @@ class ALSRecommender(Recommender):
     def similar_accounts_batch(
         self, account_indices: npt.ArrayLike, k: int = 20, batch_size: int = 1024
     ) -> tuple[IntArray, ScoreArray]:
-        """Batched `similar_accounts`: (indices[n, k], cosine[n, k]); -1 pads missing slots."""
+        """Batched `similar_accounts`: (indices[n, k], cosine[n, k]); -1 pads missing slots.
+        Ties go to the lower account index."""
         accounts = self._check_accounts(account_indices)
         norms = np.linalg.norm(self.user_factors, axis=1)
         unit = self.user_factors / np.where(norms > 0, norms, 1.0)[:, None]
@@ -128,10 +129,10 @@ class ALSRecommender(Recommender):
         out_s = np.full((len(accounts), k), -np.inf, dtype=np.float32)
         for start in range(0, len(accounts), batch_size):
             chunk = accounts[start : start + batch_size]
-            sims = (unit[chunk] @ unit.T).astype(np.float32)
+            sims = (unit[chunk] @ unit.T).astype(np.float32, copy=False)
             sims[np.arange(len(chunk)), chunk] = -np.inf  # not your own peer
             sims[:, norms == 0] = -np.inf
-            i, s = top_k(sims, k)
+            i, s = top_k_wide(sims, k)
             out_i[start : start + len(chunk)] = i
             out_s[start : start + len(chunk)] = s
         return out_i, out_s

@@ -20,6 +20,7 @@ model manifest.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +110,7 @@ class HybridRecommender(Recommender):
         self.als = ALSRecommender(self.params.als, show_progress=show_progress)
         self.ease: EASERecommender | None = None
         self.knn: ItemKNNRecommender | None = None
+        self.fit_seconds: dict[str, float] = {}  # per fitted component
 
     @property
     def user_factors(self) -> npt.NDArray[np.float32]:
@@ -119,9 +121,13 @@ class HybridRecommender(Recommender):
         return self.als.item_factors
 
     def _fit(self, interactions: Interactions) -> None:
-        self.als.fit(interactions)
-        self.ease = EASERecommender(self.params.ease).fit(interactions) if self.params.ease_weight else None
-        self.knn = ItemKNNRecommender(self.params.knn).fit(interactions) if self.params.knn_weight else None
+        self.ease = EASERecommender(self.params.ease) if self.params.ease_weight else None
+        self.knn = ItemKNNRecommender(self.params.knn) if self.params.knn_weight else None
+        self.fit_seconds = {}
+        for name, _, model in self.components():
+            started = time.perf_counter()
+            model.fit(interactions)
+            self.fit_seconds[name] = time.perf_counter() - started
 
     def components(self) -> list[tuple[str, float, Recommender]]:
         out: list[tuple[str, float, Recommender]] = [("als", self.params.als_weight, self.als)]
@@ -142,7 +148,10 @@ class HybridRecommender(Recommender):
         for name, _, model in self.components():
             raw = np.asarray(model.score(account_indices), dtype=np.float32)
             mean = np.where(free, raw, 0.0).sum(axis=1, keepdims=True) / n_free
-            var = np.where(free, (raw - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n_free
+            squares = raw - mean  # in place from here: one block-sized temporary instead of three
+            np.square(squares, out=squares)
+            squares[mask] = 0.0
+            var = squares.sum(axis=1, keepdims=True) / n_free
             std = np.sqrt(var)
             out[name] = (raw, mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32))
         return out

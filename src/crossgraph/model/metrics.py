@@ -31,12 +31,17 @@ def hits_matrix(recommended: npt.NDArray[np.integer], relevant: sp.csr_matrix) -
     n, k = recommended.shape
     if relevant.shape[0] != n:
         raise ValueError(f"relevant has {relevant.shape[0]} rows, expected one per ranked list ({n})")
-    hits = np.zeros((n, k), dtype=bool)
     rel = relevant.tocsr()
-    for u in range(n):
-        row = rel.indices[rel.indptr[u] : rel.indptr[u + 1]]
-        if len(row):
-            hits[u] = np.isin(recommended[u], row)
+    m = rel.shape[1]
+    # One sorted search over (row, item) keys instead of an isin per row: the same answer, much faster.
+    relevant_keys = np.sort(np.repeat(np.arange(n, dtype=np.int64), np.diff(rel.indptr)) * m + rel.indices)
+    items = np.asarray(recommended, dtype=np.int64).reshape(n, k)
+    valid = (items >= 0) & (items < m)
+    keys = np.where(valid, np.arange(n, dtype=np.int64)[:, None] * m + items, -1)
+    if len(relevant_keys) == 0:
+        return np.zeros((n, k), dtype=bool)
+    at = np.minimum(np.searchsorted(relevant_keys, keys), len(relevant_keys) - 1)
+    hits: npt.NDArray[np.bool_] = valid & (relevant_keys[at] == keys)
     return hits
 
 

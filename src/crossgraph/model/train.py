@@ -2,11 +2,15 @@
 
 The caller (CLI) brings order lines and display attributes (from the graph or files) and
 does the promotion and the write-back, so this module is testable without a database.
+Seconds per stage go into `TrainResult.timings` (in the order the stages ran); a caller
+that times its own stages (export, write-back) passes its dict in with `timings=`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +35,16 @@ from crossgraph.model.tuning import tune
 GATE_METRIC = "ndcg@10"
 
 
+@contextmanager
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the wall-clock seconds of the block to timings[stage] (also when it raises)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+
+
 @dataclass(frozen=True)
 class GateConfig:
     """A new model is promoted only if it beats popularity and is not worse than the current
@@ -50,6 +64,7 @@ class TrainResult:
     current_version: str | None = None
     current_score: float | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: tune, evaluate, ...
 
     @property
     def score(self) -> float:
@@ -74,10 +89,13 @@ def train(
     segment_key: str = "segment",
     tune_budget: int = 0,
     progress: Callable[[str], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> TrainResult:
     """[Tune] -> evaluate -> gate -> fit on all data -> artifact (always kept). Promotion is the
-    caller's. Tuning searches on validation windows before the evaluation cutoff only."""
+    caller's. Tuning searches on validation windows before the evaluation cutoff only.
+    Stage seconds are added to `timings` (a new dict if None), also `result.timings`."""
     say = progress or (lambda _: None)
+    clock: dict[str, float] = {} if timings is None else timings
     if len(lines) == 0:
         raise InvalidInput("the graph holds no purchases to train on (load some first)")
     params = params or HybridParams()
@@ -87,55 +105,60 @@ def train(
     tuning: dict[str, Any] | None = None
     if tune_budget:
         say(f"tuning on validation windows before {cut.date()} ({tune_budget} ALS trials)")
-        searched = tune(lines, cut, budget=tune_budget, start=params, progress=say)
+        with timed(clock, "tune"):
+            searched = tune(lines, cut, budget=tune_budget, start=params, progress=say)
         params, tuning = searched.best, searched.to_dict()
     say(f"evaluating on a time split at {cut.date()}")
-    report = evaluate_models(
-        lines, cut, segments=segments, config=EvaluationConfig(served=params, als=params.als), progress=say
-    )
-    result = TrainResult(version="", cutoff=cut, report=report, passed=True)
+    config = EvaluationConfig(served=params, als=params.als)
+    with timed(clock, "evaluate"):
+        report = evaluate_models(lines, cut, segments=segments, config=config, progress=say)
+    result = TrainResult(version="", cutoff=cut, report=report, passed=True, timings=clock)
     popularity = next(m for m in report.results if m.name == "popularity").metrics[gate.metric]
     if not result.score > popularity:
         result.passed = False
         result.reasons.append(f"{gate.metric} {result.score:.4f} does not beat popularity ({popularity:.4f})")
     current = registry.current_version()
     if current is not None:
-        current_params = HybridParams.from_dict(registry.get(current).manifest["params"])
-        split = time_split(lines, cut)
-        refit = HybridRecommender(current_params).fit(split.train)
-        metrics, _ = evaluate_recommender(refit, split)
-        result.current_version, result.current_score = current, float(metrics[gate.metric])
-        floor = result.current_score * (1 - gate.tolerance)
-        if result.score < floor:
-            result.passed = False
-            result.reasons.append(
-                f"{gate.metric} {result.score:.4f} is below the current model {current} "
-                f"({result.current_score:.4f}) minus the {gate.tolerance:.0%} tolerance ({floor:.4f})"
-            )
+        with timed(clock, "gate"):
+            current_params = HybridParams.from_dict(registry.get(current).manifest["params"])
+            split = time_split(lines, cut)
+            refit = HybridRecommender(current_params).fit(split.train)
+            metrics, _ = evaluate_recommender(refit, split)
+            result.current_version, result.current_score = current, float(metrics[gate.metric])
+            floor = result.current_score * (1 - gate.tolerance)
+            if result.score < floor:
+                result.passed = False
+                result.reasons.append(
+                    f"{gate.metric} {result.score:.4f} is below the current model {current} "
+                    f"({result.current_score:.4f}) minus the {gate.tolerance:.0%} tolerance ({floor:.4f})"
+                )
     say("fitting the model on all purchases")
-    interactions = build_interactions(lines)
-    model = HybridRecommender(params).fit(interactions)
-    result.version = registry.new_version_name(fingerprint(interactions))
-    with registry.writing(result.version) as folder:
-        result.manifest = write_artifact(
-            folder,
-            version=result.version,
-            model=model,
-            interactions=interactions,
-            accounts=accounts,
-            products=products,
-            metrics=report.to_dict(),
-            extra={
-                "gate": {
-                    "passed": result.passed,
-                    "reasons": result.reasons,
-                    "metric": gate.metric,
-                    "tolerance": gate.tolerance,
-                    "current_version": result.current_version,
-                    "current_score": result.current_score,
+    with timed(clock, "fit"):
+        interactions = build_interactions(lines)
+        model = HybridRecommender(params).fit(interactions)
+    say("writing the artifact")
+    with timed(clock, "artifact"):
+        result.version = registry.new_version_name(fingerprint(interactions))
+        with registry.writing(result.version) as folder:
+            result.manifest = write_artifact(
+                folder,
+                version=result.version,
+                model=model,
+                interactions=interactions,
+                accounts=accounts,
+                products=products,
+                metrics=report.to_dict(),
+                extra={
+                    "gate": {
+                        "passed": result.passed,
+                        "reasons": result.reasons,
+                        "metric": gate.metric,
+                        "tolerance": gate.tolerance,
+                        "current_version": result.current_version,
+                        "current_score": result.current_score,
+                    },
+                    "trained_until": str(np.datetime64(lines.ordered_at.max(), "s")),
+                    "tuning": tuning,
                 },
-                "trained_until": str(np.datetime64(lines.ordered_at.max(), "s")),
-                "tuning": tuning,
-            },
-        )
+            )
     return result
