@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,23 @@ from crossgraph.errors import InvalidRows
 StrArray = npt.NDArray[np.object_]
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
+CodeArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class LineCodes:
+    """Integer codes of the string columns, computed once per family of OrderLines (every
+    `select` of a family shares its parent's distinct lists): hashing 7.9M order-line strings
+    takes seconds, and a training run builds many matrices from subsets of the same lines."""
+
+    accounts: StrArray  # distinct account ids, sorted (may include ids no line of a subset has)
+    account: CodeArray  # per line: index into accounts
+    skus: StrArray  # distinct skus, sorted
+    sku: CodeArray
+    order: CodeArray  # per line: a code telling orders apart (equal order ids, equal codes)
+
+    def select(self, mask: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> LineCodes:
+        return LineCodes(self.accounts, self.account[mask], self.skus, self.sku[mask], self.order[mask])
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,7 @@ class OrderLines:
     quantity: FloatArray
     revenue: FloatArray
     ordered_at: TimeArray  # datetime64[s], local business time
+    known_codes: LineCodes | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.line_id)
@@ -48,7 +66,23 @@ class OrderLines:
             quantity=self.quantity[mask],
             revenue=self.revenue[mask],
             ordered_at=self.ordered_at[mask],
+            known_codes=None if self.known_codes is None else self.known_codes.select(mask),
         )
+
+    def codes(self) -> LineCodes:
+        """The lines' LineCodes, computed on first use and kept (subsets made by `select`
+        afterwards inherit them)."""
+        if self.known_codes is None:
+            from crossgraph.data.matrix import factorize  # matrix imports this module
+
+            accounts, account = factorize(self.account_id)
+            skus, sku = factorize(self.sku)
+            # Order ids only need telling apart; str hashes do that at C speed (two different
+            # order ids of one account x product pair sharing a 64-bit hash: ~1e-18).
+            order = np.fromiter(map(hash, map(str, self.order_id.tolist())), np.intp, len(self))
+            object.__setattr__(self, "known_codes", LineCodes(accounts, account, skus, sku, order))
+        assert self.known_codes is not None
+        return self.known_codes
 
     def before(self, cutoff: datetime | np.datetime64) -> OrderLines:
         """Lines strictly before the cutoff (a line at the cutoff instant belongs to the test side)."""

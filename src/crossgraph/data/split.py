@@ -26,7 +26,7 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from crossgraph.data.matrix import IdMap, Interactions, build_interactions
+from crossgraph.data.matrix import IdMap, Interactions, build_interactions, is_member
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.errors import InvalidInput
 
@@ -68,6 +68,7 @@ def time_split(
     stop = _instant(end) if end is not None else None
     if stop is not None and stop <= cut:
         raise InvalidInput(f"split end {stop} must be after the cutoff {cut}")
+    lines.codes()  # once: every subset below shares them
     at = lines.ordered_at.astype("datetime64[s]")
     train_lines = lines.select(at < cut)
     if len(train_lines) == 0:
@@ -109,7 +110,7 @@ def _first_time_pairs(future: Interactions, train: Interactions) -> npt.NDArray[
     known = (acc >= 0) & (prod >= 0)
     keys = acc.astype(np.int64) * len(train.products) + prod
     seen = np.zeros(future.nnz, dtype=bool)
-    seen[known] = np.isin(keys[known], train.keys())
+    seen[known] = is_member(keys[known], train.keys())
     return ~seen
 
 
@@ -120,6 +121,7 @@ def validation_split(
     if window_days <= 0:
         raise InvalidInput(f"validation window_days must be > 0, got {window_days}")
     cut = _instant(cutoff)
+    lines.codes()
     history = lines.select(lines.ordered_at.astype("datetime64[s]") < cut)
     val_cut = cut - np.timedelta64(round(window_days * 86_400), "s")
     return time_split(history, val_cut, end=cut)

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.data.csvout import atomic_text
+from crossgraph.data.matrix import factorize
 from crossgraph.data.online_retail import OnlineRetail, read_online_retail
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.tables import (
@@ -332,15 +333,10 @@ class PairLines:
             )
 
 
-def _factorize(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
-    """Codes 0..n-1 in order of first appearance, and the distinct values (dicts are 10x
-    faster than np.unique on object arrays)."""
-    items = values.tolist()
-    codes = {value: code for code, value in enumerate(dict.fromkeys(items))}
-    index = np.fromiter(map(codes.__getitem__, items), dtype=np.int64, count=len(items))
-    distinct = np.empty(len(codes), dtype=object)
-    distinct[:] = list(codes)
-    return index, distinct
+def _factorize(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+    """Codes 0..n-1 in order of first appearance, and the distinct values."""
+    distinct, codes = factorize(values, sort=False)
+    return codes, distinct
 
 
 @dataclass(frozen=True)
