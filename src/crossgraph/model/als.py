@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from crossgraph.data.matrix import Interactions
 from crossgraph.data.weighting import WeightingConfig, weighted_matrix
 from crossgraph.errors import InvalidInput
-from crossgraph.model.base import IntArray, Recommender, ScoreArray, top_k_wide
+from crossgraph.model.base import IntArray, Recommender, ScoreArray, for_chunks, top_k_wide
 
 
 @dataclass(frozen=True)
@@ -127,12 +127,14 @@ class ALSRecommender(Recommender):
         unit = self.user_factors / np.where(norms > 0, norms, 1.0)[:, None]
         out_i = np.full((len(accounts), k), -1, dtype=np.intp)
         out_s = np.full((len(accounts), k), -np.inf, dtype=np.float32)
-        for start in range(0, len(accounts), batch_size):
-            chunk = accounts[start : start + batch_size]
+        empty = norms == 0
+
+        def rank(start: int, stop: int) -> None:
+            chunk = accounts[start:stop]
             sims = (unit[chunk] @ unit.T).astype(np.float32, copy=False)
             sims[np.arange(len(chunk)), chunk] = -np.inf  # not your own peer
-            sims[:, norms == 0] = -np.inf
-            i, s = top_k_wide(sims, k)
-            out_i[start : start + len(chunk)] = i
-            out_s[start : start + len(chunk)] = s
+            sims[:, empty] = -np.inf
+            out_i[start:stop], out_s[start:stop] = top_k_wide(sims, k)
+
+        for_chunks(len(accounts), batch_size, rank)
         return out_i, out_s

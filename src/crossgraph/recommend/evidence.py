@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from crossgraph.model.base import for_chunks, in_threads
 from crossgraph.recommend.explain import ALSExplainer
 
 TOP_PEERS = 3
@@ -41,6 +42,44 @@ def peers_owning(
     return out
 
 
+def _store_drivers(
+    explainer: ALSExplainer,
+    recommended: npt.NDArray[np.integer],
+    drivers: npt.NDArray[np.int32],
+    contributions: npt.NDArray[np.float32],
+    rows_per_batch: int = 16_384,
+) -> None:
+    """Fill drivers/contributions [accounts, N, N_DRIVERS] for every stored recommendation.
+    Accounts go in order of how many products they own, so a batch pads little; each batch
+    holds about `rows_per_batch` owned slots (one batched solve)."""
+    indptr = explainer.confidence.indptr
+    by_size = np.argsort(np.diff(indptr), kind="stable").astype(np.intp)
+    sizes = np.maximum(np.diff(indptr)[by_size], 1)
+    ranges: list[tuple[int, int]] = []
+    start = 0
+    while start < len(by_size):  # sizes ascend: grow a batch while its widest account fits the budget
+        stop = start + 1
+        while stop < len(by_size) and (stop - start + 1) * int(sizes[stop]) <= rows_per_batch:
+            stop += 1
+        ranges.append((start, stop))
+        start = stop
+
+    def store(start: int, stop: int) -> None:
+        accounts = by_size[start:stop]
+        items = recommended[accounts].astype(np.intp)
+        owned, terms = explainer.contributions_batch(accounts, items)  # [B, O, N]
+        take = min(N_DRIVERS, owned.shape[1])
+        ranked = np.where(owned[:, :, None] >= 0, -terms, np.inf)
+        best = np.argsort(ranked, axis=1, kind="stable")[:, :take, :]  # [B, take, N]
+        values = np.take_along_axis(terms, best, axis=1)
+        chosen = np.take_along_axis(np.broadcast_to(owned[:, :, None], terms.shape), best, axis=1)
+        ok = (values > 0) & (chosen >= 0) & (items >= 0)[:, None, :]
+        drivers[accounts, :, :take] = np.where(ok, chosen, -1).transpose(0, 2, 1)
+        contributions[accounts, :, :take] = np.where(ok, values, 0.0).transpose(0, 2, 1)
+
+    in_threads(store, ranges)
+
+
 def stored_evidence(
     owned: sp.csr_matrix,
     similar: npt.NDArray[np.integer],
@@ -55,8 +94,8 @@ def stored_evidence(
     shown = np.full((n_accounts, top_n, TOP_PEERS), NONE_PEER, dtype=np.uint8)
     drivers = np.full((n_accounts, top_n, N_DRIVERS), -1, dtype=np.int32)
     contributions = np.zeros((n_accounts, top_n, N_DRIVERS), dtype=np.float32)
-    for start in range(0, n_accounts, batch):
-        stop = min(start + batch, n_accounts)
+
+    def gather(start: int, stop: int) -> None:
         items = recommended[start:stop].astype(np.intp)  # [B, N], -1 = none
         peers = similar[start:stop].astype(np.intp)  # [B, K], -1 = none
         unique, where = np.unique(peers.clip(0), return_inverse=True)
@@ -68,17 +107,9 @@ def stored_evidence(
         order = np.argsort(~first, axis=1, kind="stable")[:, :TOP_PEERS, :]  # [B, TOP, N]
         valid = np.take_along_axis(first, order, axis=1)
         shown[start:stop] = np.where(valid, order, NONE_PEER).transpose(0, 2, 1).astype(np.uint8)
-        for a in range(start, stop):
-            listed = items[a - start][items[a - start] >= 0]
-            mine, terms = explainer.contributions(a, listed)
-            if len(mine) == 0 or len(listed) == 0:
-                continue
-            take = min(N_DRIVERS, len(mine))
-            best = np.argsort(-terms, axis=0, kind="stable")[:take]  # [take, len(listed)]
-            values = np.take_along_axis(terms, best, axis=0)
-            ok = values > 0
-            drivers[a, : len(listed), :take] = np.where(ok, mine[best], -1).T
-            contributions[a, : len(listed), :take] = np.where(ok, values, 0.0).T
+
+    for_chunks(n_accounts, batch, gather)
+    _store_drivers(explainer, recommended, drivers, contributions)
     return {
         "evidence_counts": counts,
         "evidence_peers": shown,

@@ -43,19 +43,39 @@ class ALSExplainer:
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
         """(owned product indices [n_owned], terms [n_owned, len(items)]): term (j, k) is
         c_uj y_j^T W_u y_items[k]; each column sums to the ALS score of that item."""
-        items = np.asarray(items, dtype=np.intp)
-        start, end = self.confidence.indptr[account_idx], self.confidence.indptr[account_idx + 1]
-        owned = self.confidence.indices[start:end].astype(np.int32)
-        if len(owned) == 0 or len(items) == 0:
-            return owned, np.zeros((len(owned), len(items)))
-        conf = self.confidence.data[start:end].astype(np.float64)
-        g_owned = self.shared[owned]
-        s_oo = g_owned @ self.item_factors[owned].T
-        s_oi = g_owned @ self.item_factors[items].T
-        d = conf - 1.0
-        m = np.eye(len(owned)) + d[:, None] * s_oo
-        correction = s_oo @ np.linalg.solve(m, d[:, None] * s_oi)
-        return owned, conf[:, None] * (s_oi - correction)
+        items = np.asarray(items, dtype=np.intp).reshape(1, -1)
+        owned, terms = self.contributions_batch(np.asarray([account_idx], dtype=np.intp), items)
+        n_owned = int(np.sum(owned[0] >= 0))
+        return owned[0, :n_owned].astype(np.int32), terms[0, :n_owned]
+
+    def contributions_batch(
+        self, accounts: npt.NDArray[np.intp], items: npt.NDArray[np.intp]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+        """`contributions` for many accounts at once, with one batched solve: accounts [B] and
+        their items [B, N] (-1 = no item) give (owned [B, O], -1 after an account's own
+        products; terms [B, O, N], zero in padded slots and for missing items). Padded slots
+        hold zero factors and confidence 1, so they add an identity block that changes nothing."""
+        conf = self.confidence
+        starts = conf.indptr[accounts].astype(np.intp)
+        lengths = conf.indptr[accounts + 1].astype(np.intp) - starts
+        width = max(int(lengths.max(initial=0)), 1)
+        valid = np.arange(width)[None, :] < lengths[:, None]  # [B, O]
+        at = np.where(valid, starts[:, None] + np.arange(width)[None, :], 0)
+        owned = np.where(valid, conf.indices[at] if conf.nnz else 0, -1).astype(np.intp)
+        c = np.where(valid, conf.data[at] if conf.nnz else 1.0, 1.0).astype(np.float64)
+        g_owned = np.where(valid[:, :, None], self.shared[owned.clip(0)], 0.0)  # [B, O, F]
+        y_owned = np.where(valid[:, :, None], self.item_factors[owned.clip(0)], 0.0)
+        wanted = items >= 0
+        y_items = np.where(wanted[:, :, None], self.item_factors[items.clip(0)], 0.0)  # [B, N, F]
+        s_oo = g_owned @ y_owned.transpose(0, 2, 1)  # [B, O, O]
+        s_oi = g_owned @ y_items.transpose(0, 2, 1)  # [B, O, N]
+        d = c - 1.0
+        m = np.eye(width)[None] + d[:, :, None] * s_oo
+        correction = s_oo @ np.linalg.solve(m, d[:, :, None] * s_oi)
+        terms = c[:, :, None] * (s_oi - correction)
+        terms[~valid] = 0.0
+        terms[~np.broadcast_to(wanted[:, None, :], terms.shape)] = 0.0
+        return owned, terms
 
     def drivers(self, account_idx: int, items: npt.ArrayLike, n: int = 3) -> list[list[tuple[int, float]]]:
         """Per item, up to n owned products with the largest positive contribution, largest first."""
