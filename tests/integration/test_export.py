@@ -37,6 +37,10 @@ def test_export_returns_every_line_and_cuts_before_a_date(graph: Graph, tmp_path
     loaded = _by_line(read_purchases(tmp_path / "demo" / "purchases.csv"))
     everything = export_order_lines(graph)
     assert _by_line(everything) == loaded
+    # Read in ranges of account ids side by side or in one go: the same lines, none twice.
+    for parts in (1, 3, 200):
+        again = export_order_lines(graph, parts=parts)
+        assert len(again) == len(loaded) and _by_line(again) == loaded
 
     cutoff = datetime(2025, 10, 1)
     before = export_order_lines(graph, before=cutoff)
@@ -45,3 +49,7 @@ def test_export_returns_every_line_and_cuts_before_a_date(graph: Graph, tmp_path
     assert _by_line(before) == expected
     # A cutoff before the first purchase leaves nothing, not empty ledgers.
     assert len(export_order_lines(graph, before=datetime(1990, 1, 1))) == 0
+
+
+def test_export_of_an_empty_graph_is_empty(graph: Graph) -> None:
+    assert len(export_order_lines(graph)) == 0
