@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -12,7 +11,7 @@ import numpy.typing as npt
 from crossgraph.graph.driver import Graph
 from crossgraph.model.artifact import Artifact
 
-BATCH_ACCOUNTS = 1000
+BATCH_ACCOUNTS = 5000
 
 
 @dataclass(frozen=True)
@@ -23,8 +22,10 @@ class WriteBackReport:
 
 def write_back(graph: Graph, artifact: Artifact, peers: int = 10, products: int = 10) -> WriteBackReport:
     """SIMILAR_TO {score, rank, model_version} to each account's top peers and RECOMMENDED
-    {score, rank, model_version} to its top products. Existing relationships are updated in
-    place (MERGE), so there is no moment without them; those of other versions go last."""
+    {score, rank, model_version} to its top products (rank 1 = best). Each batch deletes its
+    accounts' relationships of that type (whatever their version) in the transaction that
+    creates the new ones, so no account is ever without them; those of accounts the new
+    version does not have go last."""
     version = artifact.version
     account_ids = artifact.accounts.ids
     product_ids = artifact.products.ids
@@ -32,23 +33,36 @@ def write_back(graph: Graph, artifact: Artifact, peers: int = 10, products: int 
     n = len(account_ids)
     for start in range(0, n, BATCH_ACCOUNTS):
         stop = min(start + BATCH_ACCOUNTS, n)
-        peer_rows = [
+        accounts = [str(a) for a in account_ids[start:stop]]
+        targets, offsets, target_of, scores = _batch(
+            account_ids, artifact.similar_accounts, artifact.similar_scores, start, stop, peers
+        )
+        rows = graph.write(
+            "write_similar_accounts",
             {
-                "account_id": str(account_ids[a]),
-                **_top(account_ids, artifact.similar_accounts, artifact.similar_scores, a, peers, "peers"),
-            }
-            for a in range(start, stop)
-        ]
-        product_rows = [
-            {
-                "account_id": str(account_ids[a]),
-                **_top(product_ids, artifact.recommended, artifact.recommended_scores, a, products, "skus"),
-            }
-            for a in range(start, stop)
-        ]
-        rows = graph.write("write_similar_accounts", {"rows": peer_rows, "version": version})
+                "accounts": accounts,
+                "offsets": offsets,
+                "peers": targets,
+                "peer_of": target_of,
+                "scores": scores,
+                "version": version,
+            },
+        )
         similar += int(rows[0]["written"]) if rows else 0
-        rows = graph.write("write_recommendations", {"rows": product_rows, "version": version})
+        targets, offsets, target_of, scores = _batch(
+            product_ids, artifact.recommended, artifact.recommended_scores, start, stop, products
+        )
+        rows = graph.write(
+            "write_recommendations",
+            {
+                "accounts": accounts,
+                "offsets": offsets,
+                "products": targets,
+                "product_of": target_of,
+                "scores": scores,
+                "version": version,
+            },
+        )
         recommended += int(rows[0]["written"]) if rows else 0
     graph.write_autocommit("delete_stale_similar", {"version": version})
     graph.write_autocommit("delete_stale_recommendations", {"version": version})
@@ -57,18 +71,27 @@ def write_back(graph: Graph, artifact: Artifact, peers: int = 10, products: int 
     return WriteBackReport(similar=similar, recommended=recommended)
 
 
-def _top(
+def _batch(
     ids: npt.NDArray[np.object_],
     index: npt.NDArray[np.int32],
     scores: npt.NDArray[np.float32],
-    row: int,
+    start: int,
+    stop: int,
     n: int,
-    key: str,
-) -> dict[str, list[Any]]:
-    """The first n filled slots of one account's row (-1 marks an empty slot)."""
-    chosen = np.asarray(index[row, :n])
+) -> tuple[list[str], list[int], list[int], list[float]]:
+    """The first n filled slots (-1 marks an empty slot) of the rows start..stop-1, flat, as
+    the write queries take them: the distinct target ids, per row the offset of its first item
+    (one more entry at the end), per item the index of its target in the distinct ids, and
+    its score."""
+    chosen = np.asarray(index[start:stop, :n])
     ok = chosen >= 0
-    return {
-        key: [str(ids[i]) for i in chosen[ok]],
-        "scores": np.asarray(scores[row, :n])[ok].astype(float).tolist(),
-    }
+    flat = chosen[ok]  # row by row, each row's items in their order
+    distinct, target_of = np.unique(flat, return_inverse=True)
+    offsets = np.zeros(len(chosen) + 1, dtype=np.int64)
+    np.cumsum(ok.sum(axis=1), out=offsets[1:])
+    return (
+        [str(t) for t in ids[distinct]],
+        offsets.tolist(),
+        target_of.reshape(-1).tolist(),
+        np.asarray(scores[start:stop, :n])[ok].astype(float).tolist(),
+    )
