@@ -332,3 +332,20 @@ def test_lines_of_accounts_or_products_missing_from_the_graph_are_left_out(graph
     assert bought(graph, "A1", "T-1")["lines"] == 2  # L2 from the fixture, L91
     assert bought(graph, "A3", "T-1")["revenue"] == 9.0
     assert graph_stats(graph).relationships["BOUGHT"] == 10
+
+
+def test_link_product_fits_replaces_stale_fits_and_is_idempotent(graph: Graph) -> None:
+    load_directory(graph, FIXTURES / "small")
+
+    def fits(sku: str) -> list[str]:
+        rows = graph.write_text(
+            "MATCH (:Product {sku: $sku})-[:FITS]->(m) RETURN m.sku AS m ORDER BY m", {"sku": sku}
+        )
+        return [r["m"] for r in rows]
+
+    assert fits("P-10") == ["M-100", "M-100P"]
+    rows = [{"sku": "P-10", "fits": ["M-100P"]}, {"sku": "C-1", "fits": None}]
+    for _ in range(2):
+        graph.write("link_product_fits", {"rows": rows})
+        assert fits("P-10") == ["M-100P"]
+        assert fits("C-1") == []
