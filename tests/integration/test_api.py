@@ -86,6 +86,29 @@ def test_recommendations_are_unowned_ranked_and_carry_consistent_evidence(
         assert contributions == sorted(contributions, reverse=True)
 
 
+def test_the_sidebar_fast_path_answers_byte_for_byte_as_the_fastapi_route(
+    served: Served, client: TestClient
+) -> None:
+    """?limit=N alone is answered before FastAPI (api/fastpath.py); adding a parameter with its
+    default value sends the same question through FastAPI: the bodies must be identical."""
+    for index, limit in ((0, None), (3, 1), (7, 10), (11, 100)):
+        account = served.artifact.accounts.id(index)
+        url = f"/v1/accounts/{account}/recommendations"
+        query = {} if limit is None else {"limit": limit}
+        fast = client.get(url, params=query, headers=READ)
+        slow = client.get(url, params={**query, "drivers": "true"}, headers=READ)
+        assert fast.status_code == slow.status_code == 200
+        assert fast.headers["content-type"] == slow.headers["content-type"] == "application/json"
+        assert fast.content == slow.content
+        assert len(fast.json()["items"]) == (limit or 10)  # past the stored 50, ALS completes the list
+    # What the fast path does not answer still gets FastAPI's errors.
+    account = served.artifact.accounts.id(0)
+    assert client.get(f"/v1/accounts/{account}/recommendations?limit=101", headers=READ).status_code == 422
+    assert client.get(f"/v1/accounts/{account}/recommendations?limit=5", headers=WRITE).status_code == 200
+    wrong = client.get(f"/v1/accounts/{account}/recommendations?limit=5", headers={"X-API-Key": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["code"] == "unauthorized"
+
+
 def test_filters_limit_and_excludes(served: Served, client: TestClient) -> None:
     account = served.artifact.accounts.id(9)
     first = client.get(f"/v1/accounts/{account}/recommendations", headers=READ).json()["items"]

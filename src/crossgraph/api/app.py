@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 import crossgraph
 from crossgraph.api import errors
 from crossgraph.api.deps import AppState
+from crossgraph.api.fastpath import SidebarFastPath
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
 from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
@@ -106,7 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
     ):
         app.include_router(router)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    sidebar = next(r for r in accounts.router.routes if getattr(r, "name", "") == "recommendations")
+    app.add_middleware(SidebarFastPath, state=lambda: app.state.crossgraph, route=sidebar)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times both paths
     return app
 
 

@@ -42,6 +42,11 @@ class ModelHolder:
         return engine
 
     @property
+    def loaded(self) -> Engine | None:
+        """The served engine, or None (no exception) when no model is loaded."""
+        return self._engine
+
+    @property
     def version(self) -> str | None:
         engine = self._engine
         return engine.version if engine else None
