@@ -28,42 +28,27 @@ def write_back(graph: Graph, artifact: Artifact, peers: int = 10, products: int 
     version does not have go last."""
     version = artifact.version
     account_ids = artifact.accounts.ids
-    product_ids = artifact.products.ids
-    similar = recommended = 0
+    kinds = (  # query, target ids, top targets per account, their scores, how many to write
+        ("write_similar_accounts", account_ids, artifact.similar_accounts, artifact.similar_scores, peers),
+        (
+            "write_recommendations",
+            artifact.products.ids,
+            artifact.recommended,
+            artifact.recommended_scores,
+            products,
+        ),
+    )
+    written = [0] * len(kinds)
     n = len(account_ids)
     for start in range(0, n, BATCH_ACCOUNTS):
         stop = min(start + BATCH_ACCOUNTS, n)
         accounts = [str(a) for a in account_ids[start:stop]]
-        targets, offsets, target_of, scores = _batch(
-            account_ids, artifact.similar_accounts, artifact.similar_scores, start, stop, peers
-        )
-        rows = graph.write(
-            "write_similar_accounts",
-            {
-                "accounts": accounts,
-                "offsets": offsets,
-                "peers": targets,
-                "peer_of": target_of,
-                "scores": scores,
-                "version": version,
-            },
-        )
-        similar += int(rows[0]["written"]) if rows else 0
-        targets, offsets, target_of, scores = _batch(
-            product_ids, artifact.recommended, artifact.recommended_scores, start, stop, products
-        )
-        rows = graph.write(
-            "write_recommendations",
-            {
-                "accounts": accounts,
-                "offsets": offsets,
-                "products": targets,
-                "product_of": target_of,
-                "scores": scores,
-                "version": version,
-            },
-        )
-        recommended += int(rows[0]["written"]) if rows else 0
+        for kind, (query, ids, top, top_scores, n_top) in enumerate(kinds):
+            targets, offsets, target_of, scores = _batch(ids, top, top_scores, start, stop, n_top)
+            params = {"accounts": accounts, "offsets": offsets, "targets": targets, "target_of": target_of}
+            rows = graph.write(query, {**params, "scores": scores, "version": version})
+            written[kind] += int(rows[0]["written"]) if rows else 0
+    similar, recommended = written
     graph.write_autocommit("delete_stale_similar", {"version": version})
     graph.write_autocommit("delete_stale_recommendations", {"version": version})
     served = artifact.manifest.get("metrics", {}).get("served_params")
