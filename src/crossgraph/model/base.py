@@ -25,9 +25,9 @@ BATCH = 1024
 
 
 def workers() -> int:
-    """Threads for chunked scoring: CROSSGRAPH_SCORE_THREADS, else the CPUs this process may use."""
-    configured = os.environ.get("CROSSGRAPH_SCORE_THREADS")
-    return max(1, int(configured)) if configured else max(1, len(os.sched_getaffinity(0)))
+    """Threads for chunked scoring: the CPUs this process may use (taskset and container CPU
+    sets narrow it)."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 def for_chunks(n: int, size: int, work: Callable[[int, int], None], threads: int | None = None) -> None:
