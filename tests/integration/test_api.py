@@ -354,6 +354,38 @@ def test_the_service_starts_without_a_model_and_says_so(served: Served, tmp_path
         assert response.headers["Retry-After"] == "5"
 
 
+def test_shutdown_waits_for_a_background_tick_before_closing_the_graph(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopping the service while the watcher is mid-tick must not close the Neo4j driver under
+    the tick's query (the neo4j driver then fails with a BufferError at shutdown)."""
+    from crossgraph.api import app as app_module
+    from crossgraph.api.state import GraphLink
+
+    events: list[str] = []
+    real_tick, real_close = app_module._tick, GraphLink.close
+    ticking = threading.Event()
+
+    def slow_tick(state: object) -> None:
+        events.append("tick start")
+        ticking.set()
+        time.sleep(0.5)  # a slow probe or dismissal query, still running when shutdown starts
+        real_tick(state)  # type: ignore[arg-type]
+        events.append("tick end")
+
+    def close(self: GraphLink) -> None:
+        events.append("close")
+        real_close(self)
+
+    monkeypatch.setattr(app_module, "_tick", slow_tick)
+    monkeypatch.setattr(GraphLink, "close", close)
+    settings = served.settings.model_copy(update={"api_poll_seconds": 0.05})
+    with TestClient(create_app(settings)) as c:
+        assert ticking.wait(5)
+        assert c.get("/healthz").status_code == 200
+    assert events[-1] == "close" and events.count("tick start") == events.count("tick end"), events
+
+
 def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
     served: Served, tmp_path: Path
 ) -> None:

@@ -70,13 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(_load_model, state)
         await run_in_threadpool(state.graph.probe)
         await run_in_threadpool(_refresh_suppressions, state)
-        watcher = asyncio.create_task(_watch(state))
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(_watch(state, stop))
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            # Not watcher.cancel(): a cancelled task stops awaiting its worker thread, which
+            # goes on using the driver while close() below tears the connections down.
+            stop.set()
+            await watcher
             state.graph.close()
             limits.restore_original_limits()
 
@@ -180,9 +182,13 @@ def _refresh_suppressions(state: AppState) -> None:
         state.suppressions.replace(table)
 
 
-async def _watch(state: AppState) -> None:
+async def _watch(state: AppState, stop: asyncio.Event) -> None:
+    """Tick every poll interval until `stop` is set; a tick under way is finished first."""
     while True:
-        await asyncio.sleep(state.settings.api_poll_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=state.settings.api_poll_seconds)
+        if stop.is_set():
+            return
         try:
             await run_in_threadpool(_tick, state)
         except Exception:  # the watcher must survive anything; the next tick tries again
