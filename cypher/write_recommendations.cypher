@@ -1,24 +1,36 @@
 // Write-back: each account's top products by the model, stamped with the model version.
-// Per account and in one transaction, its RECOMMENDED (of any version) are deleted and the new
-// ones created, so a reader never sees an account without them; delete_stale_recommendations
-// then removes those of accounts the new version does not have.
+// Per account and in one transaction, its RECOMMENDED (of any version) are brought to the new
+// list, so a reader never sees an account without them: a relationship to a product still on
+// the list is updated in place (score, rank, version), one to a product no longer on it is
+// deleted, and new products get a new relationship (see write_similar_accounts.cypher for why).
+// delete_stale_recommendations then removes those of accounts the new version does not have.
 // Parameters: the batch's distinct $targets, each looked up once (a product that is not in
 // the graph leaves its relationships out, as a MATCH would); its $accounts, account j holding
 // the items $offsets[j] .. $offsets[j + 1] - 1 (none: its RECOMMENDED are only deleted); per
 // item i: its product $targets[$target_of[i]] and $scores[i]. The rank is the item's place
 // in its account's list (1 = best); $version stamps them.
 UNWIND range(0, size($targets) - 1) AS k
-OPTIONAL MATCH (p:Product {sku: $targets[k]})
-WITH k, p ORDER BY k
-WITH collect([p]) AS products
+OPTIONAL MATCH (b:Product {sku: $targets[k]})
+WITH k, b ORDER BY k
+WITH collect([b]) AS products
 UNWIND range(0, size($accounts) - 1) AS j
 MATCH (a:Account {id: $accounts[j]})
-CALL (a) {
-  OPTIONAL MATCH (a)-[old:RECOMMENDED]->()
-  DELETE old
+WITH a, $offsets[j] AS first, [
+  i IN range($offsets[j], $offsets[j + 1] - 1) WHERE products[$target_of[i]][0] IS NOT NULL
+  | [i, products[$target_of[i]][0]]
+] AS items
+CALL (a, first, items) {
+  OPTIONAL MATCH (a)-[old:RECOMMENDED]->(b)
+  WITH old, [item IN items WHERE item[1] = b | item[0]] AS same
+  FOREACH (_ IN CASE WHEN old IS NOT NULL AND size(same) = 0 THEN [1] ELSE [] END | DELETE old)
+  FOREACH (i IN same[0..1] |
+    SET old.score = $scores[i], old.rank = i - first + 1, old.model_version = $version)
+  RETURN collect(same[0]) AS kept
 }
-UNWIND range($offsets[j], $offsets[j + 1] - 1) AS i
-WITH a, i, $offsets[j] AS first, products[$target_of[i]][0] AS p
-WHERE p IS NOT NULL
-CREATE (a)-[:RECOMMENDED {score: $scores[i], rank: i - first + 1, model_version: $version}]->(p)
-RETURN count(*) AS written
+CALL (a, first, items, kept) {
+  UNWIND items AS item
+  WITH item[0] AS i, item[1] AS b
+  WHERE NOT i IN kept
+  CREATE (a)-[:RECOMMENDED {score: $scores[i], rank: i - first + 1, model_version: $version}]->(b)
+}
+RETURN sum(size(items)) AS written

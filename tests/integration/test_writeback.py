@@ -60,6 +60,15 @@ def edges(graph: Graph, rel: str) -> dict[str, list[tuple[str, int, float, str]]
     return out
 
 
+def relationship_ids(graph: Graph) -> dict[tuple[str, str, str], str]:
+    """(type, account, target) -> the relationship's element id."""
+    rows = graph.write_text(
+        "MATCH (a:Account)-[r:SIMILAR_TO|RECOMMENDED]->(t) "
+        "RETURN type(r) AS type, a.id AS a, coalesce(t.id, t.sku) AS t, elementId(r) AS id"
+    )
+    return {(row["type"], row["a"], row["t"]): row["id"] for row in rows}
+
+
 def seed_graph(graph: Graph, accounts: list[str] = ACCOUNTS, products: list[str] = PRODUCTS) -> None:
     graph.write_text("UNWIND $ids AS id CREATE (:Account {id: id})", {"ids": accounts})
     graph.write_text("UNWIND $ids AS id CREATE (:Product {sku: id})", {"ids": products})
@@ -113,7 +122,12 @@ def test_rewrite_replaces_the_previous_version(graph: Graph, monkeypatch: pytest
         "MATCH (a:Account {id: 'A6'}), (p:Product {sku: 'P5'}) "
         "CREATE (a)-[:RECOMMENDED {score: 0.5, rank: 5, model_version: 'v0'}]->(p)"
     )
+    before = relationship_ids(graph)
     report = write_back(graph, artifact("v2", PEERS_2, ITEMS_2), peers=3, products=4)
+    # A pair on both lists keeps its relationship, updated in place (cheaper than delete + create).
+    after = relationship_ids(graph)
+    kept = before.keys() & after.keys()
+    assert len(kept) >= 10 and all(before[pair] == after[pair] for pair in kept)
     peer_scores = np.linspace(0.9, 0.1, 3, dtype=np.float32).tolist()
     item_scores = np.linspace(5.0, 1.0, 4, dtype=np.float32).tolist()
     similar = expected(ACCOUNTS, PEERS_2, peer_scores, 3, "v2")

@@ -22,10 +22,11 @@ class WriteBackReport:
 
 def write_back(graph: Graph, artifact: Artifact, peers: int = 10, products: int = 10) -> WriteBackReport:
     """SIMILAR_TO {score, rank, model_version} to each account's top peers and RECOMMENDED
-    {score, rank, model_version} to its top products (rank 1 = best). Each batch deletes its
-    accounts' relationships of that type (whatever their version) in the transaction that
-    creates the new ones, so no account is ever without them; those of accounts the new
-    version does not have go last."""
+    {score, rank, model_version} to its top products (rank 1 = best). Each batch brings its
+    accounts' relationships of that type (whatever their version) to the new lists in one
+    transaction, so no account is ever without them: kept targets are updated in place,
+    dropped ones deleted, new ones created. Those of accounts the new version does not have
+    go last."""
     version = artifact.version
     account_ids = artifact.accounts.ids
     kinds = (  # query, target ids, top targets per account, their scores, how many to write
