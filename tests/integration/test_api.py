@@ -3,6 +3,7 @@ real test Neo4j. Each test checks what a CRM sidebar or a rep would see."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -24,7 +25,7 @@ from crossgraph.api.app import create_app
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.export import export_order_lines
 from crossgraph.server.local import free_port
-from crossgraph.settings import Settings
+from crossgraph.settings import Settings, get_settings
 from tests.integration.served import ADMIN, NEW_ACCOUNT, READ, WRITE, Served, build_served
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
@@ -386,13 +387,13 @@ def test_shutdown_waits_for_a_background_tick_before_closing_the_graph(
     assert events[-1] == "close" and events.count("tick start") == events.count("tick end"), events
 
 
-def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
-    served: Served, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def serving(served: Served, tmp_path: Path, *args: str) -> Iterator[tuple[str, str, int]]:
+    """`crossgraph serve ARGS` in a subprocess on a free port with a key created through the
+    CLI, ready: (base URL, key, port). Stops it after and checks it logged no traceback."""
     from typer.testing import CliRunner
 
     from crossgraph.cli import app
-    from tests.integration.test_server import listening_addresses
 
     port = free_port()
     env = {
@@ -404,11 +405,13 @@ def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
         "CROSSGRAPH_API_PORT": str(port),
     }
     env.pop("CROSSGRAPH_NEO4J_URI", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    get_settings.cache_clear()  # the CLI reads its settings (keys file) once per process
     created = CliRunner().invoke(app, ["api-key", "create", "crm", "--quiet"], env=env)
+    get_settings.cache_clear()
     assert created.exit_code == 0, created.output
-    key = created.output.strip()
     process = subprocess.Popen(
-        [sys.executable, "-m", "crossgraph", "serve", "--log-level", "warning"],
+        [sys.executable, "-m", "crossgraph", "serve", "--log-level", "warning", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -423,6 +426,19 @@ def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
                         break
             except OSError:
                 time.sleep(0.3)
+        yield base, created.output.strip(), port
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output
+
+
+def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
+    served: Served, tmp_path: Path
+) -> None:
+    from tests.integration.test_server import listening_addresses
+
+    with serving(served, tmp_path) as (base, key, port):
         assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only
         account = served.artifact.accounts.id(0)
         request = urllib.request.Request(
@@ -431,10 +447,27 @@ def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
         with urllib.request.urlopen(request, timeout=5) as r:
             body = json.load(r)
         assert body["account"]["id"] == account and len(body["items"]) == 2
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=30)[0].decode()
-    assert "Traceback" not in output
+
+
+def test_two_workers_report_the_whole_service_on_one_metrics_scrape(served: Served, tmp_path: Path) -> None:
+    """Whichever worker answers /metrics counts every worker's requests and shows each one's model."""
+    with serving(served, tmp_path, "--workers", "2") as (base, key, _):
+        account = served.artifact.accounts.id(1)
+        url = f"{base}/v1/accounts/{account}/recommendations?limit=3"
+        for _ in range(60):  # a new connection each: the kernel spreads them over both workers
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"X-API-Key": key}), timeout=5):
+                pass
+        scrapes = []
+        for _ in range(6):
+            with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
+                scrapes.append(r.read().decode())
+    route = "/v1/accounts/{account_id}/recommendations"
+    count = f'crossgraph_request_duration_seconds_count{{method="GET",route="{route}",status="200"}}'
+    for text in scrapes:
+        lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        assert float(lines[count]) == 60
+        models = {k for k, v in lines.items() if k.startswith("crossgraph_model_info{") and v == "1.0"}
+        assert len(models) == 2 and all(served.artifact.version in k for k in models)  # one per pid
 
 
 def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_training(
@@ -552,7 +585,6 @@ def test_whitespace_and_plan_commands_write_files(
     from typer.testing import CliRunner
 
     from crossgraph.cli import app
-    from crossgraph.settings import get_settings
 
     monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(served.settings.model_dir))
     get_settings.cache_clear()

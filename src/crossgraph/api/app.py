@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             await watcher
             state.graph.close()
+            state.metrics.close()
             limits.restore_original_limits()
 
     app = FastAPI(

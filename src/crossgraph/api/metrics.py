@@ -1,15 +1,19 @@
 """Prometheus metrics of one app instance (own registry, so several apps can live in one process).
 
-With several uvicorn workers each process reports its own series; scrape each worker or run
-one worker per container (the usual layout behind a load balancer).
+With several uvicorn workers (`crossgraph serve --workers N`) the workers share their series
+through prometheus_client's multiprocess mode: `serve` points PROMETHEUS_MULTIPROC_DIR at a
+fresh folder before the workers start, each worker writes its values there, and whichever
+worker answers `/metrics` reports the sum over all of them (the model version per worker,
+labelled with its pid). One scrape target, whole-service figures.
 """
 
 from __future__ import annotations
 
+import os
 from time import perf_counter
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -17,6 +21,7 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 
 
 class Metrics:
     def __init__(self) -> None:
+        self._version: str | None = None
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "crossgraph_request_duration_seconds",
@@ -32,12 +37,21 @@ class Metrics:
             registry=self.registry,
         )
         self.model_info = Gauge(
-            "crossgraph_model_info", "The served model version (value 1)", ["version"], registry=self.registry
+            "crossgraph_model_info",
+            "The served model version (value 1; per worker pid with several workers)",
+            ["version"],
+            registry=self.registry,
+            multiprocess_mode="liveall",
         )
         self.reloads = Counter(
             "crossgraph_model_reloads_total", "Model reloads by outcome", ["outcome"], registry=self.registry
         )
-        self.graph_up = Gauge("crossgraph_graph_up", "1 when Neo4j answers", registry=self.registry)
+        self.graph_up = Gauge(
+            "crossgraph_graph_up",
+            "1 when Neo4j answers (with several workers: when it answers every one)",
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
         self.degraded = Counter(
             "crossgraph_partial_responses_total",
             "Responses answered without Neo4j (partial evidence)",
@@ -45,9 +59,30 @@ class Metrics:
             registry=self.registry,
         )
 
+    @staticmethod
+    def shared() -> bool:
+        """Several worker processes share their values (PROMETHEUS_MULTIPROC_DIR is set)."""
+        return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
     def set_model(self, version: str) -> None:
+        if self._version is not None:
+            self.model_info.labels(version=self._version).set(0)  # a shared file keeps it otherwise
         self.model_info.clear()
         self.model_info.labels(version=version).set(1)
+        self._version = version
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this app's series, or with several workers all workers'."""
+        if not self.shared():
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
+
+    def close(self) -> None:
+        """At worker shutdown: its live gauges leave the shared figures."""
+        if self.shared():
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 class MetricsMiddleware:

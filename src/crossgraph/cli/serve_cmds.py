@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -44,15 +49,34 @@ def serve(
     host = host or s.api_host
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(f"[yellow]note:[/] binding {host}: the API is reachable from other machines")
-    uvicorn.run(
-        "crossgraph.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port or s.api_port,
-        workers=workers or s.api_workers,
-        log_level=log_level,
-        access_log=False,
-    )
+    workers = workers or s.api_workers
+    with shared_metrics(workers):
+        uvicorn.run(
+            "crossgraph.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port or s.api_port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,
+        )
+
+
+@contextmanager
+def shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh folder in which they share their Prometheus values (so any
+    worker's /metrics covers all of them), removed at exit. A PROMETHEUS_MULTIPROC_DIR the user
+    set is used as it is."""
+    if workers == 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="crossgraph-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # inherited by the spawned workers
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @fails_cleanly

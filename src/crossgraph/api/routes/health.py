@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from crossgraph.api import schemas
 from crossgraph.api.deps import StateDep
@@ -42,4 +42,4 @@ async def readyz(state: StateDep) -> JSONResponse:
 async def metrics(state: StateDep) -> Response:
     """Prometheus text format: request latency per route, errors, model version, reloads."""
     state.metrics.graph_up.set(1 if state.graph.up else 0)
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
