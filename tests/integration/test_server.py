@@ -83,6 +83,7 @@ def test_stop_and_start_again_keeps_the_data(tmp_path: Path) -> None:
         neo4j_heap="512m",
         neo4j_pagecache="128m",
         neo4j_tx_memory="256m",
+        neo4j_tx_log_retention="2 files",
         data_dir=tmp_path,
     )
     server = LocalServer(settings)
@@ -90,6 +91,11 @@ def test_stop_and_start_again_keeps_the_data(tmp_path: Path) -> None:
         server.start(echo=lambda _: None)
         with Graph.connect(settings) as graph:
             graph.write("upsert_accounts", {"rows": [{"id": "A1", "name": "Kept"}]})
+            retention = graph.write_text(
+                "SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
+                {"name": "db.tx_log.rotation.retention_policy"},
+            )
+            assert retention == [{"value": "2 files"}]  # from settings, not Neo4j's "2 days"
         assert server.stop() is True
         assert not server.status().running
         assert server.stop() is False

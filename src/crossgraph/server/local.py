@@ -9,6 +9,7 @@ once and kept in <data_dir>/neo4j/password, readable by the user only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -75,7 +76,9 @@ class LocalServer:
 
     @property
     def classes_dir(self) -> Path:
-        return self.runtime / "classes"
+        """The launcher compiled from this crossgraph's source: one folder per source digest, so
+        checkouts of different versions sharing the cache each run their own launcher."""
+        return self.runtime / f"classes-{_launcher_digest()[:12]}"
 
     @property
     def pid_file(self) -> Path:
@@ -95,15 +98,20 @@ class LocalServer:
 
     # -- install -------------------------------------------------------------------------
     def installed(self) -> bool:
-        return (self.lib_dir / f"neo4j-{self.version}.jar").exists() and (
-            self.classes_dir / f"{LAUNCHER_CLASS}.class"
-        ).exists()
+        return self._jars_fetched() and self._launcher_current()  # this source's launcher
+
+    def _jars_fetched(self) -> bool:
+        return (self.lib_dir / f"neo4j-{self.version}.jar").exists()
+
+    def _launcher_current(self) -> bool:
+        return (self.classes_dir / f"{LAUNCHER_CLASS}.class").exists()
 
     def install(self, echo: Callable[[str], None] = print) -> None:
-        """Fetch the Neo4j jars with Maven (once) and compile the launcher."""
+        """Fetch the Neo4j jars with Maven (once) and compile the launcher (again whenever its
+        source changed)."""
         if self.installed():
             return
-        for tool in ("java", "javac", "mvn"):
+        for tool in ("java", "javac", *(() if self._jars_fetched() else ("mvn",))):
             if shutil.which(tool) is None:
                 raise Neo4jServerError(
                     f"`{tool}` is not on PATH; the local Neo4j needs Java 17+ and Maven "
@@ -111,39 +119,38 @@ class LocalServer:
                 )
         self.runtime.mkdir(parents=True, exist_ok=True)
         java_src = resources.files("crossgraph.server") / "java"
+        # Each part moves into place only when complete, so a broken fetch or compile is never
+        # mistaken for an install.
         with tempfile.TemporaryDirectory(dir=self.runtime) as tmp:
             staging = Path(tmp)
-            pom = staging / "pom.xml"
-            pom.write_bytes((java_src / "pom.xml").read_bytes())
-            echo(f"Fetching Neo4j Community {self.version} jars from Maven Central into {self.lib_dir} ...")
-            self._run(
-                [
-                    "mvn",
-                    "-B",
-                    "-q",
-                    "-f",
-                    str(pom),
-                    f"-Dneo4j.version={self.version}",
-                    "dependency:copy-dependencies",
-                    f"-DoutputDirectory={staging / 'lib'}",
-                    "-DincludeScope=runtime",
-                ],
-                "fetching the Neo4j jars with Maven",
-            )
-            if not (staging / "lib" / f"neo4j-{self.version}.jar").exists():
-                raise Neo4jServerError(f"Maven finished but neo4j-{self.version}.jar is missing")
+            if not self._jars_fetched():
+                pom = staging / "pom.xml"
+                pom.write_bytes((java_src / "pom.xml").read_bytes())
+                echo(f"Fetching Neo4j Community {self.version} jars from Maven Central into {self.lib_dir}")
+                self._run(
+                    [
+                        "mvn",
+                        "-B",
+                        "-q",
+                        "-f",
+                        str(pom),
+                        f"-Dneo4j.version={self.version}",
+                        "dependency:copy-dependencies",
+                        f"-DoutputDirectory={staging / 'lib'}",
+                        "-DincludeScope=runtime",
+                    ],
+                    "fetching the Neo4j jars with Maven",
+                )
+                if not (staging / "lib" / f"neo4j-{self.version}.jar").exists():
+                    raise Neo4jServerError(f"Maven finished but neo4j-{self.version}.jar is missing")
+                _replace(self.lib_dir, staging / "lib")
             source = staging / f"{LAUNCHER_CLASS}.java"
             source.write_bytes((java_src / f"{LAUNCHER_CLASS}.java").read_bytes())
             self._run(
-                ["javac", "-d", str(staging / "classes"), "-cp", f"{staging / 'lib'}/*", str(source)],
+                ["javac", "-d", str(staging / "classes"), "-cp", f"{self.lib_dir}/*", str(source)],
                 "compiling the Neo4j launcher",
             )
-            # Move into place only when complete, so a broken fetch is never mistaken for an install.
-            for name in ("lib", "classes"):
-                target = self.runtime / name
-                if target.exists():
-                    shutil.rmtree(target)
-                (staging / name).rename(target)
+            _replace(self.classes_dir, staging / "classes")
 
     @staticmethod
     def _run(command: list[str], what: str) -> None:
@@ -222,6 +229,7 @@ class LocalServer:
             str(port),
             str(parse_memory(self.settings.neo4j_pagecache)),
             str(parse_memory(self.settings.neo4j_tx_memory)),
+            self.settings.neo4j_tx_log_retention,
         ]
         env = {**os.environ, "CROSSGRAPH_NEO4J_INITIAL_PASSWORD": password}
         with self.log_file.open("ab") as log:
@@ -339,3 +347,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _launcher_digest() -> str:
+    source = resources.files("crossgraph.server") / "java" / f"{LAUNCHER_CLASS}.java"
+    return hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def _replace(target: Path, complete: Path) -> None:
+    """Move a complete folder into place. If another install put one there first, keep it: it
+    is complete too, and a running server may use it."""
+    try:
+        complete.rename(target)
+    except OSError:
+        if not target.exists():
+            raise

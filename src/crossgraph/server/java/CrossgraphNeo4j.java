@@ -26,8 +26,9 @@ public final class CrossgraphNeo4j {
     private static final String READY = "CROSSGRAPH_NEO4J_READY";
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 5) {
-            System.err.println("usage: CrossgraphNeo4j HOME HOST PORT PAGECACHE_BYTES TX_MEMORY_BYTES");
+        if (args.length != 6) {
+            System.err.println(
+                "usage: CrossgraphNeo4j HOME HOST PORT PAGECACHE_BYTES TX_MEMORY_BYTES TX_LOG_RETENTION");
             System.exit(2);
         }
         Path home = Path.of(args[0]).toAbsolutePath();
@@ -35,6 +36,7 @@ public final class CrossgraphNeo4j {
         int port = Integer.parseInt(args[2]);
         long pageCache = Long.parseLong(args[3]);
         long txMemory = Long.parseLong(args[4]);
+        String txLogRetention = args[5];
         String password = System.getenv("CROSSGRAPH_NEO4J_INITIAL_PASSWORD");
         if (password == null || password.length() < 8) {
             System.err.println("CROSSGRAPH_NEO4J_INITIAL_PASSWORD must hold at least 8 characters");
@@ -43,7 +45,7 @@ public final class CrossgraphNeo4j {
 
         Path marker = home.resolve("data").resolve("crossgraph-auth-initialised");
         if (!Files.exists(marker)) {
-            DatabaseManagementService setup = builder(home, host, port, pageCache, txMemory, false).build();
+            DatabaseManagementService setup = builder(home, host, port, pageCache, txMemory, txLogRetention, false).build();
             setup.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
                 "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
                 Map.of("password", password));
@@ -51,7 +53,7 @@ public final class CrossgraphNeo4j {
             Files.writeString(marker, "password set by crossgraph\n", StandardCharsets.UTF_8);
         }
 
-        DatabaseManagementService service = builder(home, host, port, pageCache, txMemory, true).build();
+        DatabaseManagementService service = builder(home, host, port, pageCache, txMemory, txLogRetention, true).build();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("crossgraph: shutting down Neo4j");
@@ -64,11 +66,13 @@ public final class CrossgraphNeo4j {
     }
 
     private static DatabaseManagementServiceBuilder builder(
-            Path home, String host, int port, long pageCache, long txMemory, boolean bolt) {
+            Path home, String host, int port, long pageCache, long txMemory, String txLogRetention,
+            boolean bolt) {
         return new DatabaseManagementServiceBuilder(home)
             .setConfig(GraphDatabaseSettings.auth_enabled, true)
             .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
             .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txMemory)
+            .setConfig(GraphDatabaseSettings.keep_logical_logs, txLogRetention)
             .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(30))
             .setConfig(BoltConnector.enabled, bolt)
             .setConfig(BoltConnector.listen_address, new SocketAddress(host, port))
