@@ -451,23 +451,31 @@ def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
 
 def test_two_workers_report_the_whole_service_on_one_metrics_scrape(served: Served, tmp_path: Path) -> None:
     """Whichever worker answers /metrics counts every worker's requests and shows each one's model."""
+
+    def scrape(base: str) -> dict[str, str]:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+    def models(lines: dict[str, str]) -> set[str]:
+        return {k for k, v in lines.items() if k.startswith("crossgraph_model_info{") and v == "1.0"}
+
     with serving(served, tmp_path, "--workers", "2") as (base, key, _):
+        deadline = time.monotonic() + 30  # /readyz answered when the first worker was up
+        while len(models(scrape(base))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
         account = served.artifact.accounts.id(1)
         url = f"{base}/v1/accounts/{account}/recommendations?limit=3"
         for _ in range(60):  # a new connection each: the kernel spreads them over both workers
             with urllib.request.urlopen(urllib.request.Request(url, headers={"X-API-Key": key}), timeout=5):
                 pass
-        scrapes = []
-        for _ in range(6):
-            with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
-                scrapes.append(r.read().decode())
+        scrapes = [scrape(base) for _ in range(6)]
     route = "/v1/accounts/{account_id}/recommendations"
     count = f'crossgraph_request_duration_seconds_count{{method="GET",route="{route}",status="200"}}'
-    for text in scrapes:
-        lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    for lines in scrapes:
         assert float(lines[count]) == 60
-        models = {k for k, v in lines.items() if k.startswith("crossgraph_model_info{") and v == "1.0"}
-        assert len(models) == 2 and all(served.artifact.version in k for k in models)  # one per pid
+        assert len(models(lines)) == 2  # one series per worker pid
+        assert all(served.artifact.version in k for k in models(lines))
 
 
 def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_training(
