@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from crossgraph.cli.common import console, err_console, fails_cleanly, graph, settings
+from crossgraph.cli.common import console, err_console, fails_cleanly, graph, output_file, settings
 from crossgraph.data.csvout import atomic_text
 from crossgraph.model.artifact import Artifact
 from crossgraph.model.registry import Registry
@@ -40,7 +40,9 @@ def whitespace(
     by: By = typer.Option(By.product, help="Columns: products or categories"),
     columns: str = typer.Option(None, help="Comma-separated skus or categories (default: the most owned)"),
     limit: int = typer.Option(10, min=1, max=200, help="Columns when none are given"),
-    csv_path: Path = typer.Option(None, "--csv", help="Write every cell as CSV (one row per cell)"),
+    csv_path: Path = typer.Option(
+        None, "--csv", callback=output_file, help="Write every cell as CSV (one row per cell)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of the table"),
 ) -> None:
     """The whitespace matrix: owned cells with revenue, open cells with the model's score,
@@ -97,7 +99,9 @@ def plan(
     account_id: str = typer.Argument(..., help="The account's id"),
     as_of: str = typer.Option(None, "--as-of", help="Plan as of this day, YYYY-MM-DD (default today)"),
     top: int = typer.Option(8, min=1, max=30, help="How many opportunities"),
-    out: Path = typer.Option(None, "--out", help="Write the Markdown here instead of printing it"),
+    out: Path = typer.Option(
+        None, "--out", callback=output_file, help="Write the Markdown here instead of printing it"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of Markdown"),
 ) -> None:
     """The account plan as Markdown a rep can read: installed base, contracts, revenue and trend,

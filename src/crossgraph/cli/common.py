@@ -6,6 +6,7 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -32,6 +33,18 @@ err_console = Console(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def output_file(path: Path | None) -> Path | None:
+    """Option callback for files a command writes: refuse, before any work, a path whose
+    folder does not exist or that is a folder itself."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise typer.BadParameter(f"the folder {path.parent} does not exist")
+    return path
 
 
 def fails_cleanly(func: Callable[P, R]) -> Callable[P, R]:

@@ -9,7 +9,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from crossgraph.cli.common import console, err_console, fails_cleanly, graph, progress_bar, settings
+from crossgraph.cli.common import (
+    console,
+    err_console,
+    fails_cleanly,
+    graph,
+    output_file,
+    progress_bar,
+    settings,
+)
 from crossgraph.graph.ingest import LoadReport, import_online_retail, load_directory
 
 import_app = typer.Typer(help="Import public datasets into the graph.", no_args_is_help=True)
@@ -31,7 +39,9 @@ def load(
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Load the valid rows and write the rejected ones to --rejects."
     ),
-    rejects: Path = typer.Option(Path("rejects.csv"), help="Where --skip-invalid writes rejected rows."),
+    rejects: Path = typer.Option(
+        Path("rejects.csv"), callback=output_file, help="Where --skip-invalid writes rejected rows."
+    ),
     batch_size: int = typer.Option(None, min=1, max=100_000, help="Rows per write transaction."),
     as_json: bool = typer.Option(False, "--json", help="Print the load report as JSON."),
 ) -> None:

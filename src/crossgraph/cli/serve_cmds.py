@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 @fails_cleanly
 def serve(
     host: str = typer.Option(None, help="Interface to bind (default: CROSSGRAPH_API_HOST, else 127.0.0.1)"),
-    port: int = typer.Option(None, help="Port (default: CROSSGRAPH_API_PORT, else 8000)"),
+    port: int = typer.Option(None, min=1, max=65535, help="Port (default: CROSSGRAPH_API_PORT, else 8000)"),
     workers: int = typer.Option(
         None, min=1, help="Worker processes (default: CROSSGRAPH_API_WORKERS, else 1)"
     ),
