@@ -49,7 +49,7 @@ from crossgraph.data.demo import generate_demo
 from crossgraph.data.matrix import Interactions, build_interactions
 from crossgraph.data.weighting import weighted_matrix
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.export import export_accounts, export_order_lines, export_products
+from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
 from crossgraph.graph.ingest import load_directory
 from crossgraph.graph.schema import graph_stats, init_schema
 from crossgraph.graph.writeback import write_back
@@ -217,8 +217,10 @@ def run_pipeline(
     with timed(timings, "export"):
         lines = export_order_lines(graph)
         accounts, products = export_accounts(graph), export_products(graph)
+        installed = export_installed(graph)
     bench.notes["export"] = (
-        f"{len(lines):,} order lines, {len(accounts):,} accounts, {len(products):,} products"
+        f"{len(lines):,} order lines, {len(accounts):,} accounts, {len(products):,} products, "
+        f"{len(installed):,} installed pairs"
     )
     result = train(
         lines,
@@ -230,6 +232,7 @@ def run_pipeline(
         gate=gate,
         segment_key=str(config.get("segment", "segment")),
         tune_budget=args.tune,
+        installed=installed,
         progress=lambda m: bench.say(f"  {m}"),
         timings=timings,
     )

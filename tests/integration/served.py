@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from crossgraph.data.demo import generate_demo
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.export import export_accounts, export_order_lines, export_products
+from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
 from crossgraph.graph.ingest import load_directory
 from crossgraph.graph.schema import init_schema
 from crossgraph.keys import ApiKey
@@ -52,6 +52,7 @@ class Served:
             self.registry,
             params=small_params(factors),
             test_days=180,
+            installed=export_installed(graph),
         )
         return result.version
 
@@ -70,6 +71,7 @@ def build_served(neo4j_settings: Settings, root: Path, *, accounts: int = 200, s
             registry,
             params=small_params(),
             test_days=180,
+            installed=export_installed(g),
         )
         registry.promote(result.version)
         artifact = Artifact.load(registry.current().path)

@@ -1,4 +1,4 @@
-"""Reading what training needs out of the graph: order lines, accounts, products."""
+"""Reading what training needs out of the graph: order lines, installed base, accounts, products."""
 
 from __future__ import annotations
 
@@ -82,3 +82,8 @@ def export_accounts(graph: Graph) -> list[dict[str, Any]]:
 
 def export_products(graph: Graph) -> list[dict[str, Any]]:
     return list(graph.stream("export_products"))
+
+
+def export_installed(graph: Graph) -> list[tuple[str, str]]:
+    """(account id, sku) for every product an account has installed (Asset OF_MODEL)."""
+    return [(str(r["account_id"]), str(r["sku"])) for r in graph.read("export_installed")]

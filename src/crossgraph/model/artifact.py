@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -55,6 +56,25 @@ def fingerprint(interactions: Interactions) -> str:
     return digest.hexdigest()
 
 
+def holdings(interactions: Interactions, installed: Sequence[tuple[str, str]]) -> sp.csr_matrix:
+    """Accounts x products, 1 where the account bought the product or has it installed
+    (installed pairs of accounts or products the model does not know are left out)."""
+    bought = interactions.binary.tocsr().astype(np.float32)
+    if not installed:
+        return bought
+    pairs = np.asarray(installed, dtype=object).reshape(-1, 2)
+    rows = interactions.accounts.indices(pairs[:, 0])
+    cols = interactions.products.indices(pairs[:, 1])
+    known = (rows >= 0) & (cols >= 0)
+    extra = sp.csr_matrix(
+        (np.ones(int(known.sum()), dtype=np.float32), (rows[known], cols[known])), shape=bought.shape
+    )
+    held = (bought + extra).tocsr()
+    held.data[:] = 1.0
+    held.sort_indices()
+    return held
+
+
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in ("crossgraph", "implicit", "numpy", "scipy", "neo4j"):
@@ -77,17 +97,23 @@ def write_artifact(
     similar_k: int = 20,
     top_n: int = 50,
     extra: dict[str, Any] | None = None,
+    installed: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """Write every file of the artifact into `folder` (the registry's staging directory)."""
+    """Write every file of the artifact into `folder` (the registry's staging directory).
+
+    What an account owns (owned.npz: never offered, and what peer evidence counts) is what it
+    bought plus the `installed` (account id, sku) pairs of its installed base; the model itself
+    is fitted on purchases only."""
     n = interactions.shape[0]
     every = np.arange(n)
+    owned = holdings(interactions, installed)
     peers, peer_scores = model.similar_accounts_batch(every, similar_k)
-    items, item_scores = model.recommend(every, k=top_n, exclude_owned=True)
+    items, item_scores = model.recommend(every, k=top_n, exclude_owned=True, held=owned)
     np.save(folder / "account_ids.npy", interactions.accounts.to_array())
     np.save(folder / "product_ids.npy", interactions.products.to_array())
     np.save(folder / "account_factors.npy", np.ascontiguousarray(model.user_factors, dtype=np.float32))
     np.save(folder / "product_factors.npy", np.ascontiguousarray(model.item_factors, dtype=np.float32))
-    sp.save_npz(folder / "owned.npz", interactions.binary.tocsr().astype(np.float32))
+    sp.save_npz(folder / "owned.npz", owned)
     confidence = (model.als.user_items * np.float32(model.params.als.alpha)).tocsr().astype(np.float32)
     sp.save_npz(folder / "als_confidence.npz", confidence)
     np.save(folder / "similar_accounts.npy", peers.astype(np.int32))
@@ -95,7 +121,7 @@ def write_artifact(
     np.save(folder / "recommended.npy", items.astype(np.int32))
     np.save(folder / "recommended_scores.npy", item_scores.astype(np.float32))
     explainer = ALSExplainer(model.item_factors, confidence, model.params.als.regularization)
-    stored = stored_evidence(interactions.binary.tocsr(), peers, items, explainer)
+    stored = stored_evidence(owned, peers, items, explainer)
     for name, array in stored.items():
         np.save(folder / f"{name}.npy", array)
     _write_json(folder / "accounts.json", {str(a["id"]): a for a in accounts})
@@ -111,6 +137,7 @@ def write_artifact(
             "accounts": n,
             "products": int(interactions.shape[1]),
             "pairs": int(interactions.nnz),
+            "installed_only_pairs": int(owned.nnz - interactions.nnz),
         },
         "similar_k": similar_k,
         "top_n": top_n,

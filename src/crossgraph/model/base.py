@@ -93,9 +93,12 @@ class Recommender(ABC):
         k: int = 10,
         exclude_owned: bool = True,
         batch_size: int = BATCH,
+        held: sp.csr_matrix | None = None,
     ) -> tuple[IntArray, ScoreArray]:
         """Top-k products per account, best first. Slots that cannot be filled (fewer
-        candidates than k) hold item -1 and score -inf."""
+        candidates than k) hold item -1 and score -inf. With `exclude_owned`, what the account
+        holds is left out: `held` (accounts x products, e.g. purchases plus installed base) if
+        given, else the fitted purchases."""
         accounts = self._check_accounts(account_indices)
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -105,7 +108,7 @@ class Recommender(ABC):
         def rank(start: int, stop: int) -> None:
             chunk = accounts[start:stop]
             block = np.array(self.score(chunk), dtype=np.float32, copy=True)
-            owned = self.owned[chunk] if exclude_owned else None
+            owned = (self.owned if held is None else held)[chunk] if exclude_owned else None
             items[start:stop], scores[start:stop] = top_k(block, k, owned)
 
         for_chunks(len(accounts), batch_size, rank)

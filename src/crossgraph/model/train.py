@@ -9,7 +9,7 @@ that times its own stages (export, write-back) passes its dict in with `timings=
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -90,9 +90,11 @@ def train(
     tune_budget: int = 0,
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
+    installed: Sequence[tuple[str, str]] = (),
 ) -> TrainResult:
     """[Tune] -> evaluate -> gate -> fit on all data -> artifact (always kept). Promotion is the
     caller's. Tuning searches on validation windows before the evaluation cutoff only.
+    `installed` (account id, sku) pairs count as owned in the artifact (see write_artifact).
     Stage seconds are added to `timings` (a new dict if None), also `result.timings`."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
@@ -148,6 +150,7 @@ def train(
                 accounts=accounts,
                 products=products,
                 metrics=report.to_dict(),
+                installed=installed,
                 extra={
                     "gate": {
                         "passed": result.passed,
