@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 BASE = os.environ.get("CROSSGRAPH_URL", "http://127.0.0.1:8000")
+USAGE = "usage: CROSSGRAPH_KEY=cg_... python api/examples/sidebar.py ACCOUNT_ID"
 
 
 def next_best(account: str, key: str, limit: int = 3) -> dict[str, object]:
@@ -28,8 +29,12 @@ def next_best(account: str, key: str, limit: int = 3) -> dict[str, object]:
 
 
 def main() -> None:
-    account = sys.argv[1]
-    body = next_best(account, os.environ["CROSSGRAPH_KEY"])
+    key = os.environ.get("CROSSGRAPH_KEY")
+    if len(sys.argv) != 2 or not key:
+        missing = "" if key else " (set CROSSGRAPH_KEY to an API key: crossgraph api-key create NAME)"
+        print(USAGE + missing, file=sys.stderr)
+        raise SystemExit(2)
+    body = next_best(sys.argv[1], key)
     print(f"Next best for {body['account']['name']} (model {body['model_version']}):")  # type: ignore[index]
     for item in body["items"]:  # type: ignore[attr-defined]
         print(f"  {item['rank']}. {item['name']} - {item['reason']}")

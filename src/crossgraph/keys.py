@@ -86,7 +86,10 @@ def create_key(path: Path, name: str, scopes: Sequence[Scope]) -> str:
     """Add a new key named `name` to the keys file (mode 600) and return the key (shown once)."""
     keys = read_keys_file(path)
     if any(k.name == name for k in keys):
-        raise InvalidInput(f"an API key named {name!r} already exists in {path}; revoke it first")
+        raise InvalidInput(
+            f"an API key named {name!r} already exists in {path}; add --replace to issue a new one "
+            "in its place (the old key stops working), or choose another name"
+        )
     plain = KEY_PREFIX + secrets.token_urlsafe(32)
     keys.append(
         ApiKey(

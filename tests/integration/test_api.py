@@ -80,7 +80,8 @@ def test_recommendations_are_unowned_ranked_and_carry_consistent_evidence(
         assert evidence["peers_owning"] == len(owners)
         assert [p["id"] for p in evidence["top_peers"]] == owners[:3]
         if owners:
-            assert item["reason"].startswith(f"{len(owners)} of your 20 closest peers own {item['name']}")
+            verb = "owns" if len(owners) == 1 else "own"
+            assert item["reason"].startswith(f"{len(owners)} of your 20 closest peers {verb} {item['name']}")
         assert item["drivers"], "every suggestion names the owned products behind it"
         assert {d["sku"] for d in item["drivers"]} <= mine
         contributions = [d["contribution"] for d in item["drivers"]]
@@ -108,6 +109,24 @@ def test_the_sidebar_fast_path_answers_byte_for_byte_as_the_fastapi_route(
     assert client.get(f"/v1/accounts/{account}/recommendations?limit=5", headers=WRITE).status_code == 200
     wrong = client.get(f"/v1/accounts/{account}/recommendations?limit=5", headers={"X-API-Key": "nope"})
     assert wrong.status_code == 401 and wrong.json()["code"] == "unauthorized"
+
+
+def test_a_machine_the_account_has_installed_is_never_offered(served: Served, client: TestClient) -> None:
+    """Installed base counts as owned: a machine an account runs (an asset, perhaps bought
+    before the order history starts) is not a cross-sell suggestion for it."""
+    with Graph.connect(served.settings) as g:
+        rows = g.write_text(
+            "MATCH (a:Account)-[:OWNS]->(:Asset)-[:OF_MODEL]->(p:Product) "
+            "WHERE NOT (a)-[:BOUGHT]->(p) RETURN DISTINCT a.id AS account, p.sku AS sku ORDER BY account, sku"
+        )
+    a = served.artifact
+    pairs = [(r["account"], r["sku"]) for r in rows if r["account"] in a.accounts and r["sku"] in a.products]
+    assert len(pairs) >= 5  # the demo data has installed machines bought before its order history
+    for account, sku in pairs[:20]:
+        response = client.get(f"/v1/accounts/{account}/recommendations", params={"limit": 100}, headers=READ)
+        assert response.status_code == 200, response.text
+        assert sku not in [item["sku"] for item in response.json()["items"]], (account, sku)
+        assert a.products.index(sku) in a.owned[a.accounts.index(account)].indices
 
 
 def test_filters_limit_and_excludes(served: Served, client: TestClient) -> None:
@@ -166,9 +185,73 @@ def test_unknown_ids_are_404_and_bad_parameters_422_naming_them(served: Served, 
         ({"drivers": "maybe"}, "drivers"),
     ):
         bad = client.get(f"/v1/accounts/{account}/recommendations", params=params, headers=READ)
-        assert bad.status_code == 422
+        assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"
         assert bad.json()["errors"][0]["field"] == f"query.{field}"
         assert field in bad.json()["detail"]
+    # The checks crossgraph makes itself answer with the same code: one code for every 422.
+    kinds = client.get(f"/v1/accounts/{account}/recommendations", params={"kinds": "resale"}, headers=READ)
+    assert kinds.status_code == 422 and kinds.json()["code"] == "invalid_request"
+    assert kinds.json()["errors"][0]["field"] == "query.kinds"
+    columns = client.get("/v1/whitespace", params={"by": "category", "columns": "NOPE"}, headers=READ)
+    assert columns.status_code == 422 and columns.json()["code"] == "invalid_request"
+
+
+def test_an_unknown_category_or_kind_is_a_422_listing_the_valid_ones(
+    served: Served, client: TestClient
+) -> None:
+    """A typo in a filter used to give 200 with an empty list: the CRM showed "no suggestions"."""
+    account = served.artifact.accounts.id(9)
+    url = f"/v1/accounts/{account}/recommendations"
+    info = served.artifact.product_info.values()
+    categories = sorted({str(p["category"]) for p in info if p.get("category")})
+    kinds = sorted({str(p["kind"]) for p in info if p.get("kind")})
+    assert "Spare parts" in categories and "part" in kinds
+    for params, field, value, valid in (
+        ({"category": "Nope"}, "category", "Nope", categories),
+        ({"category": "Spare parts,Nope"}, "category", "Nope", categories),
+        ({"kind": "foo"}, "kind", "foo", kinds),
+    ):
+        bad = client.get(url, params=params, headers=READ)
+        assert bad.status_code == 422, (params, bad.text)
+        body = bad.json()
+        assert body["code"] == "invalid_request"
+        assert body["detail"].startswith(f"{field}: unknown '{value}'; expected one of ")
+        assert all(v in body["detail"] for v in valid)
+        assert body["errors"] == [
+            {"field": f"query.{field}", "message": "unknown value", "input": value, "expected": valid}
+        ]
+    # Case does not matter: the catalogue says "Spare parts", a rep types "spare parts".
+    exact = client.get(url, params={"category": "Spare parts", "limit": 5}, headers=READ).json()
+    for spelling in ("spare parts", "SPARE PARTS"):
+        other = client.get(url, params={"category": spelling, "limit": 5}, headers=READ)
+        assert other.status_code == 200 and other.json() == exact
+    assert len(exact["items"]) == 5 and {i["category"] for i in exact["items"]} == {"Spare parts"}
+    services = client.get(url, params={"kind": "Service", "limit": 3}, headers=READ).json()["items"]
+    assert len(services) == 3 and {i["product_kind"] for i in services} == {"service"}
+    # The batch call takes the same filters and refuses the same values.
+    batch = "/v1/recommendations/batch"
+    refused = client.post(batch, json={"accounts": [account], "category": ["Nope"]}, headers=READ)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.category"
+    refused = client.post(batch, json={"accounts": [account], "kind": ["foo"]}, headers=READ)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.kind"
+    found = client.post(
+        batch, json={"accounts": [account], "category": ["spare parts"], "limit": 5}, headers=READ
+    ).json()
+    assert [i["sku"] for i in found["results"][0]["items"]] == [i["sku"] for i in exact["items"]]
+
+
+def test_a_reason_says_owns_when_one_peer_owns_the_product(served: Served, client: TestClient) -> None:
+    seen: dict[int, str] = {}
+    for account in served.artifact.accounts.ids[:60]:
+        body = client.get(f"/v1/accounts/{account}/recommendations?limit=50", headers=READ).json()
+        for item in body["items"]:
+            seen.setdefault(item["evidence"]["peers_owning"], f"{item['reason']} | {item['name']}")
+        if 1 in seen and 2 in seen:
+            break
+    one, _, name = seen[1].partition(" | ")
+    assert one.startswith(f"1 of your 20 closest peers owns {name}"), one
+    two, _, name = seen[2].partition(" | ")
+    assert two.startswith(f"2 of your 20 closest peers own {name}"), two
 
 
 def test_account_newer_than_the_model_gets_labelled_segment_popularity(
@@ -264,6 +347,20 @@ def test_batch_answers_each_account_and_lists_unknown_ones(served: Served, clien
         headers=READ,
     )
     assert too_many.status_code == 422 and "at most 500" in too_many.json()["detail"]
+
+
+def test_batch_takes_the_same_limit_as_the_single_call(served: Served, client: TestClient) -> None:
+    account = served.artifact.accounts.id(2)
+    single = client.get(f"/v1/accounts/{account}/recommendations", params={"limit": 100}, headers=READ)
+    batch = client.post("/v1/recommendations/batch", json={"accounts": [account], "limit": 100}, headers=READ)
+    assert single.status_code == batch.status_code == 200, batch.text
+    assert [i["sku"] for i in batch.json()["results"][0]["items"]] == [
+        i["sku"] for i in single.json()["items"]
+    ]
+    assert len(single.json()["items"]) == 100
+    over = client.post("/v1/recommendations/batch", json={"accounts": [account], "limit": 101}, headers=READ)
+    assert over.status_code == 422 and over.json()["errors"][0]["field"] == "body.limit"
+    assert client.get(f"/v1/accounts/{account}/recommendations?limit=101", headers=READ).status_code == 422
 
 
 def test_model_health_readiness_and_metrics(served: Served, client: TestClient) -> None:
@@ -447,6 +544,15 @@ def test_crossgraph_serve_runs_uvicorn_on_loopback_with_keys_from_the_keys_file(
         with urllib.request.urlopen(request, timeout=5) as r:
             body = json.load(r)
         assert body["account"]["id"] == account and len(body["items"]) == 2
+        # The sidebar example (api/examples/sidebar.py) against the real server.
+        example = Path(__file__).resolve().parents[2] / "api" / "examples" / "sidebar.py"
+        env = {**os.environ, "CROSSGRAPH_URL": base, "CROSSGRAPH_KEY": key}
+        shown = subprocess.run(
+            [sys.executable, str(example), account], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.startswith(f"Next best for {served.artifact.account_info[account]['name']}")
+        assert len(shown.stdout.splitlines()) == 4  # the title and three suggestions
 
 
 def test_two_workers_report_the_whole_service_on_one_metrics_scrape(served: Served, tmp_path: Path) -> None:
@@ -520,6 +626,21 @@ def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_trai
     pairs = set(zip(lines.account_id.tolist(), lines.sku.tolist(), strict=True))
     assert (account, won) in pairs and (account, dismissed) not in pairs
     assert "feedback:fb-won-3" in set(lines.line_id.tolist())
+
+
+def test_feedback_refused_while_neo4j_is_down_says_how_to_retry(
+    served: Served, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = served.artifact.accounts.id(7)
+    post = {"account": account, "sku": "X", "action": "shown", "user": "j.meyer"}
+    monkeypatch.setattr(client.app.state.crossgraph.graph, "run", lambda call: None)
+    with_id = client.post("/v1/feedback", json={**post, "id": "fb-down-1"}, headers=WRITE)
+    assert with_id.status_code == 503 and with_id.json()["code"] == "graph_unavailable"
+    assert with_id.json()["detail"].endswith("retry with the same id ('fb-down-1')")
+    without = client.post("/v1/feedback", json=post, headers=WRITE)
+    assert without.status_code == 503 and without.headers["Retry-After"] == "5"
+    assert "same id" not in without.json()["detail"]
+    assert without.json()["detail"].endswith("retry later, with an id so that a retry is stored once")
 
 
 def test_whitespace_matrix_cells_match_the_graph_and_the_model(

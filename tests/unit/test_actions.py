@@ -35,7 +35,7 @@ def suggestion(sku: str, rank: int, owning: int, score: float) -> Suggestion:
         "score": score,
         "model_score": score,
         "source": "model",
-        "reason": f"{owning} of your 20 closest peers own it",
+        "reason": f"{owning} of your 20 closest peers {'owns' if owning == 1 else 'own'} it",
         "evidence": {"peers_considered": 20, "peers_owning": owning, "top_peers": []},
         "facts": None,
         "drivers": [],
@@ -148,6 +148,12 @@ def test_one_item_per_product_and_excluded_or_owned_products_are_not_offered() -
     assert t1[0]["evidence"]["peers_owning"] == 2 and t1[0]["reason"].endswith(
         "2 of your 20 closest peers own it"
     )
+    one_peer = [suggestion("T1", 1, 1, 2.0)]  # one peer: the reason says "owns"
+    single = fuse(
+        one_peer, duplicate, [], products=PRODUCTS, kinds=("cross_sell", "upsell"), as_of=AS_OF, limit=5
+    )
+    assert single[0]["kind"] == "upsell"
+    assert single[0]["reason"].endswith("; 1 of your 20 closest peers owns it")
     excluded = fuse(
         cross(),
         SIGNALS,

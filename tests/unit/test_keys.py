@@ -28,8 +28,9 @@ def test_created_keys_authenticate_and_the_file_never_holds_them(tmp_path: Path)
     crm_writer = KeyRing([ApiKey(name="w", key=SecretStr("w"), scopes=["write"])]).authenticate("w")
     assert crm_writer is not None and crm_writer.allows("read") and not crm_writer.allows("admin")
     assert ring.authenticate(reader[:-1]) is None and ring.authenticate("") is None
-    with pytest.raises(InvalidInput, match="already exists"):
+    with pytest.raises(InvalidInput, match="already exists") as exists:
         create_key(path, "crm", ["read"])
+    assert "--replace" in str(exists.value) and "revoke it first" not in str(exists.value)
     revoke_key(path, "crm")
     assert KeyRing(read_keys_file(path)).authenticate(reader) is None
     assert [k["name"] for k in json.loads(path.read_text())] == ["ops"]
@@ -44,3 +45,31 @@ def test_keys_from_the_environment_and_invalid_definitions(tmp_path: Path) -> No
     bad.write_text('[{"name": "x", "key_sha256": "nothex"}]')
     with pytest.raises(InvalidInput, match=r"bad\.json"):
         read_keys_file(bad)
+
+
+def test_cli_create_with_a_taken_name_points_to_replace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from crossgraph.cli import app
+    from crossgraph.settings import get_settings
+
+    path = tmp_path / "keys.json"
+    monkeypatch.setenv("CROSSGRAPH_API_KEYS_FILE", str(path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        first = runner.invoke(app, ["api-key", "create", "demo", "--quiet"])
+        assert first.exit_code == 0, first.output
+        again = runner.invoke(app, ["api-key", "create", "demo"])
+        assert again.exit_code == 1
+        message = " ".join(again.output.split())  # the console wraps long lines
+        assert "already exists" in message and "add --replace" in message and "revoke" not in message
+        replaced = runner.invoke(app, ["api-key", "create", "demo", "--replace", "--quiet"])
+        assert replaced.exit_code == 0, replaced.output
+        ring = KeyRing(read_keys_file(path))
+        assert ring.authenticate(replaced.output.strip()) is not None
+        assert ring.authenticate(first.output.strip()) is None
+    finally:
+        get_settings.cache_clear()

@@ -13,8 +13,9 @@ from crossgraph.data.weighting import WeightingConfig
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.artifact import Artifact, write_artifact
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
-from crossgraph.recommend.engine import Engine, Filters
+from crossgraph.recommend.engine import DriverDict, Engine, EvidenceDict, Filters, model_reason
 from crossgraph.recommend.explain import ALSExplainer
+from crossgraph.recommend.nba import UnknownValues, parse_filters, parse_kinds
 from tests.unit.lines_factory import block_lines
 
 LINES = block_lines(n_accounts=60, n_blocks=3, block_size=6, seed=3)
@@ -55,7 +56,9 @@ def accounts() -> list[dict[str, object]]:
     ]
 
 
-def build(tmp_path: Path, inactive: str | None = None) -> Engine:
+def build(
+    tmp_path: Path, inactive: str | None = None, installed: list[tuple[str, str]] | None = None
+) -> Engine:
     model = HybridRecommender(HybridParams(als=ALS)).fit(IT)
     folder = tmp_path / "v1"
     folder.mkdir(parents=True)
@@ -69,6 +72,7 @@ def build(tmp_path: Path, inactive: str | None = None) -> Engine:
         metrics={},
         similar_k=5,
         top_n=8,
+        installed=installed or [],
     )
     return Engine(Artifact.load(folder))
 
@@ -113,10 +117,34 @@ def test_peer_evidence_counts_the_closest_peers_owning_each_product(engine: Engi
         assert s["evidence"]["peers_owning"] == len(owners)
         assert [engine.account_index[p["id"]] for p in s["evidence"]["top_peers"]] == owners[:3]
         if owners:
-            assert s["reason"].startswith(f"{len(owners)} of your 5 closest peers own Product {s['sku']}")
+            verb = "owns" if len(owners) == 1 else "own"
+            assert s["reason"].startswith(f"{len(owners)} of your 5 closest peers {verb} Product {s['sku']}")
         assert all(
             d["sku"] in {IT.products.id(int(j)) for j in engine.owned_indices(account)} for d in s["drivers"]
         )
+
+
+def test_installed_machines_count_as_owned_not_as_suggestions(engine: Engine, tmp_path: Path) -> None:
+    """A product the account has installed (an asset, never bought in the order lines) is not
+    offered, and peers who have it installed count as owning it in the evidence."""
+    account = 4
+    me = IT.accounts.id(account)
+    first, second = engine.recommend(account, limit=2)
+    peers = [IT.accounts.id(int(p)) for p in engine.similar[account] if p >= 0]
+    installed = [
+        (me, first["sku"]),
+        *((peer, second["sku"]) for peer in peers),
+        ("A-unknown", first["sku"]),  # not in the model: left out
+        (me, "P-unknown"),
+    ]
+    held = build(tmp_path, installed=installed)
+    items = held.recommend(account, limit=8)
+    assert first["sku"] not in [s["sku"] for s in items]
+    assert held.product_index[first["sku"]] in held.owned_indices(account)
+    evidence = next(s["evidence"] for s in items if s["sku"] == second["sku"])
+    assert evidence["peers_owning"] == evidence["peers_considered"] == len(peers)
+    newly_owned = 1 + len(peers) - second["evidence"]["peers_owning"]
+    assert held.artifact.manifest["data"]["installed_only_pairs"] == newly_owned
 
 
 def test_filters_and_the_als_extension(engine: Engine) -> None:
@@ -149,6 +177,45 @@ def test_filters_and_the_als_extension(engine: Engine) -> None:
     )
     only = engine.recommend(account, limit=2, filters=Filters.of(kinds=["service"]))
     assert only and all(s["product_kind"] == "service" for s in only)
+
+
+def test_reason_says_owns_for_one_peer_and_own_for_several() -> None:
+    def evidence(owning: int) -> EvidenceDict:
+        return {"peers_considered": 20, "peers_owning": owning, "top_peers": []}
+
+    driver: list[DriverDict] = [{"sku": "M1", "name": "Press X100", "contribution": 0.3}]
+    assert model_reason("Coolant", evidence(1), []) == "1 of your 20 closest peers owns Coolant"
+    assert (
+        model_reason("Coolant", evidence(2), driver)
+        == "2 of your 20 closest peers own Coolant; goes with Press X100, which you own"
+    )
+    assert model_reason("Coolant", evidence(0), []).startswith("Accounts with a purchase profile")
+
+
+def test_filters_match_categories_and_kinds_in_any_case_and_refuse_unknown_ones(engine: Engine) -> None:
+    filters = parse_filters(engine, ["c1", "C2"], ["SERVICE,Part"], ["P01"])
+    assert filters == Filters.of(categories=["C1", "C2"], kinds=["service", "part"], exclude=["P01"])
+    account = 10
+    assert engine.recommend(account, 4, parse_filters(engine, ["c1"])) == engine.recommend(
+        account, 4, Filters.of(categories=["C1"])
+    )
+    with pytest.raises(UnknownValues) as refused:
+        parse_filters(engine, ["C1,Nope"], where="body")
+    assert str(refused.value) == "category: unknown 'Nope'; expected one of C0, C1, C2 (case-insensitive)"
+    assert refused.value.field_errors() == [
+        {
+            "field": "body.category",
+            "message": "unknown value",
+            "input": "Nope",
+            "expected": ["C0", "C1", "C2"],
+        }
+    ]
+    with pytest.raises(UnknownValues, match=r"^kind: unknown 'foo'; expected one of consumable, machine"):
+        parse_filters(engine, kind=["foo"])
+    assert parse_filters(engine, exclude=["NO-SUCH-SKU"]).exclude == {"NO-SUCH-SKU"}  # excluding is harmless
+    assert parse_kinds(["Upsell,cross_sell"]) == ("cross_sell", "upsell")
+    with pytest.raises(UnknownValues, match="kinds: unknown 'resale'"):
+        parse_kinds(["resale"])
 
 
 def test_inactive_products_are_never_suggested(tmp_path: Path) -> None:

@@ -18,12 +18,18 @@ from crossgraph.errors import (
     ModelNotLoaded,
     ProductNotFound,
 )
+from crossgraph.recommend.nba import UnknownValues
+
+# One code per cause a client handles differently. Every 422 is `invalid_request`, whether
+# FastAPI's validation refused a parameter (wrong type, out of range) or crossgraph did (an
+# unknown category, too many accounts): the client's fix is the same, correct the request.
+INVALID_REQUEST = "invalid_request"
 
 # (status, code) per error class; the first match in this order wins (subclasses first)
 MAPPING: list[tuple[type[CrossgraphError], int, str]] = [
     (AccountNotFound, 404, "account_not_found"),
     (ProductNotFound, 404, "product_not_found"),
-    (InvalidInput, 422, "invalid_input"),
+    (InvalidInput, 422, INVALID_REQUEST),
     (ModelNotLoaded, 503, "model_not_loaded"),
     (GraphUnavailable, 503, "graph_unavailable"),
     (GraphQueryError, 502, "graph_query_failed"),
@@ -35,7 +41,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
-    422: "invalid_request",
+    422: INVALID_REQUEST,
     503: "unavailable",
 }
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -59,7 +65,8 @@ def install(app: FastAPI) -> None:
         for cls, status, code in MAPPING:
             if isinstance(exc, cls):
                 headers = {"Retry-After": "5"} if status == 503 else None
-                return JSONResponse(body(code, str(exc)), status_code=status, headers=headers)
+                errors = exc.field_errors() if isinstance(exc, UnknownValues) else None
+                return JSONResponse(body(code, str(exc), errors), status_code=status, headers=headers)
         raise exc  # pragma: no cover - MAPPING ends with the root class
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -77,7 +84,7 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return JSONResponse(body("invalid_request", summary, _jsonable(errors)), status_code=422)
+        return JSONResponse(body(INVALID_REQUEST, summary, _jsonable(errors)), status_code=422)
 
     app.add_exception_handler(CrossgraphError, crossgraph_error)
     app.add_exception_handler(HTTPException, http_error)

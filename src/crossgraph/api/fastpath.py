@@ -19,6 +19,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crossgraph.api.deps import AppState
+from crossgraph.api.schemas import MAX_ITEMS
 from crossgraph.recommend.nba import ListOptions, recommendation_list
 
 PATH = re.compile(r"/v1/accounts/([^/]+)/recommendations")
@@ -54,7 +55,7 @@ class SidebarFastPath:
         if query is None or path is None:
             return None
         limit = int(query.group(1) or 10)
-        if limit > 100:
+        if limit > MAX_ITEMS:
             return None  # FastAPI's 422
         presented = next((v for k, v in scope["headers"] if k == b"x-api-key"), None)
         state = self.state()

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Source = Literal["model", "als", "segment_popularity"]
+MAX_ITEMS = 100  # products per account list, in the single call and the batch alike
 
 
 class Product(BaseModel):
@@ -175,9 +176,11 @@ class ProductEvidence(BaseModel):
 class BatchRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"accounts": ["A00001", "A00002"], "limit": 5}})
     accounts: list[str] = Field(min_length=1, description="Account ids (at most api_batch_max)")
-    limit: int = Field(default=10, ge=1, le=50)
-    category: list[str] = Field(default_factory=list)
-    kind: list[str] = Field(default_factory=list)
+    limit: int = Field(
+        default=10, ge=1, le=MAX_ITEMS, description="Products per account, as in the single call"
+    )
+    category: list[str] = Field(default_factory=list, description="As in the single call")
+    kind: list[str] = Field(default_factory=list, description="As in the single call")
     exclude: list[str] = Field(default_factory=list)
     drivers: bool = Field(default=False, description="Compute drivers (slower for big batches)")
     kinds: list[str] = Field(default_factory=lambda: ["cross_sell"], description="As in the single call")
@@ -236,9 +239,16 @@ class ErrorResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"example": {"code": "account_not_found", "detail": "account 'A9' not found"}}
     )
-    code: str = Field(description="Stable, machine-readable: account_not_found, unauthorized, ...")
+    code: str = Field(
+        description="Stable, machine-readable: unauthorized, forbidden, account_not_found, "
+        "product_not_found, invalid_request (every 422), model_not_loaded, graph_unavailable, ..."
+    )
     detail: str = Field(description="What went wrong, naming the offending value")
-    errors: list[dict[str, Any]] | None = Field(default=None, description="Each invalid field (422)")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="422: each invalid field, value and message (field, input, message; "
+        "expected: the valid values when the value is unknown)",
+    )
 
 
 class WhitespaceCell(BaseModel):

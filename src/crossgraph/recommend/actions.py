@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
-from crossgraph.recommend.engine import CROSS_SELL_FLOOR, Suggestion
+from crossgraph.recommend.engine import CROSS_SELL_FLOOR, Suggestion, peers_owning_text
 
 Kind = Literal["cross_sell", "upsell", "renewal"]
 KINDS: tuple[Kind, ...] = ("cross_sell", "upsell", "renewal")
@@ -213,9 +213,7 @@ def fuse(
             ev = other["evidence"]
             kept["evidence"] = ev
             if ev["peers_owning"]:
-                kept["reason"] += (
-                    f"; {ev['peers_owning']} of your {ev['peers_considered']} closest peers own it"
-                )
+                kept["reason"] += f"; {peers_owning_text(ev['peers_owning'], ev['peers_considered'])} it"
         best[sku] = kept
     ranked = sorted(best.values(), key=lambda a: (-a["expected_value"], a["kind"], a["sku"]))[:limit]
     for rank, action in enumerate(ranked, start=1):

@@ -124,6 +124,9 @@ class Engine:
         self.product_names = [str(p.get("name") or s) for p, s in zip(info, self.skus, strict=True)]
         self.categories = [p.get("category") for p in info]
         self.kinds = [p.get("kind") for p in info]
+        # Filter values as a request may spell them (any case) -> the catalogue's spelling(s)
+        self.category_lookup = _lookup(self.categories)
+        self.kind_lookup = _lookup(self.kinds)
         self.active = np.array([p.get("active", True) is not False for p in info], dtype=bool)
         self.list_prices = [float(p.get("list_price") or 0.0) for p in info]
         self.cross_sell_floor = CROSS_SELL_FLOOR
@@ -447,15 +450,29 @@ class Engine:
         return "all accounts", share, size
 
 
+def peers_owning_text(owning: int, considered: int) -> str:
+    """'1 of your 20 closest peers owns', '7 of your 20 closest peers own'."""
+    return f"{owning} of your {considered} closest peers {'owns' if owning == 1 else 'own'}"
+
+
 def model_reason(name: str, evidence: EvidenceDict, drivers: list[DriverDict]) -> str:
     """One line a rep can say out loud, built from the same numbers the response carries."""
     if evidence["peers_considered"] and evidence["peers_owning"]:
-        text = f"{evidence['peers_owning']} of your {evidence['peers_considered']} closest peers own {name}"
+        text = f"{peers_owning_text(evidence['peers_owning'], evidence['peers_considered'])} {name}"
     else:
         text = f"Accounts with a purchase profile like yours buy {name}"
     if drivers:
         text += f"; goes with {drivers[0]['name']}, which you own"
     return text
+
+
+def _lookup(values: Iterable[Any]) -> dict[str, tuple[str, ...]]:
+    """casefold(value) -> the distinct spellings of that value, sorted (usually one)."""
+    found: dict[str, set[str]] = {}
+    for value in values:
+        if value:
+            found.setdefault(str(value).casefold(), set()).add(str(value))
+    return {k: tuple(sorted(v)) for k, v in found.items()}
 
 
 def _segment_tables(

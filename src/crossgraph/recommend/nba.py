@@ -5,7 +5,7 @@ be asked (the API's GraphLink.run, or a direct call in the CLI)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -56,12 +56,66 @@ def live_account(engine: Engine, run: GraphRun, account_id: str) -> dict[str, An
     return account
 
 
-def parse_kinds(values: Iterable[str]) -> tuple[Kind, ...]:
-    """?kinds=cross_sell,upsell -> ("cross_sell", "upsell"); an unknown kind is a 422 naming it."""
-    chosen = split_values(values) or ["cross_sell"]
-    unknown = [k for k in chosen if k not in KINDS]
+class UnknownValues(InvalidInput):
+    """Values of a request parameter that match nothing: a 422 naming the parameter, each
+    unknown value and the valid ones. `field` says where it came from: query.category, body.kind."""
+
+    LISTED = 40  # valid values spelled out in the message; `expected` in field_errors has all
+
+    def __init__(self, field: str, unknown: Sequence[str], expected: Sequence[str]) -> None:
+        self.field, self.unknown, self.expected = field, list(unknown), list(expected)
+        name = field.rsplit(".", 1)[-1]
+        values = ", ".join(repr(v) for v in self.unknown)
+        if not self.expected:
+            hint = "the served model's products have none"
+        else:
+            hint = "expected one of " + ", ".join(self.expected[: self.LISTED])
+            if len(self.expected) > self.LISTED:
+                hint += f", ... ({len(self.expected) - self.LISTED} more)"
+            hint += " (case-insensitive)"
+        super().__init__(f"{name}: unknown {values}; {hint}")
+
+    def field_errors(self) -> list[dict[str, Any]]:
+        """One entry per unknown value, shaped like FastAPI's validation errors plus `expected`."""
+        return [
+            {"field": self.field, "message": "unknown value", "input": v, "expected": self.expected}
+            for v in self.unknown
+        ]
+
+
+def resolve(values: Iterable[str], lookup: Mapping[str, tuple[str, ...]], field: str) -> list[str]:
+    """Request values -> the spellings `lookup` knows (matched case-insensitively, see
+    Engine.category_lookup); UnknownValues naming those that match nothing."""
+    chosen = split_values(values)
+    unknown = [v for v in chosen if v.casefold() not in lookup]
     if unknown:
-        raise InvalidInput(f"kinds: unknown {', '.join(unknown)}; expected cross_sell, upsell, renewal")
+        raise UnknownValues(field, unknown, sorted({s for spellings in lookup.values() for s in spellings}))
+    return [s for v in chosen for s in lookup[v.casefold()]]
+
+
+def parse_filters(
+    engine: Engine,
+    category: Iterable[str] = (),
+    kind: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    where: str = "query",
+) -> Filters:
+    """The request's product filters. A category or product kind the served model's catalogue
+    lacks is a 422 (it would only ever give an empty list); case does not matter. Excluded skus
+    need not exist (a client may exclude what it just quoted from another source)."""
+    return Filters.of(
+        resolve(category, engine.category_lookup, f"{where}.category"),
+        resolve(kind, engine.kind_lookup, f"{where}.kind"),
+        split_values(exclude),
+    )
+
+
+KIND_LOOKUP: Mapping[str, tuple[str, ...]] = {k: (k,) for k in KINDS}
+
+
+def parse_kinds(values: Iterable[str], where: str = "query") -> tuple[Kind, ...]:
+    """?kinds=cross_sell,upsell -> ("cross_sell", "upsell"); an unknown kind is a 422 naming it."""
+    chosen = resolve(values, KIND_LOOKUP, f"{where}.kinds") or ["cross_sell"]
     return tuple(k for k in KINDS if k in chosen)
 
 

@@ -12,8 +12,13 @@ from crossgraph.api import schemas
 from crossgraph.api.deps import ReadCall
 from crossgraph.api.errors import RESPONSES
 from crossgraph.api.views import account_ref, json_response, product_evidence
-from crossgraph.recommend.engine import Filters
-from crossgraph.recommend.nba import ListOptions, live_account, parse_kinds, recommendation_list, split_values
+from crossgraph.recommend.nba import (
+    ListOptions,
+    live_account,
+    parse_filters,
+    parse_kinds,
+    recommendation_list,
+)
 from crossgraph.recommend.plan import build_plan, to_markdown
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=RESPONSES)
@@ -25,12 +30,20 @@ AccountId = Annotated[str, Path(min_length=1, max_length=200, description="Accou
 async def recommendations(
     account_id: AccountId,
     call: ReadCall,
-    limit: Annotated[int, Query(ge=1, le=100, description="How many products")] = 10,
+    limit: Annotated[int, Query(ge=1, le=schemas.MAX_ITEMS, description="How many products")] = 10,
     category: Annotated[
-        list[str], Query(description="Only these categories (repeat or comma-separate)")
+        list[str],
+        Query(
+            description="Only these categories (repeat or comma-separate; any case); "
+            "an unknown one is a 422 listing the valid ones"
+        ),
     ] = [],  # noqa: B006
     kind: Annotated[
-        list[str], Query(description="Only these product kinds: machine, part, service, ...")
+        list[str],
+        Query(
+            description="Only these product kinds: machine, part, service, ... (any case); "
+            "an unknown one is a 422 listing the valid ones"
+        ),
     ] = [],  # noqa: B006
     exclude: Annotated[
         list[str],
@@ -56,7 +69,7 @@ async def recommendations(
     engine, state = call.engine, call.state
     options = ListOptions(
         limit=limit,
-        filters=Filters.of(split_values(category), split_values(kind), split_values(exclude)),
+        filters=parse_filters(engine, category, kind, exclude),
         drivers=3 if drivers else 0,
         kinds=parse_kinds(kinds),
         as_of=as_of,

@@ -13,8 +13,7 @@ from crossgraph.api.deps import EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import MAPPING, RESPONSES
 from crossgraph.api.views import json_response
 from crossgraph.errors import CrossgraphError, InvalidInput
-from crossgraph.recommend.engine import Filters
-from crossgraph.recommend.nba import ListOptions, parse_kinds, recommendation_list, split_values
+from crossgraph.recommend.nba import ListOptions, parse_filters, parse_kinds, recommendation_list
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"], responses=RESPONSES)
 
@@ -31,11 +30,9 @@ async def batch(request: schemas.BatchRequest, engine: EngineDep, state: StateDe
         )
     options = ListOptions(
         limit=request.limit,
-        filters=Filters.of(
-            split_values(request.category), split_values(request.kind), split_values(request.exclude)
-        ),
+        filters=parse_filters(engine, request.category, request.kind, request.exclude, where="body"),
         drivers=3 if request.drivers else 0,
-        kinds=parse_kinds(request.kinds),
+        kinds=parse_kinds(request.kinds, where="body"),
         as_of=request.as_of,
     )
     return await run_in_threadpool(_run, engine, state, request, options)

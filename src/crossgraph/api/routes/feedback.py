@@ -73,7 +73,13 @@ async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey) -> FeedbackOu
     )
     stored = await run_in_threadpool(state.graph.run, lambda g: (record_feedback(g, item),))
     if stored is None:
-        raise GraphUnavailable("Neo4j is unreachable: feedback cannot be stored now; retry with the same id")
+        # It may still have been stored (an answer lost in a timeout): only an id makes a retry safe.
+        retry = (
+            f"retry with the same id ({body.id!r})"
+            if body.id
+            else "retry later, with an id so that a retry is stored once"
+        )
+        raise GraphUnavailable(f"Neo4j is unreachable: feedback cannot be stored now; {retry}")
     until = None
     if item.action == "dismissed":
         until = at + timedelta(days=state.settings.feedback_suppress_days)
