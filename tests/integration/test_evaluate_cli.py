@@ -14,7 +14,7 @@ from crossgraph.data.demo import generate_demo
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.feedback import Feedback, record_feedback
 from crossgraph.graph.ingest import load_directory
-from crossgraph.settings import Settings
+from crossgraph.settings import Settings, get_settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 METRICS = {
@@ -23,8 +23,10 @@ METRICS = {
 
 
 def test_evaluate_on_the_graph_writes_every_model_and_metric(
-    graph: Graph, cli_env: Settings, tmp_path: Path
+    graph: Graph, cli_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(tmp_path / "models"))  # none promoted there
+    get_settings.cache_clear()
     generate_demo(tmp_path / "demo", accounts=400, seed=3, as_of=date(2026, 6, 30))
     load_directory(graph, tmp_path / "demo")
     # The online side: feedback on two model versions, as POST /v1/feedback stores it.
@@ -54,6 +56,7 @@ def test_evaluate_on_the_graph_writes_every_model_and_metric(
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "served model: shipped parameters from training/params.json" in result.output
     report = json.loads(out.read_text())
     models = {m["name"]: m for m in report["models"]}
     assert {"popularity", "segment_popularity", "item_knn_bm25", "ease"} <= set(models)

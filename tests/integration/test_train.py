@@ -88,4 +88,25 @@ def test_train_promotes_writes_back_and_the_gate_refuses_a_bad_model(
     manifest = Registry(tmp_path / "models").versions()[-1].manifest
     assert manifest["tuning"]["best"] == manifest["params"]
     assert len(manifest["tuning"]["trials"]) >= 2
+
+    # Promote and rollback by hand: the graph's write-back and ModelVersion follow the served model.
+    def graph_versions() -> tuple[list[str], list[str]]:
+        row = graph.write_text(
+            "MATCH ()-[s:SIMILAR_TO]->() WITH collect(DISTINCT s.model_version) AS sv "
+            "MATCH (m:ModelVersion) RETURN sv, collect(m.version) AS mv"
+        )[0]
+        return row["sv"], row["mv"]
+
+    refused = next(v.version for v in registry.versions() if not v.manifest["gate"]["passed"])
+    before = registry.current().version
+    promoted = runner.invoke(app, ["models", "promote", refused])
+    assert promoted.exit_code == 0, promoted.output
+    assert graph_versions() == ([refused], [refused])
+    shown = runner.invoke(app, ["models", "show", refused])
+    assert "refused:" in shown.output and "Offline metrics" in shown.output
+    assert json.loads(runner.invoke(app, ["models", "show", refused, "--json"]).output)["version"] == refused
+    rolled = runner.invoke(app, ["models", "rollback"])
+    assert rolled.exit_code == 0, rolled.output
+    assert registry.current().version == before
+    assert graph_versions() == ([before], [before])
     get_settings.cache_clear()

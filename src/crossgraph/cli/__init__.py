@@ -9,7 +9,6 @@ from crossgraph.cli import (
     data_cmds,
     graph_cmds,
     intel_cmds,
-    model_cmds,
     neo4j_cmds,
     serve_cmds,
     train_cmds,
@@ -25,7 +24,6 @@ app = typer.Typer(
 app.add_typer(neo4j_cmds.app, name="neo4j")
 app.add_typer(graph_cmds.app, name="graph")
 data_cmds.register(app)
-model_cmds.register(app)
 train_cmds.register(app)
 serve_cmds.register(app)
 intel_cmds.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,10 +41,15 @@ def output_file(path: Path | None) -> Path | None:
     folder does not exist or that is a folder itself."""
     if path is None:
         return None
+    parent = path.parent
     if path.is_dir():
         raise typer.BadParameter(f"{path} is a folder; give a file name")
-    if not path.parent.is_dir():
-        raise typer.BadParameter(f"the folder {path.parent} does not exist")
+    if not parent.exists():
+        raise typer.BadParameter(f"the folder {parent} does not exist")
+    if not parent.is_dir():
+        raise typer.BadParameter(f"{parent} is not a folder")
+    if not os.access(parent, os.W_OK):
+        raise typer.BadParameter(f"the folder {parent} is not writable")
     return path
 
 

@@ -1,18 +1,21 @@
-"""crossgraph train, and crossgraph models list | show | promote | rollback."""
+"""crossgraph train, crossgraph evaluate, and crossgraph models list | show | promote | rollback."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from crossgraph.cli.common import console, err_console, fails_cleanly, graph, settings
-from crossgraph.errors import InvalidInput
+from crossgraph.cli.common import console, err_console, fails_cleanly, graph, output_file, settings
+from crossgraph.errors import GraphUnavailable, InvalidInput
 from crossgraph.model.registry import Registry
+
+if TYPE_CHECKING:
+    from crossgraph.model.hybrid import HybridParams
 
 models_app = typer.Typer(help="Versioned models: list, inspect, promote, roll back.", no_args_is_help=True)
 DEFAULT_PARAMS = Path("training/params.json")
@@ -20,6 +23,7 @@ DEFAULT_PARAMS = Path("training/params.json")
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
+    app.command("evaluate")(evaluate)
     app.add_typer(models_app, name="models")
 
 
@@ -38,6 +42,138 @@ def _read_params(path: Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput(f"{path} must hold a JSON object")
     return data
+
+
+def _model_params(config: dict[str, Any], source: object) -> HybridParams:
+    """The "model" section of a parameters file (built-in defaults without one)."""
+    from crossgraph.model.hybrid import HybridParams
+
+    try:
+        return HybridParams.from_dict(config["model"]) if "model" in config else HybridParams()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"bad model parameters in {source}: {exc}") from exc
+
+
+def served_params(params_file: Path | None, model: str | None) -> tuple[HybridParams, str]:
+    """The parameters `evaluate` fits as the served model, and a line saying where they come from.
+
+    --params FILE: that file's "model" section; --model current|VERSION: the parameters recorded
+    in that registry version's manifest; neither: the promoted version's when there is one, else
+    training/params.json, else the built-in defaults."""
+    if params_file is not None and model is not None:
+        raise InvalidInput("--params and --model are alternatives: give one of them, not both")
+    if params_file is not None:
+        return _model_params(_read_params(params_file), params_file), f"parameters from {params_file}"
+    registry = _registry()
+    if model is None and registry.current_version() is None:
+        if DEFAULT_PARAMS.exists():
+            return _model_params(_read_params(DEFAULT_PARAMS), DEFAULT_PARAMS), (
+                f"shipped parameters from {DEFAULT_PARAMS} (no model promoted in {registry.root})"
+            )
+        default = "built-in default parameters"
+        return _model_params({}, default), f"{default} (no model promoted in {registry.root})"
+    info = registry.current() if model in (None, "current") else registry.get(str(model))
+    manifest = info.manifest
+    recorded = manifest.get("params") or manifest.get("metrics", {}).get("served_params")
+    where = info.path / "manifest.json"
+    if not isinstance(recorded, dict):
+        raise InvalidInput(f"{where} records no model parameters")
+    params = _model_params({"model": recorded}, where)
+    kind = "promoted version" if info.current else "version"
+    return params, f"parameters of {kind} {info.version} ({where})"
+
+
+@fails_cleanly
+def evaluate(
+    purchases: Path = typer.Option(
+        None,
+        "--purchases",
+        help="Evaluate on a file instead of the graph: the project's purchases.csv "
+        "or the UCI Online Retail file (.csv or .csv.gz).",
+    ),
+    cutoff: str = typer.Option(
+        None,
+        help="Fit before this date, test on pairs first bought on or after it (YYYY-MM-DD). "
+        "Default: 120 days before the last purchase.",
+    ),
+    segment: str = typer.Option(
+        "segment", help="Account attribute for segment popularity (graph): segment, industry or country."
+    ),
+    params_file: Path = typer.Option(
+        None,
+        "--params",
+        help='Fit the served model with the "model" parameters of this file (as crossgraph train reads it).',
+    ),
+    model: str = typer.Option(
+        None,
+        "--model",
+        help="Fit the served model with the parameters recorded for this registry version "
+        "(current, or a version name). Default: the promoted version's, or training/params.json "
+        "when none is promoted.",
+    ),
+    tune_budget: int = typer.Option(
+        0,
+        "--tune",
+        min=0,
+        help="Search parameters first with this many ALS trials on validation folds "
+        "carved from before the cutoff, starting from the parameters above.",
+    ),
+    json_path: Path = typer.Option(
+        None, "--json", callback=output_file, help="Write every model's metrics as JSON."
+    ),
+    plot: Path = typer.Option(None, callback=output_file, help="Write a PNG chart comparing the models."),
+) -> None:
+    """Offline metrics @5 and @10 of the served model and every baseline, fitted on the same split."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit parallelises itself
+    from crossgraph.cli.model_cmds import _cutoff, _load, _online
+    from crossgraph.model.evaluate import (
+        EvaluationConfig,
+        check_cutoff,
+        evaluate_models,
+        plot_report,
+        render_table,
+    )
+    from crossgraph.model.tuning import tune
+
+    def say(message: str) -> None:
+        err_console.print(message, style="dim", highlight=False)
+
+    served, source = served_params(params_file, model)
+    lines, segments = _load(purchases, segment)
+    if len(lines) == 0:
+        raise InvalidInput("no purchases to evaluate on")
+    cut = _cutoff(cutoff, lines)
+    check_cutoff(lines, cut)
+    say(f"{len(lines):,} order lines; cutoff {cut.date()}")
+    tuning = None
+    if tune_budget:
+        tuning = tune(lines, cut, budget=tune_budget, start=served, progress=say)
+        console.print(tuning.render_table(top=5))
+        served, source = tuning.best, f"tuned here ({tune_budget} ALS trials), starting from {source}"
+    console.print(f"served model: {source}", highlight=False)
+    report = evaluate_models(
+        lines, cut, segments=segments, config=EvaluationConfig(served=served, als=served.als), progress=say
+    )
+    console.print(render_table(report))
+    best = report.best_baseline()
+    console.print(
+        f"served {report.served.metrics['ndcg@10']:.4f} NDCG@10 vs best baseline {best.name} "
+        f"{best.metrics['ndcg@10']:.4f} ({report.lift_text()})",
+        highlight=False,
+    )
+    online = _online(purchases)
+    if json_path:
+        data = report.to_dict()
+        data["served_params_source"] = source
+        if tuning is not None:
+            data["tuning"] = tuning.to_dict()
+        if online is not None:
+            data["online"] = online
+        json_path.write_text(json.dumps(data, indent=2) + "\n")
+        say(f"wrote {json_path}")
+    if plot:
+        plot_report(report, plot)
+        say(f"wrote {plot}")
 
 
 @fails_cleanly
@@ -65,7 +201,7 @@ def train(
     stays; the artifact is kept for inspection), 1 on errors."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit parallelises itself
     from crossgraph.dates import parse_cutoff
-    from crossgraph.graph.export import export_accounts, export_order_lines, export_products
+    from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
     from crossgraph.graph.writeback import write_back
     from crossgraph.model.artifact import Artifact
     from crossgraph.model.evaluate import render_table
@@ -91,6 +227,7 @@ def train(
         with timed(timings, "export"):
             lines = export_order_lines(g)
             accounts, products = export_accounts(g), export_products(g)
+            installed = export_installed(g)
         result = run_training(
             lines,
             accounts,
@@ -104,6 +241,7 @@ def train(
             tune_budget=int(tune_budget if tune_budget is not None else config.get("tune_budget", 0)),
             progress=say,
             timings=timings,
+            installed=installed,
         )
         console.print(render_table(result.report))
         if not result.passed:
@@ -156,24 +294,115 @@ def list_models() -> None:
 
 @models_app.command("show")
 @fails_cleanly
-def show(version: str = typer.Argument(None, help="Version (default: the current one).")) -> None:
-    """Print a version's manifest."""
+def show(
+    version: str = typer.Argument(None, help="Version (default: the current one)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole manifest as JSON."),
+) -> None:
+    """A version's summary: data, parameters, the gate's verdict and metrics next to the baselines."""
     registry = _registry()
     info = registry.get(version) if version else registry.current()
-    print(json.dumps(info.manifest, indent=2))
+    if as_json:
+        print(json.dumps(info.manifest, indent=2))
+        return
+    m = info.manifest
+    data, gate, params = m.get("data", {}), m.get("gate", {}), m.get("params", {})
+    als = params.get("als", {})
+    lines = [
+        f"[bold]{info.version}[/]" + (" (current)" if info.current else ""),
+        f"created {m.get('created', '?')}, trained on purchases until {m.get('trained_until', '?')}",
+        f"data: {data.get('accounts', 0):,} accounts x {data.get('products', 0):,} products, "
+        f"{data.get('pairs', 0):,} bought pairs, {data.get('installed_only_pairs', 0):,} installed only; "
+        f"fingerprint {str(data.get('fingerprint', ''))[:12]}",
+        f"model: {m.get('model', '?')}; ALS {als.get('factors')} factors, regularization "
+        f"{als.get('regularization')}, alpha {als.get('alpha')}, {als.get('iterations')} iterations; "
+        f"blend ALS {params.get('als_weight')} / EASE {params.get('ease_weight')} "
+        f"/ kNN {params.get('knn_weight')}",
+    ]
+    if m.get("tuning"):
+        lines.append(f"tuned: {len(m['tuning'].get('trials', []))} trials on validation windows")
+    if gate:
+        verdict = (
+            "[green]passed[/]"
+            if gate.get("passed")
+            else "[red]refused[/]: " + "; ".join(gate.get("reasons", []))
+        )
+        lines.append(f"gate: {verdict}")
+    for line in lines:
+        console.print(line, highlight=False)
+    models = m.get("metrics", {}).get("models", [])
+    if models:
+        keys = ("ndcg@10", "precision@10", "recall@10", "hit_rate@10", "coverage@10")
+        table = Table(title=f"Offline metrics at cutoff {m.get('metrics', {}).get('cutoff', '?')}")
+        for column in ("model", "role", *keys):
+            table.add_column(column, justify="left" if column in ("model", "role") else "right")
+        for row in models:
+            values = row.get("metrics", {})
+            table.add_row(
+                row.get("name", ""),
+                row.get("role", ""),
+                *(f"{values[k]:.4f}" if isinstance(values.get(k), float) else "" for k in keys),
+            )
+        console.print(table)
+    console.print(f"whole manifest: crossgraph models show {info.version} --json", style="dim")
 
 
 @models_app.command("promote")
 @fails_cleanly
-def promote(version: str) -> None:
-    """Make VERSION current (atomic; servers pick it up on their next reload)."""
+def promote(
+    version: str = typer.Argument(..., help="The version to serve."),
+    no_write_back: bool = typer.Option(
+        False, "--no-write-back", help="Leave the graph's SIMILAR_TO / RECOMMENDED as they are."
+    ),
+    params_file: Path = typer.Option(
+        None, "--params", help="Write-back sizes (default training/params.json)."
+    ),
+) -> None:
+    """Make VERSION current (atomic; servers pick it up on their next reload) and write its peers
+    and suggestions into the graph."""
     info = _registry().promote(version, reason="manual promote")
     console.print(f"current model: {info.version}")
+    if not no_write_back:
+        _write_back_current(info.version, params_file)
 
 
 @models_app.command("rollback")
 @fails_cleanly
-def rollback() -> None:
-    """Make the previously promoted version current again."""
+def rollback(
+    no_write_back: bool = typer.Option(
+        False, "--no-write-back", help="Leave the graph's SIMILAR_TO / RECOMMENDED as they are."
+    ),
+    params_file: Path = typer.Option(
+        None, "--params", help="Write-back sizes (default training/params.json)."
+    ),
+) -> None:
+    """Make the previously promoted version current again and write its peers and suggestions
+    into the graph."""
     info = _registry().rollback()
     console.print(f"rolled back; current model: {info.version}")
+    if not no_write_back:
+        _write_back_current(info.version, params_file)
+
+
+def _write_back_current(version: str, params_file: Path | None) -> None:
+    """The graph's SIMILAR_TO / RECOMMENDED / ModelVersion follow the served model. The model is
+    promoted either way; an unreachable graph is a warning with the command to catch up."""
+    from crossgraph.graph.writeback import write_back
+    from crossgraph.model.artifact import Artifact
+
+    wb = _read_params(params_file).get("write_back", {})
+    try:
+        with graph() as g:
+            report = write_back(
+                g,
+                Artifact.load(_registry().get(version).path),
+                peers=int(wb.get("peers", 10)),
+                products=int(wb.get("products", 10)),
+            )
+    except GraphUnavailable as exc:
+        err_console.print(
+            f"[yellow]warning:[/] the graph still holds the previous model's SIMILAR_TO / RECOMMENDED "
+            f"({exc}); when Neo4j is back: crossgraph models promote {version}",
+            highlight=False,
+        )
+        return
+    console.print(f"wrote {report.similar:,} SIMILAR_TO and {report.recommended:,} RECOMMENDED of {version}")

@@ -8,6 +8,7 @@ products it did not own at the cutoff. Metrics are those of `model.metrics` at e
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import numpy as np
 
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.split import TimeSplit, time_split
+from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.base import Recommender
 from crossgraph.model.baselines import (
@@ -92,9 +94,15 @@ class EvaluationReport:
         return max((r for r in self.results if r.role == BASELINE), key=lambda r: r.metrics[metric])
 
     def lift(self, metric: str = "ndcg@10") -> float:
-        """Relative gain of the served model over the best baseline (0.05 = +5 %)."""
+        """Relative gain of the served model over the best baseline (0.05 = +5 %); inf when
+        the best baseline scores 0 (see `lift_text`)."""
         base = self.best_baseline(metric).metrics[metric]
         return self.served.metrics[metric] / base - 1.0 if base > 0 else float("inf")
+
+    def lift_text(self, metric: str = "ndcg@10") -> str:
+        """'+5.6%', or 'n/a, best baseline 0' when there is nothing to divide by."""
+        lift = self.lift(metric)
+        return f"{lift:+.1%}" if math.isfinite(lift) else "n/a, best baseline 0"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,7 +119,7 @@ class EvaluationReport:
             "models": [r.to_dict() for r in self.results],
             "served_params": self.served_params,
             "best_baseline": self.best_baseline().name,
-            "served_lift_ndcg@10": round(self.lift(), 4),
+            "served_lift_ndcg@10": round(self.lift(), 4) if math.isfinite(self.lift()) else None,
             "seconds": round(self.seconds, 2),
         }
 
@@ -150,7 +158,14 @@ def evaluate_models(
     config = config or EvaluationConfig()
     say = progress or (lambda _: None)
     started = time.perf_counter()
+    check_cutoff(lines, cutoff, end=config.end)
     split = time_split(lines, cutoff, end=config.end)
+    if split.test.nnz == 0:
+        raise InvalidInput(
+            f"no test pairs on or after the cutoff {_day(cutoff)}: no account seen before it "
+            f"bought a product new to it (and sold before it) afterwards{_span(lines)}; "
+            "pick an earlier cutoff"
+        )
     say(
         f"split at {split.cutoff}: {len(split.train_lines)} train lines, "
         f"{len(split.test_accounts())} test accounts, {split.test.nnz} test pairs"
@@ -195,6 +210,42 @@ def evaluate_models(
     )
 
 
+def check_cutoff(
+    lines: OrderLines,
+    cutoff: datetime | np.datetime64 | str,
+    end: datetime | np.datetime64 | str | None = None,
+) -> None:
+    """InvalidInput, naming the data's date range, when the cutoff leaves nothing to fit on or
+    no purchase to test on (cheap: run before tuning or fitting anything)."""
+    cut = np.asarray(cutoff, dtype="datetime64[s]")[()]
+    at = lines.ordered_at.astype("datetime64[s]")
+    if not np.any(at < cut):
+        raise InvalidInput(
+            f"no training lines: no purchase before the cutoff {_day(cutoff)}{_span(lines)}; "
+            "pick a later cutoff"
+        )
+    after = at >= cut
+    if end is not None:
+        after &= at < np.asarray(end, dtype="datetime64[s]")
+    if not np.any(after):
+        window = "" if end is None else f" and before {_day(end)}"
+        raise InvalidInput(
+            f"no test pairs: no purchase on or after the cutoff {_day(cutoff)}{window}"
+            f"{_span(lines)}; pick an earlier cutoff"
+        )
+
+
+def _day(value: datetime | np.datetime64 | str) -> str:
+    return str(np.asarray(value, dtype="datetime64[D]"))
+
+
+def _span(lines: OrderLines) -> str:
+    """' (the purchases run from 2022-05-26 to 2026-05-20)', or '' without lines."""
+    if len(lines) == 0:
+        return ""
+    return f" (the purchases run from {_day(lines.ordered_at.min())} to {_day(lines.ordered_at.max())})"
+
+
 def _component_of(hybrid: HybridRecommender, model: Recommender) -> tuple[Recommender, float] | None:
     """The hybrid's fitted component of the same class and parameters as `model`, and its fit seconds."""
     for name, _, component in hybrid.components():
@@ -217,7 +268,7 @@ def render_table(report: EvaluationReport, ks: tuple[int, ...] = (5, 10)) -> Any
     table = Table(
         title=(
             f"cutoff {report.cutoff[:10]} - {report.test_accounts} test accounts, {report.test_pairs} "
-            f"new pairs; served vs best baseline ({best.name}) NDCG@{top}: {report.lift(f'ndcg@{top}'):+.1%}"
+            f"new pairs; served vs best baseline ({best.name}) NDCG@{top}: {report.lift_text(f'ndcg@{top}')}"
         )
     )
     table.add_column("model")
