@@ -30,7 +30,7 @@ from crossgraph.settings import Settings, get_settings
 
 # Wide tables stay readable when output goes to a file or CI log, not only on a terminal.
 console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 P = ParamSpec("P")
 R = TypeVar("R")

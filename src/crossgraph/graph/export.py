@@ -86,4 +86,7 @@ def export_products(graph: Graph) -> list[dict[str, Any]]:
 
 def export_installed(graph: Graph) -> list[tuple[str, str]]:
     """(account id, sku) for every product an account has installed (Asset OF_MODEL)."""
-    return [(str(r["account_id"]), str(r["sku"])) for r in graph.read("export_installed")]
+    rows = graph.read("export_installed")
+    if not rows:
+        return []
+    return list(zip(map(str, rows[0]["account_ids"]), map(str, rows[0]["skus"]), strict=True))
