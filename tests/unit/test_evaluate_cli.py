@@ -76,12 +76,17 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, " ".join(result.output.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
 
 
-def test_evaluate_fits_the_promoted_models_parameters_by_default(
-    registry: Registry, purchases: Path, tmp_path: Path
-) -> None:
+def two_versions(registry: Registry) -> None:
+    """v1 with other parameters, v2 (promoted) with the tuned ones."""
     add_version(registry, "v1", OTHER)
     add_version(registry, "v2", TUNED)
     registry.promote("v2")
+
+
+def test_evaluate_fits_the_promoted_models_parameters_by_default(
+    registry: Registry, purchases: Path, tmp_path: Path
+) -> None:
+    two_versions(registry)
     out = tmp_path / "eval.json"
     code, output = run("--purchases", str(purchases), "--cutoff", CUTOFF, "--json", str(out))
     assert code == 0, output
@@ -94,9 +99,7 @@ def test_evaluate_fits_the_promoted_models_parameters_by_default(
 def test_evaluate_model_option_picks_a_registry_version_and_names_unknown_ones(
     registry: Registry, purchases: Path, tmp_path: Path
 ) -> None:
-    add_version(registry, "v1", OTHER)
-    add_version(registry, "v2", TUNED)
-    registry.promote("v2")
+    two_versions(registry)
     out = tmp_path / "eval.json"
     code, output = run("--purchases", str(purchases), "--cutoff", CUTOFF, "--model", "v1", "--json", str(out))
     assert code == 0, output
