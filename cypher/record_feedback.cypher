@@ -1,5 +1,7 @@
 // What a rep did with a suggestion: (:Feedback)-[:FOR_ACCOUNT]->(:Account), -[:FOR_PRODUCT]->(:Product).
-// MERGE on the id makes a retried POST harmless; nothing is written unless both ends exist.
+// MERGE on the id makes a retried POST harmless: a known id changes nothing and returns what
+// was stored first (account, sku, action, time), so the caller can answer with those and
+// refuse an id reused for other feedback. Nothing is written unless both ends exist.
 OPTIONAL MATCH (a:Account {id: $account_id})
 OPTIONAL MATCH (p:Product {sku: $sku})
 OPTIONAL CALL (a, p) {
@@ -8,10 +10,16 @@ OPTIONAL CALL (a, p) {
   ON CREATE SET f.action = $action, f.user = $user, f.at = datetime($at), f.kind = $kind,
                 f.model_version = $model_version, f.value = $value, f.note = $note, f.created = true
   ON MATCH SET f.created = false
-  MERGE (f)-[:FOR_ACCOUNT]->(a)
-  MERGE (f)-[:FOR_PRODUCT]->(p)
-  WITH f, f.created AS created
+  WITH a, p, f, f.created AS created
   REMOVE f.created
-  RETURN created
+  FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
+    MERGE (f)-[:FOR_ACCOUNT]->(a)
+    MERGE (f)-[:FOR_PRODUCT]->(p))
+  WITH f, created
+  OPTIONAL MATCH (f)-[:FOR_ACCOUNT]->(stored_account:Account)
+  OPTIONAL MATCH (f)-[:FOR_PRODUCT]->(stored_product:Product)
+  RETURN created, stored_account.id AS stored_account, stored_product.sku AS stored_sku,
+         f.action AS stored_action, f.at AS stored_at, f.model_version AS stored_model
 }
-RETURN a IS NOT NULL AS account_found, p IS NOT NULL AS product_found, created
+RETURN a IS NOT NULL AS account_found, p IS NOT NULL AS product_found, created,
+       stored_account, stored_sku, stored_action, stored_at, stored_model

@@ -41,6 +41,11 @@ class ProductNotFound(CrossgraphError):
         self.sku = sku
 
 
+class Conflict(CrossgraphError):
+    """The request contradicts something already stored under the same key (e.g. a feedback id
+    reused for other feedback)."""
+
+
 class ModelNotLoaded(CrossgraphError):
     """No promoted model is available to serve."""
 

@@ -596,7 +596,14 @@ def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_trai
     stored = client.post("/v1/feedback", json=post, headers=WRITE)
     assert stored.status_code == 201, stored.text
     assert stored.json()["created"] is True and stored.json()["suppressed_until"]
-    assert client.post("/v1/feedback", json=post, headers=WRITE).json()["created"] is False  # a retry
+    retry = client.post("/v1/feedback", json=post, headers=WRITE)  # no `at`: sent later than the first
+    assert retry.status_code == 201 and retry.json() == {**stored.json(), "created": False}
+    reused = client.post("/v1/feedback", json={**post, "sku": won}, headers=WRITE)
+    assert reused.status_code == 409 and reused.json()["code"] == "conflict"
+    assert "'fb-1' is already stored for account" in reused.json()["detail"]
+    with Graph.connect(served.settings) as g:  # the reused id linked nothing new
+        links = g.write_text("MATCH (f:Feedback {id: $id})-[r]->() RETURN count(r) AS n", {"id": "fb-1"})
+    assert links == [{"n": 2}]
     after = client.get(url, params={"limit": 3}, headers=READ).json()["items"]
     assert dismissed not in {i["sku"] for i in after} and after[0]["sku"] == first[1]["sku"]
     # Another server process learns the dismissal from the graph at start.

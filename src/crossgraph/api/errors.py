@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 
 from crossgraph.errors import (
     AccountNotFound,
+    Conflict,
     CrossgraphError,
     GraphQueryError,
     GraphUnavailable,
@@ -30,6 +31,7 @@ MAPPING: list[tuple[type[CrossgraphError], int, str]] = [
     (AccountNotFound, 404, "account_not_found"),
     (ProductNotFound, 404, "product_not_found"),
     (InvalidInput, 422, INVALID_REQUEST),
+    (Conflict, 409, "conflict"),
     (ModelNotLoaded, 503, "model_not_loaded"),
     (GraphUnavailable, 503, "graph_unavailable"),
     (GraphQueryError, 502, "graph_query_failed"),
@@ -40,6 +42,7 @@ HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "too_large",
     422: INVALID_REQUEST,
     503: "unavailable",

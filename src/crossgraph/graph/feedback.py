@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from crossgraph.errors import AccountNotFound, ProductNotFound
+from crossgraph.errors import AccountNotFound, Conflict, ProductNotFound
 from crossgraph.graph.driver import Graph
 
 Action = Literal["shown", "accepted", "dismissed", "won", "lost"]
@@ -35,8 +35,18 @@ class Feedback:
     note: str | None = None
 
 
-def record_feedback(graph: Graph, feedback: Feedback) -> bool:
-    """Store it; True when new, False when this id was stored before (a retry)."""
+@dataclass(frozen=True)
+class Recorded:
+    """What the graph holds under a feedback id after a POST: the new feedback, or on a retry
+    the one stored first."""
+
+    feedback: Feedback
+    created: bool
+
+
+def record_feedback(graph: Graph, feedback: Feedback) -> Recorded:
+    """Store it. A retry (an id stored before) changes nothing and returns the stored
+    feedback; an id stored for another account, product or action is a Conflict."""
     rows = graph.write(
         "record_feedback",
         {
@@ -57,7 +67,16 @@ def record_feedback(graph: Graph, feedback: Feedback) -> bool:
         raise AccountNotFound(feedback.account_id)
     if not row["product_found"]:
         raise ProductNotFound(feedback.sku)
-    return bool(row["created"])
+    if row["created"]:
+        return Recorded(feedback, created=True)
+    stored = (row["stored_account"], row["stored_sku"], row["stored_action"])
+    if stored != (feedback.account_id, feedback.sku, feedback.action):
+        raise Conflict(
+            f"feedback id {feedback.id!r} is already stored for account {stored[0]!r}, product "
+            f"{stored[1]!r}, action {stored[2]!r}; use a new id for other feedback"
+        )
+    at = row["stored_at"].to_native()  # neo4j DateTime -> datetime (microseconds, time zone)
+    return Recorded(replace(feedback, at=at, model_version=row["stored_model"]), created=False)
 
 
 def dismissals(graph: Graph, since: datetime) -> dict[str, frozenset[str]]:

@@ -38,20 +38,28 @@ class FeedbackIn(BaseModel):
     id: str | None = Field(
         default=None,
         max_length=200,
-        description="Idempotency key: a retried POST with the same id is stored once",
+        description="Idempotency key: a retried POST with the same id is stored once and answered "
+        "with what was stored; the same id for another account, product or action is a 409",
     )
 
 
 class FeedbackOut(BaseModel):
     id: str
-    created: bool = Field(description="False when this id had been stored before")
+    created: bool = Field(
+        description="False when this id had been stored before (the answer is then the stored one)"
+    )
     model_version: str | None
     suppressed_until: datetime | None = Field(
         description="For dismissals: the product is not suggested to this account until then"
     )
 
 
-@router.post("/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/feedback",
+    response_model=FeedbackOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "The id is stored for another account, product or action"}},
+)
 async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey) -> FeedbackOut:
     """Record what a rep did with a suggestion. Dismissed suggestions disappear from this
     account's list for `feedback_suppress_days`; won deals count as purchases in the next
@@ -80,11 +88,13 @@ async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey) -> FeedbackOu
             else "retry later, with an id so that a retry is stored once"
         )
         raise GraphUnavailable(f"Neo4j is unreachable: feedback cannot be stored now; {retry}")
+    recorded = stored[0]
+    item = recorded.feedback  # on a retry: as stored the first time
     until = None
     if item.action == "dismissed":
-        until = at + timedelta(days=state.settings.feedback_suppress_days)
+        until = item.at + timedelta(days=state.settings.feedback_suppress_days)
         if until > datetime.now(UTC):
             state.suppressions.add(item.account_id, item.sku)
     return FeedbackOut(
-        id=item.id, created=stored[0], model_version=item.model_version, suppressed_until=until
+        id=item.id, created=recorded.created, model_version=item.model_version, suppressed_until=until
     )
