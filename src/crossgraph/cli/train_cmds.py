@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,10 +12,13 @@ import typer
 from rich.table import Table
 
 from crossgraph.cli.common import console, err_console, fails_cleanly, graph, output_file, settings
+from crossgraph.data.orderlines import OrderLines, read_purchases
+from crossgraph.dates import parse_cutoff
 from crossgraph.errors import GraphUnavailable, InvalidInput
 from crossgraph.model.registry import Registry
 
 if TYPE_CHECKING:
+    from crossgraph.graph.driver import Graph
     from crossgraph.model.hybrid import HybridParams
 
 models_app = typer.Typer(help="Versioned models: list, inspect, promote, roll back.", no_args_is_help=True)
@@ -125,7 +129,6 @@ def evaluate(
 ) -> None:
     """Offline metrics @5 and @10 of the served model and every baseline, fitted on the same split."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit parallelises itself
-    from crossgraph.cli.model_cmds import _cutoff, _load, _online
     from crossgraph.model.evaluate import (
         EvaluationConfig,
         check_cutoff,
@@ -200,10 +203,7 @@ def train(
     Exit code 0 when the new model was promoted, 2 when the gate refused it (the current model
     stays; the artifact is kept for inspection), 1 on errors."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit parallelises itself
-    from crossgraph.dates import parse_cutoff
     from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
-    from crossgraph.graph.writeback import write_back
-    from crossgraph.model.artifact import Artifact
     from crossgraph.model.evaluate import render_table
     from crossgraph.model.hybrid import HybridParams
     from crossgraph.model.train import GateConfig, timed
@@ -252,15 +252,8 @@ def train(
         registry.promote(result.version, reason=f"train: {gate.metric} {result.score:.4f}")
         console.print(f"promoted {result.version} ({gate.metric} {result.score:.4f})")
         if not no_write_back:
-            wb = config.get("write_back", {})
             with timed(timings, "write-back"):
-                report = write_back(
-                    g,
-                    Artifact.load(registry.get(result.version).path),
-                    peers=int(wb.get("peers", 10)),
-                    products=int(wb.get("products", 10)),
-                )
-            console.print(f"wrote {report.similar:,} SIMILAR_TO and {report.recommended:,} RECOMMENDED")
+                _write_back(g, result.version, config)
         say(_stage_line(timings))
 
 
@@ -386,23 +379,79 @@ def rollback(
 def _write_back_current(version: str, params_file: Path | None) -> None:
     """The graph's SIMILAR_TO / RECOMMENDED / ModelVersion follow the served model. The model is
     promoted either way; an unreachable graph is a warning with the command to catch up."""
-    from crossgraph.graph.writeback import write_back
-    from crossgraph.model.artifact import Artifact
-
-    wb = _read_params(params_file).get("write_back", {})
     try:
         with graph() as g:
-            report = write_back(
-                g,
-                Artifact.load(_registry().get(version).path),
-                peers=int(wb.get("peers", 10)),
-                products=int(wb.get("products", 10)),
-            )
+            _write_back(g, version, _read_params(params_file))
     except GraphUnavailable as exc:
         err_console.print(
             f"[yellow]warning:[/] the graph still holds the previous model's SIMILAR_TO / RECOMMENDED "
             f"({exc}); when Neo4j is back: crossgraph models promote {version}",
             highlight=False,
         )
-        return
+
+
+def _write_back(g: Graph, version: str, config: dict[str, Any]) -> None:
+    """Write `version`'s peers and suggestions, as many per account as `config` says."""
+    from crossgraph.graph.writeback import write_back
+    from crossgraph.model.artifact import Artifact
+
+    wb = config.get("write_back", {})
+    report = write_back(
+        g,
+        Artifact.load(_registry().get(version).path),
+        peers=int(wb.get("peers", 10)),
+        products=int(wb.get("products", 10)),
+    )
     console.print(f"wrote {report.similar:,} SIMILAR_TO and {report.recommended:,} RECOMMENDED of {version}")
+
+
+# -- evaluate's inputs ------------------------------------------------------------------
+def _online(purchases: Path | None) -> dict[str, dict[str, Any]] | None:
+    """The online side, for graph runs: feedback per model version, printed as a table."""
+    if purchases is not None:
+        return None
+    from crossgraph.graph.feedback import ACTIONS, feedback_stats
+
+    with graph() as g:
+        stats = feedback_stats(g)
+    if not stats:
+        console.print("online: no feedback recorded yet (POST /v1/feedback)")
+        return stats
+    table = Table(title="Online: feedback per model version")
+    for column in ("model version", *ACTIONS, "acceptance", "win rate"):
+        table.add_column(column, justify="left" if column == "model version" else "right")
+    for version, row in stats.items():
+        rates = [row["acceptance_rate"], row["win_rate"]]
+        table.add_row(
+            version, *(str(row[a]) for a in ACTIONS), *("" if r is None else f"{r:.1%}" for r in rates)
+        )
+    console.print(table)
+    return stats
+
+
+def _load(purchases: Path | None, segment: str) -> tuple[OrderLines, dict[str, str | None]]:
+    if purchases is not None:
+        from crossgraph.data.online_retail import is_online_retail, read_online_retail
+
+        if not purchases.exists():
+            raise InvalidInput(f"{purchases} does not exist")
+        if is_online_retail(purchases):
+            data = read_online_retail(purchases)
+            return data.lines, {str(a["id"]): a["country"] for a in data.accounts}
+        return read_purchases(purchases), {}
+    if segment not in ("segment", "industry", "country"):
+        raise InvalidInput(f"--segment must be segment, industry or country, got {segment!r}")
+    from crossgraph.graph.export import export_accounts, export_order_lines
+
+    with graph() as g:
+        lines = export_order_lines(g)
+        segments = {str(a["id"]): a.get(segment) for a in export_accounts(g)}
+    return lines, segments
+
+
+def _cutoff(text: str | None, lines: OrderLines) -> datetime:
+    if text:
+        return parse_cutoff(text)
+    from crossgraph.model.train import default_cutoff
+
+    return default_cutoff(lines, test_days=120)
