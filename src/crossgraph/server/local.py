@@ -9,6 +9,7 @@ once and kept in <data_dir>/neo4j/password, readable by the user only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -349,6 +350,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+@functools.cache
 def _launcher_digest() -> str:
     source = resources.files("crossgraph.server") / "java" / f"{LAUNCHER_CLASS}.java"
     return hashlib.sha256(source.read_bytes()).hexdigest()
