@@ -44,39 +44,15 @@ from crossgraph.model.artifact import Artifact
 from crossgraph.server.local import LocalServer, free_port
 from crossgraph.settings import Settings
 
-# The write-back queries before in-place updates (delete all of the batch's, create all anew).
-REFERENCE = {
-    name: f"""
-UNWIND range(0, size($targets) - 1) AS k
-OPTIONAL MATCH (b:{label} {{{key}: $targets[k]}})
-WITH k, b ORDER BY k
-WITH collect([b]) AS found
-UNWIND range(0, size($accounts) - 1) AS j
-MATCH (a:Account {{id: $accounts[j]}})
-CALL (a) {{
-  OPTIONAL MATCH (a)-[old:{rel}]->()
-  DELETE old
-}}
-UNWIND range($offsets[j], $offsets[j + 1] - 1) AS i
-WITH a, i, $offsets[j] AS first, found[$target_of[i]][0] AS b
-WHERE b IS NOT NULL
-CREATE (a)-[:{rel} {{score: $scores[i], rank: i - first + 1, model_version: $version}}]->(b)
-RETURN count(*) AS written
-"""
-    for name, label, key, rel in (
-        ("write_similar_accounts", "Account", "id", "SIMILAR_TO"),
-        ("write_recommendations", "Product", "sku", "RECOMMENDED"),
-    )
-}
+# The write-back before in-place updates (delete all of the batch's, create all anew).
+REFERENCE = ("write_similar_accounts", "write_recommendations")
 
 
 class ReferenceGraph(Graph):
-    """A Graph whose write-back queries are the reference ones."""
+    """A Graph whose write-back queries are the reference ones (cypher/reference/)."""
 
     def write(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        if name in REFERENCE:
-            return self.write_text(REFERENCE[name], params)
-        return super().write(name, params)
+        return super().write(f"reference/{name}" if name in REFERENCE else name, params)
 
 
 def lists(
