@@ -98,6 +98,44 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="How often the server checks for a newly promoted model and Neo4j"
     )
 
+    # The web face: pages for people who sign in, and the embeddable CRM sidebar (docs/web.md).
+    users_file: Path | None = Field(
+        default=None, description="Users who sign in (argon2 hashes); default <data_dir>/users.json"
+    )
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs session cookies; unset: generated once in <data_dir>/web-secret (mode 600). "
+        "Set the same value on every replica.",
+    )
+    web_session_hours: float = Field(default=12.0, gt=0, le=24 * 30, description="Sign-in lasts this long")
+    web_login_attempts: int = Field(
+        default=5, ge=1, le=1000, description="Failed sign-ins per user or client address per 15 minutes"
+    )
+    web_trusted_user_header: str | None = Field(
+        default=None,
+        description="Behind a company SSO proxy: the request header naming the signed-in user (e.g. "
+        "X-Forwarded-User). Only set it when the proxy is the only way to reach the service.",
+    )
+    web_public_docs: bool = Field(
+        default=True, description="/docs and /redoc without sign-in (they hold no account data)"
+    )
+    embed_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key the CRM's server signs embed tokens with; unset: generated once in "
+        "<data_dir>/embed-secret (mode 600). Never give it to a browser.",
+    )
+    embed_frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description='Sites that may frame /embed pages (CSP frame-ancestors), e.g. ["https://crm.example.com"]; '
+        "empty: only this service itself. Every other page refuses to be framed.",
+    )
+    embed_max_ttl_seconds: int = Field(
+        default=24 * 3600, ge=60, description="Embed tokens valid for longer than this are refused"
+    )
+    embed_leeway_seconds: int = Field(
+        default=30, ge=0, le=600, description="Clock skew allowed between the CRM's server and this one"
+    )
+
     @field_validator("neo4j_tx_log_retention")
     @classmethod
     def _retention(cls, value: str) -> str:
@@ -122,6 +160,10 @@ class Settings(BaseSettings):
     @property
     def keys_file(self) -> Path:
         return self.api_keys_file or self.data_dir / "api-keys.json"
+
+    @property
+    def users_path(self) -> Path:
+        return self.users_file or self.data_dir / "users.json"
 
     @property
     def uses_local_server(self) -> bool:

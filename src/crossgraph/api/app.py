@@ -35,6 +35,7 @@ from crossgraph.model.registry import Registry
 from crossgraph.recommend.actions import FusionConfig
 from crossgraph.recommend.nba import Intel
 from crossgraph.settings import Settings, get_settings
+from crossgraph.web import site
 
 log = logging.getLogger("crossgraph.api")
 
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=crossgraph.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from crossgraph.web, with assets from the package
+        redoc_url=None,
         openapi_tags=[
             {"name": "accounts", "description": "Suggestions, peers and evidence for one account"},
             {"name": "recommendations", "description": "Bulk calls for CRM jobs"},
@@ -112,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     sidebar = next(r for r in accounts.router.routes if getattr(r, "name", "") == "recommendations")
     app.add_middleware(SidebarFastPath, state=lambda: app.state.crossgraph, route=sidebar)
+    site.install(app, state)  # pages, widget, offline docs, security headers
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times both paths
     return app
 

@@ -12,6 +12,7 @@ from crossgraph.cli import (
     neo4j_cmds,
     serve_cmds,
     train_cmds,
+    web_cmds,
 )
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ train_cmds.register(app)
 serve_cmds.register(app)
 intel_cmds.register(app)
 account_cmds.register(app)
+web_cmds.register(app)
 
 
 def main() -> None:
