@@ -126,8 +126,8 @@ class Settings(BaseSettings):
     )
     embed_frame_ancestors: list[str] = Field(
         default_factory=list,
-        description='Sites that may frame /embed pages (CSP frame-ancestors), e.g. ["https://crm.example.com"]; '
-        "empty: only this service itself. Every other page refuses to be framed.",
+        description="Sites that may frame /embed pages (CSP frame-ancestors), e.g. "
+        '["https://crm.example.com"]; empty: only this service itself. Other pages refuse framing.',
     )
     embed_max_ttl_seconds: int = Field(
         default=24 * 3600, ge=60, description="Embed tokens valid for longer than this are refused"
