@@ -42,17 +42,19 @@ demo: neo4j-start demo-data ## the demo: Neo4j, demo data, train, then the API o
 	$(CG) train
 	$(CG) models list
 	@key=$$($(CG) api-key create demo --scope admin --replace --quiet) && \
+	password=$$($(CG) user create demo --role admin --generate --replace --quiet) && \
 	account=$$($(CG) demo-example) && \
 	base=http://127.0.0.1:$${CROSSGRAPH_API_PORT:-8000} && \
-	printf '\nDemo API key (admin scope, stored as sha256 in data/api-keys.json):\n  %s\n\n' "$$key" && \
+	embed=$$($(CG) embed-url "$$account" --ttl 8h --user demo.rep --base-url "$$base") && \
+	printf '\nWorkspace (open in a browser): %s/ui/\n  user: demo   password: %s   (role admin; more users: crossgraph user create NAME --role rep)\n\n' "$$base" "$$password" && \
+	printf 'CRM sidebar widget for account %s (a signed link, valid 8 hours; docs/embedding.md):\n  %s\n\n' "$$account" "$$embed" && \
+	printf 'Demo API key (admin scope, stored as sha256 in data/api-keys.json):\n  %s\n\n' "$$key" && \
 	printf 'Try in another terminal (API docs: %s/docs):\n' "$$base" && \
 	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/recommendations?limit=5"\n' "$$key" "$$base" "$$account" && \
 	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/recommendations?kinds=cross_sell,upsell,renewal&limit=8"\n' "$$key" "$$base" "$$account" && \
 	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/plan?format=markdown"\n' "$$key" "$$base" "$$account" && \
-	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/similar?limit=3"\n' "$$key" "$$base" "$$account" && \
 	printf '  curl -s -H "X-API-Key: %s" "%s/v1/whitespace?top=10&by=category"\n' "$$key" "$$base" && \
-	printf '  curl -s -H "X-API-Key: %s" "%s/v1/kpis"\n' "$$key" "$$base" && \
-	printf '  curl -s -H "X-API-Key: %s" "%s/v1/model"\n\n' "$$key" "$$base"
+	printf '  curl -s -H "X-API-Key: %s" "%s/v1/kpis"\n\n' "$$key" "$$base"
 	$(CG) serve
 
 serve: install ## run the API on the promoted model (127.0.0.1:8000)

@@ -141,3 +141,33 @@ def test_api_docs_use_the_packaged_assets(client: TestClient) -> None:
     redoc = client.get("/redoc").text
     assert "/static/docs/redoc.standalone.js" in redoc and "fonts.googleapis" not in redoc
     assert client.get("/static/docs/swagger-ui-bundle.js").status_code == 200
+
+
+def _app(tmp_path: Path, **settings: object) -> TestClient:
+    base = Settings(
+        neo4j_port=free_port(),
+        data_dir=tmp_path,
+        model_dir=tmp_path / "models",
+        web_secret=SecretStr("w" * 40),
+        embed_secret=SecretStr("e" * 40),
+        api_poll_seconds=60,
+    )
+    return TestClient(create_app(base.model_copy(update=settings)), follow_redirects=False)
+
+
+def test_behind_an_sso_proxy_the_trusted_header_names_the_user(tmp_path: Path) -> None:
+    create_user(tmp_path / "users.json", "kim", "manager", "unused-password")
+    with _app(tmp_path, web_trusted_user_header="X-Forwarded-User") as client:
+        html = {"accept": "text/html"}
+        signed = client.get("/ui/", headers={**html, "X-Forwarded-User": "kim"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/ui/worklist"
+        # A name the users file does not know, or no header, is not signed in.
+        stranger = client.get("/ui/search", headers={**html, "X-Forwarded-User": "mallory"})
+        assert stranger.status_code == 303 and stranger.headers["location"].startswith("/ui/login")
+        assert client.get("/ui/search", headers=html).status_code == 303
+
+
+def test_api_docs_can_require_sign_in(tmp_path: Path) -> None:
+    with _app(tmp_path, web_public_docs=False) as client:
+        docs = client.get("/docs")
+        assert docs.status_code == 303 and docs.headers["location"] == "/ui/login?next=/docs"
