@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from crossgraph.graph.driver import Graph
 from tests.browser.conftest import PASSWORDS, Live, Tab, screenshot, sign_in
@@ -86,6 +87,12 @@ def test_account_page_shows_the_account_its_actions_and_records_feedback(live: L
     with page.expect_download() as download:
         page.click("text=Account plan (Markdown)")
     assert info["name"] in download.value.path().read_text()
+    # And as a printable PDF with the same facts.
+    with page.expect_download() as pdf_download:
+        page.click("text=Account plan (PDF)")
+    pdf = PdfReader(str(pdf_download.value.path()))
+    text = "".join(p.extract_text() for p in pdf.pages)
+    assert info["name"] in text and "Installed base" in text
     assert all(u.startswith(live.url + "/") for u in tab.requests)
 
 

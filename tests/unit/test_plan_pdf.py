@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
 from typing import Any
 
-import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from crossgraph.web import plan_pdf_route
-from crossgraph.web.auth import Rep, SignInRequired, Viewer
 from crossgraph.web.pdf import plan_pdf, printable, revenue_years
-from crossgraph.web.users import User
 
 
 def a_plan(name: str = "Łódź Maszyny ☃") -> dict[str, Any]:
@@ -112,32 +105,3 @@ def test_revenue_years_run_from_the_first_purchase_to_the_plans_year() -> None:
         (2024, 0.0),
     ]
     assert revenue_years({}, "2024-02-01") == []
-
-
-def test_the_route_answers_a_pdf_attachment_for_a_signed_in_rep(monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[str] = []
-
-    def build_plan(engine: object, run: object, account_id: str, **kwargs: object) -> dict[str, Any]:
-        asked.append(account_id)
-        return a_plan()
-
-    monkeypatch.setattr(plan_pdf_route, "build_plan", build_plan)
-    app = FastAPI()
-    app.include_router(plan_pdf_route.router)
-    state = SimpleNamespace(
-        holder=SimpleNamespace(engine=None),
-        graph=SimpleNamespace(run=None),
-        intel=None,
-        settings=SimpleNamespace(web_trusted_user_header=None),
-    )
-    app.state.web = SimpleNamespace(state=state, secret=b"s" * 32)
-    with TestClient(app) as client:
-        with pytest.raises(SignInRequired):
-            client.get("/ui/accounts/A00042/plan.pdf")
-        rep = Viewer(User(name="jo", role="rep", password_argon2="x"), csrf="")
-        app.dependency_overrides[Rep.__metadata__[0].dependency] = lambda: rep
-        response = client.get('/ui/accounts/A 42"x/plan.pdf')
-    assert response.status_code == 200 and asked == ['A 42"x']
-    assert response.headers["content-type"] == "application/pdf"
-    assert response.headers["content-disposition"] == 'attachment; filename="plan-A_42_x.pdf"'
-    assert response.content.startswith(b"%PDF-")

@@ -19,6 +19,7 @@ from crossgraph.recommend.plan import build_plan, to_markdown
 from crossgraph.web import charts
 from crossgraph.web.auth import COOKIE, Rep, viewer_of, web
 from crossgraph.web.feedback import Shown, WebFeedback, give_feedback
+from crossgraph.web.pdf import plan_pdf
 from crossgraph.web.render import fragment, page
 from crossgraph.web.tokens import mint_session
 from crossgraph.web.users import check_password
@@ -177,7 +178,20 @@ async def plan_markdown(request: Request, account_id: AccountId, viewer: Rep) ->
     return Response(
         to_markdown(plan),
         media_type="text/markdown; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="plan-{_filename(account_id)}.md"'},
+        headers={"Content-Disposition": f'attachment; filename="plan-{download_name(account_id)}.md"'},
+    )
+
+
+@router.get("/ui/accounts/{account_id}/plan.pdf")
+async def plan_pdf_download(request: Request, account_id: AccountId, viewer: Rep) -> Response:
+    state = web(request).state
+    plan = await run_in_threadpool(
+        build_plan, state.holder.engine, state.graph.run, account_id, intel=state.intel, top=8
+    )
+    return Response(
+        await run_in_threadpool(plan_pdf, plan),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="plan-{download_name(account_id)}.pdf"'},
     )
 
 
@@ -204,7 +218,7 @@ def _local(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/ui/"
 
 
-def _filename(account_id: str) -> str:
+def download_name(account_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in account_id)[:80]
 
 
