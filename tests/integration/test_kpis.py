@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from crossgraph.cli import app
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import load_directory
-from crossgraph.intel.kpis import compute_kpis
+from crossgraph.intel.kpis import compute_kpis, kpi_history
 from crossgraph.settings import Settings
 from tests.conftest import FIXTURES
 
@@ -201,6 +201,16 @@ def test_every_figure_matches_the_hand_arithmetic(kpi_graph: Graph) -> None:
 @pytest.mark.parametrize("as_of", [AS_OF, date(2024, 7, 2), date(2024, 1, 1), date(2023, 7, 1)])
 def test_every_figure_matches_an_independent_computation(kpi_graph: Graph, as_of: date) -> None:
     assert_matches(compute_kpis(kpi_graph, as_of=as_of).to_dict(), expected(as_of))
+
+
+def test_history_from_one_read_equals_each_day_computed_alone(kpi_graph: Graph) -> None:
+    days = [date(2023, 7, 1), date(2024, 1, 1), AS_OF, date(2024, 7, 2)]
+    history = kpi_history(kpi_graph, days)
+    assert [k.as_of for k in history] == days
+    for day, k in zip(days, history, strict=True):
+        alone = compute_kpis(kpi_graph, as_of=day).to_dict()
+        assert k.to_dict() == pytest.approx(alone), day
+    assert kpi_history(kpi_graph, []) == []
 
 
 def test_default_as_of_is_the_day_after_the_last_purchase(kpi_graph: Graph) -> None:

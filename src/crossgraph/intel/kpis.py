@@ -10,7 +10,7 @@ lines stay a matter of seconds.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -147,16 +147,29 @@ def compute_kpis(graph: Graph, *, as_of: date | None = None) -> KPIs:
     return kpis_from_facts(read_facts(graph, as_of), as_of)
 
 
+def kpi_history(graph: Graph, days: Sequence[date]) -> list[KPIs]:
+    """The KPIs on each of `days` (in the order given) from one read of the graph: the facts up to
+    the latest day, with order lines back to two years before the earliest. Each figure equals
+    compute_kpis(graph, as_of=day); kpis_from_facts cuts every fact at its own as_of, so facts
+    after an earlier day are read but not counted."""
+    if not days:
+        return []
+    facts = read_facts(graph, max(days), since=years_before(min(days), 2))
+    return [kpis_from_facts(facts, day) for day in days]
+
+
 def last_purchase_day(graph: Graph) -> date | None:
     rows = graph.read("kpi_last_purchase")
     value = rows[0]["last_at"] if rows else None
     return None if value is None else _native_date(value)
 
 
-def read_facts(graph: Graph, as_of: date) -> GraphFacts:
+def read_facts(graph: Graph, as_of: date, *, since: date | None = None) -> GraphFacts:
     """What the KPIs on `as_of` need: nothing on or after as_of is read, except contract terms
-    (a term signed to start later is the renewal of one that ends)."""
-    params = {"since": _seconds(years_before(as_of, 2)), "until": _seconds(as_of)}
+    (a term signed to start later is the renewal of one that ends). Order lines from `since`
+    (default: two years before as_of, all the KPIs look at)."""
+    start = years_before(as_of, 2) if since is None else since
+    params = {"since": _seconds(start), "until": _seconds(as_of)}
     accounts: list[str] = []
     skus: list[str] = []
     first_at: list[int] = []
