@@ -16,13 +16,14 @@ from crossgraph.data.orderlines import OrderLines, read_purchases
 from crossgraph.dates import parse_cutoff
 from crossgraph.errors import GraphUnavailable, InvalidInput
 from crossgraph.model.registry import Registry
+from crossgraph.params import DEFAULT_PARAMS
+from crossgraph.params import read_params as _read_params
 
 if TYPE_CHECKING:
     from crossgraph.graph.driver import Graph
     from crossgraph.model.hybrid import HybridParams
 
 models_app = typer.Typer(help="Versioned models: list, inspect, promote, roll back.", no_args_is_help=True)
-DEFAULT_PARAMS = Path("training/params.json")
 
 
 def register(app: typer.Typer) -> None:
@@ -33,19 +34,6 @@ def register(app: typer.Typer) -> None:
 
 def _registry() -> Registry:
     return Registry(settings().model_dir)
-
-
-def _read_params(path: Path | None) -> dict[str, Any]:
-    path = path or (DEFAULT_PARAMS if DEFAULT_PARAMS.exists() else None)
-    if path is None:
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"cannot read the parameters file {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidInput(f"{path} must hold a JSON object")
-    return data
 
 
 def _model_params(config: dict[str, Any], source: object) -> HybridParams:
@@ -392,16 +380,9 @@ def _write_back_current(version: str, params_file: Path | None) -> None:
 
 def _write_back(g: Graph, version: str, config: dict[str, Any]) -> None:
     """Write `version`'s peers and suggestions, as many per account as `config` says."""
-    from crossgraph.graph.writeback import write_back
-    from crossgraph.model.artifact import Artifact
+    from crossgraph.graph.writeback import write_back_version
 
-    wb = config.get("write_back", {})
-    report = write_back(
-        g,
-        Artifact.load(_registry().get(version).path),
-        peers=int(wb.get("peers", 10)),
-        products=int(wb.get("products", 10)),
-    )
+    report = write_back_version(g, _registry(), version, config)
     console.print(f"wrote {report.similar:,} SIMILAR_TO and {report.recommended:,} RECOMMENDED of {version}")
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from crossgraph.graph.driver import Graph
 from crossgraph.model.artifact import Artifact
+from crossgraph.model.registry import Registry
 
 BATCH_ACCOUNTS = 5000
 
@@ -18,6 +21,21 @@ BATCH_ACCOUNTS = 5000
 class WriteBackReport:
     similar: int
     recommended: int
+
+
+def write_back_version(
+    graph: Graph, registry: Registry, version: str, config: Mapping[str, Any]
+) -> WriteBackReport:
+    """Write a registry version's peers and suggestions, as many per account as the parameters
+    file's "write_back" section says (10 each without one). The CLI's train, promote and rollback
+    and the model page's rollback all write back through this."""
+    sizes = config.get("write_back", {})
+    return write_back(
+        graph,
+        Artifact.load(registry.get(version).path),
+        peers=int(sizes.get("peers", 10)),
+        products=int(sizes.get("products", 10)),
+    )
 
 
 def write_back(graph: Graph, artifact: Artifact, peers: int = 10, products: int = 10) -> WriteBackReport:
