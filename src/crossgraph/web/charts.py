@@ -99,6 +99,69 @@ def timeline(spans: Sequence[Span], today: date, *, label: str, width: int = 560
     return Markup("".join(parts))
 
 
+def lines(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    label: str,
+    width: int = 560,
+    height: int = 180,
+    fmt: str = "num",
+) -> Markup:
+    """One line per (name, values) over the x labels (at most two series: .line and .line.b).
+    Each point carries its value as a tooltip and the last point of each line its series name
+    and value, so the chart reads without colour; a missing value breaks the line."""
+    values = [v for _, vs in series for v in vs if v is not None]
+    if not labels or not values:
+        return Markup('<p class="muted">No figures yet.</p>')
+    low, high = min(min(values), 0.0), max(values) or 1.0
+    left, right, top, base = 40, width - 130, 12, height - 22
+    step = (right - left) / max(len(labels) - 1, 1)
+
+    def y(v: float) -> float:
+        return base - (v - low) / ((high - low) or 1.0) * (base - top)
+
+    parts = [
+        f'<svg class="chart lines" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
+        f'<line class="base" x1="{left}" x2="{right}" y1="{base}" y2="{base}"/>'
+        f'<text class="axis" x="{left - 4}" y="{y(high) + 4:.1f}" text-anchor="end">'
+        f"{escape(_fmt(high, fmt))}</text>"
+        f'<text class="axis" x="{left - 4}" y="{base + 4:.1f}" text-anchor="end">'
+        f"{escape(_fmt(low, fmt))}</text>"
+    ]
+    for i, name in enumerate(labels):
+        parts.append(
+            f'<text class="axis" x="{left + i * step:.1f}" y="{height - 5}" text-anchor="middle">'
+            f"{escape(name)}</text>"
+        )
+    for k, (name, vs) in enumerate(series[:2]):
+        tone = "line b" if k else "line"
+        points = [(left + i * step, y(v), v, labels[i]) for i, v in enumerate(vs) if v is not None]
+        segments: list[list[str]] = [[]]
+        for i, v in enumerate(vs):
+            if v is None:
+                segments.append([])
+            else:
+                segments[-1].append(f"{left + i * step:.1f},{y(v):.1f}")
+        for seg in segments:
+            if len(seg) > 1:
+                parts.append(f'<polyline class="{tone}" points="{" ".join(seg)}"/>')
+        for px, py, v, at in points:
+            parts.append(
+                f'<circle class="dot{" b" if k else ""}" cx="{px:.1f}" cy="{py:.1f}" r="3">'
+                f"<title>{escape(name)}, {escape(at)}: {escape(_fmt(v, fmt))}</title></circle>"
+            )
+        if points:
+            px, py, v, _ = points[-1]
+            parts.append(
+                f'<text class="value" x="{px + 6:.1f}" y="{py + 4 + (10 if k else 0):.1f}">'
+                f"{escape(name) + ' ' if len(series) > 1 else ''}{escape(_fmt(v, fmt))}</text>"
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 def _fmt(value: float, fmt: str) -> str:
     if fmt == "pct":
         return f"{value:.0%}"
