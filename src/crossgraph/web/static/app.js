@@ -88,7 +88,42 @@
     });
   }
 
+  // Whitespace heatmap: a cell (a link to the account page) opens its evidence in the panel
+  // instead; Enter on a focused cell does the same, and focus stays on the cell.
+  function showEvidence(link, event) {
+    var cell = link.closest("td.cell");
+    var panel = document.getElementById("evidence");
+    if (!panel) { return; }
+    event.preventDefault();
+    document.querySelectorAll("#heatmap td.selected").forEach(function (td) { td.classList.remove("selected"); });
+    cell.classList.add("selected");
+    var body = panel.querySelector(".why-body");
+    var title = link.getAttribute("title") || "";
+    panel.querySelector("h2").textContent = title.split(":")[0];
+    body.textContent = "Loading the evidence…";
+    fetch(link.getAttribute("data-why"), { headers: headers(null), credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) { return message(response, "No evidence for this cell.").then(function (m) { throw new Error(m); }); }
+      return response.text();
+    }).then(function (html) {
+      body.innerHTML = html;
+      var more = document.createElement("p");
+      var open = document.createElement("a");
+      open.href = link.getAttribute("href");
+      open.textContent = "Open the account";
+      more.appendChild(open);
+      body.appendChild(more);
+      announce("Evidence loaded: " + title);
+    }).catch(function (error) { body.textContent = error.message; });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var text = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (text && !window.confirm(text)) { event.preventDefault(); }
+  });
+
   document.addEventListener("click", function (event) {
+    var cellLink = event.target.closest("#heatmap a[data-why]");
+    if (cellLink) { showEvidence(cellLink, event); return; }
     var button = event.target.closest(".action .buttons button");
     if (button) { act(button); return; }
     if (event.target.closest("button.print")) { window.print(); }
