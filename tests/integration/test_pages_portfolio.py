@@ -193,7 +193,8 @@ def test_sorting_rows_by_total_puts_the_biggest_open_total_first(manager: TestCl
     totals: dict[str, float] = {}
     for c in cells:
         if c["data-owned"] == "no":
-            totals[c["data-account"]] = totals.get(c["data-account"], 0.0) + float(c.get("data-score", 0))
+            score = max(float(c.get("data-score", 0)), 0.0)
+            totals[c["data-account"]] = totals.get(c["data-account"], 0.0) + score
     order = list(dict.fromkeys(c["data-account"] for c in cells))
     assert [totals.get(a, 0.0) for a in order] == sorted((totals.get(a, 0.0) for a in order), reverse=True)
 

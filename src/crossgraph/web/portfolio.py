@@ -172,9 +172,12 @@ def heatmap(matrix: Whitespace, q: HeatQuery) -> dict[str, Any]:
     key = "sku" if matrix.by == "product" else "name"
     open_scores = [c.score for row in matrix.cells for c in row if not c.owned and c.score is not None]
     scale = max([s for s in open_scores if s > 0], default=0.0)
-    row_total = [sum(c.score or 0.0 for c in row if not c.owned) for row in matrix.cells]
+    # Totals: the open cells' scores above zero (a negative ALS score is no opportunity at all).
+    row_total = [sum(max(c.score or 0.0, 0.0) for c in row if not c.owned) for row in matrix.cells]
     n_cols = len(matrix.columns)
-    col_total = [sum(row[j].score or 0.0 for row in matrix.cells if not row[j].owned) for j in range(n_cols)]
+    col_total = [
+        sum(max(row[j].score or 0.0, 0.0) for row in matrix.cells if not row[j].owned) for j in range(n_cols)
+    ]
     col_order = list(range(n_cols))
     if q.cols == "total":
         col_order.sort(key=lambda j: -col_total[j])
@@ -194,6 +197,7 @@ def heatmap(matrix: Whitespace, q: HeatQuery) -> dict[str, Any]:
                 {
                     "cell": c,
                     "column": column[key],
+                    "label": column["name"],
                     "css": "owned" if c.owned else heat_class(c.score, scale),
                     "sku": sku,
                     "why": f"/ui/accounts/{path}/why/{quote(sku, safe='')}" if sku else None,

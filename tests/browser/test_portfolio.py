@@ -1,0 +1,135 @@
+"""The manager pages in a real browser: the heatmap's evidence on click and on Enter, the model
+page and its rollback, every button and cell reachable with the keyboard, screenshots."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from crossgraph.graph.driver import Graph
+from tests.browser.conftest import Live, Tab, screenshot, sign_in
+from tests.integration.served import ADMIN
+
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow, pytest.mark.browser]
+HEAT = "/ui/whitespace?by=product&top=5&limit=6"
+
+
+def product_name(live: Live, sku: str) -> str:
+    return str(live.served.artifact.product_info[sku]["name"])
+
+
+def test_heatmap_cell_opens_the_evidence_of_its_account_and_product(live: Live, tab: Tab) -> None:
+    page = tab.page
+    sign_in(page, live.url, "manu")
+    page.goto(f"{live.url}/ui/whitespace?by=product&top=12&limit=14")
+    open_cells = page.locator('#heatmap td.cell[data-owned="no"]')
+    assert open_cells.count() > 2
+    first = open_cells.nth(1)
+    sku, account = first.get_attribute("data-sku"), first.get_attribute("data-account")
+    assert sku and account
+    first.locator("a").click()
+    panel = page.locator("#evidence")
+    expect(panel.locator(".evidence-full")).to_contain_text(product_name(live, sku))
+    name = live.served.artifact.account_info[account]["name"]
+    expect(panel.locator("h2")).to_contain_text(name)
+    expect(page).to_have_url(f"{live.url}/ui/whitespace?by=product&top=12&limit=14")  # stayed on the page
+    expect(panel.get_by_role("link", name="Open the account")).to_have_attribute(
+        "href", f"/ui/accounts/{account}"
+    )
+    screenshot(page, "whitespace")
+
+    # The keyboard does the same: focus another cell, press Enter.
+    other = open_cells.nth(2)
+    other_sku = other.get_attribute("data-sku")
+    assert other_sku
+    other.locator("a").focus()
+    page.keyboard.press("Enter")
+    expect(panel.locator(".evidence-full")).to_contain_text(product_name(live, other_sku))
+    expect(other).to_have_class(re.compile(r"\bselected\b"))
+    expect(first).not_to_have_class(re.compile(r"\bselected\b"))
+
+
+def test_kpi_and_worklist_pages_show_their_figures(live: Live, tab: Tab) -> None:
+    page = tab.page
+    sign_in(page, live.url, "manu")
+    page.goto(f"{live.url}/ui/kpis")
+    for heading in (
+        "Products per customer",
+        "Whitespace filled",
+        "Net revenue retention",
+        "Contracts ending",
+    ):
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    expect(page.locator("svg.chart.lines")).to_have_count(3)
+    screenshot(page, "kpis")
+    page.goto(f"{live.url}/ui/worklist")
+    rows = page.locator("tr[data-account]")
+    assert rows.count() > 10
+    first = rows.first.get_attribute("data-account")
+    rows.first.get_by_role("link").first.click()
+    expect(page).to_have_url(f"{live.url}/ui/accounts/{first}")
+
+
+def tab_through(page: Page, targets: str, limit: int = 400) -> set[str]:
+    """Press Tab until focus leaves the page or `limit` presses; the marks of `targets` reached."""
+    page.evaluate(
+        "sel => document.querySelectorAll(sel).forEach((el, i) => el.setAttribute('data-kb', String(i)))",
+        targets,
+    )
+    reached: set[str] = set()
+    page.locator("body").focus()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        mark = page.evaluate("() => document.activeElement && document.activeElement.getAttribute('data-kb')")
+        if mark is not None:
+            reached.add(mark)
+    return reached
+
+
+@pytest.mark.parametrize("path", ["/ui/worklist", HEAT, "/ui/kpis", "/ui/model"])
+def test_tab_reaches_every_button_and_cell(live: Live, tab: Tab, path: str) -> None:
+    page = tab.page
+    sign_in(page, live.url, "ada")
+    page.goto(f"{live.url}{path}")
+    targets = "button:not([disabled]), #heatmap a, select, summary"
+    total = page.locator(targets).count()
+    assert total > 0
+    assert len(tab_through(page, targets)) == total
+
+
+def test_model_page_lists_versions_and_an_admin_rolls_back_with_the_keyboard(live: Live, tab: Tab) -> None:
+    page = tab.page
+    registry = live.served.registry
+    original = registry.current_version()
+    with Graph.connect(live.settings) as g:
+        newer = live.served.fit_new_version(g, factors=8)
+    registry.promote(newer)
+    httpx.post(f"{live.url}/v1/admin/reload", headers=ADMIN)
+
+    sign_in(page, live.url, "manu")
+    page.goto(f"{live.url}/ui/model")
+    for info in registry.versions():
+        expect(page.locator(f'tr[data-version="{info.version}"]')).to_have_count(1)
+    expect(page.locator(f'tr[data-version="{newer}"] .badge')).to_have_text("serving")
+    expect(page.locator("form.rollback")).to_have_count(0)  # a manager sees no button
+    expect(page.locator("svg.chart.lines")).to_be_visible()
+
+    sign_in(page, live.url, "ada")
+    page.goto(f"{live.url}/ui/model")
+    button = page.get_by_role("button", name="Roll back to the previous promoted version")
+    page.on("dialog", lambda d: d.accept())
+    page.locator("body").focus()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if button.evaluate("el => el === document.activeElement"):
+            break
+    else:
+        pytest.fail("Tab never reached the rollback button")
+    screenshot(page, "model")
+    page.keyboard.press("Enter")
+    expect(page.locator(".note[role=status]")).to_contain_text(f"Rollback from {newer} to {original}")
+    expect(page.locator(f'tr[data-version="{original}"] .badge')).to_have_text("serving")
+    assert registry.current_version() == original
