@@ -904,3 +904,58 @@ def test_keys_created_or_revoked_while_serving_count_without_a_restart(
         while status() != 401 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert status() == 401
+
+
+def money_fields(body: object, names: frozenset[str]) -> list[float]:
+    """Every number under one of `names`, anywhere in a JSON body."""
+    found: list[float] = []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key in names and isinstance(value, int | float) and not isinstance(value, bool):
+                found.append(float(value))
+            elif key == "per_year" and isinstance(value, dict):
+                found += [float(v) for v in value.values()]
+            else:
+                found += money_fields(value, names)
+    elif isinstance(body, list):
+        for value in body:
+            found += money_fields(value, names)
+    return found
+
+
+MONEY = frozenset(
+    {"revenue", "value", "expected_value", "annual_value", "last_12_months", "previous_12_months"}
+    | {"revenue_previous", "cross_sell_revenue", "upgrade_revenue", "contracts_ending_value"}
+    | {"retention_revenue_previous", "retention_revenue_current", "unit_price"}
+)
+
+
+def test_money_is_rounded_to_cents_in_every_answer(served: Served, client: TestClient) -> None:
+    """A rep saw 703.8199999999999 as a revenue: amounts are cents everywhere, JSON and Markdown."""
+    a = served.artifact
+    ids = [a.accounts.id(i) for i in range(12)]
+    bodies: list[object] = []
+    for account in ids:
+        bodies.append(
+            client.get(
+                f"/v1/accounts/{account}/recommendations",
+                params={"kinds": "cross_sell,upsell,renewal", "limit": 20, "as_of": "2026-06-30"},
+                headers=READ,
+            ).json()
+        )
+        bodies.append(client.get(f"/v1/accounts/{account}/recommendations", headers=READ).json())
+        top = bodies[-1]["items"][0]["sku"]  # type: ignore[index]
+        bodies.append(client.get(f"/v1/accounts/{account}/evidence/{top}", headers=READ).json())
+        bodies.append(
+            client.get(f"/v1/accounts/{account}/plan", params={"as_of": "2026-06-30"}, headers=READ).json()
+        )
+    bodies.append(client.get("/v1/whitespace", params={"accounts": ids, "limit": 30}, headers=READ).json())
+    bodies.append(client.get("/v1/kpis", params={"as_of": "2026-06-30"}, headers=READ).json())
+    amounts = [v for body in bodies for v in money_fields(body, MONEY)]
+    assert len(amounts) > 500
+    assert [v for v in amounts if round(v, 2) != v] == []
+    markdown = client.get(
+        f"/v1/accounts/{ids[0]}/plan", params={"as_of": "2026-06-30", "format": "markdown"}, headers=READ
+    ).text
+    revenue_rows = [line for line in markdown.splitlines() if line.startswith("| 20")]
+    assert revenue_rows and all(line.split("|")[2].strip()[-3] == "." for line in revenue_rows)

@@ -13,6 +13,7 @@ from crossgraph.api import schemas
 from crossgraph.api.state import GraphLink
 from crossgraph.errors import ProductNotFound
 from crossgraph.graph.live import find_account, peer_purchases
+from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine, Peer
 from crossgraph.recommend.nba import account_dict, live_account, opt_str
 
@@ -110,7 +111,7 @@ def _peer_purchase(peer: Peer, bought: dict[str, Any] | None) -> schemas.PeerPur
         last_bought=bought["last_at"],
         orders=bought["orders"],
         quantity=bought["quantity"],
-        revenue=bought["revenue"],
+        revenue=None if bought["revenue"] is None else cents(bought["revenue"]),
         bought_before=sorted(bought["bought_before"]),
     )
 

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from crossgraph.dates import parse_day
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.driver import Graph
+from crossgraph.money import cents
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -30,6 +31,20 @@ StrArray = npt.NDArray[np.object_]
 ENDING_DAYS = 90  # "contracts ending in the next 90 days": ends_at - as_of in 0..90 days
 _EPOCH = date(1970, 1, 1)
 _DAY = 86_400
+
+
+# The amounts among the KPI fields (the rest are counts and ratios)
+MONEY = frozenset(
+    {
+        "revenue",
+        "revenue_previous",
+        "cross_sell_revenue",
+        "upgrade_revenue",
+        "retention_revenue_previous",
+        "retention_revenue_current",
+        "contracts_ending_value",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -75,14 +90,14 @@ class KPIs:
     ending_days: int
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat, JSON-ready: dates as YYYY-MM-DD, floats rounded to 6 decimals."""
+        """Flat, JSON-ready: dates as YYYY-MM-DD, money in cents, other floats to 6 decimals."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, date):
                 value = value.isoformat()
             elif isinstance(value, float):
-                value = round(value, 6)
+                value = cents(value) if f.name in MONEY else round(value, 6)
             out[f.name] = value
         return out
 

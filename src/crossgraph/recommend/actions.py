@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
+from crossgraph.money import cents
 from crossgraph.recommend.engine import CROSS_SELL_FLOOR, Suggestion, peers_owning_text
 
 Kind = Literal["cross_sell", "upsell", "renewal"]
@@ -82,7 +83,7 @@ def cross_sell_action(item: Suggestion, config: FusionConfig) -> dict[str, Any]:
         ev = item["evidence"]
         share = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
         action["likelihood"] = max(share, config.cross_sell_floor)
-        action["expected_value"] = action["likelihood"] * action["value"]
+        action["expected_value"] = cents(action["likelihood"] * action["value"])
     return action
 
 
@@ -124,7 +125,7 @@ def _action(
         kind=kind,
         signal=signal,
         likelihood=round(likelihood, 4),
-        value=round(value, 2),
+        value=cents(value),
         boost=1.0,
         events=[],
         related_skus=list(related),
@@ -195,7 +196,7 @@ def fuse(
     for action in actions:
         action["signal_group"] = _group(action)
         apply_events(action, events, as_of, config)
-        action["expected_value"] = round(action["likelihood"] * action["value"] * action["boost"], 2)
+        action["expected_value"] = cents(action["likelihood"] * action["value"] * action["boost"])
         sku = action["sku"]
         if sku not in best:
             best[sku] = action

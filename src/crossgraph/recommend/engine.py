@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.model.artifact import Artifact
+from crossgraph.money import cents
 from crossgraph.recommend.evidence import NONE_PEER, peers_owning
 from crossgraph.recommend.explain import ALSExplainer
 
@@ -128,7 +129,7 @@ class Engine:
         self.category_lookup = _lookup(self.categories)
         self.kind_lookup = _lookup(self.kinds)
         self.active = np.array([p.get("active", True) is not False for p in info], dtype=bool)
-        self.list_prices = [float(p.get("list_price") or 0.0) for p in info]
+        self.list_prices = [cents(p.get("list_price") or 0.0) for p in info]
         self.cross_sell_floor = CROSS_SELL_FLOOR
         accounts = [artifact.account_info.get(a, {}) for a in self.account_ids]
         self.account_names = [
@@ -322,7 +323,7 @@ class Engine:
             "likelihood": likelihood,
             "value": value,
             "boost": 1.0,
-            "expected_value": likelihood * value,
+            "expected_value": cents(likelihood * value),
             "events": [],
             "related_skus": [],
         }

@@ -31,6 +31,7 @@ from crossgraph.intel.signals import (
     read_peers,
     recent_events,
 )
+from crossgraph.money import cents, money_text
 from crossgraph.recommend.actions import KINDS
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import GraphRun, Intel, ListOptions, cross_sell, fuse_for
@@ -130,7 +131,7 @@ def contracts(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
             "starts_at": c.starts_at.isoformat(),
             "ends_at": c.ends_at.isoformat(),
             "days_left": (c.ends_at - day).days,
-            "annual_value": c.annual_value,
+            "annual_value": cents(c.annual_value),
             "active": c.active(day),
         }
         for c in sorted(facts.contracts, key=lambda c: c.ends_at)
@@ -156,9 +157,9 @@ def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
             last_at = at if last_at is None or at > last_at else last_at
     last = datetime.fromtimestamp(last_at, UTC).date() if last_at is not None else None
     return {
-        "per_year": {str(y): round(v, 2) for y, v in sorted(per_year.items())},
-        "last_12_months": round(last_12, 2),
-        "previous_12_months": round(previous_12, 2),
+        "per_year": {str(y): cents(v) for y, v in sorted(per_year.items())},
+        "last_12_months": cents(last_12),
+        "previous_12_months": cents(previous_12),
         "trend": round(last_12 / previous_12 - 1, 4) if previous_12 else None,
         "last_purchase": last.isoformat() if last else None,
         "days_since_last_purchase": (day - last).days if last else None,
@@ -234,7 +235,7 @@ def to_markdown(plan: dict[str, Any]) -> str:
         for c in plan["contracts"]:
             lines.append(
                 f"| {c['id']} | {c['level']} | {c['product'] or ''} | {c['ends_at']} | {c['days_left']} | "
-                f"{c['annual_value']:,.0f} |"
+                f"{money_text(c['annual_value'])} |"
             )
     else:
         lines.append("No service contracts.")
@@ -245,9 +246,9 @@ def to_markdown(plan: dict[str, Any]) -> str:
         "## Revenue",
         "| year | revenue |",
         "|---|---|",
-        *[f"| {y} | {v:,.0f} |" for y, v in r["per_year"].items()],
+        *[f"| {y} | {money_text(v)} |" for y, v in r["per_year"].items()],
         "",
-        f"Last 12 months {r['last_12_months']:,.0f} against {r['previous_12_months']:,.0f} "
+        f"Last 12 months {money_text(r['last_12_months'])} against {money_text(r['previous_12_months'])} "
         f"the 12 before ({trend}).",
         f"Last purchase: {r['last_purchase'] or 'never'}"
         + (f" ({r['days_since_last_purchase']} days ago)." if r["last_purchase"] else "."),
@@ -259,7 +260,7 @@ def to_markdown(plan: dict[str, Any]) -> str:
     for item in plan["opportunities"]:
         lines.append(
             f"| {item['rank']} | {item['kind'].replace('_', '-')} | {item['name']} | "
-            f"{item['expected_value']:,.0f} | {item['reason']} |"
+            f"{money_text(item['expected_value'])} | {item['reason']} |"
         )
     lines += ["", "## Risks"]
     lines += [f"- {r['reason']}" for r in plan["risks"]] or ["- none flagged"]

@@ -19,6 +19,7 @@ import numpy as np
 
 from crossgraph.errors import AccountNotFound, GraphUnavailable, InvalidInput
 from crossgraph.graph.live import account_revenue, top_accounts
+from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import GraphRun
 
@@ -216,7 +217,7 @@ def _revenue(
 ) -> float | None:
     if revenue is None:
         return None
-    return float(sum(revenue.get((account, s), 0.0) for s in skus))
+    return cents(sum(revenue.get((account, s), 0.0) for s in skus))
 
 
 def build_whitespace(
