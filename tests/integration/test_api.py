@@ -273,7 +273,11 @@ def test_account_newer_than_the_model_gets_labelled_segment_popularity(
     members = [i for i, acc in enumerate(a.accounts.ids) if a.account_info[acc].get("industry") == industry]
     share = np.asarray(a.owned[members].sum(axis=0)).ravel() / len(members)
     for item in items:
-        assert item["score"] == pytest.approx(share[a.products.index(item["sku"])], abs=1e-4)
+        assert item["model_score"] == pytest.approx(share[a.products.index(item["sku"])], abs=1e-4)
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 100 for s in scores)
+    evidence = client.get(f"/v1/accounts/{NEW_ACCOUNT}/evidence/{items[1]['sku']}", headers=READ).json()
+    assert evidence["score"] == items[1]["score"]
     similar = client.get(f"/v1/accounts/{NEW_ACCOUNT}/similar", headers=READ).json()
     assert similar["peers"] == [] and similar["account"]["in_model"] is False
 
@@ -959,3 +963,68 @@ def test_money_is_rounded_to_cents_in_every_answer(served: Served, client: TestC
     ).text
     revenue_rows = [line for line in markdown.splitlines() if line.startswith("| 20")]
     assert revenue_rows and all(line.split("|")[2].strip()[-3] == "." for line in revenue_rows)
+
+
+def test_one_account_and_product_has_one_score_on_every_endpoint(served: Served, client: TestClient) -> None:
+    """Recommendations said 9.81 where the whitespace said 0.136 for the same account and
+    product: every endpoint now shows the same 0-100 score (100 = the model's first choice)."""
+    a = served.artifact
+    for index in (2, 5, 9):
+        account = a.accounts.id(index)
+        url = f"/v1/accounts/{account}/recommendations"
+        listed = {
+            i["sku"]: i["score"] for i in client.get(url, params={"limit": 60}, headers=READ).json()["items"]
+        }
+        rare = sorted({str(p["category"]) for p in a.product_info.values() if p.get("category")})[0]
+        als = client.get(url, params={"category": rare, "limit": 30}, headers=READ).json()["items"]
+        assert {i["source"] for i in als} >= {"als"} or len(als) < 30
+        listed |= {i["sku"]: i["score"] for i in als}
+        first = client.get(url, params={"limit": 1}, headers=READ).json()["items"][0]
+        assert first["score"] == 100.0 and first["model_score"] != 100.0
+        assert all(0 <= s <= 100 for s in listed.values())
+        fused = client.get(
+            url,
+            params={"kinds": "cross_sell,upsell,renewal", "limit": 30, "as_of": "2026-06-30"},
+            headers=READ,
+        ).json()["items"]
+        batch = client.post(
+            "/v1/recommendations/batch", json={"accounts": [account], "limit": 60}, headers=READ
+        )
+        plan = client.get(
+            f"/v1/accounts/{account}/plan", params={"as_of": "2026-06-30", "top": 30}, headers=READ
+        )
+        seen = [(i["sku"], i["score"]) for i in [*fused, *batch.json()["results"][0]["items"]]]
+        seen += [(i["sku"], i["score"]) for i in plan.json()["opportunities"]]
+        whitespace = client.get(
+            "/v1/whitespace",
+            params={"accounts": account, "columns": ",".join(list(listed)[:40])},
+            headers=READ,
+        ).json()
+        seen += [
+            (c["sku"], cell["score"])
+            for c, cell in zip(whitespace["columns"], whitespace["cells"][0], strict=True)
+            if not cell["owned"]
+        ]
+        similar = client.get(f"/v1/accounts/{account}/similar", params={"lacking": 10}, headers=READ).json()
+        seen += [
+            (p["sku"], p["score"]) for peer in similar["peers"] for p in peer["products_they_own_you_lack"]
+        ]
+        for sku in list(listed)[::7]:
+            evidence = client.get(f"/v1/accounts/{account}/evidence/{sku}", headers=READ).json()
+            seen.append((sku, evidence["score"]))
+        checked = [(sku, score) for sku, score in seen if sku in listed and score is not None]
+        assert len(checked) > 40
+        assert [(sku, score) for sku, score in checked if score != listed[sku]] == []
+
+
+def test_whitespace_scores_are_never_negative(served: Served, client: TestClient) -> None:
+    a = served.artifact
+    ids = [a.accounts.id(i) for i in range(20)]
+    for by in ("product", "category"):
+        body = client.get("/v1/whitespace", params={"accounts": ids, "limit": 60, "by": by}, headers=READ)
+        scores = [c["score"] for row in body.json()["cells"] for c in row if "score" in c]
+        assert scores and all(0 <= s <= 100 and str(s) != "-0.0" for s in scores)
+        text = client.get(
+            "/v1/whitespace", params={"accounts": ids, "limit": 60, "by": by, "format": "csv"}, headers=READ
+        ).text
+        assert "-0.0" not in text and ",-" not in text

@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Source = Literal["model", "als", "segment_popularity"]
 MAX_ITEMS = 100  # products per account list, in the single call and the batch alike
+SCORE_TEXT = (
+    "0-100: where the product stands among all products this account could still buy (active, "
+    "not owned), by the model's ranking of the account: 100 = its first choice, 50 = the middle, "
+    "0 = last (accounts newer than the model: ranked by popularity in their segment)."
+)
 
 
 class Product(BaseModel):
@@ -66,9 +71,10 @@ class Recommendation(BaseModel):
         "capacity, volume, renewal)",
     )
     rank: int
-    score: float = Field(
-        description="Cross-sell only: the model score; with upsell or renewal: the expected value "
-        "it is ranked by"
+    score: float | None = Field(
+        description=f"{SCORE_TEXT} The same number on every endpoint for the same account and "
+        "product. None for an upsell or renewal of a product the account owns. Lists with upsell "
+        "or renewal are ranked by expected_value, not by score"
     )
     source: str = Field(
         description="model: the served blend; als: ALS alone, after the model's precomputed list ran "
@@ -86,7 +92,12 @@ class Recommendation(BaseModel):
     expected_value: float = Field(description="likelihood x value x boost")
     events: list[TriggerEventRef] = Field(description="The recent trigger events behind the boost")
     related_skus: list[str] = Field(description="The account's products the item stems from")
-    model_score: float | None = Field(default=None, description="Cross-sell: the model's score")
+    model_score: float | None = Field(
+        default=None,
+        description="Cross-sell: the raw score of `source` (blended z-scores for model, ALS dot "
+        "product for als, the segment's share owning it for segment_popularity); not comparable "
+        "across sources or endpoints: show `score`",
+    )
 
 
 class RecommendationList(BaseModel):
@@ -102,7 +113,8 @@ class RecommendationList(BaseModel):
                         "kind": "cross_sell",
                         "product_kind": "service",
                         "rank": 1,
-                        "score": 2.41,
+                        "score": 99.6,
+                        "model_score": 2.41,
                         "source": "model",
                         "reason": "7 of your 20 closest peers own Service Premium; goes with Press X100",
                         "evidence": {"peers_considered": 20, "peers_owning": 7, "top_peers": []},
@@ -126,6 +138,10 @@ class RecommendationList(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+class ScoredProduct(Product):
+    score: float = Field(description=SCORE_TEXT)
+
+
 class SimilarAccount(BaseModel):
     id: str
     name: str
@@ -133,7 +149,9 @@ class SimilarAccount(BaseModel):
     country: str | None
     similarity: float
     shared_products: int
-    products_they_own_you_lack: list[Product]
+    products_they_own_you_lack: list[ScoredProduct] = Field(
+        description="Best first: by score for the account asking"
+    )
 
 
 class SimilarList(BaseModel):
@@ -160,7 +178,10 @@ class ProductEvidence(BaseModel):
     account: AccountRef
     product: Product
     model_version: str
-    score: float
+    score: float | None = Field(description=f"{SCORE_TEXT} None when the account owns it")
+    model_score: float | None = Field(
+        default=None, description="The raw model score behind it, as in the recommendations' model_score"
+    )
     rank: int | None = Field(description="Rank in the account's served list; None when outside it")
     account_owns: bool
     peers_considered: int
@@ -254,7 +275,9 @@ class ErrorResponse(BaseModel):
 class WhitespaceCell(BaseModel):
     owned: bool
     revenue: float | None = Field(default=None, description="Owned cells: revenue so far (graph)")
-    score: float | None = Field(default=None, description="Open cells: ALS score (one scale for the matrix)")
+    score: float | None = Field(
+        default=None, description=f"Open cells: {SCORE_TEXT} Category cells: the best product's"
+    )
     rank: int | None = Field(default=None, description="Open cells: rank in the account's served list")
     peer_share: float | None = Field(
         default=None, description="Open cells: share of the closest peers owning it"

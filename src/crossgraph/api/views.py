@@ -41,11 +41,17 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
     product = schemas.Product(**engine.product_dict(item))
     if index is None:
         live = live_account(engine, graph.run, account_id)
+        fits = engine.fallback_fit_scores(
+            industry=opt_str(live.get("industry")),
+            country=opt_str(live.get("country")),
+            owned_skus=[str(s) for s in live.get("owned") or []],
+        )
         return schemas.ProductEvidence(
             account=schemas.AccountRef(id=account_id, name=opt_str(live.get("name")), in_model=False),
             product=product,
             model_version=engine.version,
-            score=0.0,
+            score=fits.get(item),
+            model_score=None,
             rank=None,
             account_owns=sku in (live.get("owned") or []),
             peers_considered=0,
@@ -78,12 +84,14 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
     buyers = [p for p, o in zip(peers, owns, strict=True) if o or p.id in purchases]
     before = Counter(s for p in buyers for s in purchases.get(p.id, {}).get("bought_before", []))
     mine = set(engine.owned_indices(index).tolist())
-    score, rank, _ = engine.score_of(index, item)
+    raw, rank, _ = engine.score_of(index, item)
+    fit = engine.fit_scores(index).get(item)
     return schemas.ProductEvidence(
         account=account_ref(engine, index),
         product=product,
         model_version=engine.version,
-        score=round(score, 5),
+        score=None if account_owns else fit,
+        model_score=None if fit is None or account_owns else round(raw, 5),
         rank=rank,
         account_owns=account_owns,
         peers_considered=len(peers),

@@ -174,11 +174,14 @@ def fuse(
     config: FusionConfig = FusionConfig(),
     owned: frozenset[str] = frozenset(),
     exclude: frozenset[str] = frozenset(),
+    fit: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """The fused list: one item per product, the best first by expected value.
 
     `products` holds display attributes and list prices by sku; `owned` and `exclude` (dismissed,
-    or excluded by the caller) are never offered as cross-sell or upsell (renewals are always shown)."""
+    or excluded by the caller) are never offered as cross-sell or upsell (renewals are always shown).
+    `fit` holds the 0-100 score of each product the account could buy (engine.fit_score): an
+    upsell or renewal item gets its product's, None when the account owns it."""
     actions: list[dict[str, Any]] = []
     if "cross_sell" in kinds:
         actions += [cross_sell_action(s, config) for s in cross_sell]
@@ -219,7 +222,8 @@ def fuse(
     ranked = sorted(best.values(), key=lambda a: (-a["expected_value"], a["kind"], a["sku"]))[:limit]
     for rank, action in enumerate(ranked, start=1):
         action["rank"] = rank
-        action["score"] = action["expected_value"]
+        if action["kind"] != "cross_sell" or "score" not in action:
+            action["score"] = (fit or {}).get(action["sku"])
         del action["signal_group"]
     return ranked
 

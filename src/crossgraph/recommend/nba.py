@@ -148,10 +148,23 @@ class Candidates:
     index: int | None  # the account's row in the model; None for accounts newer than it
     segment: str | None = None  # for accounts newer than the model: the popularity segment
     notes: list[str] = field(default_factory=list)
+    owned: tuple[str, ...] = ()  # for accounts newer than the model: skus bought, from the graph
 
     def peers(self, engine: Engine) -> list[str]:
         """The model's closest peers (none for accounts newer than the model)."""
         return [] if self.index is None else [p.id for p in engine.peers(self.index)]
+
+    def fit_scores(self, engine: Engine) -> dict[str, float]:
+        """Sku -> the 0-100 score of every product the account could buy (engine.fit_score)."""
+        if self.index is not None:
+            found = engine.fit_scores(self.index)
+        else:
+            found = engine.fallback_fit_scores(
+                industry=self.account.get("industry"),
+                country=self.account.get("country"),
+                owned_skus=self.owned,
+            )
+        return {engine.skus[i]: v for i, v in found.items()}
 
 
 def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOptions) -> Candidates:
@@ -178,7 +191,7 @@ def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOpti
         f"account {account_id} is newer than model {engine.version}: ranked by popularity in "
         f"{segment}; peer evidence arrives with the next training run"
     )
-    return Candidates(account, items, None, segment, [note])
+    return Candidates(account, items, None, segment, [note], tuple(owned))
 
 
 def recommendation_list(
@@ -204,7 +217,7 @@ def recommendation_list(
             partial = True
             notes.append("Neo4j is unreachable: upsell and renewal need the graph; cross-sell only")
         signals, events = graph_side if graph_side is not None else (None, [])
-        items = fuse_for(engine, found.items, signals, events, options, as_of, intel)
+        items = fuse_for(engine, found, signals, events, options, as_of, intel)
     return {
         "account": found.account,
         "model_version": engine.version,
@@ -218,7 +231,7 @@ def recommendation_list(
 
 def fuse_for(
     engine: Engine,
-    cross: list[Suggestion],
+    found: Candidates,
     signals: AccountSignals | None,
     events: list[TriggerEvent],
     options: ListOptions,
@@ -229,7 +242,7 @@ def fuse_for(
     if signals is not None:
         signals = _filtered(signals, engine, options.filters)
     return fuse(
-        cross,
+        found.items,
         signals,
         events,
         products=engine.artifact.product_info,
@@ -238,6 +251,7 @@ def fuse_for(
         limit=options.limit,
         config=intel.fusion,
         exclude=options.filters.exclude,
+        fit=found.fit_scores(engine),
     )
 
 

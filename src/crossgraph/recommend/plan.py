@@ -83,7 +83,7 @@ def build_plan(
         )
     facts, peers, events = found
     signals = compute_signals(facts, peers, day, intel.signals)
-    items = fuse_for(engine, candidates.items, signals, events, options, day, intel)
+    items = fuse_for(engine, candidates, signals, events, options, day, intel)
     now = facts.as_of(day)
     return {
         "account": candidates.account,

@@ -1,10 +1,11 @@
 """The whitespace matrix: accounts x products (or categories), each cell owned or open.
 
 An owned cell carries the revenue (from the graph, live); an open cell carries what helps
-decide whether to work it: the model's ALS score for the account and product (one scale
-across the matrix), the product's rank in the account's served list when it is in it, and
-the share of the account's closest peers that own it. For categories, a cell is owned when
-the account bought any product of the category; an open one shows its best product.
+decide whether to work it: the account's 0-100 score for the product (engine.fit_score, the
+number its recommendations and evidence show), the product's rank in the account's served
+list when it is in it, and the share of the account's closest peers that own it. For
+categories, a cell is owned when the account bought any product of the category; an open one
+shows its best product (the best placed in the account's ranking).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ By = Literal["product", "category"]
 class Cell:
     owned: bool
     revenue: float | None = None  # owned cells, when the graph answered
-    score: float | None = None  # open cells: ALS score
+    score: float | None = None  # open cells: 0-100 (engine.fit_score)
     rank: int | None = None  # open cells: rank in the account's served list, if in it
     peer_share: float | None = None  # open cells: share of the K closest peers owning it
     best_sku: str | None = None  # open category cells: the best product to offer
@@ -84,7 +85,7 @@ class Whitespace:
                         column["sku"] if self.by == "product" else column["name"],
                         "yes" if c.owned else "no",
                         "" if c.revenue is None else f"{c.revenue:.2f}",
-                        "" if c.score is None else f"{c.score:.5f}",
+                        "" if c.score is None else f"{c.score:.1f}",
                         "" if c.rank is None else c.rank,
                         "" if c.peer_share is None else f"{c.peer_share:.3f}",
                         c.best_sku or "",
@@ -145,7 +146,8 @@ def whitespace(
         a = engine.account_index[account_id]
         owned = set(engine.owned_indices(a).tolist())
         live = {s for (acc, s) in (revenue or {}) if acc == account_id}
-        scores = np.asarray(engine.product_factors @ engine.account_factors[a], dtype=np.float64)
+        places = engine.places(a)
+        fit = engine.fit_scores(a)
         served = [int(i) for i in engine.recommended[a] if i >= 0]
         rank_of = {item: r for r, item in enumerate(served, start=1)}
         peers = engine.similar[a]
@@ -160,7 +162,7 @@ def whitespace(
                 else:
                     share = float(has[:, k].mean()) if len(peers) else 0.0
                     row.append(
-                        Cell(owned=False, score=float(scores[item]), rank=rank_of.get(item), peer_share=share)
+                        Cell(owned=False, score=fit.get(item), rank=rank_of.get(item), peer_share=share)
                     )
             rows.append(row)
         else:
@@ -171,17 +173,17 @@ def whitespace(
                 if owned.intersection(members.tolist()) or live.intersection(skus):
                     row.append(Cell(owned=True, revenue=_revenue(revenue, account_id, skus)))
                     continue
-                open_items = members[engine.active[members]]
+                open_items = members[places[members] >= 0]
                 if len(open_items) == 0:
                     row.append(Cell(owned=False))
                     continue
-                best = int(open_items[np.argmax(scores[open_items])])
+                best = int(open_items[np.argmin(places[open_items])])
                 has = engine.peers_owning(peers, members)
                 share = float(has.any(axis=1).mean()) if len(peers) else 0.0
                 row.append(
                     Cell(
                         owned=False,
-                        score=float(scores[best]),
+                        score=fit[best],
                         rank=rank_of.get(best),
                         peer_share=share,
                         best_sku=engine.skus[best],

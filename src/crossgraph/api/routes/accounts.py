@@ -102,6 +102,7 @@ async def similar(
             model_version=engine.version,
             peers=[],
         )
+    fit = engine.fit_scores(index)
     peers = [
         schemas.SimilarAccount(
             id=s.peer.id,
@@ -110,7 +111,9 @@ async def similar(
             country=s.country,
             similarity=round(s.peer.similarity, 4),
             shared_products=s.shared_products,
-            products_they_own_you_lack=[schemas.Product(**engine.product_dict(i)) for i in s.lacking],
+            products_they_own_you_lack=[
+                schemas.ScoredProduct(**engine.product_dict(i), score=fit[i]) for i in s.lacking
+            ],
         )
         for s in engine.similar_accounts(index, limit, lacking)
     ]
