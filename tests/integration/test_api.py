@@ -601,7 +601,7 @@ def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_trai
     assert stored.status_code == 201, stored.text
     assert stored.json()["created"] is True and stored.json()["suppressed_until"]
     retry = client.post("/v1/feedback", json=post, headers=WRITE)  # no `at`: sent later than the first
-    assert retry.status_code == 201 and retry.json() == {**stored.json(), "created": False}
+    assert retry.status_code == 200 and retry.json() == {**stored.json(), "created": False}
     reused = client.post("/v1/feedback", json={**post, "sku": won}, headers=WRITE)
     assert reused.status_code == 409 and reused.json()["code"] == "conflict"
     assert "'fb-1' is already stored for account" in reused.json()["detail"]
@@ -1028,3 +1028,32 @@ def test_whitespace_scores_are_never_negative(served: Served, client: TestClient
             "/v1/whitespace", params={"accounts": ids, "limit": 60, "by": by, "format": "csv"}, headers=READ
         ).text
         assert "-0.0" not in text and ",-" not in text
+
+
+def test_a_won_product_leaves_the_accounts_suggestions_at_once(served: Served, client: TestClient) -> None:
+    """The account owns it now: no waiting for the next training run to stop suggesting it."""
+    account = served.artifact.accounts.id(21)
+    url = f"/v1/accounts/{account}/recommendations"
+    before = [i["sku"] for i in client.get(url, params={"limit": 5}, headers=READ).json()["items"]]
+    won = before[1]
+    post = {
+        "account": account,
+        "sku": won,
+        "action": "won",
+        "user": "j.meyer",
+        "value": 1200.5,
+        "id": "fb-won-21",
+    }
+    stored = client.post("/v1/feedback", json=post, headers=WRITE)
+    assert stored.status_code == 201 and stored.json()["suppressed"] is True
+    assert stored.json()["suppressed_until"] is None
+    after = [i["sku"] for i in client.get(url, params={"limit": 5}, headers=READ).json()["items"]]
+    assert won not in after and after[:1] == before[:1]
+    fused = client.get(url, params={"kinds": "cross_sell,upsell", "limit": 50}, headers=READ).json()
+    assert won not in {i["sku"] for i in fused["items"]}
+    batch = client.post("/v1/recommendations/batch", json={"accounts": [account], "limit": 5}, headers=READ)
+    assert won not in {i["sku"] for i in batch.json()["results"][0]["items"]}
+    # A retry is answered 200 (nothing new), and another process learns the win from the graph.
+    assert client.post("/v1/feedback", json=post, headers=WRITE).status_code == 200
+    with TestClient(create_app(served.settings)) as other:
+        assert won not in {i["sku"] for i in other.get(url, headers=READ).json()["items"]}
