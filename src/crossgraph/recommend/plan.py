@@ -139,7 +139,9 @@ def contracts(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
 
 
 def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
-    """Revenue per calendar year, the last 12 months against the 12 before, the last purchase."""
+    """Revenue per calendar year (every year from the first purchase to as_of's, a year without
+    purchases as 0: a gap is news to a rep), the last 12 months against the 12 before, the last
+    purchase."""
     per_year: dict[int, float] = defaultdict(float)
     end = _seconds(day + timedelta(days=1))
     year_ago, two_years_ago = _seconds(day - timedelta(days=365)), _seconds(day - timedelta(days=730))
@@ -156,8 +158,9 @@ def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
                 previous_12 += value
             last_at = at if last_at is None or at > last_at else last_at
     last = datetime.fromtimestamp(last_at, UTC).date() if last_at is not None else None
+    years = range(min(per_year), day.year + 1) if per_year else range(0)
     return {
-        "per_year": {str(y): cents(v) for y, v in sorted(per_year.items())},
+        "per_year": {str(y): cents(per_year.get(y, 0.0)) for y in years},
         "last_12_months": cents(last_12),
         "previous_12_months": cents(previous_12),
         "trend": round(last_12 / previous_12 - 1, 4) if previous_12 else None,
