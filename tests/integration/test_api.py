@@ -322,11 +322,13 @@ def test_evidence_lists_the_buying_peers_with_dates_and_prior_purchases(
             )[0]
             assert peer["orders"] == facts["orders"]
             assert peer["first_bought"].startswith(facts["first"][:19])
-            assert sorted(peer["bought_before"]) == sorted(facts["before"])
+            assert sorted(p["sku"] for p in peer["bought_before"]) == sorted(facts["before"])
+            for product in peer["bought_before"]:  # named, not only a sku
+                assert product["name"] == served.artifact.product_info[product["sku"]]["name"]
     counted: dict[str, int] = {}
     for peer in body["peers"]:
-        for sku in peer["bought_before"]:
-            counted[sku] = counted.get(sku, 0) + 1
+        for product in peer["bought_before"]:
+            counted[product["sku"]] = counted.get(product["sku"], 0) + 1
     for prior in body["owned_before"]:
         assert prior["peers"] == counted[prior["sku"]]
         assert prior["account_owns"] == (prior["sku"] in owned_skus(served, account))
@@ -610,6 +612,17 @@ def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_trai
     assert links == [{"n": 2}]
     after = client.get(url, params={"limit": 3}, headers=READ).json()["items"]
     assert dismissed not in {i["sku"] for i in after} and after[0]["sku"] == first[1]["sku"]
+    # Its evidence says so: when, by whom, until when it is left out.
+    evidence = client.get(f"/v1/accounts/{account}/evidence/{dismissed}", headers=READ).json()
+    assert evidence["dismissed"]["by"] == "j.meyer" and evidence["dismissed"]["suppressed"] is True
+    until = [
+        datetime.fromisoformat(x.replace("Z", "+00:00"))
+        for x in (evidence["dismissed"]["suppressed_until"], stored.json()["suppressed_until"])
+    ]
+    assert until[0] == until[1]
+    assert any(n.startswith("dismissed for this account on ") for n in evidence["notes"])
+    other_sku = client.get(f"/v1/accounts/{account}/evidence/{first[2]['sku']}", headers=READ).json()
+    assert other_sku["dismissed"] is None
     # Another server process learns the dismissal from the graph at start.
     with TestClient(create_app(served.settings)) as other:
         assert dismissed not in {i["sku"] for i in other.get(url, headers=READ).json()["items"]}

@@ -160,13 +160,23 @@ class SimilarList(BaseModel):
     peers: list[SimilarAccount]
 
 
+class Dismissal(BaseModel):
+    at: datetime = Field(description="When a rep last dismissed this product for the account")
+    by: str | None = Field(default=None, description="Who (the CRM user of the feedback)")
+    note: str | None = None
+    suppressed_until: datetime = Field(description="Not suggested to this account until then")
+    suppressed: bool = Field(description="True while suppressed_until is in the future")
+
+
 class PeerPurchase(PeerRef):
     first_bought: datetime | None = None
     last_bought: datetime | None = None
     orders: int | None = None
     quantity: float | None = None
     revenue: float | None = None
-    bought_before: list[str] = Field(default_factory=list, description="Skus it bought before this one")
+    bought_before: list[Product] = Field(
+        default_factory=list, description="The products it bought before this one, by sku"
+    )
 
 
 class PriorProduct(Product):
@@ -190,6 +200,9 @@ class ProductEvidence(BaseModel):
     peers: list[PeerPurchase] = Field(description="The peers that bought it, closest first")
     owned_before: list[PriorProduct] = Field(description="What those peers had bought before it")
     drivers: list[Driver]
+    dismissed: Dismissal | None = Field(
+        default=None, description="Set when a rep dismissed this product for the account (POST /v1/feedback)"
+    )
     partial: bool = Field(description="True when purchase dates are missing because Neo4j is down")
     notes: list[str] = Field(default_factory=list)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from fastapi import Response
 from crossgraph.api import schemas
 from crossgraph.api.state import GraphLink
 from crossgraph.errors import ProductNotFound
+from crossgraph.graph.feedback import last_dismissal
 from crossgraph.graph.live import find_account, peer_purchases
 from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine, Peer
@@ -69,17 +71,33 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
     peers = engine.peers(index)
     owns = engine.peers_owning(np.asarray([p.index for p in peers], dtype=np.intp), np.asarray([item]))[:, 0]
     live_facts = graph.run(
-        lambda g: (peer_purchases(g, [p.id for p in peers], sku), find_account(g, account_id))
+        lambda g: (
+            peer_purchases(g, [p.id for p in peers], sku),
+            find_account(g, account_id),
+            last_dismissal(g, account_id, sku),
+        )
     )
     purchases: dict[str, dict[str, Any]] = {}
     account_owns = bool(engine.owned[index, item])
     notes = []
+    dismissed = None
     if live_facts is None:
         notes.append(
             "Neo4j is unreachable: purchase dates and histories are missing; counts come from the model"
         )
     else:
-        purchases, current = live_facts
+        purchases, current, last = live_facts
+        dismissed = _dismissal(last, graph.settings.feedback_suppress_days)
+        if dismissed is not None:
+            notes.append(
+                f"dismissed for this account on {dismissed.at.date()}"
+                + (f" by {dismissed.by}" if dismissed.by else "")
+                + (
+                    f"; not suggested until {dismissed.suppressed_until.date()}"
+                    if dismissed.suppressed
+                    else f"; suppressed until {dismissed.suppressed_until.date()}, suggested again since"
+                )
+            )
         account_owns = account_owns or sku in ((current or {}).get("owned") or [])
     buyers = [p for p, o in zip(peers, owns, strict=True) if o or p.id in purchases]
     before = Counter(s for p in buyers for s in purchases.get(p.id, {}).get("bought_before", []))
@@ -97,9 +115,10 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
         peers_considered=len(peers),
         peers_owning=len(buyers),
         share_of_all_accounts=_share(engine, item),
-        peers=[_peer_purchase(p, purchases.get(p.id)) for p in buyers],
+        peers=[_peer_purchase(engine, p, purchases.get(p.id)) for p in buyers],
         owned_before=[_prior(engine, s, n, mine) for s, n in before.most_common(10)],
         drivers=[schemas.Driver(**d) for d in engine.drivers(index, [item], 5)[0]],
+        dismissed=dismissed,
         partial=live_facts is None,
         notes=notes,
     )
@@ -109,7 +128,7 @@ def _share(engine: Engine, item: int) -> float:
     return round(float(engine.popularity[item]) / max(engine.n_accounts, 1), 4)
 
 
-def _peer_purchase(peer: Peer, bought: dict[str, Any] | None) -> schemas.PeerPurchase:
+def _peer_purchase(engine: Engine, peer: Peer, bought: dict[str, Any] | None) -> schemas.PeerPurchase:
     ref = peer_ref(peer).model_dump()
     if not bought:
         return schemas.PeerPurchase(**ref)
@@ -120,7 +139,26 @@ def _peer_purchase(peer: Peer, bought: dict[str, Any] | None) -> schemas.PeerPur
         orders=bought["orders"],
         quantity=bought["quantity"],
         revenue=None if bought["revenue"] is None else cents(bought["revenue"]),
-        bought_before=sorted(bought["bought_before"]),
+        bought_before=[_product(engine, s) for s in sorted(bought["bought_before"])],
+    )
+
+
+def _product(engine: Engine, sku: str) -> schemas.Product:
+    item = engine.product_index.get(sku)
+    return schemas.Product(**(engine.product_dict(item) if item is not None else {"sku": sku, "name": sku}))
+
+
+def _dismissal(found: dict[str, Any] | None, days: int) -> schemas.Dismissal | None:
+    if found is None:
+        return None
+    at: datetime = found["at"]
+    until = at + timedelta(days=days)
+    return schemas.Dismissal(
+        at=at,
+        by=found.get("user"),
+        note=found.get("note"),
+        suppressed_until=until,
+        suppressed=until > datetime.now(UTC),
     )
 
 
