@@ -1071,3 +1071,37 @@ def test_a_won_product_leaves_the_accounts_suggestions_at_once(served: Served, c
     assert client.post("/v1/feedback", json=post, headers=WRITE).status_code == 200
     with TestClient(create_app(served.settings)) as other:
         assert won not in {i["sku"] for i in other.get(url, headers=READ).json()["items"]}
+
+
+def test_product_kind_and_opportunity_are_the_filter_names_and_the_old_ones_still_work(
+    served: Served, client: TestClient
+) -> None:
+    """`kind` (product kind) and `kinds` (opportunity kinds) were easy to confuse: the names are
+    now product_kind and opportunity; the old ones are accepted and marked deprecated."""
+    account = served.artifact.accounts.id(9)
+    url = f"/v1/accounts/{account}/recommendations"
+    new = client.get(url, params={"product_kind": "service", "limit": 4}, headers=READ).json()
+    old = client.get(url, params={"kind": "service", "limit": 4}, headers=READ).json()
+    assert new == old and {i["product_kind"] for i in new["items"]} == {"service"}
+    params = {"opportunity": "cross_sell,renewal", "limit": 8, "as_of": "2026-06-30"}
+    fused = client.get(url, params=params, headers=READ).json()
+    legacy = client.get(url, params={**params, "kinds": params.pop("opportunity")}, headers=READ).json()
+    assert fused == legacy and fused["kinds"] == ["cross_sell", "renewal"]
+    bad = client.get(url, params={"opportunity": "resale"}, headers=READ)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.opportunity"
+    bad = client.get(url, params={"product_kind": "foo"}, headers=READ)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.product_kind"
+    batch = client.post(
+        "/v1/recommendations/batch",
+        json={"accounts": [account], "product_kind": ["service"], "limit": 4},
+        headers=READ,
+    ).json()
+    assert [i["sku"] for i in batch["results"][0]["items"]] == [i["sku"] for i in new["items"]]
+    docs = client.get("/openapi.json").json()
+    query = {
+        p["name"]: p for p in docs["paths"]["/v1/accounts/{account_id}/recommendations"]["get"]["parameters"]
+    }
+    assert query["kind"].get("deprecated") is True and query["kinds"].get("deprecated") is True
+    assert not query["product_kind"].get("deprecated") and not query["opportunity"].get("deprecated")
+    body = docs["components"]["schemas"]["BatchRequest"]["properties"]
+    assert body["kind"]["deprecated"] is True and body["kinds"]["deprecated"] is True

@@ -214,10 +214,22 @@ class BatchRequest(BaseModel):
         default=10, ge=1, le=MAX_ITEMS, description="Products per account, as in the single call"
     )
     category: list[str] = Field(default_factory=list, description="As in the single call")
-    kind: list[str] = Field(default_factory=list, description="As in the single call")
+    product_kind: list[str] = Field(default_factory=list, description="As in the single call")
+    kind: list[str] = Field(
+        default_factory=list,
+        description="Deprecated: the old name of product_kind",
+        json_schema_extra={"deprecated": True},
+    )
     exclude: list[str] = Field(default_factory=list)
     drivers: bool = Field(default=False, description="Compute drivers (slower for big batches)")
-    kinds: list[str] = Field(default_factory=lambda: ["cross_sell"], description="As in the single call")
+    opportunity: list[str] = Field(
+        default_factory=list, description="As in the single call (default cross_sell)"
+    )
+    kinds: list[str] = Field(
+        default_factory=list,
+        description="Deprecated: the old name of opportunity",
+        json_schema_extra={"deprecated": True},
+    )
     as_of: date | None = Field(default=None, description="As in the single call")
 
 

@@ -99,13 +99,16 @@ def parse_filters(
     kind: Iterable[str] = (),
     exclude: Iterable[str] = (),
     where: str = "query",
+    product_kind: Iterable[str] = (),
 ) -> Filters:
     """The request's product filters. A category or product kind the served model's catalogue
     lacks is a 422 (it would only ever give an empty list); case does not matter. Excluded skus
-    need not exist (a client may exclude what it just quoted from another source)."""
+    need not exist (a client may exclude what it just quoted from another source). `kind` is
+    the deprecated name of `product_kind`; both count, and an error names the one used."""
     return Filters.of(
         resolve(category, engine.category_lookup, f"{where}.category"),
-        resolve(kind, engine.kind_lookup, f"{where}.kind"),
+        resolve(product_kind, engine.kind_lookup, f"{where}.product_kind")
+        + resolve(kind, engine.kind_lookup, f"{where}.kind"),
         split_values(exclude),
     )
 
@@ -113,9 +116,14 @@ def parse_filters(
 KIND_LOOKUP: Mapping[str, tuple[str, ...]] = {k: (k,) for k in KINDS}
 
 
-def parse_kinds(values: Iterable[str], where: str = "query") -> tuple[Kind, ...]:
-    """?kinds=cross_sell,upsell -> ("cross_sell", "upsell"); an unknown kind is a 422 naming it."""
-    chosen = resolve(values, KIND_LOOKUP, f"{where}.kinds") or ["cross_sell"]
+def parse_kinds(
+    values: Iterable[str], where: str = "query", opportunity: Iterable[str] = ()
+) -> tuple[Kind, ...]:
+    """?opportunity=cross_sell,upsell -> ("cross_sell", "upsell"); `values` come from the
+    deprecated `kinds`. An unknown kind is a 422 naming it; none given means cross_sell."""
+    chosen = resolve(opportunity, KIND_LOOKUP, f"{where}.opportunity") + resolve(
+        values, KIND_LOOKUP, f"{where}.kinds"
+    ) or ["cross_sell"]
     return tuple(k for k in KINDS if k in chosen)
 
 
