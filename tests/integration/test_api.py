@@ -1105,3 +1105,19 @@ def test_product_kind_and_opportunity_are_the_filter_names_and_the_old_ones_stil
     assert not query["product_kind"].get("deprecated") and not query["opportunity"].get("deprecated")
     body = docs["components"]["schemas"]["BatchRequest"]["properties"]
     assert body["kind"]["deprecated"] is True and body["kinds"]["deprecated"] is True
+
+
+def test_kpis_plans_and_recommendations_default_to_the_same_day(served: Served, client: TestClient) -> None:
+    """Without as_of, KPIs said the day after the last purchase while plans and lists said
+    today: one default now, today in UTC, and every answer says which day it used."""
+    today = datetime.now(UTC).date().isoformat()
+    account = served.artifact.accounts.id(4)
+    assert client.get("/v1/kpis", headers=READ).json()["as_of"] == today
+    assert client.get(f"/v1/accounts/{account}/plan", headers=READ).json()["as_of"] == today
+    url = f"/v1/accounts/{account}/recommendations"
+    assert client.get(url, headers=READ).json()["as_of"] == today
+    assert (
+        client.get(url, params={"opportunity": "cross_sell,renewal"}, headers=READ).json()["as_of"] == today
+    )
+    past = client.get(url, params={"opportunity": "renewal", "as_of": "2026-06-30"}, headers=READ).json()
+    assert past["as_of"] == "2026-06-30"

@@ -128,6 +128,10 @@ class RecommendationList(BaseModel):
     account: AccountRef
     model_version: str
     kinds: list[Literal["cross_sell", "upsell", "renewal"]]
+    as_of: date = Field(
+        description="The day upsell, renewal and trigger events are judged at (its end): the request's "
+        "as_of, default today in UTC as for plans and KPIs"
+    )
     items: list[Recommendation]
     fallback_segment: str | None = Field(
         default=None, description="For accounts newer than the model: the segment whose popularity ranks"

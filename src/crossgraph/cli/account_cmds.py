@@ -98,7 +98,7 @@ def _money(value: float | None) -> str:
 @fails_cleanly
 def plan(
     account_id: str = typer.Argument(..., help="The account's id"),
-    as_of: str = typer.Option(None, "--as-of", help="Plan as of this day, YYYY-MM-DD (default today)"),
+    as_of: str = typer.Option(None, "--as-of", help="Plan as of this day, YYYY-MM-DD (default today, UTC)"),
     top: int = typer.Option(8, min=1, max=30, help="How many opportunities"),
     out: Path = typer.Option(
         None, "--out", callback=output_file, help="Write the Markdown here instead of printing it"

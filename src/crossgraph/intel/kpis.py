@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from crossgraph.dates import parse_day
+from crossgraph.dates import parse_day, today
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.driver import Graph
 from crossgraph.money import cents
@@ -154,18 +154,10 @@ class GraphFacts:
 
 
 def compute_kpis(graph: Graph, *, as_of: date | None = None) -> KPIs:
-    """The KPIs on `as_of` (default: the day after the last purchase in the graph, or today
-    when nothing was bought)."""
-    if as_of is None:
-        last = last_purchase_day(graph)
-        as_of = last + timedelta(days=1) if last is not None else date.today()
+    """The KPIs on `as_of` (default: today in UTC, crossgraph.dates.today, as for plans and
+    next-best actions)."""
+    as_of = as_of or today()
     return kpis_from_facts(read_facts(graph, as_of), as_of)
-
-
-def last_purchase_day(graph: Graph) -> date | None:
-    rows = graph.read("kpi_last_purchase")
-    value = rows[0]["last_at"] if rows else None
-    return None if value is None else _native_date(value)
 
 
 def read_facts(graph: Graph, as_of: date) -> GraphFacts:

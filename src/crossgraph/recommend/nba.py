@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from crossgraph.dates import today
 from crossgraph.errors import AccountNotFound, GraphUnavailable, InvalidInput
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.live import find_account
@@ -133,7 +134,7 @@ class ListOptions:
     filters: Filters = field(default_factory=Filters)
     drivers: int = 3
     kinds: tuple[Kind, ...] = ("cross_sell",)
-    as_of: date | None = None  # signals and events are judged at the end of this day (default today)
+    as_of: date | None = None  # signals and events are judged at the end of this day (dates.today)
     suppressed: frozenset[str] = frozenset()  # skus the account's reps dismissed
 
     @property
@@ -215,10 +216,10 @@ def recommendation_list(
     found = cross_sell(engine, run, account_id, options)
     partial = False
     notes = list(found.notes)
+    as_of = options.as_of or today()
     if not options.needs_graph:
         items = annotate(found.items, intel.fusion)
     else:
-        as_of = options.as_of or datetime.now(UTC).date()
         peers = found.peers(engine)
         graph_side = run(lambda g: _signals(g, account_id, as_of, peers, intel))
         if graph_side is None:
@@ -230,6 +231,7 @@ def recommendation_list(
         "account": found.account,
         "model_version": engine.version,
         "kinds": list(options.kinds),
+        "as_of": as_of.isoformat(),
         "items": items,
         "fallback_segment": found.segment,
         "partial": partial,

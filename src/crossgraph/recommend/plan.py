@@ -18,6 +18,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from crossgraph.dates import today
 from crossgraph.errors import GraphUnavailable
 from crossgraph.graph.driver import Graph
 from crossgraph.intel.signals import (
@@ -64,7 +65,7 @@ def build_plan(
     """The plan as a JSON-ready dict (render it with `to_markdown`). Needs the graph: the
     installed base, contracts and revenue are live facts, not part of the model."""
     intel = intel or Intel()
-    day = as_of or datetime.now(UTC).date()
+    day = as_of or today()
     options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3)
     candidates = cross_sell(engine, run, account_id, options)
 

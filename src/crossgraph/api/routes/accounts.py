@@ -74,7 +74,10 @@ async def recommendations(
     ] = [],  # noqa: B006
     as_of: Annotated[
         date | None,
-        Query(description="Judge contracts, asset ages and events at the end of this day (default today)"),
+        Query(
+            description="Judge contracts, asset ages and events at the end of this day "
+            "(default: today in UTC, as for plans and KPIs)"
+        ),
     ] = None,
 ) -> Response:
     """Next-best actions for the account, best first, each with a reason a rep can say out loud.
@@ -160,7 +163,9 @@ def _opt(value: object) -> str | None:
 def plan(
     account_id: AccountId,
     call: ReadCall,
-    as_of: Annotated[date | None, Query(description="Plan as of the end of this day (default today)")] = None,
+    as_of: Annotated[
+        date | None, Query(description="Plan as of the end of this day (default: today in UTC, as for KPIs)")
+    ] = None,
     top: Annotated[int, Query(ge=1, le=30, description="How many opportunities")] = 8,
     format: Annotated[
         Literal["json", "markdown"], Query(description="markdown: a page a rep can read")
