@@ -1121,3 +1121,23 @@ def test_kpis_plans_and_recommendations_default_to_the_same_day(served: Served, 
     )
     past = client.get(url, params={"opportunity": "renewal", "as_of": "2026-06-30"}, headers=READ).json()
     assert past["as_of"] == "2026-06-30"
+
+
+def test_trigger_event_text_is_shown_once_per_list_not_in_every_reason(
+    served: Served, client: TestClient
+) -> None:
+    params = {"opportunity": "cross_sell,upsell,renewal", "limit": 20, "as_of": "2026-06-30"}
+    checked = 0
+    for account in served.artifact.accounts.ids[:60]:
+        body = client.get(f"/v1/accounts/{account}/recommendations", params=params, headers=READ).json()
+        schemas.RecommendationList.model_validate(body)
+        texts = [e["text"] for e in body["events"] if e["text"]]
+        assert len({e["id"] for e in body["events"]}) == len(body["events"])
+        for item in body["items"]:
+            assert not [t for t in texts if t in item["reason"]], item["reason"]
+            assert (item["boost"] > 1) == bool(item["event_ids"])
+            for event_id in item["event_ids"]:
+                event = next(e for e in body["events"] if e["id"] == event_id)
+                assert item["sku"] in event["boosted_skus"]
+        checked += bool(texts and any(i["event_ids"] for i in body["items"]))
+    assert checked >= 3

@@ -54,6 +54,12 @@ class TriggerEventRef(BaseModel):
     type: str
     occurred_at: str
     text: str | None = None
+    sku: str | None = Field(default=None, description="The product the event names, if any")
+    boosted_skus: list[str] = Field(
+        default_factory=list,
+        description="The listed items it boosted: those of the product it names, or with no product "
+        "named, those whose signal its type makes more likely",
+    )
 
 
 class Recommendation(BaseModel):
@@ -90,7 +96,9 @@ class Recommendation(BaseModel):
     value: float = Field(description="List price of the product, or the contract's annual value")
     boost: float = Field(description="> 1 when a recent trigger event relates to it")
     expected_value: float = Field(description="likelihood x value x boost")
-    events: list[TriggerEventRef] = Field(description="The recent trigger events behind the boost")
+    event_ids: list[str] = Field(
+        description="The recent trigger events behind the boost: their text is in the list's events"
+    )
     related_skus: list[str] = Field(description="The account's products the item stems from")
     model_score: float | None = Field(
         default=None,
@@ -133,6 +141,11 @@ class RecommendationList(BaseModel):
         "as_of, default today in UTC as for plans and KPIs"
     )
     items: list[Recommendation]
+    events: list[TriggerEventRef] = Field(
+        default_factory=list,
+        description="With upsell or renewal: the account's trigger events of the last event_days, "
+        "each once, with the items it boosted",
+    )
     fallback_segment: str | None = Field(
         default=None, description="For accounts newer than the model: the segment whose popularity ranks"
     )

@@ -11,8 +11,9 @@ The fusion rule, in one line: rank by expected value,
 - renewal: likelihood = the configured renewal rate, value = the contract's annual value;
 - boost = `event_boost` when a trigger event of the last `event_days` relates to the item:
   it names one of the item's products, or its type suits the item's signal (a new site or
-  growth for capacity and cross-sell, a competitor complaint for a renewal, ...). The event
-  is quoted in the reason.
+  growth for capacity and cross-sell, a competitor complaint for a renewal, ...). The item
+  lists the ids of those events (`event_ids`); each event's text is shown once, in the list's
+  `events` (`list_events`), with the skus it boosted, not repeated in every item's reason.
 
 Every number is in the item, so a rep (or a sales-ops analyst tuning the rates) can see why
 an item is where it is. Rates are configurable (FusionConfig); the defaults are starting
@@ -127,39 +128,49 @@ def _action(
         likelihood=round(likelihood, 4),
         value=cents(value),
         boost=1.0,
-        events=[],
+        event_ids=[],
         related_skus=list(related),
     )
     return out
 
 
+def recent(events: Sequence[TriggerEvent], as_of: date, config: FusionConfig) -> list[TriggerEvent]:
+    """The events of the last `event_days` up to as_of (both included), in the given order."""
+    since = as_of - timedelta(days=config.event_days)
+    return [e for e in events if since <= e.occurred_at <= as_of]
+
+
 def apply_events(
     action: dict[str, Any], events: Sequence[TriggerEvent], as_of: date, config: FusionConfig
 ) -> None:
-    """Boost the action once if a recent event relates to it, and quote the event in the reason."""
-    since = as_of - timedelta(days=config.event_days)
+    """Boost the action once if recent events are about it: one names one of its products, or
+    names none and its type makes the item's signal more likely. Their ids go in `event_ids`;
+    their text is shown once for the whole list (list_events), not in every reason."""
     products = {action["sku"], *action["related_skus"]}
-    for event in events:
-        if not since <= event.occurred_at <= as_of:
-            continue
+    for event in recent(events, as_of, config):
         names_product = event.sku is not None and event.sku in products
         suits = event.sku is None and action["signal_group"] in config.event_signals.get(event.type, ())
         if names_product or suits:
-            action["events"].append(
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "occurred_at": event.occurred_at.isoformat(),
-                    "text": event.text,
-                }
-            )
-    if action["events"]:
-        first = action["events"][0]
+            action["event_ids"].append(event.id)
+    if action["event_ids"]:
         action["boost"] = config.event_boost
-        label = first["type"].replace("_", " ")
-        action["reason"] += f"; recent {label} ({first['occurred_at']})" + (
-            f": {first['text']}" if first["text"] else ""
-        )
+
+
+def list_events(
+    events: Sequence[TriggerEvent], items: Sequence[Mapping[str, Any]], as_of: date, config: FusionConfig
+) -> list[dict[str, Any]]:
+    """The recent events once each, with the skus of the listed items each one boosted."""
+    return [
+        {
+            "id": e.id,
+            "type": e.type,
+            "occurred_at": e.occurred_at.isoformat(),
+            "text": e.text,
+            "sku": e.sku,
+            "boosted_skus": [i["sku"] for i in items if e.id in i.get("event_ids", ())],
+        }
+        for e in recent(events, as_of, config)
+    ]
 
 
 def fuse(

@@ -106,7 +106,7 @@ class Suggestion(TypedDict):
     value: float  # list price
     boost: float
     expected_value: float
-    events: list[dict[str, Any]]
+    event_ids: list[str]  # recent trigger events behind the boost (the list carries their text)
     related_skus: list[str]
 
 
@@ -393,7 +393,7 @@ class Engine:
             "value": value,
             "boost": 1.0,
             "expected_value": cents(likelihood * value),
-            "events": [],
+            "event_ids": [],
             "related_skus": [],
         }
 

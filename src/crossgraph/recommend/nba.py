@@ -21,7 +21,7 @@ from crossgraph.intel.signals import (
     account_signals,
     recent_events,
 )
-from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse
+from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse, list_events
 from crossgraph.recommend.engine import Engine, Filters, Suggestion
 
 GraphRun = Callable[[Callable[[Graph], Any]], Any]
@@ -217,6 +217,7 @@ def recommendation_list(
     partial = False
     notes = list(found.notes)
     as_of = options.as_of or today()
+    events: list[dict[str, Any]] = []
     if not options.needs_graph:
         items = annotate(found.items, intel.fusion)
     else:
@@ -225,14 +226,16 @@ def recommendation_list(
         if graph_side is None:
             partial = True
             notes.append("Neo4j is unreachable: upsell and renewal need the graph; cross-sell only")
-        signals, events = graph_side if graph_side is not None else (None, [])
-        items = fuse_for(engine, found, signals, events, options, as_of, intel)
+        signals, recent = graph_side if graph_side is not None else (None, [])
+        items = fuse_for(engine, found, signals, recent, options, as_of, intel)
+        events = list_events(recent, items, as_of, intel.fusion)
     return {
         "account": found.account,
         "model_version": engine.version,
         "kinds": list(options.kinds),
         "as_of": as_of.isoformat(),
         "items": items,
+        "events": events,
         "fallback_segment": found.segment,
         "partial": partial,
         "notes": notes,

@@ -33,7 +33,7 @@ from crossgraph.intel.signals import (
     recent_events,
 )
 from crossgraph.money import cents, money_text
-from crossgraph.recommend.actions import KINDS
+from crossgraph.recommend.actions import KINDS, list_events
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import GraphRun, Intel, ListOptions, cross_sell, fuse_for
 
@@ -95,10 +95,7 @@ def build_plan(
         "revenue": revenue(now, day),
         "opportunities": items,
         "risks": [{"flag": r.flag, "reason": r.reason} for r in signals.risks],
-        "events": [
-            {"type": e.type, "occurred_at": e.occurred_at.isoformat(), "text": e.text, "sku": e.sku}
-            for e in events
-        ],
+        "events": list_events(events, items, day, intel.fusion),
         "actions": quarter_actions(items, signals, now, day),
         "notes": candidates.notes,
     }
