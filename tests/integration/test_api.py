@@ -676,7 +676,7 @@ def test_whitespace_matrix_cells_match_the_graph_and_the_model(
     schemas.WhitespaceMatrix.model_validate(body)
     assert [r["id"] for r in body["accounts"]] == ids and len(body["columns"]) == 12
     popularity = np.asarray(a.owned.sum(axis=0)).ravel()
-    active = [a.products.id(int(i)) for i in np.argsort(-popularity, kind="stable")]
+    active = sorted(a.products.ids, key=lambda s: (-popularity[a.products.index(s)], s))  # ties by sku
     active = [s for s in active if a.product_info[s].get("active", True)]
     assert [c["sku"] for c in body["columns"]] == active[:12]  # the most owned, active products
     with Graph.connect(neo4j_settings) as g:
@@ -1141,3 +1141,27 @@ def test_trigger_event_text_is_shown_once_per_list_not_in_every_reason(
                 assert item["sku"] in event["boosted_skus"]
         checked += bool(texts and any(i["event_ids"] for i in body["items"]))
     assert checked >= 3
+
+
+def test_whitespace_rows_come_in_the_stated_order(served: Served, client: TestClient) -> None:
+    """Rows are the accounts as given, or the top accounts by revenue (largest first, ties by
+    id); the answer says which and carries each row's revenue, so the order can be seen."""
+    top = client.get("/v1/whitespace", params={"top": 8, "limit": 3}, headers=READ).json()
+    assert top["row_order"] == "revenue"
+    keys = [(-r["revenue"], r["id"]) for r in top["accounts"]]
+    assert keys == sorted(keys) and len(keys) == 8
+    with Graph.connect(served.settings) as g:
+        totals = {
+            r["id"]: r["revenue"]
+            for r in g.write_text(
+                "UNWIND $ids AS id MATCH (:Account {id: id})-[b:BOUGHT]->() "
+                "RETURN id, sum(b.revenue) AS revenue",
+                {"ids": [r["id"] for r in top["accounts"]]},
+            )
+        }
+    assert all(r["revenue"] == pytest.approx(totals[r["id"]], abs=0.01) for r in top["accounts"])
+    given = [r["id"] for r in reversed(top["accounts"])]
+    as_given = client.get("/v1/whitespace", params={"accounts": given, "limit": 3}, headers=READ).json()
+    assert as_given["row_order"] == "as_given" and [r["id"] for r in as_given["accounts"]] == given
+    again = client.get("/v1/whitespace", params={"top": 8, "limit": 3}, headers=READ).json()
+    assert again == top  # deterministic

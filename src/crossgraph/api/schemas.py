@@ -329,9 +329,19 @@ class WhitespaceCell(BaseModel):
 
 class WhitespaceMatrix(BaseModel):
     by: Literal["product", "category"]
+    row_order: Literal["as_given", "revenue"] = Field(
+        description="as_given: the accounts in the order of the request; revenue: the top accounts by "
+        "total revenue, largest first, ties by account id"
+    )
     model_version: str
-    accounts: list[dict[str, Any]]
-    columns: list[dict[str, Any]]
+    accounts: list[dict[str, Any]] = Field(
+        description="One per row: id, name, industry, country, revenue (all purchases; null when Neo4j "
+        "is down)"
+    )
+    columns: list[dict[str, Any]] = Field(
+        description="The skus or categories given, in that order; else products by how many accounts "
+        "own them (most first, ties by sku) or categories by name"
+    )
     cells: list[list[WhitespaceCell]] = Field(description="One row per account, one cell per column")
     filled: float = Field(description="Share of owned cells")
     partial: bool

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -25,6 +25,11 @@ from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import GraphRun
 
 By = Literal["product", "category"]
+# Rows: the accounts in the order the caller gave them, or (none given) the top accounts by
+# total revenue, largest first, ties by account id. Columns: the skus or categories in the
+# order given, else products by how many accounts own them (most first, ties by sku) or
+# categories by name. The CSV lists the cells row by row in that order.
+RowOrder = Literal["as_given", "revenue"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Whitespace:
     model_version: str
     partial: bool = False  # revenue missing because the graph did not answer
     notes: list[str] = field(default_factory=list)
+    row_order: RowOrder = "as_given"
 
     @property
     def filled(self) -> float:
@@ -59,6 +65,7 @@ class Whitespace:
     def to_dict(self) -> dict[str, Any]:
         return {
             "by": self.by,
+            "row_order": self.row_order,
             "model_version": self.model_version,
             "accounts": self.accounts,
             "columns": self.columns,
@@ -102,7 +109,7 @@ def choose_columns(engine: Engine, by: By, columns: Sequence[str], limit: int) -
             if unknown:
                 raise InvalidInput(f"products not in model {engine.version}: {', '.join(unknown[:10])}")
             return list(dict.fromkeys(columns))
-        order = np.argsort(-engine.popularity, kind="stable")
+        order = np.lexsort((np.asarray(engine.skus, dtype=object), -engine.popularity))
         return [engine.skus[int(i)] for i in order[engine.active[order]][:limit]]
     known = sorted({str(c) for c in engine.categories if c})
     if columns:
@@ -190,7 +197,7 @@ def whitespace(
                     )
                 )
             rows.append(row)
-    accounts = [_account(engine, a) for a in account_ids]
+    accounts = [_account(engine, a, revenue) for a in account_ids]
     cols = (
         [engine.product_dict(i) for i in product_cols]
         if by == "product"
@@ -204,13 +211,17 @@ def whitespace(
     return Whitespace(by, accounts, cols, rows, engine.version, partial=revenue is None, notes=notes)
 
 
-def _account(engine: Engine, account_id: str) -> dict[str, Any]:
+def _account(
+    engine: Engine, account_id: str, revenue: Mapping[tuple[str, str], float] | None
+) -> dict[str, Any]:
     i = engine.account_index[account_id]
+    total = None if revenue is None else sum(v for (a, _), v in revenue.items() if a == account_id)
     return {
         "id": account_id,
         "name": engine.account_names[i],
         "industry": engine.industries[i],
         "country": engine.countries[i],
+        "revenue": None if total is None else cents(total),  # all purchases: the top-N order
     }
 
 
@@ -248,4 +259,4 @@ def build_whitespace(
     revenue = run(lambda g: account_revenue(g, chosen))
     matrix = whitespace(engine, chosen, by=by, columns=columns, limit=limit, revenue=revenue)
     matrix.notes.extend(notes)
-    return matrix
+    return replace(matrix, row_order="as_given" if accounts else "revenue")
