@@ -51,7 +51,7 @@ demo: neo4j-start demo-data ## the demo: Neo4j, demo data, train, then the API o
 	printf 'Demo API key (admin scope, stored as sha256 in data/api-keys.json):\n  %s\n\n' "$$key" && \
 	printf 'Try in another terminal (API docs: %s/docs):\n' "$$base" && \
 	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/recommendations?limit=5"\n' "$$key" "$$base" "$$account" && \
-	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/recommendations?kinds=cross_sell,upsell,renewal&limit=8"\n' "$$key" "$$base" "$$account" && \
+	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/recommendations?opportunity=cross_sell,upsell,renewal&limit=8"\n' "$$key" "$$base" "$$account" && \
 	printf '  curl -s -H "X-API-Key: %s" "%s/v1/accounts/%s/plan?format=markdown"\n' "$$key" "$$base" "$$account" && \
 	printf '  curl -s -H "X-API-Key: %s" "%s/v1/whitespace?top=10&by=category"\n' "$$key" "$$base" && \
 	printf '  curl -s -H "X-API-Key: %s" "%s/v1/kpis"\n\n' "$$key" "$$base"

@@ -7,7 +7,7 @@ account=${1:?account id}
 h=(-sS -H "X-API-Key: ${key}")
 
 curl "${h[@]}" "${base}/v1/accounts/${account}/recommendations?limit=5"; echo
-curl "${h[@]}" "${base}/v1/accounts/${account}/recommendations?limit=3&kind=service,consumable"; echo
+curl "${h[@]}" "${base}/v1/accounts/${account}/recommendations?limit=3&product_kind=service,consumable"; echo
 curl "${h[@]}" "${base}/v1/accounts/${account}/similar?limit=3"; echo
 sku=${2:-$(curl "${h[@]}" "${base}/v1/accounts/${account}/recommendations?limit=1&drivers=false" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["sku"])')}

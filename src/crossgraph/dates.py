@@ -1,8 +1,9 @@
-"""Dates given by users (options, parameters): one parser, one error message."""
+"""Dates given by users (options, parameters): one parser, one error message; and the one
+default "as of" day of KPIs, plans and recommendations."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from crossgraph.errors import InvalidInput
 
@@ -13,6 +14,12 @@ def parse_day(text: str, option: str = "--as-of") -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{option} {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def today() -> date:
+    """The default as-of day everywhere (KPIs, plans, next-best actions): today in UTC, so every
+    worker and the CLI agree whatever the machine's time zone."""
+    return datetime.now(UTC).date()
 
 
 def parse_cutoff(text: str, option: str = "--cutoff") -> datetime:

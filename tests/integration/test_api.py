@@ -273,7 +273,11 @@ def test_account_newer_than_the_model_gets_labelled_segment_popularity(
     members = [i for i, acc in enumerate(a.accounts.ids) if a.account_info[acc].get("industry") == industry]
     share = np.asarray(a.owned[members].sum(axis=0)).ravel() / len(members)
     for item in items:
-        assert item["score"] == pytest.approx(share[a.products.index(item["sku"])], abs=1e-4)
+        assert item["model_score"] == pytest.approx(share[a.products.index(item["sku"])], abs=1e-4)
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 100 for s in scores)
+    evidence = client.get(f"/v1/accounts/{NEW_ACCOUNT}/evidence/{items[1]['sku']}", headers=READ).json()
+    assert evidence["score"] == items[1]["score"]
     similar = client.get(f"/v1/accounts/{NEW_ACCOUNT}/similar", headers=READ).json()
     assert similar["peers"] == [] and similar["account"]["in_model"] is False
 
@@ -318,11 +322,13 @@ def test_evidence_lists_the_buying_peers_with_dates_and_prior_purchases(
             )[0]
             assert peer["orders"] == facts["orders"]
             assert peer["first_bought"].startswith(facts["first"][:19])
-            assert sorted(peer["bought_before"]) == sorted(facts["before"])
+            assert sorted(p["sku"] for p in peer["bought_before"]) == sorted(facts["before"])
+            for product in peer["bought_before"]:  # named, not only a sku
+                assert product["name"] == served.artifact.product_info[product["sku"]]["name"]
     counted: dict[str, int] = {}
     for peer in body["peers"]:
-        for sku in peer["bought_before"]:
-            counted[sku] = counted.get(sku, 0) + 1
+        for product in peer["bought_before"]:
+            counted[product["sku"]] = counted.get(product["sku"], 0) + 1
     for prior in body["owned_before"]:
         assert prior["peers"] == counted[prior["sku"]]
         assert prior["account_owns"] == (prior["sku"] in owned_skus(served, account))
@@ -597,7 +603,7 @@ def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_trai
     assert stored.status_code == 201, stored.text
     assert stored.json()["created"] is True and stored.json()["suppressed_until"]
     retry = client.post("/v1/feedback", json=post, headers=WRITE)  # no `at`: sent later than the first
-    assert retry.status_code == 201 and retry.json() == {**stored.json(), "created": False}
+    assert retry.status_code == 200 and retry.json() == {**stored.json(), "created": False}
     reused = client.post("/v1/feedback", json={**post, "sku": won}, headers=WRITE)
     assert reused.status_code == 409 and reused.json()["code"] == "conflict"
     assert "'fb-1' is already stored for account" in reused.json()["detail"]
@@ -606,6 +612,17 @@ def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_trai
     assert links == [{"n": 2}]
     after = client.get(url, params={"limit": 3}, headers=READ).json()["items"]
     assert dismissed not in {i["sku"] for i in after} and after[0]["sku"] == first[1]["sku"]
+    # Its evidence says so: when, by whom, until when it is left out.
+    evidence = client.get(f"/v1/accounts/{account}/evidence/{dismissed}", headers=READ).json()
+    assert evidence["dismissed"]["by"] == "j.meyer" and evidence["dismissed"]["suppressed"] is True
+    until = [
+        datetime.fromisoformat(x.replace("Z", "+00:00"))
+        for x in (evidence["dismissed"]["suppressed_until"], stored.json()["suppressed_until"])
+    ]
+    assert until[0] == until[1]
+    assert any(n.startswith("dismissed for this account on ") for n in evidence["notes"])
+    other_sku = client.get(f"/v1/accounts/{account}/evidence/{first[2]['sku']}", headers=READ).json()
+    assert other_sku["dismissed"] is None
     # Another server process learns the dismissal from the graph at start.
     with TestClient(create_app(served.settings)) as other:
         assert dismissed not in {i["sku"] for i in other.get(url, headers=READ).json()["items"]}
@@ -659,7 +676,7 @@ def test_whitespace_matrix_cells_match_the_graph_and_the_model(
     schemas.WhitespaceMatrix.model_validate(body)
     assert [r["id"] for r in body["accounts"]] == ids and len(body["columns"]) == 12
     popularity = np.asarray(a.owned.sum(axis=0)).ravel()
-    active = [a.products.id(int(i)) for i in np.argsort(-popularity, kind="stable")]
+    active = sorted(a.products.ids, key=lambda s: (-popularity[a.products.index(s)], s))  # ties by sku
     active = [s for s in active if a.product_info[s].get("active", True)]
     assert [c["sku"] for c in body["columns"]] == active[:12]  # the most owned, active products
     with Graph.connect(neo4j_settings) as g:
@@ -843,7 +860,8 @@ def test_account_plan_sections_match_the_graph(
                 year = str(datetime.fromtimestamp(at, UTC).year)
                 per_year[year] = per_year.get(year, 0.0) + value
                 last = max(last, at)
-    assert plan["revenue"]["per_year"] == pytest.approx({y: round(v, 2) for y, v in per_year.items()})
+    years = [str(y) for y in range(int(min(per_year)), 2027)]  # a year without purchases shows 0
+    assert plan["revenue"]["per_year"] == pytest.approx({y: round(per_year.get(y, 0.0), 2) for y in years})
     assert plan["revenue"]["last_purchase"] == datetime.fromtimestamp(last, UTC).date().isoformat()
     kinds = {o["kind"] for o in plan["opportunities"]}
     assert "renewal" in kinds and "cross_sell" in kinds
@@ -904,3 +922,246 @@ def test_keys_created_or_revoked_while_serving_count_without_a_restart(
         while status() != 401 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert status() == 401
+
+
+def money_fields(body: object, names: frozenset[str]) -> list[float]:
+    """Every number under one of `names`, anywhere in a JSON body."""
+    found: list[float] = []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key in names and isinstance(value, int | float) and not isinstance(value, bool):
+                found.append(float(value))
+            elif key == "per_year" and isinstance(value, dict):
+                found += [float(v) for v in value.values()]
+            else:
+                found += money_fields(value, names)
+    elif isinstance(body, list):
+        for value in body:
+            found += money_fields(value, names)
+    return found
+
+
+MONEY = frozenset(
+    {"revenue", "value", "expected_value", "annual_value", "last_12_months", "previous_12_months"}
+    | {"revenue_previous", "cross_sell_revenue", "upgrade_revenue", "contracts_ending_value"}
+    | {"retention_revenue_previous", "retention_revenue_current", "unit_price"}
+)
+
+
+def test_money_is_rounded_to_cents_in_every_answer(served: Served, client: TestClient) -> None:
+    """A rep saw 703.8199999999999 as a revenue: amounts are cents everywhere, JSON and Markdown."""
+    a = served.artifact
+    ids = [a.accounts.id(i) for i in range(12)]
+    bodies: list[object] = []
+    for account in ids:
+        bodies.append(
+            client.get(
+                f"/v1/accounts/{account}/recommendations",
+                params={"kinds": "cross_sell,upsell,renewal", "limit": 20, "as_of": "2026-06-30"},
+                headers=READ,
+            ).json()
+        )
+        bodies.append(client.get(f"/v1/accounts/{account}/recommendations", headers=READ).json())
+        top = bodies[-1]["items"][0]["sku"]  # type: ignore[index]
+        bodies.append(client.get(f"/v1/accounts/{account}/evidence/{top}", headers=READ).json())
+        bodies.append(
+            client.get(f"/v1/accounts/{account}/plan", params={"as_of": "2026-06-30"}, headers=READ).json()
+        )
+    bodies.append(client.get("/v1/whitespace", params={"accounts": ids, "limit": 30}, headers=READ).json())
+    bodies.append(client.get("/v1/kpis", params={"as_of": "2026-06-30"}, headers=READ).json())
+    amounts = [v for body in bodies for v in money_fields(body, MONEY)]
+    assert len(amounts) > 500
+    assert [v for v in amounts if round(v, 2) != v] == []
+    markdown = client.get(
+        f"/v1/accounts/{ids[0]}/plan", params={"as_of": "2026-06-30", "format": "markdown"}, headers=READ
+    ).text
+    revenue_rows = [line for line in markdown.splitlines() if line.startswith("| 20")]
+    assert revenue_rows and all(line.split("|")[2].strip()[-3] == "." for line in revenue_rows)
+
+
+def test_one_account_and_product_has_one_score_on_every_endpoint(served: Served, client: TestClient) -> None:
+    """Recommendations said 9.81 where the whitespace said 0.136 for the same account and
+    product: every endpoint now shows the same 0-100 score (100 = the model's first choice)."""
+    a = served.artifact
+    for index in (2, 5, 9):
+        account = a.accounts.id(index)
+        url = f"/v1/accounts/{account}/recommendations"
+        listed = {
+            i["sku"]: i["score"] for i in client.get(url, params={"limit": 60}, headers=READ).json()["items"]
+        }
+        rare = sorted({str(p["category"]) for p in a.product_info.values() if p.get("category")})[0]
+        als = client.get(url, params={"category": rare, "limit": 30}, headers=READ).json()["items"]
+        assert {i["source"] for i in als} >= {"als"} or len(als) < 30
+        listed |= {i["sku"]: i["score"] for i in als}
+        first = client.get(url, params={"limit": 1}, headers=READ).json()["items"][0]
+        assert first["score"] == 100.0 and first["model_score"] != 100.0
+        assert all(0 <= s <= 100 for s in listed.values())
+        fused = client.get(
+            url,
+            params={"kinds": "cross_sell,upsell,renewal", "limit": 30, "as_of": "2026-06-30"},
+            headers=READ,
+        ).json()["items"]
+        batch = client.post(
+            "/v1/recommendations/batch", json={"accounts": [account], "limit": 60}, headers=READ
+        )
+        plan = client.get(
+            f"/v1/accounts/{account}/plan", params={"as_of": "2026-06-30", "top": 30}, headers=READ
+        )
+        seen = [(i["sku"], i["score"]) for i in [*fused, *batch.json()["results"][0]["items"]]]
+        seen += [(i["sku"], i["score"]) for i in plan.json()["opportunities"]]
+        whitespace = client.get(
+            "/v1/whitespace",
+            params={"accounts": account, "columns": ",".join(list(listed)[:40])},
+            headers=READ,
+        ).json()
+        seen += [
+            (c["sku"], cell["score"])
+            for c, cell in zip(whitespace["columns"], whitespace["cells"][0], strict=True)
+            if not cell["owned"]
+        ]
+        similar = client.get(f"/v1/accounts/{account}/similar", params={"lacking": 10}, headers=READ).json()
+        seen += [
+            (p["sku"], p["score"]) for peer in similar["peers"] for p in peer["products_they_own_you_lack"]
+        ]
+        for sku in list(listed)[::7]:
+            evidence = client.get(f"/v1/accounts/{account}/evidence/{sku}", headers=READ).json()
+            seen.append((sku, evidence["score"]))
+        checked = [(sku, score) for sku, score in seen if sku in listed and score is not None]
+        assert len(checked) > 40
+        assert [(sku, score) for sku, score in checked if score != listed[sku]] == []
+
+
+def test_whitespace_scores_are_never_negative(served: Served, client: TestClient) -> None:
+    a = served.artifact
+    ids = [a.accounts.id(i) for i in range(20)]
+    for by in ("product", "category"):
+        body = client.get("/v1/whitespace", params={"accounts": ids, "limit": 60, "by": by}, headers=READ)
+        scores = [c["score"] for row in body.json()["cells"] for c in row if "score" in c]
+        assert scores and all(0 <= s <= 100 and str(s) != "-0.0" for s in scores)
+        text = client.get(
+            "/v1/whitespace", params={"accounts": ids, "limit": 60, "by": by, "format": "csv"}, headers=READ
+        ).text
+        assert "-0.0" not in text and ",-" not in text
+
+
+def test_a_won_product_leaves_the_accounts_suggestions_at_once(served: Served, client: TestClient) -> None:
+    """The account owns it now: no waiting for the next training run to stop suggesting it."""
+    account = served.artifact.accounts.id(21)
+    url = f"/v1/accounts/{account}/recommendations"
+    before = [i["sku"] for i in client.get(url, params={"limit": 5}, headers=READ).json()["items"]]
+    won = before[1]
+    post = {
+        "account": account,
+        "sku": won,
+        "action": "won",
+        "user": "j.meyer",
+        "value": 1200.5,
+        "id": "fb-won-21",
+    }
+    stored = client.post("/v1/feedback", json=post, headers=WRITE)
+    assert stored.status_code == 201 and stored.json()["suppressed"] is True
+    assert stored.json()["suppressed_until"] is None
+    after = [i["sku"] for i in client.get(url, params={"limit": 5}, headers=READ).json()["items"]]
+    assert won not in after and after[:1] == before[:1]
+    fused = client.get(url, params={"kinds": "cross_sell,upsell", "limit": 50}, headers=READ).json()
+    assert won not in {i["sku"] for i in fused["items"]}
+    batch = client.post("/v1/recommendations/batch", json={"accounts": [account], "limit": 5}, headers=READ)
+    assert won not in {i["sku"] for i in batch.json()["results"][0]["items"]}
+    # A retry is answered 200 (nothing new), and another process learns the win from the graph.
+    assert client.post("/v1/feedback", json=post, headers=WRITE).status_code == 200
+    with TestClient(create_app(served.settings)) as other:
+        assert won not in {i["sku"] for i in other.get(url, headers=READ).json()["items"]}
+
+
+def test_product_kind_and_opportunity_are_the_filter_names_and_the_old_ones_still_work(
+    served: Served, client: TestClient
+) -> None:
+    """`kind` (product kind) and `kinds` (opportunity kinds) were easy to confuse: the names are
+    now product_kind and opportunity; the old ones are accepted and marked deprecated."""
+    account = served.artifact.accounts.id(9)
+    url = f"/v1/accounts/{account}/recommendations"
+    new = client.get(url, params={"product_kind": "service", "limit": 4}, headers=READ).json()
+    old = client.get(url, params={"kind": "service", "limit": 4}, headers=READ).json()
+    assert new == old and {i["product_kind"] for i in new["items"]} == {"service"}
+    params = {"opportunity": "cross_sell,renewal", "limit": 8, "as_of": "2026-06-30"}
+    fused = client.get(url, params=params, headers=READ).json()
+    legacy = client.get(url, params={**params, "kinds": params.pop("opportunity")}, headers=READ).json()
+    assert fused == legacy and fused["kinds"] == ["cross_sell", "renewal"]
+    bad = client.get(url, params={"opportunity": "resale"}, headers=READ)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.opportunity"
+    bad = client.get(url, params={"product_kind": "foo"}, headers=READ)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.product_kind"
+    batch = client.post(
+        "/v1/recommendations/batch",
+        json={"accounts": [account], "product_kind": ["service"], "limit": 4},
+        headers=READ,
+    ).json()
+    assert [i["sku"] for i in batch["results"][0]["items"]] == [i["sku"] for i in new["items"]]
+    docs = client.get("/openapi.json").json()
+    query = {
+        p["name"]: p for p in docs["paths"]["/v1/accounts/{account_id}/recommendations"]["get"]["parameters"]
+    }
+    assert query["kind"].get("deprecated") is True and query["kinds"].get("deprecated") is True
+    assert not query["product_kind"].get("deprecated") and not query["opportunity"].get("deprecated")
+    body = docs["components"]["schemas"]["BatchRequest"]["properties"]
+    assert body["kind"]["deprecated"] is True and body["kinds"]["deprecated"] is True
+
+
+def test_kpis_plans_and_recommendations_default_to_the_same_day(served: Served, client: TestClient) -> None:
+    """Without as_of, KPIs said the day after the last purchase while plans and lists said
+    today: one default now, today in UTC, and every answer says which day it used."""
+    today = datetime.now(UTC).date().isoformat()
+    account = served.artifact.accounts.id(4)
+    assert client.get("/v1/kpis", headers=READ).json()["as_of"] == today
+    assert client.get(f"/v1/accounts/{account}/plan", headers=READ).json()["as_of"] == today
+    url = f"/v1/accounts/{account}/recommendations"
+    assert client.get(url, headers=READ).json()["as_of"] == today
+    assert (
+        client.get(url, params={"opportunity": "cross_sell,renewal"}, headers=READ).json()["as_of"] == today
+    )
+    past = client.get(url, params={"opportunity": "renewal", "as_of": "2026-06-30"}, headers=READ).json()
+    assert past["as_of"] == "2026-06-30"
+
+
+def test_trigger_event_text_is_shown_once_per_list_not_in_every_reason(
+    served: Served, client: TestClient
+) -> None:
+    params = {"opportunity": "cross_sell,upsell,renewal", "limit": 20, "as_of": "2026-06-30"}
+    checked = 0
+    for account in served.artifact.accounts.ids[:60]:
+        body = client.get(f"/v1/accounts/{account}/recommendations", params=params, headers=READ).json()
+        schemas.RecommendationList.model_validate(body)
+        texts = [e["text"] for e in body["events"] if e["text"]]
+        assert len({e["id"] for e in body["events"]}) == len(body["events"])
+        for item in body["items"]:
+            assert not [t for t in texts if t in item["reason"]], item["reason"]
+            assert (item["boost"] > 1) == bool(item["event_ids"])
+            for event_id in item["event_ids"]:
+                event = next(e for e in body["events"] if e["id"] == event_id)
+                assert item["sku"] in event["boosted_skus"]
+        checked += bool(texts and any(i["event_ids"] for i in body["items"]))
+    assert checked >= 3
+
+
+def test_whitespace_rows_come_in_the_stated_order(served: Served, client: TestClient) -> None:
+    """Rows are the accounts as given, or the top accounts by revenue (largest first, ties by
+    id); the answer says which and carries each row's revenue, so the order can be seen."""
+    top = client.get("/v1/whitespace", params={"top": 8, "limit": 3}, headers=READ).json()
+    assert top["row_order"] == "revenue"
+    keys = [(-r["revenue"], r["id"]) for r in top["accounts"]]
+    assert keys == sorted(keys) and len(keys) == 8
+    with Graph.connect(served.settings) as g:
+        totals = {
+            r["id"]: r["revenue"]
+            for r in g.write_text(
+                "UNWIND $ids AS id MATCH (:Account {id: id})-[b:BOUGHT]->() "
+                "RETURN id, sum(b.revenue) AS revenue",
+                {"ids": [r["id"] for r in top["accounts"]]},
+            )
+        }
+    assert all(r["revenue"] == pytest.approx(totals[r["id"]], abs=0.01) for r in top["accounts"])
+    given = [r["id"] for r in reversed(top["accounts"])]
+    as_given = client.get("/v1/whitespace", params={"accounts": given, "limit": 3}, headers=READ).json()
+    assert as_given["row_order"] == "as_given" and [r["id"] for r in as_given["accounts"]] == given
+    again = client.get("/v1/whitespace", params={"top": 8, "limit": 3}, headers=READ).json()
+    assert again == top  # deterministic

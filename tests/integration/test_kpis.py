@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from typing import Any
 
@@ -213,16 +213,12 @@ def test_history_from_one_read_equals_each_day_computed_alone(kpi_graph: Graph) 
     assert kpi_history(kpi_graph, []) == []
 
 
-def test_default_as_of_is_the_day_after_the_last_purchase(kpi_graph: Graph) -> None:
+def test_default_as_of_is_today_in_utc_as_for_plans_and_recommendations(kpi_graph: Graph) -> None:
+    from crossgraph.dates import today
+
     k = compute_kpis(kpi_graph)
-    assert k.as_of == date(2024, 7, 2)
-    assert_matches(k.to_dict(), expected(date(2024, 7, 2)))
-    # the day moved: A8's line of 2024-07-01 counts, A2's of 2023-07-01 00:00 is last year's,
-    # K1 has ended and K2 is now on day 89
-    assert k.revenue == pytest.approx(191_450 + 900 - 1_500)
-    assert k.contracts_ending == 4 and k.contracts_ending_value == pytest.approx(
-        3_000 + 5_500 + 11_000 + 5_000
-    )
+    assert k.as_of == today()
+    assert k.to_dict() == compute_kpis(kpi_graph, as_of=today()).to_dict()
 
 
 def test_an_empty_graph_has_no_ratios(graph: Graph) -> None:
@@ -230,7 +226,9 @@ def test_an_empty_graph_has_no_ratios(graph: Graph) -> None:
     assert k.active_accounts == 0 and k.revenue == 0
     assert k.products_per_customer is None and k.whitespace_filled is None
     assert k.cross_sell_share is None and k.net_revenue_retention is None
-    assert compute_kpis(graph).as_of == date.today()
+    from crossgraph.dates import today
+
+    assert compute_kpis(graph).as_of == today()
 
 
 def test_cli_prints_a_table_and_json(kpi_graph: Graph, cli_env: Settings) -> None:
@@ -244,7 +242,10 @@ def test_cli_prints_a_table_and_json(kpi_graph: Graph, cli_env: Settings) -> Non
     as_json = runner.invoke(app, ["kpis", "--as-of", "2024-07-01", "--json"])
     assert as_json.exit_code == 0, as_json.output
     assert_matches(json.loads(as_json.output), expected(AS_OF))
-    assert json.loads(runner.invoke(app, ["kpis", "--json"]).output)["as_of"] == "2024-07-02"
+    assert (
+        json.loads(runner.invoke(app, ["kpis", "--json"]).output)["as_of"]
+        == datetime.now(UTC).date().isoformat()
+    )
 
 
 def test_cli_rejects_a_bad_date(cli_env: Settings) -> None:

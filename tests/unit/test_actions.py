@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
-from crossgraph.recommend.actions import FusionConfig, annotate, fuse
+from crossgraph.recommend.actions import FusionConfig, annotate, fuse, list_events
 from crossgraph.recommend.engine import Suggestion
 
 AS_OF = date(2026, 6, 30)
@@ -43,7 +43,7 @@ def suggestion(sku: str, rank: int, owning: int, score: float) -> Suggestion:
         "value": value,
         "boost": 1.0,
         "expected_value": likelihood * value,
-        "events": [],
+        "event_ids": [],
         "related_skus": [],
     }
 
@@ -95,7 +95,8 @@ def test_fused_list_is_ranked_by_likelihood_times_value() -> None:
     assert [i["sku"] for i in items] == sorted(expected, key=lambda s: -expected[s])
     for item in items:
         assert item["expected_value"] == pytest.approx(expected[item["sku"]])
-        assert item["score"] == item["expected_value"]
+        # the fused list ranks by expected value; score stays the product's 0-100 fit (none given)
+        assert (item["score"] is None) == (item["kind"] != "cross_sell")
     assert [i["rank"] for i in items] == [1, 2, 3, 4]
     assert {i["kind"] for i in items} == {"cross_sell", "upsell", "renewal"}
     only = fuse(cross(), SIGNALS, [], products=PRODUCTS, kinds=("upsell",), as_of=AS_OF, limit=10)
@@ -110,7 +111,7 @@ def test_fused_list_is_ranked_by_likelihood_times_value() -> None:
     )
 
 
-def test_a_recent_related_event_boosts_and_is_quoted_an_old_one_is_not() -> None:
+def test_a_recent_event_boosts_the_items_it_is_about_and_its_text_is_listed_once() -> None:
     config = FusionConfig(event_boost=2.0, event_days=90)
     complaint = TriggerEvent(
         "E1", "competitor_complaint", date(2026, 6, 1), "Unhappy with response times", None
@@ -129,11 +130,17 @@ def test_a_recent_related_event_boosts_and_is_quoted_an_old_one_is_not() -> None
     )
     by_sku = {i["sku"]: i for i in items}
     renewal = by_sku["S2"]  # a complaint makes a renewal more urgent; the visit names its machine too
-    assert renewal["boost"] == 2.0 and {e["id"] for e in renewal["events"]} == {"E1", "E2"}
-    assert "recent competitor complaint (2026-06-01): Unhappy with response times" in renewal["reason"]
+    assert renewal["boost"] == 2.0 and renewal["event_ids"] == ["E1", "E2"]
     assert renewal["expected_value"] == pytest.approx(0.8 * 12_000 * 2)
-    assert by_sku["M2"]["boost"] == 2.0 and [e["id"] for e in by_sku["M2"]["events"]] == ["E2"]
-    assert by_sku["C1"]["boost"] == 1.0 and by_sku["C1"]["events"] == []
+    assert by_sku["M2"]["boost"] == 2.0 and by_sku["M2"]["event_ids"] == ["E2"]  # the upgrade of M1
+    assert by_sku["C1"]["boost"] == 1.0 and by_sku["C1"]["event_ids"] == []  # not about it
+    # The text is not repeated in every reason: the list carries each recent event once.
+    assert not [i["reason"] for i in items if "Unhappy" in i["reason"] or "full load" in i["reason"]]
+    listed = list_events([complaint, old, visit], items, AS_OF, config)
+    assert [(e["id"], e["text"], e["boosted_skus"]) for e in listed] == [
+        ("E1", "Unhappy with response times", ["S2"]),
+        ("E2", "Line at full load", [i["sku"] for i in items if i["sku"] in ("M2", "S2")]),
+    ]
 
 
 def test_one_item_per_product_and_excluded_or_owned_products_are_not_offered() -> None:

@@ -232,7 +232,10 @@ def test_fallback_ranks_by_segment_share_and_skips_owned(engine: Engine) -> None
     share = np.asarray(engine.owned[members].sum(axis=0)).ravel() / len(members)
     assert "P07" not in {s["sku"] for s in items}
     expected = [share[engine.product_index[s["sku"]]] for s in items]
-    assert [s["score"] for s in items] == pytest.approx(expected, abs=1e-4)
+    assert [s["model_score"] for s in items] == pytest.approx(expected, abs=1e-4)
+    fit = engine.fallback_fit_scores(industry="ind1", country="DE", owned_skus=["P07"])
+    assert [s["score"] for s in items] == [fit[engine.product_index[s["sku"]]] for s in items]
+    assert items[0]["score"] == 100.0 and engine.product_index["P07"] not in fit
     assert all(s["source"] == "segment_popularity" and "New account" in s["reason"] for s in items)
     unknown_label, _ = engine.fallback(industry="nobody", country="FR", owned_skus=[])
     assert unknown_label == "country FR"
@@ -256,10 +259,36 @@ def test_stored_evidence_and_drivers_equal_the_live_computation(engine: Engine) 
         stored = engine.recommend(account, limit=8)
         items = np.asarray([engine.product_index[s["sku"]] for s in stored])
         scores = np.asarray([s["score"] for s in stored])
-        live = engine._suggestions(account, items, scores, ["model"] * len(items), 3)
+        places = engine.places(account)[items]
+        live = engine._suggestions(account, items, scores, places, ["model"] * len(items), 3)
         for a, b in zip(stored, live, strict=True):
             assert a["evidence"] == b["evidence"]
             assert [d["sku"] for d in a["drivers"]] == [d["sku"] for d in b["drivers"]]
             for x, y in zip(a["drivers"], b["drivers"], strict=True):
                 assert x["contribution"] == pytest.approx(y["contribution"], rel=1e-4)
             assert a["reason"] == b["reason"]
+
+
+def test_fit_score_maps_a_place_among_the_candidates_to_0_100() -> None:
+    from crossgraph.recommend.engine import fit_score
+
+    assert [fit_score(p, 5) for p in range(5)] == [100.0, 75.0, 50.0, 25.0, 0.0]
+    assert fit_score(0, 1) == 100.0 and fit_score(2, 3) == 0.0
+    with pytest.raises(ValueError, match="place must be >= 0"):
+        fit_score(-1, 3)
+
+
+def test_a_product_has_one_score_for_an_account_in_lists_and_on_its_own(engine: Engine) -> None:
+    """The list's score (stored list, ALS extension under a filter) is the product's place in the
+    account's whole ranking, the same number fit_scores gives for it alone."""
+    for account in range(0, 60, 7):
+        fit = engine.fit_scores(account)
+        assert len(fit) == engine.candidates[account]
+        assert not set(fit) & set(engine.owned_indices(account).tolist())
+        long = engine.recommend(account, limit=40)
+        narrow = engine.recommend(account, limit=10, filters=Filters.of(kinds=["consumable"]))
+        for item in [*long, *narrow]:
+            assert item["score"] == fit[engine.product_index[item["sku"]]], item["sku"]
+        assert long[0]["score"] == 100.0 and min(fit.values()) == 0.0
+        scores = [i["score"] for i in long]
+        assert scores == sorted(scores, reverse=True)

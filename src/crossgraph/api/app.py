@@ -28,7 +28,7 @@ from crossgraph.api.metrics import Metrics, MetricsMiddleware
 from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import InvalidInput, ModelNotLoaded
-from crossgraph.graph.feedback import dismissals
+from crossgraph.graph.feedback import suppressions
 from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
@@ -182,7 +182,7 @@ def _tick(state: AppState) -> None:
 
 def _refresh_suppressions(state: AppState) -> None:
     since = datetime.now(UTC) - timedelta(days=state.settings.feedback_suppress_days)
-    table = state.graph.run(lambda g: dismissals(g, since))
+    table = state.graph.run(lambda g: suppressions(g, since))
     if table is not None:  # graph down: keep the last known table
         state.suppressions.replace(table)
 

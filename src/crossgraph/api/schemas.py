@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Source = Literal["model", "als", "segment_popularity"]
 MAX_ITEMS = 100  # products per account list, in the single call and the batch alike
+SCORE_TEXT = (
+    "0-100: where the product stands among all products this account could still buy (active, "
+    "not owned), by the model's ranking of the account: 100 = its first choice, 50 = the middle, "
+    "0 = last (accounts newer than the model: ranked by popularity in their segment)."
+)
 
 
 class Product(BaseModel):
@@ -49,6 +54,12 @@ class TriggerEventRef(BaseModel):
     type: str
     occurred_at: str
     text: str | None = None
+    sku: str | None = Field(default=None, description="The product the event names, if any")
+    boosted_skus: list[str] = Field(
+        default_factory=list,
+        description="The listed items it boosted: those of the product it names, or with no product "
+        "named, those whose signal its type makes more likely",
+    )
 
 
 class Recommendation(BaseModel):
@@ -66,9 +77,10 @@ class Recommendation(BaseModel):
         "capacity, volume, renewal)",
     )
     rank: int
-    score: float = Field(
-        description="Cross-sell only: the model score; with upsell or renewal: the expected value "
-        "it is ranked by"
+    score: float | None = Field(
+        description=f"{SCORE_TEXT} The same number on every endpoint for the same account and "
+        "product. None for an upsell or renewal of a product the account owns. Lists with upsell "
+        "or renewal are ranked by expected_value, not by score"
     )
     source: str = Field(
         description="model: the served blend; als: ALS alone, after the model's precomputed list ran "
@@ -84,9 +96,16 @@ class Recommendation(BaseModel):
     value: float = Field(description="List price of the product, or the contract's annual value")
     boost: float = Field(description="> 1 when a recent trigger event relates to it")
     expected_value: float = Field(description="likelihood x value x boost")
-    events: list[TriggerEventRef] = Field(description="The recent trigger events behind the boost")
+    event_ids: list[str] = Field(
+        description="The recent trigger events behind the boost: their text is in the list's events"
+    )
     related_skus: list[str] = Field(description="The account's products the item stems from")
-    model_score: float | None = Field(default=None, description="Cross-sell: the model's score")
+    model_score: float | None = Field(
+        default=None,
+        description="Cross-sell: the raw score of `source` (blended z-scores for model, ALS dot "
+        "product for als, the segment's share owning it for segment_popularity); not comparable "
+        "across sources or endpoints: show `score`",
+    )
 
 
 class RecommendationList(BaseModel):
@@ -102,7 +121,8 @@ class RecommendationList(BaseModel):
                         "kind": "cross_sell",
                         "product_kind": "service",
                         "rank": 1,
-                        "score": 2.41,
+                        "score": 99.6,
+                        "model_score": 2.41,
                         "source": "model",
                         "reason": "7 of your 20 closest peers own Service Premium; goes with Press X100",
                         "evidence": {"peers_considered": 20, "peers_owning": 7, "top_peers": []},
@@ -116,7 +136,16 @@ class RecommendationList(BaseModel):
     account: AccountRef
     model_version: str
     kinds: list[Literal["cross_sell", "upsell", "renewal"]]
+    as_of: date = Field(
+        description="The day upsell, renewal and trigger events are judged at (its end): the request's "
+        "as_of, default today in UTC as for plans and KPIs"
+    )
     items: list[Recommendation]
+    events: list[TriggerEventRef] = Field(
+        default_factory=list,
+        description="With upsell or renewal: the account's trigger events of the last event_days, "
+        "each once, with the items it boosted",
+    )
     fallback_segment: str | None = Field(
         default=None, description="For accounts newer than the model: the segment whose popularity ranks"
     )
@@ -126,6 +155,10 @@ class RecommendationList(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+class ScoredProduct(Product):
+    score: float = Field(description=SCORE_TEXT)
+
+
 class SimilarAccount(BaseModel):
     id: str
     name: str
@@ -133,7 +166,9 @@ class SimilarAccount(BaseModel):
     country: str | None
     similarity: float
     shared_products: int
-    products_they_own_you_lack: list[Product]
+    products_they_own_you_lack: list[ScoredProduct] = Field(
+        description="Best first: by score for the account asking"
+    )
 
 
 class SimilarList(BaseModel):
@@ -142,13 +177,23 @@ class SimilarList(BaseModel):
     peers: list[SimilarAccount]
 
 
+class Dismissal(BaseModel):
+    at: datetime = Field(description="When a rep last dismissed this product for the account")
+    by: str | None = Field(default=None, description="Who (the CRM user of the feedback)")
+    note: str | None = None
+    suppressed_until: datetime = Field(description="Not suggested to this account until then")
+    suppressed: bool = Field(description="True while suppressed_until is in the future")
+
+
 class PeerPurchase(PeerRef):
     first_bought: datetime | None = None
     last_bought: datetime | None = None
     orders: int | None = None
     quantity: float | None = None
     revenue: float | None = None
-    bought_before: list[str] = Field(default_factory=list, description="Skus it bought before this one")
+    bought_before: list[Product] = Field(
+        default_factory=list, description="The products it bought before this one, by sku"
+    )
 
 
 class PriorProduct(Product):
@@ -160,7 +205,10 @@ class ProductEvidence(BaseModel):
     account: AccountRef
     product: Product
     model_version: str
-    score: float
+    score: float | None = Field(description=f"{SCORE_TEXT} None when the account owns it")
+    model_score: float | None = Field(
+        default=None, description="The raw model score behind it, as in the recommendations' model_score"
+    )
     rank: int | None = Field(description="Rank in the account's served list; None when outside it")
     account_owns: bool
     peers_considered: int
@@ -169,6 +217,9 @@ class ProductEvidence(BaseModel):
     peers: list[PeerPurchase] = Field(description="The peers that bought it, closest first")
     owned_before: list[PriorProduct] = Field(description="What those peers had bought before it")
     drivers: list[Driver]
+    dismissed: Dismissal | None = Field(
+        default=None, description="Set when a rep dismissed this product for the account (POST /v1/feedback)"
+    )
     partial: bool = Field(description="True when purchase dates are missing because Neo4j is down")
     notes: list[str] = Field(default_factory=list)
 
@@ -180,10 +231,22 @@ class BatchRequest(BaseModel):
         default=10, ge=1, le=MAX_ITEMS, description="Products per account, as in the single call"
     )
     category: list[str] = Field(default_factory=list, description="As in the single call")
-    kind: list[str] = Field(default_factory=list, description="As in the single call")
+    product_kind: list[str] = Field(default_factory=list, description="As in the single call")
+    kind: list[str] = Field(
+        default_factory=list,
+        description="Deprecated: the old name of product_kind",
+        json_schema_extra={"deprecated": True},
+    )
     exclude: list[str] = Field(default_factory=list)
     drivers: bool = Field(default=False, description="Compute drivers (slower for big batches)")
-    kinds: list[str] = Field(default_factory=lambda: ["cross_sell"], description="As in the single call")
+    opportunity: list[str] = Field(
+        default_factory=list, description="As in the single call (default cross_sell)"
+    )
+    kinds: list[str] = Field(
+        default_factory=list,
+        description="Deprecated: the old name of opportunity",
+        json_schema_extra={"deprecated": True},
+    )
     as_of: date | None = Field(default=None, description="As in the single call")
 
 
@@ -254,7 +317,9 @@ class ErrorResponse(BaseModel):
 class WhitespaceCell(BaseModel):
     owned: bool
     revenue: float | None = Field(default=None, description="Owned cells: revenue so far (graph)")
-    score: float | None = Field(default=None, description="Open cells: ALS score (one scale for the matrix)")
+    score: float | None = Field(
+        default=None, description=f"Open cells: {SCORE_TEXT} Category cells: the best product's"
+    )
     rank: int | None = Field(default=None, description="Open cells: rank in the account's served list")
     peer_share: float | None = Field(
         default=None, description="Open cells: share of the closest peers owning it"
@@ -264,9 +329,19 @@ class WhitespaceCell(BaseModel):
 
 class WhitespaceMatrix(BaseModel):
     by: Literal["product", "category"]
+    row_order: Literal["as_given", "revenue"] = Field(
+        description="as_given: the accounts in the order of the request; revenue: the top accounts by "
+        "total revenue, largest first, ties by account id"
+    )
     model_version: str
-    accounts: list[dict[str, Any]]
-    columns: list[dict[str, Any]]
+    accounts: list[dict[str, Any]] = Field(
+        description="One per row: id, name, industry, country, revenue (all purchases; null when Neo4j "
+        "is down)"
+    )
+    columns: list[dict[str, Any]] = Field(
+        description="The skus or categories given, in that order; else products by how many accounts "
+        "own them (most first, ties by sku) or categories by name"
+    )
     cells: list[list[WhitespaceCell]] = Field(description="One row per account, one cell per column")
     filled: float = Field(description="Share of owned cells")
     partial: bool

@@ -73,8 +73,9 @@ class ModelHolder:
 
 
 class Suppressions:
-    """Account -> skus dismissed within the suppression period, refreshed from the graph by the
-    watcher and updated at once by this process's own feedback calls."""
+    """Account -> skus not to suggest (dismissed within the suppression period, or won),
+    refreshed from the graph by the watcher and updated at once by this process's own
+    feedback calls."""
 
     def __init__(self) -> None:
         self._by_account: dict[str, frozenset[str]] = {}

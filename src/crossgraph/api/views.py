@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,9 @@ from fastapi import Response
 from crossgraph.api import schemas
 from crossgraph.api.state import GraphLink
 from crossgraph.errors import ProductNotFound
+from crossgraph.graph.feedback import last_dismissal
 from crossgraph.graph.live import find_account, peer_purchases
+from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine, Peer
 from crossgraph.recommend.nba import account_dict, live_account, opt_str
 
@@ -40,11 +43,17 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
     product = schemas.Product(**engine.product_dict(item))
     if index is None:
         live = live_account(engine, graph.run, account_id)
+        fits = engine.fallback_fit_scores(
+            industry=opt_str(live.get("industry")),
+            country=opt_str(live.get("country")),
+            owned_skus=[str(s) for s in live.get("owned") or []],
+        )
         return schemas.ProductEvidence(
             account=schemas.AccountRef(id=account_id, name=opt_str(live.get("name")), in_model=False),
             product=product,
             model_version=engine.version,
-            score=0.0,
+            score=fits.get(item),
+            model_score=None,
             rank=None,
             account_owns=sku in (live.get("owned") or []),
             peers_considered=0,
@@ -62,35 +71,54 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
     peers = engine.peers(index)
     owns = engine.peers_owning(np.asarray([p.index for p in peers], dtype=np.intp), np.asarray([item]))[:, 0]
     live_facts = graph.run(
-        lambda g: (peer_purchases(g, [p.id for p in peers], sku), find_account(g, account_id))
+        lambda g: (
+            peer_purchases(g, [p.id for p in peers], sku),
+            find_account(g, account_id),
+            last_dismissal(g, account_id, sku),
+        )
     )
     purchases: dict[str, dict[str, Any]] = {}
     account_owns = bool(engine.owned[index, item])
     notes = []
+    dismissed = None
     if live_facts is None:
         notes.append(
             "Neo4j is unreachable: purchase dates and histories are missing; counts come from the model"
         )
     else:
-        purchases, current = live_facts
+        purchases, current, last = live_facts
+        dismissed = _dismissal(last, graph.settings.feedback_suppress_days)
+        if dismissed is not None:
+            notes.append(
+                f"dismissed for this account on {dismissed.at.date()}"
+                + (f" by {dismissed.by}" if dismissed.by else "")
+                + (
+                    f"; not suggested until {dismissed.suppressed_until.date()}"
+                    if dismissed.suppressed
+                    else f"; suppressed until {dismissed.suppressed_until.date()}, suggested again since"
+                )
+            )
         account_owns = account_owns or sku in ((current or {}).get("owned") or [])
     buyers = [p for p, o in zip(peers, owns, strict=True) if o or p.id in purchases]
     before = Counter(s for p in buyers for s in purchases.get(p.id, {}).get("bought_before", []))
     mine = set(engine.owned_indices(index).tolist())
-    score, rank, _ = engine.score_of(index, item)
+    raw, rank, _ = engine.score_of(index, item)
+    fit = engine.fit_scores(index).get(item)
     return schemas.ProductEvidence(
         account=account_ref(engine, index),
         product=product,
         model_version=engine.version,
-        score=round(score, 5),
+        score=None if account_owns else fit,
+        model_score=None if fit is None or account_owns else round(raw, 5),
         rank=rank,
         account_owns=account_owns,
         peers_considered=len(peers),
         peers_owning=len(buyers),
         share_of_all_accounts=_share(engine, item),
-        peers=[_peer_purchase(p, purchases.get(p.id)) for p in buyers],
+        peers=[_peer_purchase(engine, p, purchases.get(p.id)) for p in buyers],
         owned_before=[_prior(engine, s, n, mine) for s, n in before.most_common(10)],
         drivers=[schemas.Driver(**d) for d in engine.drivers(index, [item], 5)[0]],
+        dismissed=dismissed,
         partial=live_facts is None,
         notes=notes,
     )
@@ -100,7 +128,7 @@ def _share(engine: Engine, item: int) -> float:
     return round(float(engine.popularity[item]) / max(engine.n_accounts, 1), 4)
 
 
-def _peer_purchase(peer: Peer, bought: dict[str, Any] | None) -> schemas.PeerPurchase:
+def _peer_purchase(engine: Engine, peer: Peer, bought: dict[str, Any] | None) -> schemas.PeerPurchase:
     ref = peer_ref(peer).model_dump()
     if not bought:
         return schemas.PeerPurchase(**ref)
@@ -110,8 +138,27 @@ def _peer_purchase(peer: Peer, bought: dict[str, Any] | None) -> schemas.PeerPur
         last_bought=bought["last_at"],
         orders=bought["orders"],
         quantity=bought["quantity"],
-        revenue=bought["revenue"],
-        bought_before=sorted(bought["bought_before"]),
+        revenue=None if bought["revenue"] is None else cents(bought["revenue"]),
+        bought_before=[_product(engine, s) for s in sorted(bought["bought_before"])],
+    )
+
+
+def _product(engine: Engine, sku: str) -> schemas.Product:
+    item = engine.product_index.get(sku)
+    return schemas.Product(**(engine.product_dict(item) if item is not None else {"sku": sku, "name": sku}))
+
+
+def _dismissal(found: dict[str, Any] | None, days: int) -> schemas.Dismissal | None:
+    if found is None:
+        return None
+    at: datetime = found["at"]
+    until = at + timedelta(days=days)
+    return schemas.Dismissal(
+        at=at,
+        by=found.get("user"),
+        note=found.get("note"),
+        suppressed_until=until,
+        suppressed=until > datetime.now(UTC),
     )
 
 

@@ -67,7 +67,8 @@ def whitespace(
         return
     table = Table(
         title=f"Whitespace ({matrix.filled:.0%} filled; model {matrix.model_version})",
-        caption="owned: revenue · open: score, #rank in the account's list, share of closest peers owning it",
+        caption="owned: revenue · open: score 0-100, #rank in the account's list, "
+        "share of closest peers owning it",
     )
     table.add_column("account")
     for column in matrix.columns:
@@ -81,7 +82,7 @@ def whitespace(
                 cells.append("")
             else:
                 rank = f" #{c.rank}" if c.rank else ""
-                cells.append(f"{c.score:.2f}{rank} {c.peer_share or 0:.0%}")
+                cells.append(f"{c.score:.0f}{rank} {c.peer_share or 0:.0%}")
         table.add_row(f"{account['id']} {account['name']}"[:32], *cells)
     console.print(table)
     for note in matrix.notes:
@@ -97,7 +98,7 @@ def _money(value: float | None) -> str:
 @fails_cleanly
 def plan(
     account_id: str = typer.Argument(..., help="The account's id"),
-    as_of: str = typer.Option(None, "--as-of", help="Plan as of this day, YYYY-MM-DD (default today)"),
+    as_of: str = typer.Option(None, "--as-of", help="Plan as of this day, YYYY-MM-DD (default today, UTC)"),
     top: int = typer.Option(8, min=1, max=30, help="How many opportunities"),
     out: Path = typer.Option(
         None, "--out", callback=output_file, help="Write the Markdown here instead of printing it"

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 @fails_cleanly
 def kpis(
     as_of: str = typer.Option(
-        None, "--as-of", help="Reporting day YYYY-MM-DD (default: the day after the last purchase)."
+        None, "--as-of", help="Reporting day YYYY-MM-DD (default: today, UTC, as for plans)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts (ratios as fractions)."),
 ) -> None:

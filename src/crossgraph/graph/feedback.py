@@ -1,7 +1,8 @@
 """The feedback loop in the graph: what reps did with suggestions, and what it changes.
 
 - dismissed: the suggestion is left out for that account for a configurable period;
-- won: counts as a purchase in the next training run (until the real order line arrives,
+- won: left out of that account's suggestions from then on (it owns the product now), and
+  counts as a purchase in the next training run (until the real order line arrives,
   which then replaces it: won deals are exported only for pairs without a BOUGHT);
 - shown / accepted / won / lost per model version: acceptance and win rate, the online
   counterpart of the offline metrics.
@@ -79,12 +80,20 @@ def record_feedback(graph: Graph, feedback: Feedback) -> Recorded:
     return Recorded(replace(feedback, at=at, model_version=row["stored_model"]), created=False)
 
 
-def dismissals(graph: Graph, since: datetime) -> dict[str, frozenset[str]]:
-    """Account id -> skus dismissed at or after `since`."""
+def suppressions(graph: Graph, dismissed_since: datetime) -> dict[str, frozenset[str]]:
+    """Account id -> skus not to suggest: dismissed at or after `dismissed_since`, or won."""
     found: dict[str, set[str]] = defaultdict(set)
-    for row in graph.read("active_dismissals", {"since": since.isoformat()}):
+    for row in graph.read("active_suppressions", {"since": dismissed_since.isoformat()}):
         found[str(row["account_id"])].add(str(row["sku"]))
     return {account: frozenset(skus) for account, skus in found.items()}
+
+
+def last_dismissal(graph: Graph, account_id: str, sku: str) -> dict[str, Any] | None:
+    """When and by whom the account last dismissed the product (at, user, note), or None."""
+    rows = graph.read("last_dismissal", {"account_id": account_id, "sku": sku})
+    if not rows:
+        return None
+    return {**rows[0], "at": rows[0]["at"].to_native()}
 
 
 def feedback_stats(graph: Graph) -> dict[str, dict[str, Any]]:

@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from crossgraph.dates import parse_day
+from crossgraph.dates import parse_day, today
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.driver import Graph
+from crossgraph.money import cents
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -30,6 +31,20 @@ StrArray = npt.NDArray[np.object_]
 ENDING_DAYS = 90  # "contracts ending in the next 90 days": ends_at - as_of in 0..90 days
 _EPOCH = date(1970, 1, 1)
 _DAY = 86_400
+
+
+# The amounts among the KPI fields (the rest are counts and ratios)
+MONEY = frozenset(
+    {
+        "revenue",
+        "revenue_previous",
+        "cross_sell_revenue",
+        "upgrade_revenue",
+        "retention_revenue_previous",
+        "retention_revenue_current",
+        "contracts_ending_value",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -75,14 +90,14 @@ class KPIs:
     ending_days: int
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat, JSON-ready: dates as YYYY-MM-DD, floats rounded to 6 decimals."""
+        """Flat, JSON-ready: dates as YYYY-MM-DD, money in cents, other floats to 6 decimals."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, date):
                 value = value.isoformat()
             elif isinstance(value, float):
-                value = round(value, 6)
+                value = cents(value) if f.name in MONEY else round(value, 6)
             out[f.name] = value
         return out
 
@@ -139,11 +154,9 @@ class GraphFacts:
 
 
 def compute_kpis(graph: Graph, *, as_of: date | None = None) -> KPIs:
-    """The KPIs on `as_of` (default: the day after the last purchase in the graph, or today
-    when nothing was bought)."""
-    if as_of is None:
-        last = last_purchase_day(graph)
-        as_of = last + timedelta(days=1) if last is not None else date.today()
+    """The KPIs on `as_of` (default: today in UTC, crossgraph.dates.today, as for plans and
+    next-best actions)."""
+    as_of = as_of or today()
     return kpis_from_facts(read_facts(graph, as_of), as_of)
 
 
@@ -156,12 +169,6 @@ def kpi_history(graph: Graph, days: Sequence[date]) -> list[KPIs]:
         return []
     facts = read_facts(graph, max(days), since=years_before(min(days), 2))
     return [kpis_from_facts(facts, day) for day in days]
-
-
-def last_purchase_day(graph: Graph) -> date | None:
-    rows = graph.read("kpi_last_purchase")
-    value = rows[0]["last_at"] if rows else None
-    return None if value is None else _native_date(value)
 
 
 def read_facts(graph: Graph, as_of: date, *, since: date | None = None) -> GraphFacts:

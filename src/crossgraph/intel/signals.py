@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from crossgraph.errors import AccountNotFound, InvalidInput
 from crossgraph.graph.driver import Graph
+from crossgraph.money import cents
 
 EPOCH = date(1970, 1, 1)
 DAY_SECONDS = 86_400
@@ -533,7 +534,7 @@ def volume(
             "orders": len(set(b.ledger.orders)),
             "peer_median_per_order": median,
             "peers_buying": len(theirs),
-            "unit_price": unit,
+            "unit_price": cents(unit),
         }
         out.append(
             _upsell("volume", b.product, reason, evidence, [b.product.sku], value=round(gap * unit, 2))
@@ -560,7 +561,7 @@ def renewals(facts: AccountFacts, as_of: date, config: SignalConfig) -> list[Opp
                 "starts_at": c.starts_at,
                 "ends_at": c.ends_at,
                 "days_left": (c.ends_at - as_of).days,
-                "annual_value": c.annual_value,
+                "annual_value": cents(c.annual_value),
                 "covers": list(c.covers),
             }
             for c in contracts
@@ -572,7 +573,7 @@ def renewals(facts: AccountFacts, as_of: date, config: SignalConfig) -> list[Opp
                 signal="renewal",
                 sku=sku,
                 name=first.product.name if first.product else f"{first.level} service contract",
-                value=sum(c.annual_value for c in contracts),
+                value=cents(sum(c.annual_value for c in contracts)),
                 reason=_capital(_listing(each)),
                 evidence={"contracts": evidence},
                 related_skus=tuple(sorted({s for c in contracts for s in _contract_skus(c)})),
@@ -599,7 +600,7 @@ def contract_ending(facts: AccountFacts, as_of: date, config: SignalConfig) -> R
             "id": c.id,
             "ends_at": c.ends_at,
             "days_left": (c.ends_at - as_of).days,
-            "annual_value": c.annual_value,
+            "annual_value": cents(c.annual_value),
         }
         for c in ending
     ]
@@ -607,7 +608,7 @@ def contract_ending(facts: AccountFacts, as_of: date, config: SignalConfig) -> R
         flag="contract_ending",
         reason=f"{len(ending)} {noun} worth {value:,.0f} a year end within {config.renewal_days} days"
         f" ({each})",
-        evidence={"contracts": contracts, "annual_value": value, "window_days": config.renewal_days},
+        evidence={"contracts": contracts, "annual_value": cents(value), "window_days": config.renewal_days},
     )
 
 
@@ -626,8 +627,8 @@ def revenue_falling(facts: AccountFacts, as_of: date, config: SignalConfig) -> R
         reason=f"Revenue in the last {days} days ({recent:,.0f}) is {-change:.0%} below the {days} days"
         f" before ({previous:,.0f}; flagged beyond {config.revenue_drop:.0%})",
         evidence={
-            "recent_revenue": recent,
-            "previous_revenue": previous,
+            "recent_revenue": cents(recent),
+            "previous_revenue": cents(previous),
             "change": change,
             "window_days": days,
         },
@@ -658,7 +659,7 @@ def _upsell(
     value: float | None = None,
 ) -> Opportunity:
     """An upsell offering `product`, worth its list price unless the rule says otherwise."""
-    worth = (product.list_price or 0.0) if value is None else value
+    worth = cents((product.list_price or 0.0) if value is None else value)
     return Opportunity("upsell", signal, product.sku, product.name, worth, reason, evidence, tuple(related))
 
 

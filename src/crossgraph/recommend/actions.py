@@ -11,8 +11,9 @@ The fusion rule, in one line: rank by expected value,
 - renewal: likelihood = the configured renewal rate, value = the contract's annual value;
 - boost = `event_boost` when a trigger event of the last `event_days` relates to the item:
   it names one of the item's products, or its type suits the item's signal (a new site or
-  growth for capacity and cross-sell, a competitor complaint for a renewal, ...). The event
-  is quoted in the reason.
+  growth for capacity and cross-sell, a competitor complaint for a renewal, ...). The item
+  lists the ids of those events (`event_ids`); each event's text is shown once, in the list's
+  `events` (`list_events`), with the skus it boosted, not repeated in every item's reason.
 
 Every number is in the item, so a rep (or a sales-ops analyst tuning the rates) can see why
 an item is where it is. Rates are configurable (FusionConfig); the defaults are starting
@@ -28,6 +29,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
+from crossgraph.money import cents
 from crossgraph.recommend.engine import CROSS_SELL_FLOOR, Suggestion, peers_owning_text
 
 Kind = Literal["cross_sell", "upsell", "renewal"]
@@ -82,7 +84,7 @@ def cross_sell_action(item: Suggestion, config: FusionConfig) -> dict[str, Any]:
         ev = item["evidence"]
         share = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
         action["likelihood"] = max(share, config.cross_sell_floor)
-        action["expected_value"] = action["likelihood"] * action["value"]
+        action["expected_value"] = cents(action["likelihood"] * action["value"])
     return action
 
 
@@ -124,41 +126,51 @@ def _action(
         kind=kind,
         signal=signal,
         likelihood=round(likelihood, 4),
-        value=round(value, 2),
+        value=cents(value),
         boost=1.0,
-        events=[],
+        event_ids=[],
         related_skus=list(related),
     )
     return out
 
 
+def recent(events: Sequence[TriggerEvent], as_of: date, config: FusionConfig) -> list[TriggerEvent]:
+    """The events of the last `event_days` up to as_of (both included), in the given order."""
+    since = as_of - timedelta(days=config.event_days)
+    return [e for e in events if since <= e.occurred_at <= as_of]
+
+
 def apply_events(
     action: dict[str, Any], events: Sequence[TriggerEvent], as_of: date, config: FusionConfig
 ) -> None:
-    """Boost the action once if a recent event relates to it, and quote the event in the reason."""
-    since = as_of - timedelta(days=config.event_days)
+    """Boost the action once if recent events are about it: one names one of its products, or
+    names none and its type makes the item's signal more likely. Their ids go in `event_ids`;
+    their text is shown once for the whole list (list_events), not in every reason."""
     products = {action["sku"], *action["related_skus"]}
-    for event in events:
-        if not since <= event.occurred_at <= as_of:
-            continue
+    for event in recent(events, as_of, config):
         names_product = event.sku is not None and event.sku in products
         suits = event.sku is None and action["signal_group"] in config.event_signals.get(event.type, ())
         if names_product or suits:
-            action["events"].append(
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "occurred_at": event.occurred_at.isoformat(),
-                    "text": event.text,
-                }
-            )
-    if action["events"]:
-        first = action["events"][0]
+            action["event_ids"].append(event.id)
+    if action["event_ids"]:
         action["boost"] = config.event_boost
-        label = first["type"].replace("_", " ")
-        action["reason"] += f"; recent {label} ({first['occurred_at']})" + (
-            f": {first['text']}" if first["text"] else ""
-        )
+
+
+def list_events(
+    events: Sequence[TriggerEvent], items: Sequence[Mapping[str, Any]], as_of: date, config: FusionConfig
+) -> list[dict[str, Any]]:
+    """The recent events once each, with the skus of the listed items each one boosted."""
+    return [
+        {
+            "id": e.id,
+            "type": e.type,
+            "occurred_at": e.occurred_at.isoformat(),
+            "text": e.text,
+            "sku": e.sku,
+            "boosted_skus": [i["sku"] for i in items if e.id in i.get("event_ids", ())],
+        }
+        for e in recent(events, as_of, config)
+    ]
 
 
 def fuse(
@@ -173,11 +185,14 @@ def fuse(
     config: FusionConfig = FusionConfig(),
     owned: frozenset[str] = frozenset(),
     exclude: frozenset[str] = frozenset(),
+    fit: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """The fused list: one item per product, the best first by expected value.
 
     `products` holds display attributes and list prices by sku; `owned` and `exclude` (dismissed,
-    or excluded by the caller) are never offered as cross-sell or upsell (renewals are always shown)."""
+    or excluded by the caller) are never offered as cross-sell or upsell (renewals are always shown).
+    `fit` holds the 0-100 score of each product the account could buy (engine.fit_score): an
+    upsell or renewal item gets its product's, None when the account owns it."""
     actions: list[dict[str, Any]] = []
     if "cross_sell" in kinds:
         actions += [cross_sell_action(s, config) for s in cross_sell]
@@ -195,7 +210,7 @@ def fuse(
     for action in actions:
         action["signal_group"] = _group(action)
         apply_events(action, events, as_of, config)
-        action["expected_value"] = round(action["likelihood"] * action["value"] * action["boost"], 2)
+        action["expected_value"] = cents(action["likelihood"] * action["value"] * action["boost"])
         sku = action["sku"]
         if sku not in best:
             best[sku] = action
@@ -218,7 +233,8 @@ def fuse(
     ranked = sorted(best.values(), key=lambda a: (-a["expected_value"], a["kind"], a["sku"]))[:limit]
     for rank, action in enumerate(ranked, start=1):
         action["rank"] = rank
-        action["score"] = action["expected_value"]
+        if action["kind"] != "cross_sell" or "score" not in action:
+            action["score"] = (fit or {}).get(action["sku"])
         del action["signal_group"]
     return ranked
 

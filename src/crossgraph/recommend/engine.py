@@ -10,6 +10,17 @@ matrix, drivers by splitting the ALS score over the products the account owns.
 When a filter (category, kind, excludes) leaves fewer candidates than asked for, the list is
 extended by the ALS score alone (`source="als"`), ranked after every blended-model item.
 Accounts newer than the model get segment popularity (`Engine.fallback`), labelled as such.
+
+The score a rep sees is one 0-100 scale for an account x product, whatever the endpoint:
+
+    score = 100 x (n - 1 - place) / (n - 1)
+
+where `n` is the number of products the account could still buy (active, not owned) and
+`place` (0 = first) is the product's place in the account's whole ranking: the stored list of
+the blended model, then the other products by ALS score (for accounts newer than the model:
+by segment popularity). 100 = the model's first choice, 0 = its last. The raw scores behind
+it (blended z-scores, ALS dot products, shares) are on different scales per source, so they
+stay in `model_score` only.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.model.artifact import Artifact
+from crossgraph.money import cents
 from crossgraph.recommend.evidence import NONE_PEER, peers_owning
 from crossgraph.recommend.explain import ALSExplainer
 
@@ -83,8 +95,8 @@ class Suggestion(TypedDict):
     kind: Literal["cross_sell"]  # the opportunity kind (upsell and renewal come from the graph)
     signal: Source
     rank: int
-    score: float
-    model_score: float
+    score: float  # 0-100, see fit_score
+    model_score: float  # the raw score of `source`
     source: Source
     reason: str
     evidence: EvidenceDict
@@ -94,11 +106,20 @@ class Suggestion(TypedDict):
     value: float  # list price
     boost: float
     expected_value: float
-    events: list[dict[str, Any]]
+    event_ids: list[str]  # recent trigger events behind the boost (the list carries their text)
     related_skus: list[str]
 
 
 CROSS_SELL_FLOOR = 0.05  # likelihood of a product none of the closest peers own yet
+
+
+def fit_score(place: int, candidates: int) -> float:
+    """The 0-100 score of the product at `place` (0 = first) among `candidates` products."""
+    if place < 0:
+        raise ValueError(f"place must be >= 0, got {place}")
+    if candidates <= 1:
+        return 100.0
+    return round(100.0 * (candidates - 1 - place) / (candidates - 1), 1) + 0.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +149,7 @@ class Engine:
         self.category_lookup = _lookup(self.categories)
         self.kind_lookup = _lookup(self.kinds)
         self.active = np.array([p.get("active", True) is not False for p in info], dtype=bool)
-        self.list_prices = [float(p.get("list_price") or 0.0) for p in info]
+        self.list_prices = [cents(p.get("list_price") or 0.0) for p in info]
         self.cross_sell_floor = CROSS_SELL_FLOOR
         accounts = [artifact.account_info.get(a, {}) for a in self.account_ids]
         self.account_names = [
@@ -138,6 +159,13 @@ class Engine:
         self.countries = [a.get("country") for a in accounts]
         self.owned = artifact.owned
         self.owned_count = np.diff(self.owned.indptr)
+        # Products each account could still buy: active ones it does not own (fit_score's n)
+        owned_active = np.bincount(
+            np.repeat(np.arange(self.owned.shape[0]), self.owned_count),
+            weights=self.active[self.owned.indices],
+            minlength=self.owned.shape[0],
+        )
+        self.candidates = (int(self.active.sum()) - owned_active).astype(np.int64)
         self.popularity = np.bincount(self.owned.indices, minlength=len(self.skus)).astype(np.int64)
         self.similar = np.asarray(artifact.similar_accounts)
         self.similar_scores = np.asarray(artifact.similar_scores)
@@ -193,20 +221,59 @@ class Engine:
         self, account: int, limit: int = 10, filters: Filters = Filters(), drivers: int = 3
     ) -> list[Suggestion]:
         candidates = self.recommended[account]
-        keep = (candidates >= 0) & self._eligible(candidates.clip(0), filters)
+        valid = (candidates >= 0) & self.active[candidates.clip(0)]
+        keep = valid & self._eligible(candidates.clip(0), filters)
         positions = np.flatnonzero(keep)[:limit]
-        out = self._stored(account, positions, drivers)
+        places = (np.cumsum(valid) - 1)[positions]
+        out = self._stored(account, positions, places, drivers)
         if len(out) < limit:
-            taken = candidates[positions]
-            extra, extra_scores = self._als_extension(account, limit - len(out), filters, taken)
+            extra, extra_scores, extra_places = self._als_extension(
+                account, limit - len(out), filters, candidates[valid]
+            )
             out += self._suggestions(
-                account, extra, extra_scores, ["als"] * len(extra), drivers, len(out) + 1
+                account, extra, extra_scores, extra_places, ["als"] * len(extra), drivers, len(out) + 1
             )
         return out
 
-    def _stored(self, account: int, positions: npt.NDArray[np.intp], n_drivers: int) -> list[Suggestion]:
+    def places(self, account: int) -> npt.NDArray[np.int64]:
+        """Each product's place (0 = first) in the account's whole ranking: the stored list, then
+        the other products it could buy by ALS score; -1 for owned and inactive products."""
+        row = self.recommended[account]
+        stored = row[(row >= 0) & self.active[row.clip(0)]]
+        out = np.full(len(self.skus), -1, dtype=np.int64)
+        out[stored] = np.arange(len(stored))
+        tail = self._tail(account, stored, np.asarray(self.product_factors @ self.account_factors[account]))
+        out[tail] = len(stored) + np.arange(len(tail))
+        return out
+
+    def fit_scores(self, account: int) -> dict[int, float]:
+        """Product index -> 0-100 score, for every product the account could buy."""
+        places = self.places(account)
+        n = int(self.candidates[account])
+        return {int(i): fit_score(int(places[i]), n) for i in np.flatnonzero(places >= 0)}
+
+    def _tail(
+        self, account: int, stored: npt.NDArray[np.integer[Any]], scores: npt.NDArray[np.floating[Any]]
+    ) -> npt.NDArray[np.intp]:
+        """The products the account could buy outside its stored list, best ALS score first."""
+        base = self.active.copy()
+        base[self.owned_indices(account)] = False
+        base[np.asarray(stored, dtype=np.intp)] = False
+        rest = np.flatnonzero(base)
+        ranked: npt.NDArray[np.intp] = rest[np.argsort(-scores[rest], kind="stable")]
+        return ranked
+
+    def _stored(
+        self,
+        account: int,
+        positions: npt.NDArray[np.intp],
+        places: npt.NDArray[np.integer[Any]],
+        n_drivers: int,
+    ) -> list[Suggestion]:
         """Suggestions from the stored list: evidence and drivers were computed at training time
         (crossgraph.recommend.evidence), with the same functions the live path uses."""
+        n = int(self.candidates[account])
+        fits = [fit_score(p, n) for p in places.tolist()]
         items = self.recommended[account][positions].tolist()
         scores = self.recommended_scores[account][positions].tolist()
         counts = self.evidence_counts[account][positions].tolist()
@@ -234,7 +301,7 @@ class Engine:
                 if j >= 0
             ]
             reason = model_reason(self.product_names[item], ev, found)
-            out.append(self._suggestion(item, k + 1, scores[k], "model", reason, ev, found))
+            out.append(self._suggestion(item, k + 1, fits[k], scores[k], "model", reason, ev, found))
         return out
 
     def _eligible(self, items: npt.NDArray[np.integer[Any]], filters: Filters) -> npt.NDArray[np.bool_]:
@@ -254,25 +321,25 @@ class Engine:
         )
 
     def _als_extension(
-        self, account: int, n: int, filters: Filters, taken: npt.NDArray[np.integer[Any]]
-    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        self, account: int, n: int, filters: Filters, stored: npt.NDArray[np.integer[Any]]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32], npt.NDArray[np.intp]]:
+        """The next `n` products by ALS score after the stored list, with their places in the
+        account's whole ranking. Every stored product passing the filters is already listed."""
         scores = np.asarray(self.product_factors @ self.account_factors[account], dtype=np.float32)
-        blocked = np.zeros(len(self.skus), dtype=bool)
-        blocked[self.owned_indices(account)] = True
-        blocked[np.asarray(taken, dtype=np.intp)] = True
-        blocked |= ~self.active
+        ranked = self._tail(account, stored, scores)
         if filters.categories or filters.kinds or filters.exclude:
-            blocked |= ~np.array([self.passes(i, filters) for i in range(len(self.skus))])
-        scores[blocked] = -np.inf
-        order = np.argsort(-scores, kind="stable")[:n]
-        order = order[np.isfinite(scores[order])]
-        return order.astype(np.intp), scores[order]
+            at = np.flatnonzero([self.passes(int(i), filters) for i in ranked])[:n]
+        else:
+            at = np.arange(min(n, len(ranked)))
+        order = ranked[at]
+        return order, scores[order], (len(stored) + at).astype(np.intp)
 
     def _suggestions(
         self,
         account: int,
         items: npt.NDArray[np.integer[Any]],
         scores: npt.NDArray[np.floating[Any]],
+        places: npt.NDArray[np.integer[Any]],
         sources: list[Source],
         n_drivers: int,
         first_rank: int = 1,
@@ -280,18 +347,21 @@ class Engine:
         """Suggestions with evidence and drivers computed now (products outside the stored list)."""
         evidence = self.peer_evidence(account, items)
         drivers = self.drivers(account, items, n_drivers) if n_drivers else [[] for _ in items]
+        n = int(self.candidates[account])
         out: list[Suggestion] = []
-        for rank, (item, score, source, ev, found) in enumerate(
-            zip(items.tolist(), scores.tolist(), sources, evidence, drivers, strict=True), start=first_rank
+        for rank, (item, score, place, source, ev, found) in enumerate(
+            zip(items.tolist(), scores.tolist(), places.tolist(), sources, evidence, drivers, strict=True),
+            start=first_rank,
         ):
             reason = model_reason(self.product_names[item], ev, found)
-            out.append(self._suggestion(item, rank, score, source, reason, ev, found))
+            out.append(self._suggestion(item, rank, fit_score(place, n), score, source, reason, ev, found))
         return out
 
     def _suggestion(
         self,
         item: int,
         rank: int,
+        fit: float,
         score: float,
         source: Source,
         reason: str,
@@ -312,7 +382,7 @@ class Engine:
             "kind": "cross_sell",
             "signal": source,
             "rank": rank,
-            "score": score,
+            "score": fit,
             "model_score": score,
             "source": source,
             "reason": reason,
@@ -322,8 +392,8 @@ class Engine:
             "likelihood": likelihood,
             "value": value,
             "boost": 1.0,
-            "expected_value": likelihood * value,
-            "events": [],
+            "expected_value": cents(likelihood * value),
+            "event_ids": [],
             "related_skus": [],
         }
 
@@ -369,7 +439,8 @@ class Engine:
         )
 
     def score_of(self, account: int, item: int) -> tuple[float, int | None, Source]:
-        """The account's score for one product: its rank in the served list, or the ALS score."""
+        """The account's raw score for one product (the stored list's, else the ALS score), its
+        rank in the served list and the score's source."""
         row = self.recommended[account]
         where = np.flatnonzero(row == item)
         if len(where):
@@ -381,16 +452,12 @@ class Engine:
         mine = self.owned_indices(account)
         mine_set = np.zeros(len(self.skus), dtype=bool)
         mine_set[mine] = True
-        rank = np.full(len(self.skus), len(self.skus) + 1, dtype=np.int64)
-        served = self.recommended[account]
-        served = served[served >= 0]
-        rank[served] = np.arange(len(served))
+        places = self.places(account)
         out = []
         for peer in self.peers(account, limit):
             theirs = self.owned_indices(peer.index)
             missing = theirs[~mine_set[theirs] & self.active[theirs]]
-            # best first: where the account's own ranking puts them, then popularity
-            order = np.lexsort((-self.popularity[missing], rank[missing]))
+            order = np.argsort(places[missing], kind="stable")  # best first: the account's own ranking
             out.append(
                 SimilarAccount(
                     peer=peer,
@@ -414,17 +481,12 @@ class Engine:
     ) -> tuple[str, list[Suggestion]]:
         """Segment popularity for an account newer than the model: (segment label, items)."""
         label, share, size = self._segment_for(industry, country)
-        blocked = ~self.active.copy()
-        for sku in owned_skus:
-            if sku in self.product_index:
-                blocked[self.product_index[sku]] = True
-        order = np.argsort(-share, kind="stable")
+        ranked = self._fallback_ranking(share, owned_skus)
         out: list[Suggestion] = []
-        for item in order:
+        for place, item in enumerate(ranked.tolist()):
             if len(out) >= limit or share[item] <= 0:
                 break
-            item = int(item)
-            if blocked[item] or not self.passes(item, filters):
+            if not self.passes(item, filters):
                 continue
             pct = 100.0 * float(share[item])
             reason = (
@@ -432,12 +494,30 @@ class Engine:
                 f"accounts in {label} own {self.product_names[item]}"
             )
             none: EvidenceDict = {"peers_considered": 0, "peers_owning": 0, "top_peers": []}
+            fit = fit_score(place, len(ranked))
             out.append(
                 self._suggestion(
-                    item, len(out) + 1, float(share[item]), "segment_popularity", reason, none, []
+                    item, len(out) + 1, fit, float(share[item]), "segment_popularity", reason, none, []
                 )
             )
         return label, out
+
+    def fallback_fit_scores(
+        self, *, industry: str | None, country: str | None, owned_skus: Collection[str]
+    ) -> dict[int, float]:
+        """Product index -> 0-100 score for an account newer than the model (segment ranking)."""
+        ranked = self._fallback_ranking(self._segment_for(industry, country)[1], owned_skus)
+        return {item: fit_score(place, len(ranked)) for place, item in enumerate(ranked.tolist())}
+
+    def _fallback_ranking(
+        self, share: npt.NDArray[np.float64], owned_skus: Collection[str]
+    ) -> npt.NDArray[np.intp]:
+        """Active products the account does not own, most owned in its segment first."""
+        open_ = self.active.copy()
+        open_[[self.product_index[s] for s in owned_skus if s in self.product_index]] = False
+        order = np.argsort(-share, kind="stable")
+        ranked: npt.NDArray[np.intp] = order[open_[order]]
+        return ranked
 
     def _segment_for(
         self, industry: str | None, country: str | None

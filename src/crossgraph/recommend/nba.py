@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from crossgraph.dates import today
 from crossgraph.errors import AccountNotFound, GraphUnavailable, InvalidInput
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.live import find_account
@@ -20,7 +21,7 @@ from crossgraph.intel.signals import (
     account_signals,
     recent_events,
 )
-from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse
+from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse, list_events
 from crossgraph.recommend.engine import Engine, Filters, Suggestion
 
 GraphRun = Callable[[Callable[[Graph], Any]], Any]
@@ -99,13 +100,16 @@ def parse_filters(
     kind: Iterable[str] = (),
     exclude: Iterable[str] = (),
     where: str = "query",
+    product_kind: Iterable[str] = (),
 ) -> Filters:
     """The request's product filters. A category or product kind the served model's catalogue
     lacks is a 422 (it would only ever give an empty list); case does not matter. Excluded skus
-    need not exist (a client may exclude what it just quoted from another source)."""
+    need not exist (a client may exclude what it just quoted from another source). `kind` is
+    the deprecated name of `product_kind`; both count, and an error names the one used."""
     return Filters.of(
         resolve(category, engine.category_lookup, f"{where}.category"),
-        resolve(kind, engine.kind_lookup, f"{where}.kind"),
+        resolve(product_kind, engine.kind_lookup, f"{where}.product_kind")
+        + resolve(kind, engine.kind_lookup, f"{where}.kind"),
         split_values(exclude),
     )
 
@@ -113,9 +117,14 @@ def parse_filters(
 KIND_LOOKUP: Mapping[str, tuple[str, ...]] = {k: (k,) for k in KINDS}
 
 
-def parse_kinds(values: Iterable[str], where: str = "query") -> tuple[Kind, ...]:
-    """?kinds=cross_sell,upsell -> ("cross_sell", "upsell"); an unknown kind is a 422 naming it."""
-    chosen = resolve(values, KIND_LOOKUP, f"{where}.kinds") or ["cross_sell"]
+def parse_kinds(
+    values: Iterable[str], where: str = "query", opportunity: Iterable[str] = ()
+) -> tuple[Kind, ...]:
+    """?opportunity=cross_sell,upsell -> ("cross_sell", "upsell"); `values` come from the
+    deprecated `kinds`. An unknown kind is a 422 naming it; none given means cross_sell."""
+    chosen = resolve(opportunity, KIND_LOOKUP, f"{where}.opportunity") + resolve(
+        values, KIND_LOOKUP, f"{where}.kinds"
+    ) or ["cross_sell"]
     return tuple(k for k in KINDS if k in chosen)
 
 
@@ -125,7 +134,7 @@ class ListOptions:
     filters: Filters = field(default_factory=Filters)
     drivers: int = 3
     kinds: tuple[Kind, ...] = ("cross_sell",)
-    as_of: date | None = None  # signals and events are judged at the end of this day (default today)
+    as_of: date | None = None  # signals and events are judged at the end of this day (dates.today)
     suppressed: frozenset[str] = frozenset()  # skus the account's reps dismissed
 
     @property
@@ -148,10 +157,23 @@ class Candidates:
     index: int | None  # the account's row in the model; None for accounts newer than it
     segment: str | None = None  # for accounts newer than the model: the popularity segment
     notes: list[str] = field(default_factory=list)
+    owned: tuple[str, ...] = ()  # for accounts newer than the model: skus bought, from the graph
 
     def peers(self, engine: Engine) -> list[str]:
         """The model's closest peers (none for accounts newer than the model)."""
         return [] if self.index is None else [p.id for p in engine.peers(self.index)]
+
+    def fit_scores(self, engine: Engine) -> dict[str, float]:
+        """Sku -> the 0-100 score of every product the account could buy (engine.fit_score)."""
+        if self.index is not None:
+            found = engine.fit_scores(self.index)
+        else:
+            found = engine.fallback_fit_scores(
+                industry=self.account.get("industry"),
+                country=self.account.get("country"),
+                owned_skus=self.owned,
+            )
+        return {engine.skus[i]: v for i, v in found.items()}
 
 
 def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOptions) -> Candidates:
@@ -178,7 +200,7 @@ def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOpti
         f"account {account_id} is newer than model {engine.version}: ranked by popularity in "
         f"{segment}; peer evidence arrives with the next training run"
     )
-    return Candidates(account, items, None, segment, [note])
+    return Candidates(account, items, None, segment, [note], tuple(owned))
 
 
 def recommendation_list(
@@ -194,22 +216,26 @@ def recommendation_list(
     found = cross_sell(engine, run, account_id, options)
     partial = False
     notes = list(found.notes)
+    as_of = options.as_of or today()
+    events: list[dict[str, Any]] = []
     if not options.needs_graph:
         items = annotate(found.items, intel.fusion)
     else:
-        as_of = options.as_of or datetime.now(UTC).date()
         peers = found.peers(engine)
         graph_side = run(lambda g: _signals(g, account_id, as_of, peers, intel))
         if graph_side is None:
             partial = True
             notes.append("Neo4j is unreachable: upsell and renewal need the graph; cross-sell only")
-        signals, events = graph_side if graph_side is not None else (None, [])
-        items = fuse_for(engine, found.items, signals, events, options, as_of, intel)
+        signals, recent = graph_side if graph_side is not None else (None, [])
+        items = fuse_for(engine, found, signals, recent, options, as_of, intel)
+        events = list_events(recent, items, as_of, intel.fusion)
     return {
         "account": found.account,
         "model_version": engine.version,
         "kinds": list(options.kinds),
+        "as_of": as_of.isoformat(),
         "items": items,
+        "events": events,
         "fallback_segment": found.segment,
         "partial": partial,
         "notes": notes,
@@ -218,7 +244,7 @@ def recommendation_list(
 
 def fuse_for(
     engine: Engine,
-    cross: list[Suggestion],
+    found: Candidates,
     signals: AccountSignals | None,
     events: list[TriggerEvent],
     options: ListOptions,
@@ -229,7 +255,7 @@ def fuse_for(
     if signals is not None:
         signals = _filtered(signals, engine, options.filters)
     return fuse(
-        cross,
+        found.items,
         signals,
         events,
         products=engine.artifact.product_info,
@@ -238,6 +264,7 @@ def fuse_for(
         limit=options.limit,
         config=intel.fusion,
         exclude=options.filters.exclude,
+        fit=found.fit_scores(engine),
     )
 
 

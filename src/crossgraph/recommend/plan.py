@@ -18,6 +18,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from crossgraph.dates import today
 from crossgraph.errors import GraphUnavailable
 from crossgraph.graph.driver import Graph
 from crossgraph.intel.signals import (
@@ -31,7 +32,8 @@ from crossgraph.intel.signals import (
     read_peers,
     recent_events,
 )
-from crossgraph.recommend.actions import KINDS
+from crossgraph.money import cents, money_text
+from crossgraph.recommend.actions import KINDS, list_events
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import GraphRun, Intel, ListOptions, cross_sell, fuse_for
 
@@ -63,7 +65,7 @@ def build_plan(
     """The plan as a JSON-ready dict (render it with `to_markdown`). Needs the graph: the
     installed base, contracts and revenue are live facts, not part of the model."""
     intel = intel or Intel()
-    day = as_of or datetime.now(UTC).date()
+    day = as_of or today()
     options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3)
     candidates = cross_sell(engine, run, account_id, options)
 
@@ -82,7 +84,7 @@ def build_plan(
         )
     facts, peers, events = found
     signals = compute_signals(facts, peers, day, intel.signals)
-    items = fuse_for(engine, candidates.items, signals, events, options, day, intel)
+    items = fuse_for(engine, candidates, signals, events, options, day, intel)
     now = facts.as_of(day)
     return {
         "account": candidates.account,
@@ -93,10 +95,7 @@ def build_plan(
         "revenue": revenue(now, day),
         "opportunities": items,
         "risks": [{"flag": r.flag, "reason": r.reason} for r in signals.risks],
-        "events": [
-            {"type": e.type, "occurred_at": e.occurred_at.isoformat(), "text": e.text, "sku": e.sku}
-            for e in events
-        ],
+        "events": list_events(events, items, day, intel.fusion),
         "actions": quarter_actions(items, signals, now, day),
         "notes": candidates.notes,
     }
@@ -130,7 +129,7 @@ def contracts(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
             "starts_at": c.starts_at.isoformat(),
             "ends_at": c.ends_at.isoformat(),
             "days_left": (c.ends_at - day).days,
-            "annual_value": c.annual_value,
+            "annual_value": cents(c.annual_value),
             "active": c.active(day),
         }
         for c in sorted(facts.contracts, key=lambda c: c.ends_at)
@@ -138,7 +137,9 @@ def contracts(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
 
 
 def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
-    """Revenue per calendar year, the last 12 months against the 12 before, the last purchase."""
+    """Revenue per calendar year (every year from the first purchase to as_of's, a year without
+    purchases as 0: a gap is news to a rep), the last 12 months against the 12 before, the last
+    purchase."""
     per_year: dict[int, float] = defaultdict(float)
     end = _seconds(day + timedelta(days=1))
     year_ago, two_years_ago = _seconds(day - timedelta(days=365)), _seconds(day - timedelta(days=730))
@@ -155,10 +156,11 @@ def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
                 previous_12 += value
             last_at = at if last_at is None or at > last_at else last_at
     last = datetime.fromtimestamp(last_at, UTC).date() if last_at is not None else None
+    years = range(min(per_year), day.year + 1) if per_year else range(0)
     return {
-        "per_year": {str(y): round(v, 2) for y, v in sorted(per_year.items())},
-        "last_12_months": round(last_12, 2),
-        "previous_12_months": round(previous_12, 2),
+        "per_year": {str(y): cents(per_year.get(y, 0.0)) for y in years},
+        "last_12_months": cents(last_12),
+        "previous_12_months": cents(previous_12),
         "trend": round(last_12 / previous_12 - 1, 4) if previous_12 else None,
         "last_purchase": last.isoformat() if last else None,
         "days_since_last_purchase": (day - last).days if last else None,
@@ -234,7 +236,7 @@ def to_markdown(plan: dict[str, Any]) -> str:
         for c in plan["contracts"]:
             lines.append(
                 f"| {c['id']} | {c['level']} | {c['product'] or ''} | {c['ends_at']} | {c['days_left']} | "
-                f"{c['annual_value']:,.0f} |"
+                f"{money_text(c['annual_value'])} |"
             )
     else:
         lines.append("No service contracts.")
@@ -245,9 +247,9 @@ def to_markdown(plan: dict[str, Any]) -> str:
         "## Revenue",
         "| year | revenue |",
         "|---|---|",
-        *[f"| {y} | {v:,.0f} |" for y, v in r["per_year"].items()],
+        *[f"| {y} | {money_text(v)} |" for y, v in r["per_year"].items()],
         "",
-        f"Last 12 months {r['last_12_months']:,.0f} against {r['previous_12_months']:,.0f} "
+        f"Last 12 months {money_text(r['last_12_months'])} against {money_text(r['previous_12_months'])} "
         f"the 12 before ({trend}).",
         f"Last purchase: {r['last_purchase'] or 'never'}"
         + (f" ({r['days_since_last_purchase']} days ago)." if r["last_purchase"] else "."),
@@ -259,7 +261,7 @@ def to_markdown(plan: dict[str, Any]) -> str:
     for item in plan["opportunities"]:
         lines.append(
             f"| {item['rank']} | {item['kind'].replace('_', '-')} | {item['name']} | "
-            f"{item['expected_value']:,.0f} | {item['reason']} |"
+            f"{money_text(item['expected_value'])} | {item['reason']} |"
         )
     lines += ["", "## Risks"]
     lines += [f"- {r['reason']}" for r in plan["risks"]] or ["- none flagged"]

@@ -1,10 +1,11 @@
 """The whitespace matrix: accounts x products (or categories), each cell owned or open.
 
 An owned cell carries the revenue (from the graph, live); an open cell carries what helps
-decide whether to work it: the model's ALS score for the account and product (one scale
-across the matrix), the product's rank in the account's served list when it is in it, and
-the share of the account's closest peers that own it. For categories, a cell is owned when
-the account bought any product of the category; an open one shows its best product.
+decide whether to work it: the account's 0-100 score for the product (engine.fit_score, the
+number its recommendations and evidence show), the product's rank in the account's served
+list when it is in it, and the share of the account's closest peers that own it. For
+categories, a cell is owned when the account bought any product of the category; an open one
+shows its best product (the best placed in the account's ranking).
 """
 
 from __future__ import annotations
@@ -12,24 +13,30 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from crossgraph.errors import AccountNotFound, GraphUnavailable, InvalidInput
 from crossgraph.graph.live import account_revenue, top_accounts
+from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import GraphRun
 
 By = Literal["product", "category"]
+# Rows: the accounts in the order the caller gave them, or (none given) the top accounts by
+# total revenue, largest first, ties by account id. Columns: the skus or categories in the
+# order given, else products by how many accounts own them (most first, ties by sku) or
+# categories by name. The CSV lists the cells row by row in that order.
+RowOrder = Literal["as_given", "revenue"]
 
 
 @dataclass(frozen=True)
 class Cell:
     owned: bool
     revenue: float | None = None  # owned cells, when the graph answered
-    score: float | None = None  # open cells: ALS score
+    score: float | None = None  # open cells: 0-100 (engine.fit_score)
     rank: int | None = None  # open cells: rank in the account's served list, if in it
     peer_share: float | None = None  # open cells: share of the K closest peers owning it
     best_sku: str | None = None  # open category cells: the best product to offer
@@ -47,6 +54,7 @@ class Whitespace:
     model_version: str
     partial: bool = False  # revenue missing because the graph did not answer
     notes: list[str] = field(default_factory=list)
+    row_order: RowOrder = "as_given"
 
     @property
     def filled(self) -> float:
@@ -57,6 +65,7 @@ class Whitespace:
     def to_dict(self) -> dict[str, Any]:
         return {
             "by": self.by,
+            "row_order": self.row_order,
             "model_version": self.model_version,
             "accounts": self.accounts,
             "columns": self.columns,
@@ -83,7 +92,7 @@ class Whitespace:
                         column["sku"] if self.by == "product" else column["name"],
                         "yes" if c.owned else "no",
                         "" if c.revenue is None else f"{c.revenue:.2f}",
-                        "" if c.score is None else f"{c.score:.5f}",
+                        "" if c.score is None else f"{c.score:.1f}",
                         "" if c.rank is None else c.rank,
                         "" if c.peer_share is None else f"{c.peer_share:.3f}",
                         c.best_sku or "",
@@ -100,7 +109,7 @@ def choose_columns(engine: Engine, by: By, columns: Sequence[str], limit: int) -
             if unknown:
                 raise InvalidInput(f"products not in model {engine.version}: {', '.join(unknown[:10])}")
             return list(dict.fromkeys(columns))
-        order = np.argsort(-engine.popularity, kind="stable")
+        order = np.lexsort((np.asarray(engine.skus, dtype=object), -engine.popularity))
         return [engine.skus[int(i)] for i in order[engine.active[order]][:limit]]
     known = sorted({str(c) for c in engine.categories if c})
     if columns:
@@ -144,7 +153,8 @@ def whitespace(
         a = engine.account_index[account_id]
         owned = set(engine.owned_indices(a).tolist())
         live = {s for (acc, s) in (revenue or {}) if acc == account_id}
-        scores = np.asarray(engine.product_factors @ engine.account_factors[a], dtype=np.float64)
+        places = engine.places(a)
+        fit = engine.fit_scores(a)
         served = [int(i) for i in engine.recommended[a] if i >= 0]
         rank_of = {item: r for r, item in enumerate(served, start=1)}
         peers = engine.similar[a]
@@ -159,7 +169,7 @@ def whitespace(
                 else:
                     share = float(has[:, k].mean()) if len(peers) else 0.0
                     row.append(
-                        Cell(owned=False, score=float(scores[item]), rank=rank_of.get(item), peer_share=share)
+                        Cell(owned=False, score=fit.get(item), rank=rank_of.get(item), peer_share=share)
                     )
             rows.append(row)
         else:
@@ -170,24 +180,24 @@ def whitespace(
                 if owned.intersection(members.tolist()) or live.intersection(skus):
                     row.append(Cell(owned=True, revenue=_revenue(revenue, account_id, skus)))
                     continue
-                open_items = members[engine.active[members]]
+                open_items = members[places[members] >= 0]
                 if len(open_items) == 0:
                     row.append(Cell(owned=False))
                     continue
-                best = int(open_items[np.argmax(scores[open_items])])
+                best = int(open_items[np.argmin(places[open_items])])
                 has = engine.peers_owning(peers, members)
                 share = float(has.any(axis=1).mean()) if len(peers) else 0.0
                 row.append(
                     Cell(
                         owned=False,
-                        score=float(scores[best]),
+                        score=fit[best],
                         rank=rank_of.get(best),
                         peer_share=share,
                         best_sku=engine.skus[best],
                     )
                 )
             rows.append(row)
-    accounts = [_account(engine, a) for a in account_ids]
+    accounts = [_account(engine, a, revenue) for a in account_ids]
     cols = (
         [engine.product_dict(i) for i in product_cols]
         if by == "product"
@@ -201,13 +211,17 @@ def whitespace(
     return Whitespace(by, accounts, cols, rows, engine.version, partial=revenue is None, notes=notes)
 
 
-def _account(engine: Engine, account_id: str) -> dict[str, Any]:
+def _account(
+    engine: Engine, account_id: str, revenue: Mapping[tuple[str, str], float] | None
+) -> dict[str, Any]:
     i = engine.account_index[account_id]
+    total = None if revenue is None else sum(v for (a, _), v in revenue.items() if a == account_id)
     return {
         "id": account_id,
         "name": engine.account_names[i],
         "industry": engine.industries[i],
         "country": engine.countries[i],
+        "revenue": None if total is None else cents(total),  # all purchases: the top-N order
     }
 
 
@@ -216,7 +230,7 @@ def _revenue(
 ) -> float | None:
     if revenue is None:
         return None
-    return float(sum(revenue.get((account, s), 0.0) for s in skus))
+    return cents(sum(revenue.get((account, s), 0.0) for s in skus))
 
 
 def build_whitespace(
@@ -245,4 +259,4 @@ def build_whitespace(
     revenue = run(lambda g: account_revenue(g, chosen))
     matrix = whitespace(engine, chosen, by=by, columns=columns, limit=limit, revenue=revenue)
     matrix.notes.extend(notes)
-    return matrix
+    return replace(matrix, row_order="as_given" if accounts else "revenue")

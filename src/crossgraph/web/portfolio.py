@@ -18,10 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api.deps import AppState
+from crossgraph.dates import today
 from crossgraph.errors import GraphUnavailable
 from crossgraph.graph.feedback import feedback_stats, with_rates
 from crossgraph.graph.writeback import write_back_version
-from crossgraph.intel.kpis import KPIs, kpi_history, last_purchase_day
+from crossgraph.intel.kpis import KPIs, kpi_history
 from crossgraph.model.registry import RegistryError, VersionInfo
 from crossgraph.params import read_params
 from crossgraph.recommend.nba import split_values
@@ -34,6 +35,7 @@ from crossgraph.web.render import page
 
 router = APIRouter(include_in_schema=False)
 MAX_ACCOUNTS = 200  # as /v1/whitespace
+SCORE_MAX = 100.0
 HEAT_CLASSES = 10
 QUARTERS = 6  # KPI history: the reporting day and the starts of the last six quarters before it
 NDCG = "ndcg@10"
@@ -161,7 +163,7 @@ async def whitespace_csv(request: Request, viewer: Manager, q: HeatDep) -> Respo
 
 
 def heat_class(score: float | None, scale: float) -> str:
-    """h0 (weakest) .. h9 (strongest): the open cell's model score in tenths of `scale`."""
+    """h0 (weakest) .. h9 (strongest): the open cell's fit score in tenths of `scale`."""
     if score is None or score <= 0 or scale <= 0:
         return "h0"
     return f"h{min(int(score / scale * HEAT_CLASSES), HEAT_CLASSES - 1)}"
@@ -170,9 +172,8 @@ def heat_class(score: float | None, scale: float) -> str:
 def heatmap(matrix: Whitespace, q: HeatQuery) -> dict[str, Any]:
     """Rows and columns in the order asked, each cell with its colour class and evidence link."""
     key = "sku" if matrix.by == "product" else "name"
-    open_scores = [c.score for row in matrix.cells for c in row if not c.owned and c.score is not None]
-    scale = max([s for s in open_scores if s > 0], default=0.0)
-    # Totals: the open cells' scores above zero (a negative ALS score is no opportunity at all).
+    scale = SCORE_MAX  # the 0-100 fit score: a colour means the same in every view
+    # Totals: the open cells' fit scores.
     row_total = [sum(max(c.score or 0.0, 0.0) for c in row if not c.owned) for row in matrix.cells]
     n_cols = len(matrix.columns)
     col_total = [
@@ -206,7 +207,7 @@ def heatmap(matrix: Whitespace, q: HeatQuery) -> dict[str, Any]:
             )
         rows.append({"account": account, "cells": cells, "total": row_total[i]})
     legend = [
-        (f"h{k}", f"{scale * k / HEAT_CLASSES:.2f} to {scale * (k + 1) / HEAT_CLASSES:.2f}")
+        (f"h{k}", f"{scale * k / HEAT_CLASSES:.0f}-{scale * (k + 1) / HEAT_CLASSES:.0f}")
         for k in range(HEAT_CLASSES)
     ]
     return {
@@ -250,10 +251,7 @@ def kpi_series(state: AppState, cache: Caches, as_of: date | None) -> list[KPIs]
             return found
 
         def compute(g: Any) -> list[KPIs]:
-            day = as_of
-            if day is None:
-                last = last_purchase_day(g)
-                day = last + timedelta(days=1) if last is not None else date.today()
+            day = as_of or today()  # the default day of every KPI, plan and list (crossgraph.dates)
             return kpi_history(g, [*quarter_starts(day, QUARTERS), day])
 
         series = state.graph.run(compute)

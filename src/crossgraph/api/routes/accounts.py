@@ -38,11 +38,18 @@ async def recommendations(
             "an unknown one is a 422 listing the valid ones"
         ),
     ] = [],  # noqa: B006
-    kind: Annotated[
+    product_kind: Annotated[
         list[str],
         Query(
             description="Only these product kinds: machine, part, service, ... (any case); "
-            "an unknown one is a 422 listing the valid ones"
+            "an unknown one is a 422 listing the valid ones. Matches the items' product_kind"
+        ),
+    ] = [],  # noqa: B006
+    kind: Annotated[
+        list[str],
+        Query(
+            description="Deprecated: the old name of product_kind (easy to confuse with opportunity)",
+            deprecated=True,
         ),
     ] = [],  # noqa: B006
     exclude: Annotated[
@@ -50,16 +57,27 @@ async def recommendations(
         Query(description="Skus not to suggest (e.g. just quoted); dismissed ones are left out anyway"),
     ] = [],  # noqa: B006
     drivers: Annotated[bool, Query(description="Include the owned products that drive each score")] = True,
-    kinds: Annotated[
+    opportunity: Annotated[
         list[str],
         Query(
             description="Opportunity kinds: cross_sell (default; from the model, no database) and/or upsell, "
-            "renewal (from the graph); with more than cross_sell the list is ranked by expected value"
+            "renewal (from the graph); with more than cross_sell the list is ranked by expected value. "
+            "Matches the items' kind"
         ),
-    ] = ["cross_sell"],  # noqa: B006
+    ] = [],  # noqa: B006
+    kinds: Annotated[
+        list[str],
+        Query(
+            description="Deprecated: the old name of opportunity (easy to confuse with product_kind)",
+            deprecated=True,
+        ),
+    ] = [],  # noqa: B006
     as_of: Annotated[
         date | None,
-        Query(description="Judge contracts, asset ages and events at the end of this day (default today)"),
+        Query(
+            description="Judge contracts, asset ages and events at the end of this day "
+            "(default: today in UTC, as for plans and KPIs)"
+        ),
     ] = None,
 ) -> Response:
     """Next-best actions for the account, best first, each with a reason a rep can say out loud.
@@ -69,9 +87,9 @@ async def recommendations(
     engine, state = call.engine, call.state
     options = ListOptions(
         limit=limit,
-        filters=parse_filters(engine, category, kind, exclude),
+        filters=parse_filters(engine, category, kind, exclude, product_kind=product_kind),
         drivers=3 if drivers else 0,
-        kinds=parse_kinds(kinds),
+        kinds=parse_kinds(kinds, opportunity=opportunity),
         as_of=as_of,
         suppressed=state.suppressions.of(account_id),
     )
@@ -102,6 +120,7 @@ async def similar(
             model_version=engine.version,
             peers=[],
         )
+    fit = engine.fit_scores(index)
     peers = [
         schemas.SimilarAccount(
             id=s.peer.id,
@@ -110,7 +129,9 @@ async def similar(
             country=s.country,
             similarity=round(s.peer.similarity, 4),
             shared_products=s.shared_products,
-            products_they_own_you_lack=[schemas.Product(**engine.product_dict(i)) for i in s.lacking],
+            products_they_own_you_lack=[
+                schemas.ScoredProduct(**engine.product_dict(i), score=fit[i]) for i in s.lacking
+            ],
         )
         for s in engine.similar_accounts(index, limit, lacking)
     ]
@@ -142,7 +163,9 @@ def _opt(value: object) -> str | None:
 def plan(
     account_id: AccountId,
     call: ReadCall,
-    as_of: Annotated[date | None, Query(description="Plan as of the end of this day (default today)")] = None,
+    as_of: Annotated[
+        date | None, Query(description="Plan as of the end of this day (default: today in UTC, as for KPIs)")
+    ] = None,
     top: Annotated[int, Query(ge=1, le=30, description="How many opportunities")] = 8,
     format: Annotated[
         Literal["json", "markdown"], Query(description="markdown: a page a rep can read")

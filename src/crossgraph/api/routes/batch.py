@@ -30,9 +30,16 @@ async def batch(request: schemas.BatchRequest, engine: EngineDep, state: StateDe
         )
     options = ListOptions(
         limit=request.limit,
-        filters=parse_filters(engine, request.category, request.kind, request.exclude, where="body"),
+        filters=parse_filters(
+            engine,
+            request.category,
+            request.kind,
+            request.exclude,
+            where="body",
+            product_kind=request.product_kind,
+        ),
         drivers=3 if request.drivers else 0,
-        kinds=parse_kinds(request.kinds, where="body"),
+        kinds=parse_kinds(request.kinds, where="body", opportunity=request.opportunity),
         as_of=request.as_of,
     )
     return await run_in_threadpool(_run, engine, state, request, options)

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Security, status
+from fastapi import APIRouter, Response, Security, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -49,6 +49,10 @@ class FeedbackOut(BaseModel):
         description="False when this id had been stored before (the answer is then the stored one)"
     )
     model_version: str | None
+    suppressed: bool = Field(
+        description="The product is no longer suggested to this account: dismissed (until "
+        "suppressed_until) or won (for good: the account owns it now)"
+    )
     suppressed_until: datetime | None = Field(
         description="For dismissals: the product is not suggested to this account until then"
     )
@@ -58,12 +62,18 @@ class FeedbackOut(BaseModel):
     "/feedback",
     response_model=FeedbackOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "The id is stored for another account, product or action"}},
+    responses={
+        200: {"model": FeedbackOut, "description": "A retry: this id was stored before, nothing new"},
+        201: {"description": "Stored"},
+        409: {"description": "The id is stored for another account, product or action"},
+    },
 )
-async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey) -> FeedbackOut:
-    """Record what a rep did with a suggestion. Dismissed suggestions disappear from this
-    account's list for `feedback_suppress_days`; won deals count as purchases in the next
-    training run; `/v1/model` reports acceptance and win rate per model version."""
+async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey, response: Response) -> FeedbackOut:
+    """Record what a rep did with a suggestion: 201 when stored, 200 for a retry of an id
+    stored before. Dismissed suggestions disappear from this account's list for
+    `feedback_suppress_days`; a won product leaves its suggestions for good (the account owns
+    it now) and counts as a purchase in the next training run; `/v1/model` reports acceptance
+    and win rate per model version."""
     at = body.at or datetime.now(UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -89,12 +99,20 @@ async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey) -> FeedbackOu
         )
         raise GraphUnavailable(f"Neo4j is unreachable: feedback cannot be stored now; {retry}")
     recorded = stored[0]
+    if not recorded.created:
+        response.status_code = status.HTTP_200_OK  # nothing new was created
     item = recorded.feedback  # on a retry: as stored the first time
     until = None
     if item.action == "dismissed":
         until = item.at + timedelta(days=state.settings.feedback_suppress_days)
         if until > datetime.now(UTC):
             state.suppressions.add(item.account_id, item.sku)
+    elif item.action == "won":
+        state.suppressions.add(item.account_id, item.sku)  # owned now; other workers: next refresh
     return FeedbackOut(
-        id=item.id, created=recorded.created, model_version=item.model_version, suppressed_until=until
+        id=item.id,
+        created=recorded.created,
+        model_version=item.model_version,
+        suppressed=item.action in ("dismissed", "won") and (until is None or until > datetime.now(UTC)),
+        suppressed_until=until,
     )

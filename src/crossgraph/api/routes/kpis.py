@@ -20,7 +20,8 @@ def kpis(
     state: StateDep,
     _: ReadKey,
     as_of: Annotated[
-        date | None, Query(description="Reporting day (default: the day after the last purchase)")
+        date | None,
+        Query(description="Reporting day (default: today in UTC, as for plans and recommendations)"),
     ] = None,
 ) -> dict[str, Any]:
     """Products per customer, whitespace filled, cross-sell and upgrade revenue share, net and

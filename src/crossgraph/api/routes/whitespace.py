@@ -36,8 +36,10 @@ def whitespace(
     limit: Annotated[int, Query(ge=1, le=200, description="Columns when none are given")] = 30,
     format: Annotated[Literal["json", "csv"], Query(description="csv: one row per cell")] = "json",
 ) -> Response:
-    """Each cell says owned (with revenue) or, if open, the model's score, the rank in the
-    account's list and the share of its closest peers owning it."""
+    """Each cell says owned (with revenue) or, if open, the account's 0-100 score, the rank in
+    the account's list and the share of its closest peers owning it. Rows: the accounts in the
+    order given, else the top accounts by revenue (largest first, ties by id), as `row_order`
+    says; columns: as given, else the most owned products (ties by sku) or categories by name."""
     chosen = split_values(accounts)
     if len(chosen) > MAX_ACCOUNTS:
         raise InvalidInput(f"accounts: at most {MAX_ACCOUNTS} per matrix, got {len(chosen)}; split the call")
