@@ -111,6 +111,15 @@ def test_state_changes_need_the_session_csrf_token(live: Live, tab: Tab) -> None
         assert accepted.status_code == 201, accepted.text
 
 
+def test_a_rep_cannot_open_manager_pages(live: Live, tab: Tab) -> None:
+    page = tab.page
+    sign_in(page, live.url, "rita")
+    expect(page.get_by_role("link", name="Worklist")).to_have_count(0)
+    response = page.goto(f"{live.url}/ui/model")
+    assert response is not None and response.status == 403
+    expect(page.locator("[role=alert]")).to_contain_text("manager")
+
+
 def test_api_docs_load_offline_from_the_service(live: Live, tab: Tab) -> None:
     page = tab.page
     page.goto(f"{live.url}/docs")

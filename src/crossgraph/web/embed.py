@@ -68,11 +68,10 @@ async def sidebar(
     body = await run_in_threadpool(
         recommendation_list, engine, state.graph.run, grant.account_id, options, state.intel
     )
-    events = {e["id"]: e for item in body["items"] for e in item.get("events") or []}
     context = {
         "account": body["account"],
         "items": body["items"],
-        "events": list(events.values())[:3],
+        "events": [e for e in body["events"] if e["boosted_skus"]][:3],  # those behind the list
         "notes": body["notes"],
         "partial": body["partial"],
         "model_version": body["model_version"],

@@ -1,5 +1,5 @@
-"""Feedback given on a page or in the widget: the same graph write as POST /v1/feedback,
-and the same effect on this process's list at once (a dismissed or won product leaves it)."""
+"""Feedback given on a page or in the widget: the same store_feedback as POST /v1/feedback
+(a dismissed or won product leaves the account's list at once)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from crossgraph.api.deps import AppState
-from crossgraph.errors import GraphUnavailable
-from crossgraph.graph.feedback import Action, Feedback, Recorded, record_feedback
-
-# After these the product leaves the account's list (won: it is owned now).
-LEAVES_LIST: frozenset[str] = frozenset({"dismissed", "won"})
+from crossgraph.api.feedback_store import store_feedback
+from crossgraph.graph.feedback import Action, Feedback, Recorded
 
 
 class WebFeedback(BaseModel):
@@ -41,9 +38,4 @@ def give_feedback(state: AppState, account_id: str, user: str, body: WebFeedback
         kind=body.kind,
         model_version=state.holder.version,
     )
-    stored = state.graph.run(lambda g: (record_feedback(g, item),))
-    if stored is None:
-        raise GraphUnavailable("Neo4j is unreachable: the feedback was not stored; try again shortly")
-    if body.action in LEAVES_LIST:
-        state.suppressions.add(account_id, body.sku)
-    return stored[0]
+    return store_feedback(state, item).recorded

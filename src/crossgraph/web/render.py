@@ -34,10 +34,10 @@ def pct(value: Any) -> str:
 
 
 def score(value: Any) -> str:
+    """The 0-100 fit score, as a whole number (one scale on every page and in the JSON)."""
     if value is None:
         return "-"
-    number = float(value)
-    return f"{number:.0f}" if abs(number) >= 10 else f"{number:.2f}".rstrip("0").rstrip(".") or "0"
+    return f"{float(value):.0f}"
 
 
 def day(value: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response, Security, status
@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api.deps import StateDep, require
 from crossgraph.api.errors import RESPONSES
-from crossgraph.errors import GraphUnavailable
-from crossgraph.graph.feedback import Action, Feedback, record_feedback
+from crossgraph.api.feedback_store import store_feedback
+from crossgraph.graph.feedback import Action, Feedback
 from crossgraph.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=RESPONSES)
@@ -89,30 +89,21 @@ async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey, response: Res
         value=body.value,
         note=body.note,
     )
-    stored = await run_in_threadpool(state.graph.run, lambda g: (record_feedback(g, item),))
-    if stored is None:
-        # It may still have been stored (an answer lost in a timeout): only an id makes a retry safe.
-        retry = (
-            f"retry with the same id ({body.id!r})"
-            if body.id
-            else "retry later, with an id so that a retry is stored once"
-        )
-        raise GraphUnavailable(f"Neo4j is unreachable: feedback cannot be stored now; {retry}")
-    recorded = stored[0]
+    # It may have been stored with the answer lost in a timeout: only an id makes a retry safe.
+    retry = (
+        f"retry with the same id ({body.id!r})"
+        if body.id
+        else "retry later, with an id so that a retry is stored once"
+    )
+    stored = await run_in_threadpool(store_feedback, state, item, retry)
+    recorded = stored.recorded
     if not recorded.created:
         response.status_code = status.HTTP_200_OK  # nothing new was created
     item = recorded.feedback  # on a retry: as stored the first time
-    until = None
-    if item.action == "dismissed":
-        until = item.at + timedelta(days=state.settings.feedback_suppress_days)
-        if until > datetime.now(UTC):
-            state.suppressions.add(item.account_id, item.sku)
-    elif item.action == "won":
-        state.suppressions.add(item.account_id, item.sku)  # owned now; other workers: next refresh
     return FeedbackOut(
         id=item.id,
         created=recorded.created,
         model_version=item.model_version,
-        suppressed=item.action in ("dismissed", "won") and (until is None or until > datetime.now(UTC)),
-        suppressed_until=until,
+        suppressed=stored.suppressed,
+        suppressed_until=stored.suppressed_until,
     )

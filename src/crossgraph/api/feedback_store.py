@@ -1,0 +1,40 @@
+"""Storing feedback and its effect on this process's lists, shared by POST /v1/feedback, the
+workspace pages and the CRM widget: one write, one rule for what leaves a list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from crossgraph.api.deps import AppState
+from crossgraph.errors import GraphUnavailable
+from crossgraph.graph.feedback import Feedback, Recorded, record_feedback
+
+
+@dataclass(frozen=True)
+class Stored:
+    recorded: Recorded  # what the graph holds under the id (on a retry: the first one)
+    suppressed: bool  # the product has left the account's list (dismissed, or won: owned now)
+    suppressed_until: datetime | None  # dismissals only: when it may come back
+
+
+def store_feedback(state: AppState, item: Feedback, retry: str = "try again shortly") -> Stored:
+    """Write `item` (idempotent by id) and take a dismissed or won product out of this process's
+    list at once; other workers follow at their next suppression refresh from the graph.
+    Blocking: call from a thread. `retry` ends the message when Neo4j cannot be reached."""
+    stored = state.graph.run(lambda g: (record_feedback(g, item),))
+    if stored is None:
+        raise GraphUnavailable(f"Neo4j is unreachable: feedback cannot be stored now; {retry}")
+    recorded = stored[0]
+    kept = recorded.feedback
+    now = datetime.now(UTC)
+    until = None
+    suppressed = False
+    if kept.action == "dismissed":
+        until = kept.at + timedelta(days=state.settings.feedback_suppress_days)
+        suppressed = until > now
+    elif kept.action == "won":
+        suppressed = True
+    if suppressed:
+        state.suppressions.add(kept.account_id, kept.sku)
+    return Stored(recorded, suppressed, until)
