@@ -109,18 +109,23 @@ def test_accept_and_dismiss_change_the_list_survive_a_reload_and_reach_the_graph
     page.goto(link)
     page.wait_for_load_state("networkidle")
     skus = shown_skus(page)
-    dismissed, accepted = skus[0], skus[1]
+    dismissed, accepted, won = skus[0], skus[1], skus[2]
     page.locator(f'.action[data-sku="{dismissed}"] button[data-action="dismissed"]').click()
     expect(page.locator(f'.action[data-sku="{dismissed}"]')).to_have_count(0)  # gone without a reload
+    page.locator(f'.action[data-sku="{won}"] button[data-action="won"]').click()
+    expect(page.locator(f'.action[data-sku="{won}"]')).to_have_count(0)
     item = page.locator(f'.action[data-sku="{accepted}"]')
     item.locator('button[data-action="accepted"]').click()
     expect(item.locator(".state")).to_have_text("Accepted.")
+    page.wait_for_timeout(1200)  # past the server's next suppression refresh from the graph
     page.reload()
     page.wait_for_load_state("networkidle")
     assert dismissed not in shown_skus(page)  # stays gone
+    assert won not in shown_skus(page)  # owned now
     assert accepted in shown_skus(page)
     assert f"{dismissed}|rep.meyer" in feedback_in_graph(live, account, "dismissed")
     assert f"{accepted}|rep.meyer" in feedback_in_graph(live, account, "accepted")
+    assert f"{won}|rep.meyer" in feedback_in_graph(live, account, "won")
     # Each display recorded one "shown" event per item (two displays here).
     shown = feedback_in_graph(live, account, "shown")
     assert shown.count(f"{accepted}|rep.meyer") >= 2

@@ -139,7 +139,9 @@ def test_api_docs_use_the_packaged_assets(client: TestClient) -> None:
     docs = client.get("/docs").text
     assert "/static/docs/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     redoc = client.get("/redoc").text
-    assert "/static/docs/redoc.standalone.js" in redoc and "fonts.googleapis" not in redoc
+    assert "/redoc.standalone.js" in redoc and "fonts.googleapis" not in redoc
+    bundle = client.get("/redoc.standalone.js")
+    assert bundle.status_code == 200 and b"cdn.redoc.ly" not in bundle.content
     assert client.get("/static/docs/swagger-ui-bundle.js").status_code == 200
 
 
