@@ -137,6 +137,13 @@ def tab(browser: Browser) -> Iterator[Tab]:
     context.close()
 
 
+def foreign(requests: list[str], base: str) -> list[str]:
+    """The requests that left the service: neither its own URLs nor in-page data of its origin
+    (blob: URLs a page creates, e.g. ReDoc's worker; data: URLs)."""
+    own = (base + "/", f"blob:{base}/", "data:")
+    return [u for u in requests if not u.startswith(own)]
+
+
 def sign_in(page: Page, base: str, name: str) -> None:
     page.goto(f"{base}/ui/login")
     page.fill("#username", name)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crossgraph.graph.driver import Graph
-from tests.browser.conftest import Live, Tab, screenshot, sign_in
+from tests.browser.conftest import Live, Tab, foreign, screenshot, sign_in
 from tests.integration.served import ADMIN
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow, pytest.mark.browser]
@@ -71,6 +71,8 @@ def test_kpi_and_worklist_pages_show_their_figures(live: Live, tab: Tab) -> None
     first = rows.first.get_attribute("data-account")
     rows.first.get_by_role("link").first.click()
     expect(page).to_have_url(f"{live.url}/ui/accounts/{first}")
+    screenshot(page, "worklist-account")
+    assert tab.requests and not foreign(tab.requests, live.url)  # no request left the service
 
 
 def tab_through(page: Page, targets: str, limit: int = 400) -> set[str]:
