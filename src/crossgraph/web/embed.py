@@ -71,7 +71,7 @@ async def sidebar(
     context = {
         "account": body["account"],
         "items": body["items"],
-        "events": [e for e in body["events"] if e["boosted_skus"]][:3],  # those behind the list
+        "events": [e for e in body["events"] if e["boosted_skus"]][:2],  # those behind the list
         "notes": body["notes"],
         "partial": body["partial"],
         "model_version": body["model_version"],
