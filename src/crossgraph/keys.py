@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError, model_validator
 
-from crossgraph.data.csvout import atomic_text
+from crossgraph.data.csvout import write_private_json
 from crossgraph.errors import InvalidInput
 
 Scope = Literal["read", "write", "admin"]  # write: post feedback; admin: reload
@@ -112,8 +111,4 @@ def revoke_key(path: Path, name: str) -> None:
 
 
 def _write_keys(path: Path, keys: list[ApiKey]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = [k.model_dump(exclude_none=True, exclude={"key"}) for k in keys]
-    with atomic_text(path, mode=0o600) as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
+    write_private_json(path, [k.model_dump(exclude_none=True, exclude={"key"}) for k in keys])

@@ -79,16 +79,8 @@ def test_framing_origins_are_validated() -> None:
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """The app without a model or a reachable Neo4j: sign-in and its checks still work."""
-    settings = Settings(
-        neo4j_port=free_port(),
-        data_dir=tmp_path,
-        model_dir=tmp_path / "models",
-        web_secret=SecretStr("w" * 40),
-        embed_secret=SecretStr("e" * 40),
-        api_poll_seconds=60,
-    )
-    create_user(settings.users_path, "rita", "rep", "rep-password")
-    with TestClient(create_app(settings), follow_redirects=False) as c:
+    create_user(tmp_path / "users.json", "rita", "rep", "rep-password")
+    with _app(tmp_path) as c:
         yield c
 
 

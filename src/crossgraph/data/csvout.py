@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 Progress = Callable[[str, int, int], None]
 RowChunk = Callable[[int, int], Iterable[Sequence[object]]]
@@ -33,6 +34,15 @@ def atomic_text(path: Path, mode: int = 0o644) -> Iterator[TextIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_private_json(path: Path, data: Any) -> None:
+    """`data` as indented JSON, readable by the owner only (mode 600), replaced atomically:
+    the API keys and users files, which hold hashes of secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_text(path, mode=0o600) as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
 
 
 def write_csv(

@@ -5,7 +5,6 @@ portfolio-wide pages (worklist, whitespace, KPIs, model); an admin also rolls mo
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from crossgraph.data.csvout import atomic_text
+from crossgraph.data.csvout import write_private_json
 from crossgraph.errors import InvalidInput
 
 Role = Literal["rep", "manager", "admin"]
@@ -97,7 +96,4 @@ def delete_user(path: Path, name: str) -> None:
 
 
 def _write(path: Path, users: list[User]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_text(path, mode=0o600) as handle:
-        json.dump([u.model_dump(exclude_none=True) for u in users], handle, indent=2)
-        handle.write("\n")
+    write_private_json(path, [u.model_dump(exclude_none=True) for u in users])
