@@ -91,11 +91,11 @@ def tab_through(page: Page, targets: str, limit: int = 400) -> set[str]:
     return reached
 
 
-@pytest.mark.parametrize("path", ["/ui/worklist", HEAT, "/ui/kpis", "/ui/model"])
+@pytest.mark.parametrize("path", ["/ui/worklist", HEAT, "/ui/kpis", "/ui/model", "/ui/accounts/{account}"])
 def test_tab_reaches_every_button_and_cell(live: Live, tab: Tab, path: str) -> None:
     page = tab.page
     sign_in(page, live.url, "ada")
-    page.goto(f"{live.url}{path}")
+    page.goto(f"{live.url}{path.format(account=live.served.artifact.accounts.id(4))}")
     targets = "button:not([disabled]), #heatmap a, select, summary"
     total = page.locator(targets).count()
     assert total > 0
