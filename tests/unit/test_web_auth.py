@@ -155,10 +155,24 @@ def test_behind_an_sso_proxy_the_trusted_header_names_the_user(tmp_path: Path) -
         html = {"accept": "text/html"}
         signed = client.get("/ui/", headers={**html, "X-Forwarded-User": "kim"})
         assert signed.status_code == 303 and signed.headers["location"] == "/ui/worklist"
-        # A name the users file does not know, or no header, is not signed in.
+        # A name the users file does not know, or no header, is not signed in, and says why.
         stranger = client.get("/ui/search", headers={**html, "X-Forwarded-User": "mallory"})
         assert stranger.status_code == 303 and stranger.headers["location"].startswith("/ui/login")
-        assert client.get("/ui/search", headers=html).status_code == 303
+        refused = client.get("/ui/login", headers={**html, "X-Forwarded-User": "mallory"})
+        assert refused.status_code == 403 and "mallory has no crossgraph account" in refused.text
+        assert "single sign-on" in client.get("/ui/login").text
+        assert (
+            client.post("/ui/login", data={"username": "kim", "password": "unused-password"}).status_code
+            == 403
+        )
+        # The proxy's cookie rides along with a forged cross-site POST: the CSRF token still stops it.
+        forged = client.post("/ui/logout", headers={"X-Forwarded-User": "kim"})
+        assert forged.status_code == 403
+        page = client.get("/ui/search", headers={**html, "X-Forwarded-User": "kim"}).text
+        csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
+        assert len(csrf) == 64
+        out = client.post("/ui/logout", data={"csrf": csrf}, headers={"X-Forwarded-User": "kim"})
+        assert out.status_code == 303
 
 
 def test_api_docs_can_require_sign_in(tmp_path: Path) -> None:

@@ -36,6 +36,16 @@ async def root() -> RedirectResponse:
 
 @router.get("/ui/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "/ui/") -> HTMLResponse:
+    header = web(request).state.settings.web_trusted_user_header
+    if header:  # people sign in at the company's SSO; the proxy names them
+        name = request.headers.get(header)
+        message = (
+            f"{name} has no crossgraph account; ask an admin (crossgraph user create {name} --role rep)."
+            if name
+            else "This service signs you in through your company's single sign-on, and the request "
+            "came without it. Open it through the company portal."
+        )
+        return page(request, "login.html", None, {"sso": True, "error": message}, 403)
     return page(request, "login.html", None, {"next_url": _local(next)})
 
 
@@ -47,6 +57,8 @@ async def login(
     next: Annotated[str, Form(max_length=2000)] = "/ui/",
 ) -> Response:
     w = web(request)
+    if w.state.settings.web_trusted_user_header:  # no passwords behind the SSO proxy
+        return await login_form(request)
     client = request.client.host if request.client else "unknown"
     keys = (f"user:{username}", f"ip:{client}")
     wait = w.limiter.retry_after(*keys)
