@@ -214,6 +214,13 @@ def test_kpi_page_defines_every_figure_and_charts_its_history(manager: TestClien
     assert f"{nrr:.0%}" in page.text
 
 
+def test_kpi_page_refuses_a_reporting_day_out_of_range_or_not_a_day(manager: TestClient) -> None:
+    for value in ("0001-01-01", "9999-12-31", "0"):
+        page = manager.get("/ui/kpis", params={"as_of": value}, headers=HTML)
+        assert page.status_code == 422 and "as_of" in page.text, page.text
+    assert manager.get("/ui/kpis", params={"as_of": "2999-12-31"}, headers=HTML).status_code == 200
+
+
 # -- model ------------------------------------------------------------------------------
 def test_model_page_lists_versions_with_metrics_and_no_button_for_a_manager(
     served: Served, manager: TestClient

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -83,7 +84,7 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "input": e.get("input")}
+            {"field": ".".join(str(p) for p in e["loc"]), "message": _message(e), "input": e.get("input")}
             for e in exc.errors()
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -94,9 +95,25 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
 
 
+def _message(error: dict[str, Any]) -> str:
+    """Pydantic's message; for malformed JSON with the decoder's reason ("JSON decode error" alone
+    does not say what to fix)."""
+    reason = (error.get("ctx") or {}).get("error")
+    return (
+        f"{error['msg']}: {reason}" if error.get("type") == "json_invalid" and reason else str(error["msg"])
+    )
+
+
 def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Validation inputs may be any object; keep JSON scalars, show the rest as text."""
-    scalars = (str, int, float, bool, type(None))
-    return [
-        {**e, "input": e["input"] if isinstance(e["input"], scalars) else str(e["input"])} for e in errors
-    ]
+    """Validation inputs may be any object; keep JSON scalars, show the rest as text, and leave
+    out what JSON cannot carry (NaN, Infinity): an error body must always serialise."""
+    out = []
+    for e in errors:
+        value = e["input"]
+        if isinstance(value, float) and not math.isfinite(value):
+            out.append({k: v for k, v in e.items() if k != "input"})
+        elif isinstance(value, str | int | float | bool | None):
+            out.append(e)
+        else:
+            out.append({**e, "input": str(value)})
+    return out

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crossgraph.api.fields import BodyBool, BodyInt, Day
+
 Source = Literal["model", "als", "segment_popularity"]
 MAX_ITEMS = 100  # products per account list, in the single call and the batch alike
 SCORE_TEXT = (
@@ -227,7 +229,7 @@ class ProductEvidence(BaseModel):
 class BatchRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"accounts": ["A00001", "A00002"], "limit": 5}})
     accounts: list[str] = Field(min_length=1, description="Account ids (at most api_batch_max)")
-    limit: int = Field(
+    limit: BodyInt = Field(
         default=10, ge=1, le=MAX_ITEMS, description="Products per account, as in the single call"
     )
     category: list[str] = Field(default_factory=list, description="As in the single call")
@@ -238,7 +240,7 @@ class BatchRequest(BaseModel):
         json_schema_extra={"deprecated": True},
     )
     exclude: list[str] = Field(default_factory=list)
-    drivers: bool = Field(default=False, description="Compute drivers (slower for big batches)")
+    drivers: BodyBool = Field(default=False, description="Compute drivers (slower for big batches)")
     opportunity: list[str] = Field(
         default_factory=list, description="As in the single call (default cross_sell)"
     )
@@ -247,7 +249,7 @@ class BatchRequest(BaseModel):
         description="Deprecated: the old name of opportunity",
         json_schema_extra={"deprecated": True},
     )
-    as_of: date | None = Field(default=None, description="As in the single call")
+    as_of: Day | None = Field(default=None, description="As in the single call")
 
 
 class BatchError(BaseModel):

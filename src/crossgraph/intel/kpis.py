@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from crossgraph.dates import parse_day, today
+from crossgraph.dates import today
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.driver import Graph
 from crossgraph.money import cents
@@ -470,5 +470,8 @@ def _native_date(value: Any) -> date:
     if isinstance(native, date):
         return native
     if isinstance(native, str):
-        return parse_day(native[:10], "stored date")
+        try:  # a stored date, not a user's: any day of the calendar
+            return date.fromisoformat(native[:10])
+        except ValueError:
+            raise InvalidInput(f"stored date {native!r} is not a date (expected YYYY-MM-DD)") from None
     raise InvalidInput(f"expected a date in the graph, got {value!r}")

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api.deps import AppState
+from crossgraph.api.fields import Day
 from crossgraph.dates import today
 from crossgraph.errors import GraphUnavailable
 from crossgraph.graph.feedback import feedback_stats, with_rates
@@ -268,7 +269,7 @@ def kpi_series(state: AppState, cache: Caches, as_of: date | None) -> list[KPIs]
 async def kpis_page(
     request: Request,
     viewer: Manager,
-    as_of: Annotated[date | None, Query(description="Reporting day")] = None,
+    as_of: Annotated[Day | None, Query(description="Reporting day")] = None,
 ) -> HTMLResponse:
     state = web(request).state
     series = await run_in_threadpool(kpi_series, state, caches(request), as_of)

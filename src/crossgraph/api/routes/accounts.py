@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -11,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from crossgraph.api import schemas
 from crossgraph.api.deps import ReadCall
 from crossgraph.api.errors import RESPONSES
+from crossgraph.api.fields import DIGITS, Day
 from crossgraph.api.views import account_ref, json_response, product_evidence
 from crossgraph.recommend.nba import (
     ListOptions,
@@ -30,7 +30,7 @@ AccountId = Annotated[str, Path(min_length=1, max_length=200, description="Accou
 async def recommendations(
     account_id: AccountId,
     call: ReadCall,
-    limit: Annotated[int, Query(ge=1, le=schemas.MAX_ITEMS, description="How many products")] = 10,
+    limit: Annotated[int, Query(ge=1, le=schemas.MAX_ITEMS, description="How many products"), DIGITS] = 10,
     category: Annotated[
         list[str],
         Query(
@@ -73,7 +73,7 @@ async def recommendations(
         ),
     ] = [],  # noqa: B006
     as_of: Annotated[
-        date | None,
+        Day | None,
         Query(
             description="Judge contracts, asset ages and events at the end of this day "
             "(default: today in UTC, as for plans and KPIs)"
@@ -106,8 +106,8 @@ async def recommendations(
 async def similar(
     account_id: AccountId,
     call: ReadCall,
-    limit: Annotated[int, Query(ge=1, le=100, description="How many peers")] = 10,
-    lacking: Annotated[int, Query(ge=0, le=50, description="Products per peer that you lack")] = 5,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many peers"), DIGITS] = 10,
+    lacking: Annotated[int, Query(ge=0, le=50, description="Products per peer that you lack"), DIGITS] = 5,
 ) -> schemas.SimilarList:
     """The account's closest peers (ALS account factors): similarity, shared products, segment,
     and what they own that this account does not."""
@@ -164,9 +164,9 @@ def plan(
     account_id: AccountId,
     call: ReadCall,
     as_of: Annotated[
-        date | None, Query(description="Plan as of the end of this day (default: today in UTC, as for KPIs)")
+        Day | None, Query(description="Plan as of the end of this day (default: today in UTC, as for KPIs)")
     ] = None,
-    top: Annotated[int, Query(ge=1, le=30, description="How many opportunities")] = 8,
+    top: Annotated[int, Query(ge=1, le=30, description="How many opportunities"), DIGITS] = 8,
     format: Annotated[
         Literal["json", "markdown"], Query(description="markdown: a page a rep can read")
     ] = "json",

@@ -11,11 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from crossgraph.api import schemas
 from crossgraph.api.deps import EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import MAPPING, RESPONSES
+from crossgraph.api.fields import StrictJsonRoute
 from crossgraph.api.views import json_response
 from crossgraph.errors import CrossgraphError, InvalidInput
 from crossgraph.recommend.nba import ListOptions, parse_filters, parse_kinds, recommendation_list
 
-router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"], responses=RESPONSES)
+router = APIRouter(
+    prefix="/v1/recommendations", tags=["recommendations"], responses=RESPONSES, route_class=StrictJsonRoute
+)
 
 
 @router.post("/batch", response_model=schemas.BatchResponse)

@@ -13,10 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from crossgraph.api.deps import StateDep, require
 from crossgraph.api.errors import RESPONSES
 from crossgraph.api.feedback_store import store_feedback
+from crossgraph.api.fields import BodyFloat, StrictJsonRoute, Time
 from crossgraph.graph.feedback import Action, Feedback
 from crossgraph.keys import ApiKey
 
-router = APIRouter(prefix="/v1", tags=["feedback"], responses=RESPONSES)
+router = APIRouter(prefix="/v1", tags=["feedback"], responses=RESPONSES, route_class=StrictJsonRoute)
 WriteKey = Annotated[ApiKey, Security(require("write"))]
 
 
@@ -30,10 +31,10 @@ class FeedbackIn(BaseModel):
     sku: str = Field(min_length=1, max_length=200)
     action: Action = Field(description="shown | accepted | dismissed | won | lost")
     user: str = Field(min_length=1, max_length=200, description="Who acted (CRM user)")
-    at: datetime | None = Field(default=None, description="When (default: now)")
+    at: Time | None = Field(default=None, description="When (default: now; no offset: UTC)")
     kind: Literal["cross_sell", "upsell", "renewal"] = "cross_sell"
     model_version: str | None = Field(default=None, description="Default: the model being served")
-    value: float | None = Field(default=None, ge=0, description="Deal value (won deals)")
+    value: BodyFloat | None = Field(default=None, ge=0, description="Deal value (won deals)")
     note: str | None = Field(default=None, max_length=2000)
     id: str | None = Field(
         default=None,

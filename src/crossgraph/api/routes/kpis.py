@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from crossgraph.api.deps import ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
+from crossgraph.api.fields import Day
 from crossgraph.errors import GraphUnavailable
 from crossgraph.intel.kpis import compute_kpis
 
@@ -20,7 +20,7 @@ def kpis(
     state: StateDep,
     _: ReadKey,
     as_of: Annotated[
-        date | None,
+        Day | None,
         Query(description="Reporting day (default: today in UTC, as for plans and recommendations)"),
     ] = None,
 ) -> dict[str, Any]:

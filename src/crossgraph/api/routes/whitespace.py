@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from crossgraph.api import schemas
 from crossgraph.api.deps import EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
+from crossgraph.api.fields import DIGITS
 from crossgraph.api.views import json_response
 from crossgraph.errors import InvalidInput
 from crossgraph.recommend.nba import split_values
@@ -28,12 +29,14 @@ def whitespace(
     state: StateDep,
     _: ReadKey,
     accounts: Annotated[list[str], Query(description="Account ids (repeat or comma-separate)")] = [],  # noqa: B006
-    top: Annotated[int, Query(ge=1, le=200, description="Without accounts: the top N by revenue")] = 20,
+    top: Annotated[
+        int, Query(ge=1, le=200, description="Without accounts: the top N by revenue"), DIGITS
+    ] = 20,
     by: Annotated[
         Literal["product", "category"], Query(description="Columns: products or categories")
     ] = "product",
     columns: Annotated[list[str], Query(description="Skus or categories; default the most owned")] = [],  # noqa: B006
-    limit: Annotated[int, Query(ge=1, le=200, description="Columns when none are given")] = 30,
+    limit: Annotated[int, Query(ge=1, le=200, description="Columns when none are given"), DIGITS] = 30,
     format: Annotated[Literal["json", "csv"], Query(description="csv: one row per cell")] = "json",
 ) -> Response:
     """Each cell says owned (with revenue) or, if open, the account's 0-100 score, the rank in
