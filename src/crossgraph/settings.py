@@ -75,6 +75,9 @@ class Settings(BaseSettings):
         default=None, description="JSON list of keys (sha256 only); default <data_dir>/api-keys.json"
     )
     api_batch_max: int = Field(default=500, ge=1, le=10_000, description="Accounts per batch call")
+    api_max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, le=1_000_000_000, description="Largest request body; beyond it 413"
+    )
     api_graph_timeout: float = Field(
         default=2.0, gt=0, description="Seconds a request waits for Neo4j before answering without it"
     )

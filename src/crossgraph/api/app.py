@@ -24,6 +24,7 @@ import crossgraph
 from crossgraph.api import errors
 from crossgraph.api.deps import AppState
 from crossgraph.api.fastpath import SidebarFastPath
+from crossgraph.api.gate import Gate
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
 from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
@@ -47,6 +48,16 @@ drive the suggestion.
 Every `/v1` route needs an API key in the `X-API-Key` header (`crossgraph api-key create`).
 Errors are JSON: `{"code": "account_not_found", "detail": "account 'A9' not found"}`.
 """
+
+ROUTERS = (
+    accounts.router,
+    whitespace.router,
+    kpis.router,
+    batch.router,
+    model.router,
+    feedback.router,
+    health.router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -103,17 +114,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.crossgraph = state
     errors.install(app)
-    for router in (
-        accounts.router,
-        whitespace.router,
-        kpis.router,
-        batch.router,
-        model.router,
-        feedback.router,
-        health.router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     sidebar = next(r for r in accounts.router.routes if getattr(r, "name", "") == "recommendations")
+    # The gate sits inside the fast path, which checks keys itself (and hands on what it refuses).
+    app.add_middleware(
+        Gate,
+        state=lambda: app.state.crossgraph,
+        routes=[r for router in ROUTERS for r in router.routes],
+        max_body=settings.api_max_body_bytes,
+    )
     app.add_middleware(SidebarFastPath, state=lambda: app.state.crossgraph, route=sidebar)
     site.install(app, state)  # pages, widget, offline docs, security headers
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times both paths

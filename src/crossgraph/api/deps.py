@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from crossgraph.api.metrics import Metrics
@@ -64,11 +65,30 @@ def authenticate(state: AppState, presented: str | None, scope: Scope) -> ApiKey
     return key
 
 
+# Each key-checking dependency and the scope it asks for: crossgraph.api.gate reads a route's
+# scope from these before FastAPI resolves anything.
+SCOPES: list[tuple[Callable[..., object], Scope]] = []
+
+
 def require(scope: Scope) -> Callable[[AppState, str | None], Awaitable[ApiKey]]:
     async def check(state: StateDep, presented: Annotated[str | None, Security(api_key_header)]) -> ApiKey:
         return authenticate(state, presented, scope)
 
+    SCOPES.append((check, scope))
     return check
+
+
+def route_scope(route: APIRoute) -> Scope:
+    """The scope the route's key dependency asks for; "admin" for a route with none found
+    (refused to all but admins rather than open to all)."""
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        for call, scope in SCOPES:
+            if dependant.call is call:
+                return scope
+        pending.extend(dependant.dependencies)
+    return "admin"
 
 
 ReadKey = Annotated[ApiKey, Depends(require("read"))]
@@ -91,4 +111,5 @@ async def read_call(request: Request, presented: Annotated[str | None, Security(
     return Call(state, state.holder.engine, key)
 
 
+SCOPES.append((read_call, "read"))
 ReadCall = Annotated[Call, Depends(read_call)]

@@ -37,8 +37,8 @@ class ModelHolder:
     def engine(self) -> Engine:
         engine = self._engine
         if engine is None:
-            detail = f": {self.last_error}" if self.last_error else ""
-            raise ModelNotLoaded(f"no model is loaded{detail}")
+            # No paths or exception text: any key holder reads this (the log has last_error).
+            raise ModelNotLoaded("no model is loaded yet; the service answers once one is promoted")
         return engine
 
     @property

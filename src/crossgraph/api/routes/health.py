@@ -29,7 +29,8 @@ async def readyz(state: StateDep) -> JSONResponse:
     version = state.holder.version
     graph = "up" if state.graph.up else "down"
     if version is None:
-        status, code, detail = "unavailable", 503, state.holder.last_error or "no model loaded"
+        # State only: the reason (paths, exception text) is in the log, not for any caller.
+        status, code, detail = "unavailable", 503, "no model loaded"
     elif graph == "down":
         status, code, detail = "degraded", 200, f"Neo4j: {state.graph.last_error}"
     else:
