@@ -52,6 +52,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key"},
     403: {"description": "The key lacks the scope"},
     404: {"description": "Unknown account or product"},
+    413: {"description": "Request body larger than api_max_body_bytes"},
     422: {"description": "Invalid parameter (named in detail)"},
     503: {"description": "No model loaded yet, or the graph is needed and unreachable"},
 }
