@@ -34,7 +34,7 @@ from crossgraph.intel.signals import (
 )
 from crossgraph.money import cents, money_text
 from crossgraph.recommend.actions import KINDS, list_events
-from crossgraph.recommend.engine import Engine
+from crossgraph.recommend.engine import Engine, Filters
 from crossgraph.recommend.nba import GraphRun, Intel, ListOptions, cross_sell, fuse_for
 
 QUARTERS_AHEAD = 4
@@ -61,12 +61,14 @@ def build_plan(
     as_of: date | None = None,
     intel: Intel | None = None,
     top: int = 8,
+    suppressed: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The plan as a JSON-ready dict (render it with `to_markdown`). Needs the graph: the
-    installed base, contracts and revenue are live facts, not part of the model."""
+    installed base, contracts and revenue are live facts, not part of the model. `suppressed`:
+    skus the account's reps dismissed or won, left out of the opportunities as in its lists."""
     intel = intel or Intel()
     day = as_of or today()
-    options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3)
+    options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3, filters=Filters(exclude=suppressed))
     candidates = cross_sell(engine, run, account_id, options)
 
     peer_ids = candidates.peers(engine)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api.views import product_evidence
+from crossgraph.dates import today
 from crossgraph.errors import GraphUnavailable
 from crossgraph.recommend.actions import KINDS
 from crossgraph.recommend.engine import Engine
@@ -129,34 +131,39 @@ def find_accounts(engine: Engine, query: str, limit: int) -> list[dict[str, Any]
 
 @router.get("/ui/accounts/{account_id}", response_class=HTMLResponse)
 async def account_page(request: Request, account_id: AccountId, viewer: Rep) -> HTMLResponse:
+    """One graph pass: the plan holds the next-best actions (fused, without what the account's
+    reps dismissed or won) next to the live facts; with Neo4j down, the model's list alone."""
     state = web(request).state
     engine = state.holder.engine
-    today = datetime.now(UTC).date()
-    options = ListOptions(limit=8, kinds=KINDS, suppressed=state.suppressions.of(account_id), as_of=today)
-    body = await run_in_threadpool(
-        recommendation_list, engine, state.graph.run, account_id, options, state.intel
-    )
-    plan: dict[str, Any] | None = None
+    day = today()
+    suppressed = state.suppressions.of(account_id)
+    plan: dict[str, Any] | None
     try:
         plan = await run_in_threadpool(
-            build_plan, engine, state.graph.run, account_id, as_of=today, intel=state.intel, top=8
-        )
+            build_plan, engine, state.graph.run, account_id,
+            as_of=day, intel=state.intel, top=8, suppressed=suppressed,
+        )  # fmt: skip
+        body = {"account": plan["account"], "items": plan["opportunities"], "notes": plan["notes"]}
     except GraphUnavailable:
         plan = None
+        options = ListOptions(limit=8, kinds=KINDS, suppressed=suppressed, as_of=day)
+        body = await run_in_threadpool(
+            recommendation_list, engine, state.graph.run, account_id, options, state.intel
+        )
     index = engine.account_index.get(account_id)
     similar = engine.similar_accounts(index, 8, 3) if index is not None else []
     context = {
         "account": body["account"],
         "items": body["items"],
         "notes": body["notes"],
-        "partial": body["partial"] or plan is None,
-        "model_version": body["model_version"],
+        "partial": plan is None,
+        "model_version": engine.version,
         "plan": plan,
         "similar": similar,
         "engine": engine,
         "revenue_chart": _revenue_chart(plan),
-        "contract_chart": _contract_chart(plan, today),
-        "today": today,
+        "contract_chart": _contract_chart(plan, day),
+        "today": day,
         "account_path": quote(account_id, safe=""),
     }
     return page(request, "account.html", viewer, context)
@@ -183,27 +190,36 @@ def _contract_chart(plan: dict[str, Any] | None, today: date) -> Any:
 
 @router.get("/ui/accounts/{account_id}/plan.md")
 async def plan_markdown(request: Request, account_id: AccountId, viewer: Rep) -> Response:
-    state = web(request).state
-    plan = await run_in_threadpool(
-        build_plan, state.holder.engine, state.graph.run, account_id, intel=state.intel, top=8
-    )
-    return Response(
-        to_markdown(plan),
-        media_type="text/markdown; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="plan-{download_name(account_id)}.md"'},
-    )
+    return await _plan_download(request, account_id, to_markdown, "text/markdown; charset=utf-8", "md")
 
 
 @router.get("/ui/accounts/{account_id}/plan.pdf")
 async def plan_pdf_download(request: Request, account_id: AccountId, viewer: Rep) -> Response:
+    return await _plan_download(request, account_id, plan_pdf, "application/pdf", "pdf")
+
+
+async def _plan_download(
+    request: Request,
+    account_id: str,
+    render: Callable[[dict[str, Any]], str | bytes],
+    media_type: str,
+    suffix: str,
+) -> Response:
+    """The account plan, as the account page shows it, rendered as a file to download."""
     state = web(request).state
-    plan = await run_in_threadpool(
-        build_plan, state.holder.engine, state.graph.run, account_id, intel=state.intel, top=8
-    )
+
+    def build() -> str | bytes:
+        plan = build_plan(
+            state.holder.engine, state.graph.run, account_id,
+            intel=state.intel, top=8, suppressed=state.suppressions.of(account_id),
+        )  # fmt: skip
+        return render(plan)
+
+    name = f"plan-{download_name(account_id)}.{suffix}"
     return Response(
-        await run_in_threadpool(plan_pdf, plan),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="plan-{download_name(account_id)}.pdf"'},
+        await run_in_threadpool(build),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -174,7 +174,13 @@ def plan(
     """The account plan: installed base, contracts and end dates, revenue per year and trend, last
     purchase, top opportunities with evidence, risks, and suggested actions per quarter."""
     body = build_plan(
-        call.engine, call.state.graph.run, account_id, as_of=as_of, intel=call.state.intel, top=top
+        call.engine,
+        call.state.graph.run,
+        account_id,
+        as_of=as_of,
+        intel=call.state.intel,
+        top=top,
+        suppressed=call.state.suppressions.of(account_id),
     )
     if format == "markdown":
         return Response(to_markdown(body), media_type="text/markdown; charset=utf-8")
