@@ -54,6 +54,9 @@ api_key_header = APIKeyHeader(
 )
 
 
+GATE_KEY = "crossgraph.key"  # the key crossgraph.api.gate checked, kept in the ASGI scope
+
+
 def authenticate(state: AppState, presented: str | None, scope: Scope) -> ApiKey:
     if not presented:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing API key: send it in the X-API-Key header")
@@ -65,14 +68,23 @@ def authenticate(state: AppState, presented: str | None, scope: Scope) -> ApiKey
     return key
 
 
+def checked_key(request: Request, state: AppState, presented: str | None, scope: Scope) -> ApiKey:
+    """The key the gate already checked for this route's scope, or checked here (an app
+    mounted without the gate, e.g. in tests): never hashed twice per request."""
+    gated: ApiKey | None = request.scope.get(GATE_KEY)
+    return gated if gated is not None else authenticate(state, presented, scope)
+
+
 # Each key-checking dependency and the scope it asks for: crossgraph.api.gate reads a route's
 # scope from these before FastAPI resolves anything.
 SCOPES: list[tuple[Callable[..., object], Scope]] = []
 
 
-def require(scope: Scope) -> Callable[[AppState, str | None], Awaitable[ApiKey]]:
-    async def check(state: StateDep, presented: Annotated[str | None, Security(api_key_header)]) -> ApiKey:
-        return authenticate(state, presented, scope)
+def require(scope: Scope) -> Callable[[Request, AppState, str | None], Awaitable[ApiKey]]:
+    async def check(
+        request: Request, state: StateDep, presented: Annotated[str | None, Security(api_key_header)]
+    ) -> ApiKey:
+        return checked_key(request, state, presented, scope)
 
     SCOPES.append((check, scope))
     return check
@@ -107,7 +119,7 @@ class Call:
 
 async def read_call(request: Request, presented: Annotated[str | None, Security(api_key_header)]) -> Call:
     state: AppState = request.app.state.crossgraph
-    key = authenticate(state, presented, "read")  # a refused key is refused even without a model
+    key = checked_key(request, state, presented, "read")  # refused even without a model
     return Call(state, state.holder.engine, key)
 
 

@@ -5,8 +5,9 @@ for, before the body is read or parsed and before any state (the model, the grap
 consulted: a caller without a valid key learns nothing, not even that no model is loaded.
 Then, on every path, it holds request bodies to `api_max_body_bytes`: a declared
 Content-Length beyond it is refused unread, a streamed body once it passes the limit.
-The routes keep their own key dependencies too (they document the security scheme in OpenAPI
-and serve apps mounted without this layer); with the gate in front they always pass.
+The routes keep their key dependencies (they document the security scheme in OpenAPI and
+serve apps mounted without this layer); behind the gate they take the key it checked from
+the ASGI scope instead of hashing it again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crossgraph.api.deps import AppState, authenticate, route_scope
+from crossgraph.api.deps import GATE_KEY, AppState, authenticate, route_scope
 from crossgraph.api.errors import HTTP_CODES, body
 from crossgraph.keys import Scope as KeyScope
 
@@ -78,7 +79,9 @@ class Gate:
     def _refusal(self, scope: Scope) -> JSONResponse | None:
         presented = next((v for k, v in scope["headers"] if k == b"x-api-key"), None)
         try:
-            authenticate(self.state(), presented.decode("latin-1") if presented else None, self._scope(scope))
+            scope[GATE_KEY] = authenticate(
+                self.state(), presented.decode("latin-1") if presented else None, self._scope(scope)
+            )
         except HTTPException as exc:
             headers = {"WWW-Authenticate": "ApiKey"} if exc.status_code == 401 else None
             code = HTTP_CODES[exc.status_code]
