@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from pydantic import SecretStr
 
 from crossgraph.api.app import create_app
+from crossgraph.graph.driver import Graph
 from crossgraph.server.local import free_port
 from crossgraph.settings import Settings
 from crossgraph.web.users import create_user
@@ -142,6 +143,17 @@ def foreign(requests: list[str], base: str) -> list[str]:
     (blob: URLs a page creates, e.g. ReDoc's worker; data: URLs)."""
     own = (base + "/", f"blob:{base}/", "data:")
     return [u for u in requests if not u.startswith(own)]
+
+
+def feedback_in_graph(live: Live, account: str, action: str) -> list[str]:
+    """'sku|user' of every feedback of this action stored for the account."""
+    with Graph.connect(live.settings) as g:
+        rows = g.write_text(
+            "MATCH (f:Feedback {action: $action})-[:FOR_ACCOUNT]->(:Account {id: $account}), "
+            "(f)-[:FOR_PRODUCT]->(p:Product) RETURN p.sku AS sku, f.user AS user",
+            {"action": action, "account": account},
+        )
+    return [f"{r['sku']}|{r['user']}" for r in rows]
 
 
 def sign_in(page: Page, base: str, name: str) -> None:

@@ -19,7 +19,16 @@ from crossgraph.recommend.actions import KINDS
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import ListOptions, recommendation_list
 from crossgraph.web.tokens import mint_embed
-from tests.browser.conftest import ALLOWED_ORIGIN, EMBED_SECRET, FRAMING_PORT, Live, Tab, foreign, screenshot
+from tests.browser.conftest import (
+    ALLOWED_ORIGIN,
+    EMBED_SECRET,
+    FRAMING_PORT,
+    Live,
+    Tab,
+    feedback_in_graph,
+    foreign,
+    screenshot,
+)
 from tests.integration.served import READ
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow, pytest.mark.browser]
@@ -54,16 +63,6 @@ def api_items(live: Live, account: str, limit: int = 5) -> list[dict[str, object
 
 def shown_skus(page: Page) -> list[str]:
     return page.locator(".action").evaluate_all("els => els.map(e => e.dataset.sku)")
-
-
-def feedback_in_graph(live: Live, account: str, action: str) -> list[str]:
-    with Graph.connect(live.settings) as g:
-        rows = g.driver.execute_query(
-            "MATCH (f:Feedback {action: $action})-[:FOR_ACCOUNT]->(:Account {id: $account}), "
-            "(f)-[:FOR_PRODUCT]->(p:Product) RETURN p.sku AS sku, f.user AS user",
-            {"action": action, "account": account},
-        ).records
-    return [f"{r['sku']}|{r['user']}" for r in rows]
 
 
 @pytest.fixture(scope="module")

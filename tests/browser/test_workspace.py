@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from crossgraph.graph.driver import Graph
-from tests.browser.conftest import PASSWORDS, Live, Tab, foreign, screenshot, sign_in
+from tests.browser.conftest import PASSWORDS, Live, Tab, feedback_in_graph, foreign, screenshot, sign_in
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow, pytest.mark.browser]
 
@@ -76,13 +75,9 @@ def test_account_page_shows_the_account_its_actions_and_records_feedback(live: L
     sku = items.first.get_attribute("data-sku")
     items.first.locator('button[data-action="dismissed"]').click()
     expect(page.locator(f'.action[data-sku="{sku}"]')).to_have_count(0)
-    with Graph.connect(live.settings) as g:
-        users = g.driver.execute_query(
-            "MATCH (f:Feedback {action: 'dismissed'})-[:FOR_ACCOUNT]->(:Account {id: $a}), "
-            "(f)-[:FOR_PRODUCT]->(:Product {sku: $s}) RETURN f.user AS user",
-            {"a": account, "s": sku},
-        ).records
-    assert [r["user"] for r in users] == ["rita"]
+    assert [f for f in feedback_in_graph(live, account, "dismissed") if f.startswith(f"{sku}|")] == [
+        f"{sku}|rita"
+    ]
     # The Markdown plan downloads with the account's name in it.
     with page.expect_download() as download:
         page.click("text=Account plan (Markdown)")
