@@ -152,7 +152,8 @@ def _load_model(state: AppState) -> None:
         previous, current = state.holder.reload()
     except ModelNotLoaded as exc:
         state.metrics.reloads.labels(outcome="failed").inc()
-        log.warning("%s; waiting for a promoted model", exc)
+        served = state.holder.version
+        log.warning("%s; %s", exc, f"still serving {served}" if served else "waiting for a promoted model")
         return
     if previous != current:
         state.metrics.reloads.labels(outcome="loaded").inc()
