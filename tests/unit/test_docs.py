@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -73,17 +72,6 @@ def test_docker_compose_api_and_trainer_share_the_image_models_and_secret() -> N
     assert models and models <= set(trainer["volumes"])
     assert trainer["command"][:3] == ["train", "--params", "training/params.json"]
     assert (ROOT / "training" / "params.json").exists()
-
-
-def test_no_secret_or_value_formatted_into_cypher() -> None:
-    """Every Cypher statement is a named file; Python never builds query text with f-strings."""
-    offenders = subprocess.run(
-        ["grep", "-rnE", r"f[\"'](MATCH|MERGE|CREATE|UNWIND|RETURN|CALL)", str(ROOT / "src")],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    assert offenders == ""
 
 
 def test_training_schedules_run_the_real_command_with_the_shipped_parameters() -> None:
