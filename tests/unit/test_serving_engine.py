@@ -320,6 +320,12 @@ def point_past_the_products(folder: Path) -> None:
     np.save(folder / "recommended.npy", recommended)
 
 
+def point_past_the_peers(folder: Path) -> None:
+    shown = np.load(folder / "evidence_peers.npy")
+    shown[2, 0, 0] = 5  # similar_k is 5: positions 0..4
+    np.save(folder / "evidence_peers.npy", shown)
+
+
 @pytest.mark.parametrize(
     ("damage", "file", "problem"),
     [
@@ -330,8 +336,18 @@ def point_past_the_products(folder: Path) -> None:
         (cut_file("similar_accounts.npy"), "similar_accounts.npy", "cannot be read"),
         (cut_file("owned.npz"), "owned.npz", "cannot be read"),
         (point_past_the_products, "recommended.npy", "expected -1 .none. to 17"),
+        (point_past_the_peers, "evidence_peers.npy", "peer position 5, expected 255 .none. or below 5"),
     ],
-    ids=["product-rows", "account-rows", "scores", "drivers", "cut-npy", "cut-npz", "index-range"],
+    ids=[
+        "product-rows",
+        "account-rows",
+        "scores",
+        "drivers",
+        "cut-npy",
+        "cut-npz",
+        "index-range",
+        "peer-range",
+    ],
 )
 def test_a_damaged_artifact_is_refused_at_load_naming_the_file(
     engine: Engine, tmp_path: Path, damage: Callable[[Path], None], file: str, problem: str

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from crossgraph.data.matrix import IdMap, Interactions
 from crossgraph.errors import InvalidArtifact
 from crossgraph.model.hybrid import HybridRecommender
-from crossgraph.recommend.evidence import stored_evidence
+from crossgraph.recommend.evidence import NONE_PEER, stored_evidence
 from crossgraph.recommend.explain import ALSExplainer
 
 T = TypeVar("T")
@@ -232,7 +232,8 @@ def check_shapes(artifact: Artifact) -> None:
     account_factors (A, F) · product_factors (P, F) · owned, als_confidence (A, P)
     similar_accounts, similar_scores (A, K), peers in [-1, A)
     recommended, recommended_scores, evidence_counts (A, N), products in [-1, P)
-    evidence_peers (A, N, T) · driver_items, driver_scores (A, N, D), products in [-1, P)
+    evidence_peers (A, N, T), positions in [0, K) or NONE_PEER
+    driver_items, driver_scores (A, N, D), products in [-1, P)
     """
     a = artifact
     n_accounts, n_products = len(a.accounts), len(a.products)
@@ -274,6 +275,13 @@ def check_shapes(artifact: Artifact) -> None:
                 f"{a.path / name}: indices from {int(values.min())} to {int(values.max())}, "
                 f"expected -1 (none) to {bound - 1}"
             )
+    shown = np.asarray(a.evidence_peers)
+    shown = shown[shown != NONE_PEER]
+    if shown.size and int(shown.max()) >= peers:
+        raise InvalidArtifact(
+            f"{a.path / 'evidence_peers.npy'}: peer position {int(shown.max())}, expected "
+            f"{NONE_PEER} (none) or below {peers} (the columns of similar_accounts.npy)"
+        )
     data = a.manifest.get("data", {})
     for key, count in (("accounts", n_accounts), ("products", n_products)):
         if key in data and data[key] != count:
