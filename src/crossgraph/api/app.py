@@ -138,6 +138,8 @@ def intel_config(settings: Settings) -> Intel:
             replacement_years=MappingProxyType(dict(settings.replacement_years)),
             utilization=settings.utilization_threshold,
             renewal_days=settings.renewal_days,
+            contact_left_days=settings.contact_left_days,
+            upsell_talk_days=settings.upsell_talk_days,
         ),
         fusion=FusionConfig(
             likelihood=MappingProxyType({**fusion.likelihood, **settings.likelihood}),

@@ -1,15 +1,19 @@
 """The account plan: one page a rep can read before a meeting, built from the graph and the model.
 
 Sections: installed base (count, ages), contracts and end dates, revenue per year and its
-trend, last purchase, the top next-best actions with their evidence, risks, and actions per
-quarter derived from the data:
+trend, last purchase, key contacts and the last touchpoints, the top next-best actions with
+their evidence, risks (a key contact who left among them), and actions per quarter derived
+from the data:
 
 - a renewal talk in the quarter before a contract's last quarter (this quarter if that has
   passed);
 - replacement and capacity reviews (aging assets, assets at capacity) this quarter;
 - other upsell (upgrade paths, service level, volume) next quarter;
 - the top three cross-sell products, one per quarter from this one;
-- a reactivation call (long silence) or an account review (falling revenue) this quarter.
+- a reactivation call (long silence) or an account review (falling revenue) this quarter;
+- an upsell conversation this quarter when the last one is more than six months ago (only for
+  accounts whose touchpoints are kept);
+- meeting the successor of a key contact who left, this quarter.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from crossgraph.intel.signals import (
     AccountFacts,
     AccountSignals,
     PeerFacts,
+    SignalConfig,
     TriggerEvent,
     compute_signals,
     full_years,
     read_account,
     read_peers,
     recent_events,
+    upsell_talk_due,
 )
 from crossgraph.money import cents, money_text
 from crossgraph.recommend.actions import KINDS, list_events
@@ -95,10 +101,12 @@ def build_plan(
         "installed_base": installed_base(now, day),
         "contracts": contracts(now, day),
         "revenue": revenue(now, day),
+        "contacts": contacts_section(now, day),
+        "touchpoints": touchpoints_section(now, day, intel.signals),
         "opportunities": items,
         "risks": [{"flag": r.flag, "reason": r.reason} for r in signals.risks],
         "events": list_events(events, items, day, intel.fusion),
-        "actions": quarter_actions(items, signals, now, day),
+        "actions": quarter_actions(items, signals, now, day, intel.signals),
         "notes": candidates.notes,
     }
 
@@ -138,6 +146,60 @@ def contracts(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
     ]
 
 
+INFLUENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
+TOUCHPOINTS_SHOWN = 5
+
+
+def contacts_section(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
+    """Every contact, those still there first, by influence (key contacts first), then name; with
+    the day of the last touchpoint with each."""
+    last_met: dict[str, date] = {}
+    for t in facts.touchpoints:  # newest first
+        if t.contact_id is not None:
+            last_met.setdefault(t.contact_id, t.occurred_at)
+    ordered = sorted(
+        facts.contacts,
+        key=lambda c: (not c.present(day), INFLUENCE_ORDER.get(c.influence or "", 3), c.name, c.id),
+    )
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "role": c.role,
+            "influence": c.influence,
+            "key": c.key,
+            "email": c.email,
+            "left_at": c.left_at.isoformat() if c.left_at else None,
+            "last_touchpoint": last_met[c.id].isoformat() if c.id in last_met else None,
+        }
+        for c in ordered
+    ]
+
+
+def touchpoints_section(facts: AccountFacts, day: date, config: SignalConfig) -> dict[str, Any]:
+    """The last touchpoints (newest first), the last upsell conversation and whether one is due."""
+    names = {c.id: c.name for c in facts.contacts}
+    due, days = upsell_talk_due(facts, day, config)
+    talk = facts.last_touchpoint("upsell_conversation")
+    return {
+        "count": len(facts.touchpoints),
+        "last": [
+            {
+                "id": t.id,
+                "type": t.type,
+                "occurred_at": t.occurred_at.isoformat(),
+                "contact": names.get(t.contact_id) if t.contact_id else None,
+                "owner": t.owner,
+                "notes": t.notes,
+            }
+            for t in facts.touchpoints[:TOUCHPOINTS_SHOWN]
+        ],
+        "last_upsell_conversation": talk.occurred_at.isoformat() if talk else None,
+        "days_since_upsell_conversation": days,
+        "upsell_conversation_due": due,
+    }
+
+
 def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
     """Revenue per calendar year (every year from the first purchase to as_of's, a year without
     purchases as 0: a gap is news to a rep), the last 12 months against the 12 before, the last
@@ -170,7 +232,11 @@ def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
 
 
 def quarter_actions(
-    items: list[dict[str, Any]], signals: AccountSignals, facts: AccountFacts, day: date
+    items: list[dict[str, Any]],
+    signals: AccountSignals,
+    facts: AccountFacts,
+    day: date,
+    config: SignalConfig = SignalConfig(),
 ) -> list[dict[str, Any]]:
     """Suggested actions for this quarter and the next three, in the order they are due."""
     this = quarter(day)
@@ -205,6 +271,14 @@ def quarter_actions(
             planned.append((this, f"Reactivation call: {risk.reason}", None))
         elif risk.flag == "revenue_falling":
             planned.append((this, f"Account review: {risk.reason}", None))
+        elif risk.flag == "key_contact_left":
+            planned.append((this, f"Meet the successor: {risk.reason}", None))
+    talk_due, talk_days = upsell_talk_due(facts, day, config)
+    if talk_due:
+        when = f"the last was {talk_days} days ago" if talk_days is not None else "none on record"
+        planned.append(
+            (this, f"Upsell conversation: {when} (due every {config.upsell_talk_days} days)", None)
+        )
     planned.sort(key=lambda p: p[0])
     return [{"quarter": label(q), "action": text, "sku": sku} for q, text, sku in planned]
 
@@ -264,6 +338,33 @@ def to_markdown(plan: dict[str, Any]) -> str:
         lines.append(
             f"| {item['rank']} | {item['kind'].replace('_', '-')} | {item['name']} | "
             f"{money_text(item['expected_value'])} | {item['reason']} |"
+        )
+    lines += ["", "## Key contacts"]
+    if plan["contacts"]:
+        lines += ["| name | role | influence | last met | status |", "|---|---|---|---|---|"]
+        for c in plan["contacts"]:
+            status = f"left {c['left_at']}" if c["left_at"] else "active"
+            lines.append(
+                f"| {c['name']} | {c['role'] or ''} | {c['influence'] or ''} | "
+                f"{c['last_touchpoint'] or ''} | {status} |"
+            )
+    else:
+        lines.append("No contacts recorded.")
+    tp = plan["touchpoints"]
+    lines += ["", "## Last touchpoints"]
+    lines += [
+        f"- {t['occurred_at']} {t['type'].replace('_', ' ')}"
+        + (f" with {t['contact']}" if t["contact"] else "")
+        + (f" ({t['owner']})" if t["owner"] else "")
+        + (f": {t['notes']}" if t["notes"] else "")
+        for t in tp["last"]
+    ] or ["- none recorded"]
+    if tp["count"]:
+        talk = tp["last_upsell_conversation"]
+        lines.append(
+            f"\nLast upsell conversation: {talk} ({tp['days_since_upsell_conversation']} days ago)."
+            if talk
+            else "\nNo upsell conversation on record."
         )
     lines += ["", "## Risks"]
     lines += [f"- {r['reason']}" for r in plan["risks"]] or ["- none flagged"]
