@@ -50,6 +50,10 @@ class ModelNotLoaded(CrossgraphError):
     """No promoted model is available to serve."""
 
 
+class WorklistMissing(CrossgraphError):
+    """No worklist snapshot yet: `crossgraph worklist refresh` writes one."""
+
+
 class InvalidRows(InvalidInput):
     """Input files have row-level problems; nothing was written. `problems` lists each one."""
 

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     model_dir: Path = Path("models")
+    worklist_dir: Path | None = Field(
+        default=None,
+        description="Worklist snapshots (crossgraph worklist refresh); default <data_dir>/worklist",
+    )
 
     ingest_batch_size: int = Field(default=5000, ge=1, le=100_000)
 
@@ -173,6 +177,10 @@ class Settings(BaseSettings):
     @property
     def users_path(self) -> Path:
         return self.users_file or self.data_dir / "users.json"
+
+    @property
+    def worklist_folder(self) -> Path:
+        return self.worklist_dir or self.data_dir / "worklist"
 
     @property
     def uses_local_server(self) -> bool:

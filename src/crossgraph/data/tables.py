@@ -167,6 +167,7 @@ ACCOUNTS = TableSpec(
         Column("size_band", required=False, nullable=True, description="e.g. small, mid, large"),
         Column("segment", required=False, nullable=True, description="sales segment; defaults to industry"),
         Column("parent_id", required=False, nullable=True, description="group/parent account id"),
+        Column("owner", required=False, nullable=True, description="the account owner (sales rep)"),
     ),
 )
 

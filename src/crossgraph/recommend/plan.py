@@ -19,6 +19,7 @@ from the data:
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -41,7 +42,7 @@ from crossgraph.intel.signals import (
 from crossgraph.money import cents, money_text
 from crossgraph.recommend.actions import KINDS, list_events
 from crossgraph.recommend.engine import Engine, Filters
-from crossgraph.recommend.nba import GraphRun, Intel, ListOptions, cross_sell, fuse_for
+from crossgraph.recommend.nba import Candidates, GraphRun, Intel, ListOptions, cross_sell, fuse_for
 
 QUARTERS_AHEAD = 4
 
@@ -59,7 +60,20 @@ def label(q: tuple[int, int]) -> str:
     return f"{q[0]}-Q{q[1]}"
 
 
-def build_plan(
+@dataclass(frozen=True)
+class AccountView:
+    """One account as the graph and the model see it at the end of `day`, read in one pass: what
+    the plan, the worklist and the fused list are computed from."""
+
+    candidates: Candidates
+    facts: AccountFacts  # cut at `day`
+    signals: AccountSignals
+    events: list[TriggerEvent]
+    items: list[dict[str, Any]]  # the fused next-best actions
+    day: date
+
+
+def account_view(
     engine: Engine,
     run: GraphRun,
     account_id: str,
@@ -68,10 +82,8 @@ def build_plan(
     intel: Intel | None = None,
     top: int = 8,
     suppressed: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
-    """The plan as a JSON-ready dict (render it with `to_markdown`). Needs the graph: the
-    installed base, contracts and revenue are live facts, not part of the model. `suppressed`:
-    skus the account's reps dismissed or won, left out of the opportunities as in its lists."""
+) -> AccountView:
+    """Raises GraphUnavailable when the graph cannot be asked (the facts live there)."""
     intel = intel or Intel()
     day = as_of or today()
     options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3, filters=Filters(exclude=suppressed))
@@ -93,9 +105,27 @@ def build_plan(
     facts, peers, events = found
     signals = compute_signals(facts, peers, day, intel.signals)
     items = fuse_for(engine, candidates, signals, events, options, day, intel)
-    now = facts.as_of(day)
+    return AccountView(candidates, facts.as_of(day), signals, events, items, day)
+
+
+def build_plan(
+    engine: Engine,
+    run: GraphRun,
+    account_id: str,
+    *,
+    as_of: date | None = None,
+    intel: Intel | None = None,
+    top: int = 8,
+    suppressed: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The plan as a JSON-ready dict (render it with `to_markdown`). Needs the graph: the
+    installed base, contracts and revenue are live facts, not part of the model. `suppressed`:
+    skus the account's reps dismissed or won, left out of the opportunities as in its lists."""
+    intel = intel or Intel()
+    view = account_view(engine, run, account_id, as_of=as_of, intel=intel, top=top, suppressed=suppressed)
+    now, day, items, signals = view.facts, view.day, view.items, view.signals
     return {
-        "account": candidates.account,
+        "account": view.candidates.account,
         "as_of": day.isoformat(),
         "model_version": engine.version,
         "installed_base": installed_base(now, day),
@@ -105,9 +135,9 @@ def build_plan(
         "touchpoints": touchpoints_section(now, day, intel.signals),
         "opportunities": items,
         "risks": [{"flag": r.flag, "reason": r.reason} for r in signals.risks],
-        "events": list_events(events, items, day, intel.fusion),
+        "events": list_events(view.events, items, day, intel.fusion),
         "actions": quarter_actions(items, signals, now, day, intel.signals),
-        "notes": candidates.notes,
+        "notes": view.candidates.notes,
     }
 
 

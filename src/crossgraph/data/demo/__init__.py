@@ -22,7 +22,13 @@ from crossgraph.data.demo.catalogue import DEFAULT_PRODUCTS, MIN_PRODUCTS, Catal
 from crossgraph.data.demo.common import Calendar, day_strings
 from crossgraph.data.demo.events import Events, build_events
 from crossgraph.data.demo.installed import Assets, Contracts, build_assets, build_contracts
-from crossgraph.data.demo.people import Contacts, Touchpoints, build_contacts, build_touchpoints
+from crossgraph.data.demo.people import (
+    Contacts,
+    Touchpoints,
+    account_owner,
+    build_contacts,
+    build_touchpoints,
+)
 from crossgraph.data.demo.purchases import Purchases, build_purchases
 from crossgraph.data.demo.vocab import COUNTRIES, INDUSTRIES, SERVICE_LEVELS, SIZE_BANDS
 from crossgraph.data.tables import (
@@ -196,6 +202,7 @@ def _write_accounts(out_dir: Path, accts: Accounts, progress: Progress | None) -
                 size,
                 f"{industry} / {size}",
                 accts.ids[parent] if parent >= 0 else "",
+                account_owner(i),
             )
 
     _write(out_dir, ACCOUNTS, len(accts), rows, progress)

@@ -58,6 +58,11 @@ class Touchpoints:
         return len(self.account)
 
 
+def account_owner(account: int) -> str:
+    """The sales rep who owns the account (and meets it)."""
+    return SALES_REPS[account % len(SALES_REPS)]
+
+
 def build_contacts(rng: np.random.Generator, accounts: Accounts, cal: Calendar) -> Contacts:
     n_acc = len(accounts)
     count = np.maximum(1, rng.poisson(np.asarray(CONTACTS_PER_SIZE)[accounts.size]))
@@ -111,8 +116,7 @@ def build_touchpoints(
         ]
         if there and draws[i, 0] < 0.85:
             contact[i] = there[int(draws[i, 1] * len(there))]
-        team = ENGINEERS if name == "service_visit" else SALES_REPS
-        owners.append(team[(a + (name == "service_visit")) % len(team)])
+        owners.append(ENGINEERS[a % len(ENGINEERS)] if name == "service_visit" else account_owner(a))
         texts = TOUCHPOINT_NOTES[name]
         notes.append(texts[int(draws[i, 2] * len(texts))])
     return Touchpoints(account, contact, [TOUCHPOINT_TYPES[k] for k in kind.tolist()], day, owners, notes)
