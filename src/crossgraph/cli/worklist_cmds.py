@@ -54,12 +54,13 @@ def show(
     from crossgraph.recommend.worklist import WorklistHolder
 
     worklist = WorklistHolder(settings().worklist_folder).get()
-    rows = worklist.select(
+    total, rows = worklist.page(
         sort=sort.value,
         segment=_split(segment),
         country=_split(country),
         owner=_split(owner),
         flag=_split(flag),
+        limit=limit,
     )
     if as_json:
         print(
@@ -68,7 +69,7 @@ def show(
         return
     table = Table(
         title=f"Worklist as of {worklist.body['as_of']} (model {worklist.body['model_version']}): "
-        f"{len(rows):,} accounts, sorted by {sort.value}",
+        f"{total:,} accounts, sorted by {sort.value}",
         title_justify="left",
     )
     for name, justify in (
@@ -81,7 +82,7 @@ def show(
         ("flags", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in rows[:limit]:
+    for row in rows:
         top = row["top_opportunity"]
         contract = row["next_contract_end"]
         touch = row["last_touchpoint"]

@@ -18,7 +18,6 @@ written atomically: a reader never sees half a file.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import tempfile
 import threading
@@ -27,6 +26,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import orjson
 
 from crossgraph.dates import today
 from crossgraph.errors import InvalidInput, WorklistMissing
@@ -205,7 +208,7 @@ def write_snapshot(folder: Path, worklist: dict[str, Any], keep: int = KEEP) -> 
     handle, temp = tempfile.mkstemp(dir=folder, prefix=".worklist-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
-            out.write(json.dumps(worklist, separators=(",", ":")).encode())
+            out.write(orjson.dumps(worklist))
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -223,8 +226,8 @@ def latest_snapshot(folder: Path) -> Path | None:
 def read_snapshot(path: Path) -> dict[str, Any]:
     try:
         with gzip.open(path, "rb") as handle:
-            body: dict[str, Any] = json.loads(handle.read())
-    except (OSError, ValueError) as exc:
+            body: dict[str, Any] = orjson.loads(handle.read())
+    except (OSError, ValueError, orjson.JSONDecodeError) as exc:
         raise InvalidInput(f"{path} is not a readable worklist snapshot: {exc}") from None
     if body.get("format") != FORMAT:
         raise InvalidInput(f"{path} has worklist format {body.get('format')!r}, this version reads {FORMAT}")
@@ -232,25 +235,42 @@ def read_snapshot(path: Path) -> dict[str, Any]:
 
 
 class Worklist:
-    """One snapshot, ready to page: each sort order is computed once, on first use."""
+    """One snapshot, ready to page. The filter fields are coded as integer arrays and each sort
+    order is computed once, on first use, so a filtered first page of 100k accounts is a few
+    numpy operations (benchmarks/worklist.py)."""
+
+    FIELDS = ("segment", "country", "owner")
 
     def __init__(self, path: Path, body: dict[str, Any]) -> None:
         self.path, self.body = path, body
         self.rows: list[dict[str, Any]] = body["rows"]
-        self._orders: dict[str, list[dict[str, Any]]] = {}
+        self._codes: dict[str, tuple[dict[str, int], npt.NDArray[np.int64]]] = {}
+        for name in self.FIELDS:
+            lookup: dict[str, int] = {}
+            codes = [lookup.setdefault((r.get(name) or "").casefold(), len(lookup)) for r in self.rows]
+            self._codes[name] = (lookup, np.asarray(codes, dtype=np.int64))
+        bits = {flag: 1 << i for i, flag in enumerate(FLAG_TEXT)}
+        self._bits = bits
+        self._flags = np.asarray([sum(bits[f] for f in r["flags"]) for r in self.rows], dtype=np.int64)
+        ids = np.asarray([r["id"] for r in self.rows], dtype=object)
+        id_rank = np.empty(len(ids), dtype=np.int64)
+        id_rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+        # every order up front (a reload, not a request, pays): best first, ties by account id
+        self._orders = {
+            sort: np.lexsort((id_rank, -np.asarray([key(r) for r in self.rows], dtype=np.float64)))
+            for sort, key in _SORT_KEYS.items()
+        }
 
-    def ordered(self, sort: Sort) -> list[dict[str, Any]]:
-        """Best first: highest potential, open value or revenue; or the longest since the last
-        touchpoint (never touched first). Ties by account id."""
-        found = self._orders.get(sort)
-        if found is None:
-            key = _SORT_KEYS[sort]
-            found = sorted(self.rows, key=lambda r: r["id"])
-            found.sort(key=key, reverse=True)
-            self._orders[sort] = found  # a race computes it twice, harmlessly
-        return found
+    def order(self, sort: Sort) -> npt.NDArray[np.intp]:
+        """Row positions best first: highest potential, open value or revenue; or the longest since
+        the last touchpoint (never touched first). Ties by account id."""
+        return self._orders[sort]
 
-    def select(
+    def select(self, **query: Any) -> list[dict[str, Any]]:
+        """Every row matching the query (see `page`), in its order."""
+        return self.page(limit=len(self.rows), **query)[1]
+
+    def page(
         self,
         *,
         sort: Sort = "potential",
@@ -258,28 +278,29 @@ class Worklist:
         country: Iterable[str] = (),
         owner: Iterable[str] = (),
         flag: Iterable[str] = (),
-    ) -> list[dict[str, Any]]:
-        """The rows matching every filter (any of the values given per filter), in `sort` order."""
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(rows matching every filter, the `limit` of them from `offset` in `sort` order). A filter
+        matches any of its values, case-insensitively; `flag` needs all the flags given."""
         if sort not in _SORT_KEYS:
             raise InvalidInput(f"sort: unknown {sort!r}; expected one of {', '.join(SORTS)}")
-        wanted = [
-            (key, {v.casefold() for v in values})
-            for key, values in (("segment", segment), ("country", country), ("owner", owner))
-        ]
-        wanted = [(key, values) for key, values in wanted if values]
         flags = set(flag)
         unknown = flags - set(FLAG_TEXT)
         if unknown:
             raise InvalidInput(f"flag: unknown {sorted(unknown)}; expected one of {', '.join(FLAG_TEXT)}")
-        rows = self.ordered(sort)
-        if not wanted and not flags:
-            return rows
-        return [
-            r
-            for r in rows
-            if all((r.get(key) or "").casefold() in values for key, values in wanted)
-            and flags <= set(r["flags"])
-        ]
+        order = self.order(sort)
+        keep = np.ones(len(self.rows), dtype=bool)
+        for name, values in (("segment", segment), ("country", country), ("owner", owner)):
+            wanted = {v.casefold() for v in values}
+            if wanted:
+                lookup, codes = self._codes[name]
+                keep &= np.isin(codes, [lookup[v] for v in wanted if v in lookup])
+        if flags:
+            need = sum(self._bits[f] for f in flags)
+            keep &= (self._flags & need) == need
+        chosen = order[keep[order]] if len(keep) and not keep.all() else order
+        return len(chosen), [self.rows[i] for i in chosen[offset : offset + limit].tolist()]
 
 
 _SORT_KEYS: dict[str, Callable[[dict[str, Any]], float]] = {
@@ -293,25 +314,44 @@ _SORT_KEYS: dict[str, Callable[[dict[str, Any]], float]] = {
 
 
 class WorklistHolder:
-    """The newest snapshot for a serving process: reloaded when a newer file appears (checked at
-    most every `every` seconds, on use)."""
+    """The newest snapshot for a serving process. On use, at most every `every` seconds, it looks
+    for a newer file; the first one is loaded in the request, later ones in a background thread
+    while the current snapshot keeps answering (a 100k-account snapshot takes seconds to read)."""
 
     def __init__(self, folder: Path, every: float = 5.0) -> None:
         self.folder, self.every = folder, every
         self._current: Worklist | None = None
-        self._checked = 0.0
+        self._checked = -float("inf")
+        self._loading: Path | None = None
         self._lock = threading.Lock()
+        self.last_error: str | None = None
 
     def get(self) -> Worklist:
         now = time.monotonic()
-        if self._current is None or now - self._checked >= self.every:
+        if self._current is None or now - self._checked >= self.every:  # until there is one: always
             with self._lock:
                 self._checked = now
                 newest = latest_snapshot(self.folder)
-                if newest is not None and (self._current is None or newest != self._current.path):
-                    self._current = Worklist(newest, read_snapshot(newest))
+                stale = newest is not None and newest != self._loading
+                stale = stale and (self._current is None or newest != self._current.path)
+                if stale and newest is not None:
+                    self._loading = newest
+                    if self._current is None:
+                        self._load(newest)
+                    else:
+                        threading.Thread(target=self._load, args=(newest,), daemon=True).start()
         if self._current is None:
             raise WorklistMissing(
                 "no worklist yet: run `crossgraph worklist refresh` (after `crossgraph train`) to compute it"
+                + (f"; the newest snapshot could not be read: {self.last_error}" if self.last_error else "")
             )
         return self._current
+
+    def _load(self, path: Path) -> None:
+        try:
+            self._current = Worklist(path, read_snapshot(path))
+            self.last_error = None
+        except InvalidInput as exc:
+            self.last_error = str(exc)  # the current snapshot, if any, stays
+        finally:
+            self._loading = None

@@ -56,12 +56,14 @@ def worklist(
     touchpoint and flags, from the newest worklist snapshot (`crossgraph worklist refresh`, run
     after training). Filters match case-insensitively; ties are broken by account id."""
     current = holder(request, call).get()
-    rows = current.select(
+    total, rows = current.page(
         sort=sort,
         segment=split_values(segment),
         country=split_values(country),
         owner=split_values(owner),
         flag=split_values(flag),
+        offset=offset,
+        limit=limit,
     )
     body = current.body
     return json_response(
@@ -69,10 +71,10 @@ def worklist(
             "as_of": body["as_of"],
             "model_version": body["model_version"],
             "created_at": body["created_at"],
-            "total": len(rows),
+            "total": total,
             "offset": offset,
             "limit": limit,
             "sort": sort,
-            "items": rows[offset : offset + limit],
+            "items": rows,
         }
     )
