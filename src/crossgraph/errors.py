@@ -55,6 +55,10 @@ class InvalidArtifact(CrossgraphError):
     (a damaged or half-copied version); the message names the file."""
 
 
+class WorklistMissing(CrossgraphError):
+    """No worklist snapshot yet: `crossgraph worklist refresh` writes one."""
+
+
 class InvalidRows(InvalidInput):
     """Input files have row-level problems; nothing was written. `problems` lists each one."""
 

@@ -907,6 +907,15 @@ def test_account_plan_sections_match_the_graph(
             "WHERE c.starts_at <= $d AND c.ends_at >= $d RETURN c.id AS id, c.ends_at AS ends",
             {"a": account, "d": as_of},
         )
+        people = g.write_text(
+            "MATCH (:Account {id: $a})-[:HAS_CONTACT]->(c:Contact) RETURN c.id AS id, c.name AS name",
+            {"a": account},
+        )
+        touched = g.write_text(
+            "MATCH (:Account {id: $a})-[:HAD_TOUCHPOINT]->(t:Touchpoint) WHERE t.occurred_at <= $d "
+            "RETURN t.id AS id ORDER BY t.occurred_at DESC, t.id DESC LIMIT 5",
+            {"a": account, "d": as_of},
+        )
     response = client.get(
         f"/v1/accounts/{account}/plan", params={"as_of": as_of.isoformat(), "top": 20}, headers=READ
     )
@@ -928,6 +937,10 @@ def test_account_plan_sections_match_the_graph(
     assert plan["revenue"]["last_purchase"] == datetime.fromtimestamp(last, UTC).date().isoformat()
     kinds = {o["kind"] for o in plan["opportunities"]}
     assert "renewal" in kinds and "cross_sell" in kinds
+    assert people and {(c["id"], c["name"]) for c in plan["contacts"]} == {
+        (p["id"], p["name"]) for p in people
+    }
+    assert [t["id"] for t in plan["touchpoints"]["last"]] == [t["id"] for t in touched]
     # A renewal talk the quarter before each active contract's last quarter (this quarter at the earliest).
     talks = 0
     for contract in ending:
@@ -956,6 +969,8 @@ def test_account_plan_sections_match_the_graph(
         "## Installed base",
         "## Contracts",
         "## Revenue",
+        "## Key contacts",
+        "## Last touchpoints",
         "## Top opportunities",
         "## Risks",
         "## Actions by quarter",
