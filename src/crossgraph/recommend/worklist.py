@@ -332,6 +332,8 @@ class WorklistHolder:
             with self._lock:
                 self._checked = now
                 newest = latest_snapshot(self.folder)
+                if newest is None:
+                    self._current = None  # the snapshots were removed: say so rather than serve the old
                 stale = newest is not None and newest != self._loading
                 stale = stale and (self._current is None or newest != self._current.path)
                 if stale and newest is not None:

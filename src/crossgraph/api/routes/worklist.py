@@ -13,17 +13,17 @@ from crossgraph.api.fields import DIGITS
 from crossgraph.api.views import json_response
 from crossgraph.recommend.nba import split_values
 from crossgraph.recommend.worklist import Sort, WorklistHolder
+from crossgraph.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["accounts"], responses=RESPONSES)
 MAX_PAGE = 500
 
 
-def holder(request: Request, call: ReadCall) -> WorklistHolder:
+def holder(request: Request, settings: Settings) -> WorklistHolder:
+    """The app's one worklist holder (the API and the workspace page share it)."""
     found: WorklistHolder | None = getattr(request.app.state, "worklist", None)
     if found is None:
-        found = WorklistHolder(
-            call.state.settings.worklist_folder, every=call.state.settings.api_poll_seconds
-        )
+        found = WorklistHolder(settings.worklist_folder, every=settings.api_poll_seconds)
         request.app.state.worklist = found
     return found
 
@@ -55,7 +55,7 @@ def worklist(
     the expected value of its open opportunities and the top one, its next contract end, last
     touchpoint and flags, from the newest worklist snapshot (`crossgraph worklist refresh`, run
     after training). Filters match case-insensitively; ties are broken by account id."""
-    current = holder(request, call).get()
+    current = holder(request, call.state.settings).get()
     total, rows = current.page(
         sort=sort,
         segment=split_values(segment),
