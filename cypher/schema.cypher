@@ -21,3 +21,5 @@ CREATE INDEX feedback_action_at IF NOT EXISTS FOR (f:Feedback) ON (f.action, f.a
 CREATE CONSTRAINT contact_id IF NOT EXISTS FOR (c:Contact) REQUIRE c.id IS UNIQUE;
 CREATE CONSTRAINT touchpoint_id IF NOT EXISTS FOR (t:Touchpoint) REQUIRE t.id IS UNIQUE;
 CREATE INDEX touchpoint_occurred_at IF NOT EXISTS FOR (t:Touchpoint) ON (t.occurred_at);
+CREATE CONSTRAINT opportunity_list_key IF NOT EXISTS FOR (l:OpportunityList) REQUIRE l.key IS UNIQUE;
+CREATE INDEX opportunity_list_quarter IF NOT EXISTS FOR (l:OpportunityList) ON (l.quarter);

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crossgraph.api.app import create_app, intel_config
+from crossgraph.errors import InvalidInput
 from crossgraph.graph.driver import Graph
+from crossgraph.graph.feedback import Feedback, record_feedback
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.plan import build_plan
+from crossgraph.recommend.review import build_review, to_markdown
 from crossgraph.recommend.worklist import build_worklist, latest_snapshot, write_snapshot
 from crossgraph.settings import Settings, get_settings
 from tests.integration.served import NEW_ACCOUNT, READ, Served, build_served
@@ -145,3 +148,51 @@ def test_the_cli_refreshes_and_shows_the_worklist(
     revenue = [r["revenue_12m"] for r in rows]
     assert len(rows) == 5 and revenue == sorted(revenue, reverse=True)
     assert json.loads(shown.output)["as_of"] == "2026-06-30"
+
+
+def test_the_quarterly_review_compares_the_lists_kept_in_two_quarters(served: Served) -> None:
+    """Q1's list is kept by a refresh on 2026-03-31; in Q2 a rep wins one of its products and
+    dismisses another; Q2's refresh keeps the list without them. The review of Q2 reports the win
+    as converted, the dismissal as dead, and the products new on Q2's list as new."""
+    engine = Engine(served.artifact)
+    intel = intel_config(served.settings)
+    account = engine.account_ids[3]
+    with Graph.connect(served.settings) as g:
+        build_worklist(engine, g, as_of=date(2026, 3, 31), intel=intel, accounts=[account], workers=1)
+        q1 = g.read("review_lists", {"ids": [account], "quarters": ["2026Q1"]})[0]["skus"]
+        assert len(q1) >= 3, q1
+        won, dismissed = q1[0], q1[1]
+        for n, (sku, action) in enumerate(((won, "won"), (dismissed, "dismissed"))):
+            at = datetime(2026, 5, 2 + n, 9, tzinfo=UTC)
+            record_feedback(g, Feedback(f"review-{n}", account, sku, action, "rita", at))  # type: ignore[arg-type]
+        build_worklist(engine, g, as_of=date(2026, 6, 30), intel=intel, accounts=[account], workers=1)
+        q2 = g.read("review_lists", {"ids": [account], "quarters": ["2026Q2"]})[0]["skus"]
+        review = build_review(engine, g, "2026Q2", accounts=[account], intel=intel, as_of=date(2026, 6, 30))
+    item = review["accounts"][0]
+    assert review["quarter"] == "2026Q2" and review["previous_quarter"] == "2026Q1"
+    assert review["quarter_complete"] is True and item["notes"] == []
+    assert won not in q2 and dismissed not in q2  # both left the account's list
+    converted = {c["sku"]: c["how"] for c in item["converted"]}
+    assert converted[won] == "won"
+    dead = {d["sku"]: d["why"] for d in item["dead"]}
+    assert dead[dismissed] == "dismissed"
+    assert {n["sku"] for n in item["new"]} == set(q2) - set(q1)
+    for sku in dead:  # everything dead left the list and was not converted
+        assert sku not in q2 and sku not in converted
+    markdown = to_markdown(review)
+    assert f"## {item['account']['name']} ({account})" in markdown
+    assert " - won" in markdown and " - dismissed" in markdown
+
+
+def test_a_review_without_kept_lists_says_so(served: Served) -> None:
+    engine = Engine(served.artifact)
+    intel = intel_config(served.settings)
+    with Graph.connect(served.settings) as g:
+        review = build_review(engine, g, "2025Q3", share=0.5, intel=intel, as_of=date(2025, 9, 30))
+        with pytest.raises(InvalidInput, match="quarter"):
+            build_review(engine, g, "2026Q5")
+    assert review["accounts"], "the top accounts by revenue are reviewed"
+    notes = review["accounts"][0]["notes"]
+    assert any("no list was kept for this quarter" in n for n in notes)
+    assert any("no list was kept for the previous quarter" in n for n in notes)
+    assert review["revenue_12m_covered"] >= 0.5 * review["revenue_12m_total"]

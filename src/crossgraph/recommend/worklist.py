@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -40,7 +41,7 @@ from crossgraph.intel.signals import AccountFacts, upsell_talk_due
 from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import GraphRun, Intel
-from crossgraph.recommend.plan import account_view, revenue
+from crossgraph.recommend.plan import AccountView, account_view, revenue
 
 FORMAT = 1
 KEEP = 30
@@ -67,30 +68,45 @@ def build_worklist(
     config: PotentialConfig = PotentialConfig(),
     suppress_days: int = 90,
     workers: int = 4,
+    keep_lists: bool = True,
+    accounts: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Every account of the graph, one row each (see the module doc); JSON-ready. Products
     dismissed within `suppress_days` before `as_of`, or won, are left out as in the lists.
-    `workers` accounts are computed at a time (the work is mostly waiting for Neo4j)."""
+    `workers` accounts are computed at a time (the work is mostly waiting for Neo4j). With
+    `keep_lists`, each account's opportunity list is kept in the graph as the list of `as_of`'s
+    quarter (write_lists), which the quarterly review compares. `accounts`: only these (ids)."""
     intel = intel or Intel()
     day = as_of or today()
     started = time.perf_counter()
-    accounts = graph.read("worklist_accounts")
+    every = graph.read("worklist_accounts")
+    if accounts is not None:
+        wanted = set(accounts)
+        every = [a for a in every if a["id"] in wanted]
     since = datetime.combine(day - timedelta(days=suppress_days), datetime.min.time(), UTC)
     hidden = suppressions(graph, since)
 
     def run(call: Callable[[Graph], Any]) -> Any:
         return call(graph)
 
-    rows = []
-    for done, account in enumerate(accounts, start=1):
-        rows.append(
-            account_row(
-                engine, run, dict(account), day, intel, config, hidden.get(account["id"], frozenset())
-            )
+    def row(account: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        suppressed = hidden.get(account["id"], frozenset())
+        view = account_view(
+            engine, run, account["id"], as_of=day, intel=intel, top=TOP, suppressed=suppressed
         )
-        if progress and (done % 50 == 0 or done == len(accounts)):
-            progress("accounts", done, len(accounts))
+        found = view_row(engine, view, account, intel, config)
+        return found, opportunity_list(view, found)
+
+    rows, lists = [], []
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="worklist") as pool:
+        for done, (found, listed) in enumerate(pool.map(row, every), start=1):
+            rows.append(found)
+            lists.append(listed)
+            if progress and (done % 50 == 0 or done == len(every)):
+                progress("accounts", done, len(every))
+    if keep_lists:
+        write_lists(graph, lists, day, engine.version)
     return {
         "format": FORMAT,
         "as_of": day.isoformat(),
@@ -112,7 +128,13 @@ def account_row(
     suppressed: frozenset[str],
 ) -> dict[str, Any]:
     view = account_view(engine, run, account["id"], as_of=day, intel=intel, top=TOP, suppressed=suppressed)
-    facts = view.facts
+    return view_row(engine, view, account, intel, config)
+
+
+def view_row(
+    engine: Engine, view: AccountView, account: dict[str, Any], intel: Intel, config: PotentialConfig
+) -> dict[str, Any]:
+    facts, day = view.facts, view.day
     gaps = configuration_gaps(engine, view.candidates.index, facts, config)
     potential = upsell_potential(facts, view.signals, day, gaps, intel.signals, config)
     items = view.items
@@ -152,6 +174,35 @@ def account_row(
         "revenue_trend": money["trend"],
         "flags": flags,
     }
+
+
+def opportunity_list(view: AccountView, row: dict[str, Any]) -> dict[str, Any]:
+    """What the quarterly review keeps of an account: its list, its risk flags, its potential."""
+    items = view.items
+    return {
+        "account_id": row["id"],
+        "skus": [i["sku"] for i in items],
+        "names": [i["name"] for i in items],
+        "kinds": [i["kind"] for i in items],
+        "signals": [i["signal"] for i in items],
+        "values": [float(i["expected_value"]) for i in items],
+        "risks": sorted({r.flag for r in view.signals.risks}),
+        "potential": row["potential"],
+    }
+
+
+def write_lists(
+    graph: Graph, lists: Sequence[dict[str, Any]], day: date, version: str, batch: int = 2000
+) -> None:
+    """Keep the lists as those of `day`'s quarter (a later refresh in the quarter replaces them)."""
+    params = {"quarter": quarter_label(day), "taken_on": day, "model_version": version}
+    for start in range(0, len(lists), batch):
+        graph.write("write_opportunity_lists", {**params, "rows": list(lists[start : start + batch])})
+
+
+def quarter_label(day: date) -> str:
+    """2026-11-30 -> '2026Q4'."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
 def configuration_gaps(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -11,12 +11,16 @@ from crossgraph.api.deps import ReadCall
 from crossgraph.api.errors import RESPONSES
 from crossgraph.api.fields import DIGITS
 from crossgraph.api.views import json_response
+from crossgraph.errors import GraphUnavailable, InvalidInput
+from crossgraph.graph.driver import Graph
 from crossgraph.recommend.nba import split_values
+from crossgraph.recommend.review import build_review, to_markdown
 from crossgraph.recommend.worklist import Sort, WorklistHolder
 from crossgraph.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["accounts"], responses=RESPONSES)
 MAX_PAGE = 500
+MAX_REVIEW = 200
 
 
 def holder(request: Request, settings: Settings) -> WorklistHolder:
@@ -78,3 +82,39 @@ def worklist(
             "items": rows,
         }
     )
+
+
+@router.get(
+    "/review",
+    response_model=dict[str, Any],
+    responses={
+        200: {"content": {"text/markdown": {}}, "description": "JSON, or Markdown with format=markdown"}
+    },
+)
+def review(
+    call: ReadCall,
+    quarter: Annotated[str, Query(max_length=8, description="The quarter, e.g. 2026Q4")],
+    accounts: Annotated[list[str], Query(description="Account ids (default: the strategic accounts)")] = [],  # noqa: B006
+    share: Annotated[
+        float, Query(gt=0, le=1, description="Strategic accounts: the largest covering this share of revenue")
+    ] = 0.8,
+    format: Annotated[
+        Literal["json", "markdown"], Query(description="markdown: a page to review with")
+    ] = "json",
+) -> Response:
+    """The quarterly account review (docs/worklist.md): per strategic account, revenue against
+    the quarter before, opportunities converted, new and dead since the previous quarter's kept
+    list, risks raised and resolved, and the actions the plan schedules for next quarter."""
+    chosen = split_values(accounts)
+    if len(chosen) > MAX_REVIEW:
+        raise InvalidInput(f"accounts: at most {MAX_REVIEW} per review, got {len(chosen)}")
+
+    def run(g: Graph) -> dict[str, Any]:
+        return build_review(call.engine, g, quarter, accounts=chosen, share=share, intel=call.state.intel)
+
+    body = call.state.graph.run(run)
+    if body is None:
+        raise GraphUnavailable("the quarterly review needs the graph; try again shortly")
+    if format == "markdown":
+        return Response(to_markdown(body), media_type="text/markdown; charset=utf-8")
+    return json_response(body)
