@@ -94,6 +94,9 @@ class Settings(BaseSettings):
         default_factory=lambda: {"machine": 10}, description="Replacement age per product kind, in years"
     )
     utilization_threshold: float = Field(default=0.85, gt=0, le=1, description="Capacity upsell at or above")
+    kpi_cac: float | None = Field(
+        default=None, gt=0, description="Customer acquisition cost, for the CLV/CAC KPI (unset: not shown)"
+    )
     contact_left_days: int = Field(
         default=365, ge=1, description="A key contact who left within this many days is a risk"
     )

@@ -329,7 +329,7 @@ def kpi_series(state: AppState, cache: Caches, as_of: date | None) -> list[KPIs]
 
         def compute(g: Any) -> list[KPIs]:
             day = as_of or today()  # the default day of every KPI, plan and list (crossgraph.dates)
-            return kpi_history(g, [*quarter_starts(day, QUARTERS), day])
+            return kpi_history(g, [*quarter_starts(day, QUARTERS), day], cac=state.settings.kpi_cac)
 
         series = state.graph.run(compute)
         if series is None:
@@ -360,6 +360,7 @@ async def kpis_page(
                 [(d.title, values)],
                 label=f"{d.title} per 12 months to each date",
                 fmt=_chart_fmt(d.fmt),
+                goal=getattr(now, d.goal) if d.goal else None,
             )
     context = {
         "nav": "kpis",
