@@ -13,7 +13,7 @@ import csv
 import gc
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -35,6 +35,8 @@ from crossgraph.data.tables import (
     TABLES_BY_NAME,
     ParsedTable,
     RowProblem,
+    TableSpec,
+    parse_records,
     read_table,
     reference_values,
 )
@@ -141,11 +143,9 @@ def _unresolved(table: ParsedTable, row: Row, line: int, keys: dict[str, set[str
         for value in reference_values(row, ref.column):
             if value not in keys[ref.table]:
                 noun = "account" if ref.table == "accounts" else "product"
+                where = "in the graph" if table.where == "item" else f"in {ref.table}.csv nor in the graph"
                 return RowProblem(
-                    table.path.name,
-                    line,
-                    ref.column,
-                    f"unknown {noun} {value!r} (not in {ref.table}.csv nor in the graph)",
+                    table.path.name, line, ref.column, f"unknown {noun} {value!r} (not {where})", table.where
                 )
     return None
 
@@ -168,7 +168,41 @@ def load_directory(
     progress: Progress | None = None,
 ) -> LoadReport:
     started = time.perf_counter()
-    tables = read_directory(directory)
+    report = write_checked(
+        graph,
+        read_directory(directory),
+        skip_invalid=skip_invalid,
+        rejects_path=rejects_path,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def load_records(
+    graph: Graph, spec: TableSpec, source: str, records: Iterable[Mapping[str, str]], batch_size: int = 5000
+) -> LoadReport:
+    """Rows of one table that arrive as column -> text maps (the API's POST /v1/purchases and
+    /v1/accounts bodies): parsed, checked and written exactly as `load_directory` does with a
+    file of that table. Any problem raises InvalidRows and nothing is written."""
+    started = time.perf_counter()
+    report = write_checked(graph, {spec.name: parse_records(spec, source, records)}, batch_size=batch_size)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def write_checked(
+    graph: Graph,
+    tables: dict[str, ParsedTable],
+    *,
+    skip_invalid: bool = False,
+    rejects_path: Path | None = None,
+    batch_size: int = 5000,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Resolve the parsed tables' references, then write them; with problems, raise InvalidRows
+    (nothing written) or, with `skip_invalid`, write the good rows and the rejects file."""
     check_references(tables, graph)
     problems = [p for t in tables.values() for p in t.problems]
     report = LoadReport()
@@ -178,7 +212,6 @@ def load_directory(
         report.rejected = sum(len(t.rejected) for t in tables.values())
         report.rejects_path = write_rejects(rejects_path or Path("rejects.csv"), tables.values())
     write_tables(graph, {name: t.rows for name, t in tables.items()}, report, batch_size, progress)
-    report.seconds = time.perf_counter() - started
     return report
 
 
