@@ -18,3 +18,5 @@ CREATE INDEX recommended_version IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.m
 CREATE INDEX similar_version IF NOT EXISTS FOR ()-[r:SIMILAR_TO]-() ON (r.model_version);
 CREATE CONSTRAINT feedback_id IF NOT EXISTS FOR (f:Feedback) REQUIRE f.id IS UNIQUE;
 CREATE INDEX feedback_action_at IF NOT EXISTS FOR (f:Feedback) ON (f.action, f.at);
+CREATE CONSTRAINT change_feed_id IF NOT EXISTS FOR (f:ChangeFeed) REQUIRE f.id IS UNIQUE;
+CREATE INDEX change_seq IF NOT EXISTS FOR (c:Change) ON (c.seq);
