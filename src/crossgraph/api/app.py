@@ -22,18 +22,20 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 import crossgraph
 from crossgraph.api import errors
+from crossgraph.api.changes import ChangeFollower
 from crossgraph.api.deps import AppState
 from crossgraph.api.fastpath import SidebarFastPath
 from crossgraph.api.gate import Gate
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
-from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace
+from crossgraph.api.routes import accounts, batch, events, feedback, health, kpis, model, whitespace
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
-from crossgraph.errors import InvalidInput, ModelNotLoaded
+from crossgraph.errors import CrossgraphError, InvalidInput, ModelNotLoaded
 from crossgraph.graph.feedback import suppressions
 from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
 from crossgraph.recommend.actions import FusionConfig
+from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import Intel
 from crossgraph.settings import Settings, get_settings
 from crossgraph.web import site
@@ -56,6 +58,7 @@ ROUTERS = (
     batch.router,
     model.router,
     feedback.router,
+    events.router,
     health.router,
 )
 
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys=load_keys(settings),
         suppressions=Suppressions(),
         intel=intel_config(settings),
+        changes=ChangeFollower(),
     )
 
     @asynccontextmanager
@@ -79,8 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limits = threadpool_limits(1, "blas")
         if not state.keys.keys:
             log.warning("no API keys configured: every /v1 call will be refused (crossgraph api-key create)")
+        await run_in_threadpool(state.graph.probe)  # first: a new model replays the change feed
         await run_in_threadpool(_load_model, state)
-        await run_in_threadpool(state.graph.probe)
         await run_in_threadpool(_refresh_suppressions, state)
         stop = asyncio.Event()
         watcher = asyncio.create_task(_watch(state, stop))
@@ -149,7 +153,7 @@ def intel_config(settings: Settings) -> Intel:
 
 def _load_model(state: AppState) -> None:
     try:
-        previous, current = state.holder.reload()
+        previous, current = state.holder.reload(prepare=lambda engine: _follow(state, engine))
     except ModelNotLoaded as exc:
         state.metrics.reloads.labels(outcome="failed").inc()
         log.warning("%s; waiting for a promoted model", exc)
@@ -188,6 +192,17 @@ def _tick(state: AppState) -> None:
     state.graph.probe()
     state.metrics.graph_up.set(1 if state.graph.up else 0)
     _refresh_suppressions(state)
+    engine = state.holder.loaded
+    if engine is not None:
+        _follow(state, engine)
+
+
+def _follow(state: AppState, engine: Engine) -> None:
+    """Fold in the accounts changed in the graph since the engine's overlay (graph down: later)."""
+    try:
+        state.graph.run(lambda g: state.changes.poll(engine, g))
+    except CrossgraphError as exc:  # a failed query must not keep a model from loading
+        log.warning("cannot follow the change feed: %s", exc)
 
 
 def _refresh_suppressions(state: AppState) -> None:
