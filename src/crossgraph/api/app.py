@@ -112,6 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "model", "description": "The served model, with offline metrics and online feedback"},
             {"name": "kpis", "description": "Whether account growth works (docs/kpis.md)"},
             {"name": "feedback", "description": "What reps did with suggestions (needs the write scope)"},
+            {
+                "name": "events",
+                "description": "Purchases and accounts as they happen, in the answers at once (write scope)",
+            },
             {"name": "admin", "description": "Needs the admin scope"},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics"},
         ],
