@@ -13,9 +13,12 @@ from fastapi.testclient import TestClient
 from crossgraph.api import schemas
 from crossgraph.api.app import create_app
 from crossgraph.api.deps import AppState
+from crossgraph.graph.changes import change_seq
 from crossgraph.graph.driver import Graph
+from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
+from crossgraph.model.train import train
 from crossgraph.settings import Settings
-from tests.integration.served import READ, WRITE, Served, build_served
+from tests.integration.served import ADMIN, READ, WRITE, Served, build_served, small_params
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 LINE = itertools.count(1)
@@ -166,3 +169,47 @@ def test_two_workers_agree_after_a_change_made_through_one(served: Served) -> No
         assert seen_by_two["basis"] == "folded"
         assert sku not in {i["sku"] for i in seen_by_two["items"]}
         assert seen_by_one["items"] == seen_by_two["items"]
+
+
+def test_a_won_deal_is_owned_and_refolds_the_account_at_once(served: Served, client: TestClient) -> None:
+    account = served.artifact.accounts.id(13)
+    before = recommendations(client, account)
+    sku = before["items"][0]["sku"]
+    won = {"account": account, "sku": sku, "action": "won", "user": "j.meyer", "id": "won-events-1"}
+    assert client.post("/v1/feedback", json=won, headers=WRITE).status_code == 201
+    after = recommendations(client, account)
+    assert after["basis"] == "folded"
+    assert sku not in {i["sku"] for i in after["items"]}
+
+
+def test_a_new_model_replays_the_changes_made_after_its_export(served: Served) -> None:
+    a = served.artifact
+    early, late = a.accounts.id(20), a.accounts.id(21)
+    with TestClient(create_app(served.settings)) as client:
+        sku = recommendations(client, early)["items"][0]["sku"]
+        assert (
+            client.post("/v1/purchases", json={"lines": [line(early, sku)]}, headers=WRITE).status_code == 200
+        )
+        with Graph.connect(served.settings) as g:
+            until = change_seq(g)  # the export of the next training run starts here
+            result = train(
+                export_order_lines(g),
+                export_accounts(g),
+                export_products(g),
+                served.registry,
+                params=small_params(),
+                test_days=180,
+                installed=export_installed(g),
+                changes_until=until,
+            )
+        # Posted between the export and the promotion: not in the new model
+        late_sku = recommendations(client, late)["items"][0]["sku"]
+        response = client.post("/v1/purchases", json={"lines": [line(late, late_sku)]}, headers=WRITE)
+        assert response.status_code == 200
+        served.registry.promote(result.version)
+        reloaded = client.post("/v1/admin/reload", headers=ADMIN).json()
+        assert reloaded["current"] == result.version
+        in_model = recommendations(client, early)
+        assert in_model["basis"] == "model" and sku not in {i["sku"] for i in in_model["items"]}
+        replayed = recommendations(client, late)
+        assert replayed["basis"] == "folded" and late_sku not in {i["sku"] for i in replayed["items"]}

@@ -29,13 +29,12 @@ from crossgraph.api.gate import Gate
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
 from crossgraph.api.routes import accounts, batch, events, feedback, health, kpis, model, whitespace
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
-from crossgraph.errors import CrossgraphError, InvalidInput, ModelNotLoaded
+from crossgraph.errors import InvalidInput, ModelNotLoaded
 from crossgraph.graph.feedback import suppressions
 from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
 from crossgraph.recommend.actions import FusionConfig
-from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import Intel
 from crossgraph.settings import Settings, get_settings
 from crossgraph.web import site
@@ -66,15 +65,16 @@ ROUTERS = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
+    graph = GraphLink(settings)
     state = AppState(
         settings=settings,
         holder=ModelHolder(Registry(settings.model_dir)),
-        graph=GraphLink(settings),
+        graph=graph,
         metrics=metrics,
         keys=load_keys(settings),
         suppressions=Suppressions(),
         intel=intel_config(settings),
-        changes=ChangeFollower(),
+        changes=ChangeFollower(graph),
     )
 
     @asynccontextmanager
@@ -157,7 +157,7 @@ def intel_config(settings: Settings) -> Intel:
 
 def _load_model(state: AppState) -> None:
     try:
-        previous, current = state.holder.reload(prepare=lambda engine: _follow(state, engine))
+        previous, current = state.holder.reload(prepare=state.changes.follow)
     except ModelNotLoaded as exc:
         state.metrics.reloads.labels(outcome="failed").inc()
         log.warning("%s; waiting for a promoted model", exc)
@@ -198,15 +198,7 @@ def _tick(state: AppState) -> None:
     _refresh_suppressions(state)
     engine = state.holder.loaded
     if engine is not None:
-        _follow(state, engine)
-
-
-def _follow(state: AppState, engine: Engine) -> None:
-    """Fold in the accounts changed in the graph since the engine's overlay (graph down: later)."""
-    try:
-        state.graph.run(lambda g: state.changes.poll(engine, g))
-    except CrossgraphError as exc:  # a failed query must not keep a model from loading
-        log.warning("cannot follow the change feed: %s", exc)
+        state.changes.follow(engine)
 
 
 def _refresh_suppressions(state: AppState) -> None:

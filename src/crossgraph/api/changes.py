@@ -12,21 +12,36 @@ replayed before it serves (ModelHolder.reload's `prepare`).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 
+from crossgraph.api.state import GraphLink
+from crossgraph.errors import CrossgraphError
 from crossgraph.graph.changes import ChangeKind, account_rows, changes_since, record_change
 from crossgraph.graph.driver import Graph
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.folding import fold_rows
+
+log = logging.getLogger("crossgraph.api")
 
 
 class ChangeFollower:
     """Applies changes to the served engine's overlay, one update at a time per worker (so a
     row read earlier never overwrites one read later)."""
 
-    def __init__(self) -> None:
+    def __init__(self, graph: GraphLink) -> None:
+        self.graph = graph
         self._lock = threading.Lock()
+
+    def follow(self, engine: Engine) -> None:
+        """Fold in what changed since the engine's overlay: on every watcher tick, and on a newly
+        loaded model before it serves (ModelHolder.reload's `prepare`). With the graph down
+        nothing happens; the next tick catches up."""
+        try:
+            self.graph.run(lambda g: self.poll(engine, g))
+        except CrossgraphError as exc:  # a failed query must not keep a model from loading
+            log.warning("cannot follow the change feed: %s", exc)
 
     def wrote(self, engine: Engine | None, graph: Graph, accounts: Sequence[str], kind: ChangeKind) -> int:
         """After a write this worker made: record the change, refold the accounts here now."""
