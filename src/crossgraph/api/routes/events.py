@@ -146,5 +146,9 @@ def _write(
 
     written = state.graph.run(write)
     if written is None:
-        raise GraphUnavailable("Neo4j is unreachable: nothing was written; retry the same body shortly")
+        # A write cut off by the timeout may have committed: only an idempotent retry is safe to advise
+        raise GraphUnavailable(
+            "Neo4j is unreachable or did not answer in time; send the same body again shortly "
+            "(rows already written are skipped)"
+        )
     return written
