@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         description="Seconds a request's graph work may take in all (connecting, waiting for a "
         "connection, retries, the queries) before it answers without the graph: partial, or 503",
     )
+    api_report_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="The same limit for whole-graph reports (/v1/kpis, the whitespace matrix)",
+    )
     api_graph_probe_seconds: float = Field(
         default=1.0, gt=0, description="How often the server runs a real query to tell whether Neo4j is up"
     )

@@ -108,7 +108,8 @@ class GraphLink:
 
     Every call (a request's graph work, the readiness probe) runs on one of GRAPH_WORKERS
     threads and is given `api_graph_timeout` seconds in total (connecting, waiting for a pooled
-    connection, retries, the query itself); past that the caller goes on without the graph.
+    connection, the queries; the driver does not retry); past that the caller goes on without
+    the graph.
     A lost server (refused, reset, every worker stuck, the probe late) takes the graph down.
     There are fewer workers than pooled connections, so calls still stuck on a lost server can
     never take the pool from the rest; and when the graph goes down the driver is replaced,
@@ -144,7 +145,7 @@ class GraphLink:
             if self.up:
                 self._within_deadline(lambda g: g.read("ping"))
             else:
-                self._within_deadline(self.warm, WARM_UP_DEADLINES)
+                self._within_deadline(self.warm, WARM_UP_DEADLINES * self.settings.api_graph_timeout)
         except Exception as exc:  # any failure (no password file yet, refused, timeout) = down
             self._mark_down(exc)
         else:
@@ -153,27 +154,33 @@ class GraphLink:
             self.up, self.last_error = True, None
         return self.up
 
-    def run(self, call: Callable[[Graph], T]) -> T | None:
-        """call(graph), or None when the graph is down or fails to answer in time. One slow
-        answer leaves the graph up (the probe judges that); a lost server takes it down."""
+    def run(self, call: Callable[[Graph], T], seconds: float | None = None) -> T | None:
+        """call(graph), or None when the graph is down or fails to answer in time (`seconds`,
+        default api_graph_timeout). One slow answer leaves the graph up (the probe judges
+        that); a lost server takes it down."""
         if not self.up:
             return None
         try:
-            return self._within_deadline(call)
+            return self._within_deadline(call, seconds)
         except _Late:
             return None
         except GraphUnavailable as exc:
             self._mark_down(exc)
             return None
 
-    def _within_deadline(self, call: Callable[[Graph], T], deadlines: int = 1) -> T:
-        timeout = self.settings.api_graph_timeout * deadlines
+    def run_report(self, call: Callable[[Graph], T]) -> T | None:
+        """run() for whole-graph reports (KPIs, whitespace, the portfolio): api_report_timeout."""
+        return self.run(call, self.settings.api_report_timeout)
+
+    def _within_deadline(self, call: Callable[[Graph], T], seconds: float | None = None) -> T:
+        timeout = seconds or self.settings.api_graph_timeout
         if not self._free.acquire(blocking=False):
             raise GraphUnavailable(f"all {GRAPH_WORKERS} graph workers are still waiting on Neo4j")
         try:
             graph = self._connect()
             # The server stops a transaction when nobody waits for it any more.
-            future = self._workers.submit(call, graph if deadlines == 1 else graph.with_tx_timeout(timeout))
+            limited = graph if timeout == graph.tx_timeout else graph.with_tx_timeout(timeout)
+            future = self._workers.submit(call, limited)
         except BaseException:
             self._free.release()
             raise
