@@ -83,7 +83,18 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1024, le=1_000_000_000, description="Largest request body; beyond it 413"
     )
     api_graph_timeout: float = Field(
-        default=2.0, gt=0, description="Seconds a request waits for Neo4j before answering without it"
+        default=2.0,
+        gt=0,
+        description="Seconds a request's graph work may take in all (connecting, waiting for a "
+        "connection, retries, the queries) before it answers without the graph: partial, or 503",
+    )
+    api_report_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="The same limit for whole-graph reports (/v1/kpis, the whitespace matrix)",
+    )
+    api_graph_probe_seconds: float = Field(
+        default=1.0, gt=0, description="How often the server runs a real query to tell whether Neo4j is up"
     )
     feedback_suppress_days: int = Field(
         default=90, ge=0, description="Days a dismissed suggestion stays hidden for that account"

@@ -2,7 +2,8 @@
 
 Lifespan: load the current model (the service starts without one and reports not ready
 until a model is promoted), open one Neo4j driver, then watch in the background: every
-`api_poll_seconds` it loads a newly promoted model and probes Neo4j.
+`api_poll_seconds` it loads a newly promoted model, and every `api_graph_probe_seconds` it
+runs a real query to tell whether Neo4j is up.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -29,17 +31,21 @@ from crossgraph.api.gate import Gate
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
 from crossgraph.api.routes import accounts, batch, events, feedback, health, kpis, model, whitespace, worklist
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
-from crossgraph.errors import InvalidInput, ModelNotLoaded
-from crossgraph.graph.feedback import suppressions
+from crossgraph.errors import AccountNotFound, InvalidInput, ModelNotLoaded
+from crossgraph.graph.driver import Graph
+from crossgraph.graph.feedback import last_dismissal, suppressions
+from crossgraph.graph.live import find_account, peer_purchases
 from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
-from crossgraph.recommend.actions import FusionConfig
-from crossgraph.recommend.nba import Intel
+from crossgraph.recommend.actions import KINDS, FusionConfig
+from crossgraph.recommend.nba import Intel, ListOptions, recommendation_list
+from crossgraph.recommend.plan import build_plan
 from crossgraph.settings import Settings, get_settings
 from crossgraph.web import site
 
 log = logging.getLogger("crossgraph.api")
+T = TypeVar("T")
 
 DESCRIPTION = """
 Next-best products for existing B2B accounts, with the evidence a rep can say out loud:
@@ -88,14 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(_load_model, state)
         await run_in_threadpool(_refresh_suppressions, state)
         stop = asyncio.Event()
-        watcher = asyncio.create_task(_watch(state, stop))
+        watchers = [asyncio.create_task(_watch(state, stop)), asyncio.create_task(_watch_graph(state, stop))]
         try:
             yield
         finally:
             # Not watcher.cancel(): a cancelled task stops awaiting its worker thread, which
             # goes on using the driver while close() below tears the connections down.
             stop.set()
-            await watcher
+            await asyncio.gather(*watchers)
             state.graph.close()
             state.metrics.close()
             limits.restore_original_limits()
@@ -121,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics"},
         ],
     )
+    state.graph.warm = lambda graph: _warm_up(state, graph)
     app.state.crossgraph = state
     errors.install(app)
     for router in ROUTERS:
@@ -156,6 +163,27 @@ def intel_config(settings: Settings) -> Intel:
             event_days=settings.event_days,
         ),
     )
+
+
+def _warm_up(state: AppState, graph: Graph) -> None:
+    """The graph work of the fused list, evidence and plan for one account of the served model
+    (or a plain query without a model): what the probe runs before calling Neo4j up again."""
+    graph.read("ping")
+    engine = state.holder.loaded
+    if engine is None or not engine.account_index or not engine.product_index:
+        return
+    account, index = next(iter(engine.account_index.items()))
+    sku = next(iter(engine.product_index))
+
+    def direct(call: Callable[[Graph], T]) -> T:
+        return call(graph)
+
+    peer_purchases(graph, [p.id for p in engine.peers(index)], sku)
+    find_account(graph, account)
+    last_dismissal(graph, account, sku)
+    with contextlib.suppress(AccountNotFound):
+        recommendation_list(engine, direct, account, ListOptions(kinds=KINDS), state.intel)
+        build_plan(engine, direct, account, intel=state.intel)
 
 
 def _load_model(state: AppState) -> None:
@@ -197,8 +225,6 @@ def _tick(state: AppState) -> None:
     _refresh_keys(state)
     if state.holder.version is None or state.holder.changed():
         _load_model(state)
-    state.graph.probe()
-    state.metrics.graph_up.set(1 if state.graph.up else 0)
     _refresh_suppressions(state)
     engine = state.holder.loaded
     if engine is not None:
@@ -222,4 +248,20 @@ async def _watch(state: AppState, stop: asyncio.Event) -> None:
         try:
             await run_in_threadpool(_tick, state)
         except Exception:  # the watcher must survive anything; the next tick tries again
-            log.exception("model/graph watch failed")
+            log.exception("model watch failed")
+
+
+async def _watch_graph(state: AppState, stop: asyncio.Event) -> None:
+    """Probe Neo4j every `api_graph_probe_seconds` with a real query. On the event loop's own
+    threads, not the request thread pool: requests waiting on a lost server cannot delay it,
+    so /readyz turns degraded (and back) within about one probe interval plus the deadline."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=state.settings.api_graph_probe_seconds)
+        if stop.is_set():
+            return
+        try:
+            up = await asyncio.to_thread(state.graph.probe)
+            state.metrics.graph_up.set(1 if up else 0)
+        except Exception:
+            log.exception("graph watch failed")

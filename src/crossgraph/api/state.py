@@ -2,8 +2,9 @@
 
 ModelHolder.engine is replaced by one reference assignment after the new artifact is fully
 loaded, so a request that took the engine at its start finishes on that model, and the next
-request sees the new one. GraphLink keeps Neo4j optional: after a failure the graph counts
-as down and no request waits on it until the background probe reaches it again.
+request sees the new one. GraphLink keeps Neo4j optional: every graph call has a total
+deadline; after a failure the graph counts as down and no request waits on it until the
+background probe's real queries answer again.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from crossgraph.errors import CrossgraphError, GraphUnavailable, ModelNotLoaded
-from crossgraph.graph.driver import Graph, open_driver
+from crossgraph.graph.driver import POOL_SIZE, Graph, open_driver
 from crossgraph.model.artifact import Artifact
 from crossgraph.model.registry import Registry
 from crossgraph.recommend.engine import Engine
@@ -23,6 +25,11 @@ from crossgraph.settings import Settings
 
 log = logging.getLogger("crossgraph.api")
 T = TypeVar("T")
+
+# Graph calls under way at once; fewer than the driver's pooled connections, so a request never
+# waits for a connection another call holds while stuck on a lost server.
+GRAPH_WORKERS = POOL_SIZE // 2
+WARM_UP_DEADLINES = 10  # the probe's warm-up of a (re)started server may take 10 x api_graph_timeout
 
 
 class ModelHolder:
@@ -95,50 +102,120 @@ class Suppressions:
         self._by_account = table
 
 
+class _Late(GraphUnavailable):
+    """A graph call outlived its deadline (it goes on in its worker; nobody waits for it)."""
+
+
 class GraphLink:
+    """The service's one Neo4j driver, behind a deadline.
+
+    Every call (a request's graph work, the readiness probe) runs on one of GRAPH_WORKERS
+    threads and is given `api_graph_timeout` seconds in total (connecting, waiting for a pooled
+    connection, the queries; the driver does not retry); past that the caller goes on without
+    the graph.
+    A lost server (refused, reset, every worker stuck, the probe late) takes the graph down.
+    There are fewer workers than pooled connections, so calls still stuck on a lost server can
+    never take the pool from the rest; and when the graph goes down the driver is replaced,
+    its sockets shut, which ends the stuck calls. The graph is up again only once the probe's
+    real queries answer in time.
+    """
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._graph: Graph | None = None
         self.up = False
         self.last_error: str | None = None
         self._lock = threading.Lock()
+        self._workers = ThreadPoolExecutor(GRAPH_WORKERS, thread_name_prefix="crossgraph-graph")
+        self._free = threading.BoundedSemaphore(GRAPH_WORKERS)
+        # What the probe runs before calling a (re)started server up: the app sets the routes'
+        # own graph work for one account, so their first calls do not pay for a cold server.
+        self.warm: Callable[[Graph], object] = lambda g: g.read("ping")
 
     def _connect(self) -> Graph:
         with self._lock:
             if self._graph is None:
-                driver = open_driver(self.settings, verify=False, timeout=self.settings.api_graph_timeout)
-                self._graph = Graph(driver, self.settings.neo4j_database)
+                timeout = self.settings.api_graph_timeout
+                driver = open_driver(self.settings, verify=False, timeout=timeout)
+                self._graph = Graph(driver, self.settings.neo4j_database, tx_timeout=timeout)
             return self._graph
 
     def probe(self) -> bool:
-        """Check that Neo4j answers; called at start and by the background watcher."""
+        """Up when a real query answers within the deadline; called at start and by the watcher.
+        While down, the probe is the warm-up, given WARM_UP_DEADLINES deadlines: a server just
+        started plans every query afresh, which took longer than one deadline per route."""
         try:
-            self._connect().driver.verify_connectivity()
+            if self.up:
+                self._within_deadline(lambda g: g.read("ping"))
+            else:
+                self._within_deadline(self.warm, WARM_UP_DEADLINES * self.settings.api_graph_timeout)
         except Exception as exc:  # any failure (no password file yet, refused, timeout) = down
             self._mark_down(exc)
         else:
             if not self.up:
-                log.info("Neo4j is reachable")
+                log.info("Neo4j answers queries")
             self.up, self.last_error = True, None
         return self.up
 
-    def run(self, call: Callable[[Graph], T]) -> T | None:
-        """call(graph), or None when the graph is down or fails to answer in time."""
+    def run(self, call: Callable[[Graph], T], seconds: float | None = None) -> T | None:
+        """call(graph), or None when the graph is down or fails to answer in time (`seconds`,
+        default api_graph_timeout). One slow answer leaves the graph up (the probe judges
+        that); a lost server takes it down."""
         if not self.up:
             return None
         try:
-            return call(self._connect())
+            return self._within_deadline(call, seconds)
+        except _Late:
+            return None
         except GraphUnavailable as exc:
             self._mark_down(exc)
             return None
 
+    def run_report(self, call: Callable[[Graph], T]) -> T | None:
+        """run() for whole-graph reports (KPIs, whitespace, the portfolio): api_report_timeout."""
+        return self.run(call, self.settings.api_report_timeout)
+
+    def _within_deadline(self, call: Callable[[Graph], T], seconds: float | None = None) -> T:
+        timeout = seconds or self.settings.api_graph_timeout
+        if not self._free.acquire(blocking=False):
+            raise GraphUnavailable(f"all {GRAPH_WORKERS} graph workers are still waiting on Neo4j")
+        try:
+            graph = self._connect()
+            # The server stops a transaction when nobody waits for it any more.
+            limited = graph if timeout == graph.tx_timeout else graph.with_tx_timeout(timeout)
+            future = self._workers.submit(call, limited)
+        except BaseException:
+            self._free.release()
+            raise
+        future.add_done_callback(lambda _: self._free.release())  # when the work ends, not the wait
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError as exc:
+            raise _Late(f"Neo4j did not answer within {timeout:g} s") from exc
+
     def _mark_down(self, exc: BaseException) -> None:
-        if self.up:
+        with self._lock:
+            was_up, graph, previous = self.up, self._graph, self.last_error
+            self.up, self.last_error = False, str(exc)
+        if was_up:
             log.warning("Neo4j is unreachable, answering from the model only: %s", exc)
-        self.up, self.last_error = False, str(exc)
+        elif str(exc) != previous:
+            log.info("Neo4j is still down: %s", exc)
+        if graph is not None and (was_up or isinstance(exc, _Late)):
+            self._recycle(graph)
+
+    def _recycle(self, graph: Graph) -> None:
+        """Replace the driver: the next call opens a new pool, and closing the old one shuts its
+        sockets, so calls still reading from a lost server end instead of holding connections."""
+        with self._lock:
+            if self._graph is not graph:
+                return  # replaced already
+            self._graph = None
+        threading.Thread(target=graph.close, name="crossgraph-graph-close", daemon=True).start()
 
     def close(self) -> None:
         with self._lock:
-            if self._graph is not None:
-                self._graph.close()
-                self._graph = None
+            graph, self._graph = self._graph, None
+        if graph is not None:
+            graph.close()
+        self._workers.shutdown(wait=False, cancel_futures=True)

@@ -6,12 +6,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from neo4j import Driver, GraphDatabase, RoutingControl
-from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable
+from neo4j import Driver, GraphDatabase, Query, RoutingControl
+from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, TransientError
 
 from crossgraph.errors import GraphQueryError, GraphUnavailable
 from crossgraph.graph import queries
 from crossgraph.settings import Settings
+
+POOL_SIZE = 32  # connections per driver; the API never runs more graph calls at once (api.state)
+
+# Server errors that mean "not now" rather than "wrong query": the database still starting (a
+# transient error), a transaction over its time limit (TransactionTimedOut, or ...TimedOut-
+# ClientConfiguration when the client set the limit) or terminated. The caller answers as for
+# an unreachable graph.
+NOT_NOW = ("Neo.ClientError.Transaction.TransactionTimedOut", "Neo.ClientError.Transaction.Terminated")
 
 
 @dataclass(frozen=True)
@@ -33,16 +41,18 @@ def connection(settings: Settings) -> Connection:
 
 
 def open_driver(settings: Settings, *, verify: bool = True, timeout: float | None = None) -> Driver:
-    """A driver for the configured server. `timeout` (seconds) bounds connecting, waiting for
-    a pooled connection and retrying, for callers that must answer quickly (the API)."""
+    """A driver for the configured server. `timeout` (seconds) bounds connecting and waiting for
+    a pooled connection, for callers that must answer quickly (the API); such a driver does not
+    retry a failed transaction either: a retry after "connection refused" only spends the
+    caller's deadline, and the API's probe finds out when the server is back."""
     conn = connection(settings)
     driver = GraphDatabase.driver(
         conn.uri,
         auth=(conn.user, conn.password),
         connection_timeout=min(5.0, timeout or 5.0),
         connection_acquisition_timeout=timeout or 60.0,  # 60 s and 30 s: the driver's defaults
-        max_transaction_retry_time=timeout or 30.0,
-        max_connection_pool_size=32,
+        max_transaction_retry_time=0.0 if timeout else 30.0,
+        max_connection_pool_size=POOL_SIZE,
         # Server hints (e.g. "property does not exist yet" on an empty graph) are not for users.
         notifications_min_severity="OFF",
     )
@@ -64,13 +74,20 @@ def open_driver(settings: Settings, *, verify: bool = True, timeout: float | Non
 class Graph:
     """Named, parameterised queries against one database. Records never leave as neo4j types."""
 
-    def __init__(self, driver: Driver, database: str) -> None:
+    def __init__(self, driver: Driver, database: str, tx_timeout: float | None = None) -> None:
         self.driver = driver
         self.database = database
+        # Server-side limit per transaction (None: the server's db.transaction.timeout): the
+        # server stops work nobody waits for any more and frees its connection.
+        self.tx_timeout = tx_timeout
 
     @classmethod
     def connect(cls, settings: Settings) -> Graph:
         return cls(open_driver(settings), settings.neo4j_database)
+
+    def with_tx_timeout(self, seconds: float) -> Graph:
+        """The same driver and database with another server-side limit per transaction."""
+        return Graph(self.driver, self.database, tx_timeout=seconds)
 
     def close(self) -> None:
         self.driver.close()
@@ -121,10 +138,15 @@ class Graph:
     ) -> list[dict[str, Any]]:
         try:
             records, _, _ = self.driver.execute_query(
-                query, dict(params or {}), database_=self.database, routing_=routing
+                Query(query, timeout=self.tx_timeout),  # text from cypher/ files, values as parameters
+                dict(params or {}),
+                database_=self.database,
+                routing_=routing,
             )
         except (ServiceUnavailable, DriverError) as exc:
             raise GraphUnavailable(f"Neo4j is not reachable: {exc}") from exc
         except Neo4jError as exc:
+            if isinstance(exc, TransientError) or (exc.code or "").startswith(NOT_NOW):
+                raise GraphUnavailable(f"Neo4j cannot answer now: {exc.message or exc}") from exc
             raise GraphQueryError(f"query failed: {exc.message or exc}") from exc
         return [record.data() for record in records]

@@ -275,6 +275,20 @@ class LocalServer:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self, timeout: float = 10.0) -> bool:
+        """SIGKILL, as a crash or the OOM killer would: no shutdown, no checkpoint (the next start
+        recovers from the transaction log). For resilience tests. False if not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
     @staticmethod
     def _terminate(pid: int, timeout: float) -> None:
         with contextlib.suppress(ProcessLookupError):

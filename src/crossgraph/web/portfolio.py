@@ -85,7 +85,7 @@ async def worklist(
     if snapshot is not None:
         return _snapshot_page(request, viewer, snapshot, segment, country, owner, flag, sort, page_no)
     engine = state.holder.engine
-    table = await run_in_threadpool(caches(request).cross_sell.of, engine, state.graph.run)
+    table = await run_in_threadpool(caches(request).cross_sell.of, engine, state.graph.run_report)
     chosen = Filter(segment=segment, industry=industry, country=country)
     order = ranked(engine, table, chosen)
     pages = max((len(order) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
@@ -217,7 +217,12 @@ async def _matrix(request: Request, q: HeatQuery) -> Whitespace:
     state = web(request).state
     return await run_in_threadpool(
         lambda: build_whitespace(
-            state.holder.engine, state.graph.run, accounts=q.accounts, top=q.top, by=q.by, limit=q.limit
+            state.holder.engine,
+            state.graph.run_report,
+            accounts=q.accounts,
+            top=q.top,
+            by=q.by,
+            limit=q.limit,
         )
     )
 
@@ -331,7 +336,7 @@ def kpi_series(state: AppState, cache: Caches, as_of: date | None) -> list[KPIs]
             day = as_of or today()  # the default day of every KPI, plan and list (crossgraph.dates)
             return kpi_history(g, [*quarter_starts(day, QUARTERS), day], cac=state.settings.kpi_cac)
 
-        series = state.graph.run(compute)
+        series = state.graph.run_report(compute)
         if series is None:
             raise GraphUnavailable(
                 "KPIs are computed from the graph, and Neo4j is unreachable; try again shortly"

@@ -24,15 +24,17 @@ async def healthz() -> schemas.Health:
     responses={503: {"model": schemas.Readiness, "description": "No model loaded"}},
 )
 async def readyz(state: StateDep) -> JSONResponse:
-    """Ready when a model is loaded; `degraded` when Neo4j is unreachable (answers come from the
-    model alone, evidence is partial)."""
+    """Ready when a model is loaded and a real Neo4j query answered within the graph deadline at
+    the last probe (every `api_graph_probe_seconds`) and since; `degraded` when it did not
+    (answers come from the model alone, evidence is partial). Tells state only: no error text."""
     version = state.holder.version
     graph = "up" if state.graph.up else "down"
     if version is None:
         # State only: the reason (paths, exception text) is in the log, not for any caller.
         status, code, detail = "unavailable", 503, "no model loaded"
     elif graph == "down":
-        status, code, detail = "degraded", 200, f"Neo4j: {state.graph.last_error}"
+        # State only, as above: the driver's error names hosts and ports (it is in the log).
+        status, code, detail = "degraded", 200, "Neo4j does not answer: answers come from the model alone"
     else:
         status, code, detail = "ready", 200, None
     body = schemas.Readiness(status=status, model_version=version, graph=graph, detail=detail)

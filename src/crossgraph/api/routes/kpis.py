@@ -28,9 +28,9 @@ def kpis(
     deals share, average upsell value, time to upsell, net (goal 110 %) and gross revenue
     retention, customer lifetime value (and CLV/CAC when CROSSGRAPH_KPI_CAC is set), contracts
     ending in 90 days, with the counts behind each figure (docs/kpis.md). Computed from the graph
-    on each call (about a second on 500 accounts)."""
+    on each call (about a second on 500 accounts), within `api_report_timeout`."""
     cac = state.settings.kpi_cac
-    found = state.graph.run(lambda g: compute_kpis(g, as_of=as_of, cac=cac))
+    found = state.graph.run_report(lambda g: compute_kpis(g, as_of=as_of, cac=cac))
     if found is None:
         raise GraphUnavailable(
             "KPIs are computed from the graph, and Neo4j is unreachable; try again shortly"

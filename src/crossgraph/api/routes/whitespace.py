@@ -47,7 +47,13 @@ def whitespace(
     if len(chosen) > MAX_ACCOUNTS:
         raise InvalidInput(f"accounts: at most {MAX_ACCOUNTS} per matrix, got {len(chosen)}; split the call")
     matrix = build_whitespace(
-        engine, state.graph.run, accounts=chosen, top=top, by=by, columns=split_values(columns), limit=limit
+        engine,
+        state.graph.run_report,
+        accounts=chosen,
+        top=top,
+        by=by,
+        columns=split_values(columns),
+        limit=limit,
     )
     if format == "csv":
         return Response(

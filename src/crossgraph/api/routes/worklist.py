@@ -112,7 +112,7 @@ def review(
     def run(g: Graph) -> dict[str, Any]:
         return build_review(call.engine, g, quarter, accounts=chosen, share=share, intel=call.state.intel)
 
-    body = call.state.graph.run(run)
+    body = call.state.graph.run_report(run)  # a whole-portfolio report: api_report_timeout
     if body is None:
         raise GraphUnavailable("the quarterly review needs the graph; try again shortly")
     if format == "markdown":
