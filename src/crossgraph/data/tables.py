@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from crossgraph.data.textfile import open_text
+from crossgraph.errors import InvalidInput
 
 Value = Any
 Parser = Callable[[str], Value]
@@ -313,77 +316,95 @@ def read_table(spec: TableSpec, path: Path) -> ParsedTable:
     `problems` (and, with their raw cells, in `rejected`). Duplicate keys with identical
     values are collapsed; with conflicting values the later row is a problem."""
     table = ParsedTable(spec=spec, path=path)
-    name = path.name
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+    with open_text(path) as handle:
+        reader = csv.reader(_without_nul(handle))
         try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            table.problems.append(RowProblem(name, 1, None, "file is empty (expected a header row)"))
-            return table
-        missing = [c.name for c in spec.columns if c.required and c.name not in header]
-        for missing_name in missing:
-            table.problems.append(
-                RowProblem(name, 1, missing_name, "required column is missing from the header")
-            )
-        duplicates = sorted({h for h in header if header.count(h) > 1})
-        for duplicate_name in duplicates:
-            table.problems.append(RowProblem(name, 1, duplicate_name, "column appears more than once"))
-        if missing or duplicates:
-            return table
-        positions = [(c, header.index(c.name) if c.name in header else None) for c in spec.columns]
-        # Extra columns are allowed and ignored (CRM exports carry many).
-
-        seen: dict[tuple[Value, ...], int] = {}
-        for line, cells in _numbered(reader):
-            if not any(cell.strip() for cell in cells):
-                continue
-            problem: RowProblem | None = None
-            if len(cells) != len(header):
-                problem = RowProblem(
-                    name, line, None, f"has {len(cells)} cells, the header has {len(header)}"
-                )
-                _reject(table, line, header, cells, problem)
-                continue
-            row: dict[str, Value] = {}
-            for column, position in positions:
-                raw = cells[position].strip() if position is not None else ""
-                if raw == "":
-                    if column.nullable:
-                        row[column.name] = column.default
-                        continue
-                    problem = RowProblem(name, line, column.name, "value is empty")
-                    break
-                try:
-                    row[column.name] = column.parse(raw)
-                except ValueProblem as exc:
-                    problem = RowProblem(name, line, column.name, str(exc))
-                    break
-            if problem is None and spec.check is not None:
-                failed = spec.check(row)
-                if failed is not None:
-                    problem = RowProblem(name, line, failed[0], failed[1])
-            if problem is None:
-                key = tuple(row[k] for k in spec.key)
-                first = seen.get(key)
-                if first is not None:
-                    if table.rows[first] == row:
-                        continue
-                    problem = RowProblem(
-                        name,
-                        line,
-                        None,
-                        f"duplicate key {_show_key(spec, key)} with values that differ from line "
-                        f"{table.lines[first]}",
-                    )
-                else:
-                    seen[key] = len(table.rows)
-            if problem is not None:
-                _reject(table, line, header, cells, problem)
-                continue
-            table.rows.append(row)
-            table.lines.append(line)
+            _read_rows(table, reader)
+        except NulByte:
+            raise InvalidInput(
+                f"{path.name} line {reader.line_num + 1} holds a NUL byte: a binary file, not CSV text"
+            ) from None
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise InvalidInput(f"{path.name} line {reader.line_num}: {exc}; is it CSV text?") from None
     return table
+
+
+class NulByte(ValueError):
+    """A text line holds a NUL byte, which no CSV text has (Python's csv would accept it)."""
+
+
+def _without_nul(lines: Iterable[str]) -> Iterator[str]:
+    for line in lines:
+        if "\x00" in line:
+            raise NulByte
+        yield line
+
+
+def _read_rows(table: ParsedTable, reader: Iterator[list[str]]) -> None:
+    spec, name = table.spec, table.path.name
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        table.problems.append(RowProblem(name, 1, None, "file is empty (expected a header row)"))
+        return
+    missing = [c.name for c in spec.columns if c.required and c.name not in header]
+    for missing_name in missing:
+        table.problems.append(RowProblem(name, 1, missing_name, "required column is missing from the header"))
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    for duplicate_name in duplicates:
+        table.problems.append(RowProblem(name, 1, duplicate_name, "column appears more than once"))
+    if missing or duplicates:
+        return
+    positions = [(c, header.index(c.name) if c.name in header else None) for c in spec.columns]
+    # Extra columns are allowed and ignored (CRM exports carry many).
+
+    seen: dict[tuple[Value, ...], int] = {}
+    for line, cells in _numbered(reader):
+        if not any(cell.strip() for cell in cells):
+            continue
+        problem: RowProblem | None = None
+        if len(cells) != len(header):
+            problem = RowProblem(name, line, None, f"has {len(cells)} cells, the header has {len(header)}")
+            _reject(table, line, header, cells, problem)
+            continue
+        row: dict[str, Value] = {}
+        for column, position in positions:
+            raw = cells[position].strip() if position is not None else ""
+            if raw == "":
+                if column.nullable:
+                    row[column.name] = column.default
+                    continue
+                problem = RowProblem(name, line, column.name, "value is empty")
+                break
+            try:
+                row[column.name] = column.parse(raw)
+            except ValueProblem as exc:
+                problem = RowProblem(name, line, column.name, str(exc))
+                break
+        if problem is None and spec.check is not None:
+            failed = spec.check(row)
+            if failed is not None:
+                problem = RowProblem(name, line, failed[0], failed[1])
+        if problem is None:
+            key = tuple(row[k] for k in spec.key)
+            first = seen.get(key)
+            if first is not None:
+                if table.rows[first] == row:
+                    continue
+                problem = RowProblem(
+                    name,
+                    line,
+                    None,
+                    f"duplicate key {_show_key(spec, key)} with values that differ from line "
+                    f"{table.lines[first]}",
+                )
+            else:
+                seen[key] = len(table.rows)
+        if problem is not None:
+            _reject(table, line, header, cells, problem)
+            continue
+        table.rows.append(row)
+        table.lines.append(line)
 
 
 def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:

@@ -10,6 +10,7 @@ interrupted (e.g. the connection dropped) completes it without double counting.
 from __future__ import annotations
 
 import csv
+import functools
 import gc
 import json
 import time
@@ -27,6 +28,7 @@ from crossgraph.data.csvout import atomic_text
 from crossgraph.data.matrix import factorize
 from crossgraph.data.online_retail import OnlineRetail, read_online_retail
 from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.parents import parent_cycles
 from crossgraph.data.tables import (
     ACCOUNTS,
     PRODUCTS,
@@ -72,18 +74,86 @@ class LoadReport:
 
 
 def read_directory(directory: Path) -> dict[str, ParsedTable]:
-    """Parse every known CSV file present in the directory (each file is optional)."""
+    """Parse every known CSV file present in the directory (each file is optional; `NAME.csv`
+    may be gzip-compressed as `NAME.csv.gz`). A file that cannot be read as CSV text stops
+    the load; every such file is named."""
     if not directory.is_dir():
         raise InvalidInput(f"{directory} is not a directory")
-    tables = {
-        spec.name: read_table(spec, directory / spec.filename)
-        for spec in TABLES
-        if (directory / spec.filename).exists()
-    }
-    if not tables:
+    paths = {spec.name: path for spec in TABLES if (path := table_file(directory, spec.filename))}
+    if not paths:
         expected = ", ".join(spec.filename for spec in TABLES)
-        raise InvalidInput(f"{directory} holds none of the files crossgraph loads ({expected})")
+        raise InvalidInput(
+            f"{directory} holds none of the files crossgraph loads ({expected}, each may be .csv.gz)"
+        )
+    tables: dict[str, ParsedTable] = {}
+    unreadable: list[str] = []
+    for name, path in paths.items():
+        try:
+            tables[name] = read_table(TABLES_BY_NAME[name], path)
+        except InvalidInput as exc:
+            unreadable.append(str(exc))
+    if unreadable:
+        raise InvalidInput("; ".join(unreadable) + "; nothing was written")
     return tables
+
+
+def table_file(directory: Path, filename: str) -> Path | None:
+    """`filename` or `filename.gz` in the directory; both at once is ambiguous and refused."""
+    plain, compressed = directory / filename, directory / f"{filename}.gz"
+    if plain.exists() and compressed.exists():
+        raise InvalidInput(
+            f"{directory} holds both {plain.name} and {compressed.name}; keep one; nothing was written"
+        )
+    return plain if plain.exists() else compressed if compressed.exists() else None
+
+
+def check_parents(tables: dict[str, ParsedTable], graph: Graph | None) -> None:
+    """Following parent_id from any account must end. An account that is its own parent, or a
+    cycle of any length through the file and the graph's PART_OF links, is a problem on each
+    row of the file that closes it, and those rows leave `rows`."""
+    accounts = tables.get("accounts")
+    if accounts is None or all(row["parent_id"] is None for row in accounts.rows):
+        return
+    in_file = {str(row["id"]): row["parent_id"] for row in accounts.rows}
+    graph_parent: dict[str, str | None] = {}
+    if graph is not None:  # the file's accounts and parents may already be in groups
+        asked = sorted(set(in_file) | {p for p in in_file.values() if p is not None})
+        for record in graph.read("account_ancestors", {"ids": asked}):
+            graph_parent[record["id"]] = record["parent_id"]
+    line_of = {str(row["id"]): line for row, line in zip(accounts.rows, accounts.lines, strict=True)}
+    refused: dict[str, RowProblem] = {}
+    while True:  # a refused row keeps the account's graph parent, which may close another cycle
+        kept = {account: parent for account, parent in in_file.items() if account not in refused}
+        cycles = [c for c in parent_cycles({**graph_parent, **kept}) if kept.keys() & set(c)]
+        if not cycles:
+            break
+        for cycle in cycles:
+            problem = _cycle_problem(cycle, from_file=kept.keys() >= set(cycle))
+            for account in kept.keys() & set(cycle):
+                refused[account] = RowProblem(accounts.path.name, line_of[account], "parent_id", problem)
+    _drop_rows(accounts, lambda row, _line: refused.get(str(row["id"])))
+
+
+def _cycle_problem(cycle: list[str], from_file: bool) -> str:
+    if len(cycle) == 1:
+        return f"account {cycle[0]!r} is its own parent"
+    path = " -> ".join(repr(account) for account in [*cycle, cycle[0]])
+    return f"parent cycle {path}" + ("" if from_file else " (partly in the graph)")
+
+
+def _drop_rows(table: ParsedTable, problem_of: Callable[[Row, int], RowProblem | None]) -> None:
+    """Move the rows that have a problem from `rows` to `problems` and `rejected`."""
+    kept_rows: list[Row] = []
+    kept_lines: list[int] = []
+    for row, line in zip(table.rows, table.lines, strict=True):
+        problem = problem_of(row, line)
+        if problem is None:
+            kept_rows.append(row)
+            kept_lines.append(line)
+        else:
+            table.problems.append(problem)
+            table.rejected.append((line, {k: _show(v) for k, v in row.items()}, problem))
+    table.rows, table.lines = kept_rows, kept_lines
 
 
 def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> None:
@@ -112,17 +182,7 @@ def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> Non
     for table in tables.values():
         if all(referenced[table.spec.name, ref.column] <= keys[ref.table] for ref in table.spec.references):
             continue  # every reference resolves (always so for a load without problems)
-        kept_rows: list[Row] = []
-        kept_lines: list[int] = []
-        for row, line in zip(table.rows, table.lines, strict=True):
-            problem = _unresolved(table, row, line, keys)
-            if problem is None:
-                kept_rows.append(row)
-                kept_lines.append(line)
-            else:
-                table.problems.append(problem)
-                table.rejected.append((line, {k: _show(v) for k, v in row.items()}, problem))
-        table.rows, table.lines = kept_rows, kept_lines
+        _drop_rows(table, functools.partial(_unresolved, table, keys=keys))
 
 
 def _referenced(rows: list[Row], column: str) -> set[str]:
@@ -169,6 +229,7 @@ def load_directory(
 ) -> LoadReport:
     started = time.perf_counter()
     tables = read_directory(directory)
+    check_parents(tables, graph)  # first: a refused account may leave references unresolved
     check_references(tables, graph)
     problems = [p for t in tables.values() for p in t.problems]
     report = LoadReport()
