@@ -169,7 +169,10 @@ def test_line_of_a_bad_byte_counts_lines_across_read_chunks(tmp_path: Path) -> N
     ("content", "message"),
     [
         (ACCOUNT_ROWS.encode("utf-16"), "accounts.csv is UTF-16 text"),
-        (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)), "accounts.csv is a ZIP archive or Excel workbook"),
+        (
+            b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)),
+            "accounts.csv is a ZIP archive or Excel workbook",
+        ),
         (b"id,name\nA1,x\x00y\n", "accounts.csv line 2 holds a NUL byte"),
         (bytes(range(256)) * 4, "accounts.csv line 2: byte 0x80 is not UTF-8"),
         (gzip.compress(ACCOUNT_ROWS.encode())[:30], "accounts.csv: the gzip data is damaged or cut short"),

@@ -124,7 +124,8 @@ def check_parents(tables: dict[str, ParsedTable], graph: Graph | None) -> None:
     refused: dict[str, RowProblem] = {}
     while True:  # a refused row keeps the account's graph parent, which may close another cycle
         kept = {account: parent for account, parent in in_file.items() if account not in refused}
-        cycles = [c for c in parent_cycles({**graph_parent, **kept}) if kept.keys() & set(c)]
+        parent_of = kept | {a: p for a, p in graph_parent.items() if a not in kept}  # file order first
+        cycles = [c for c in parent_cycles(parent_of) if kept.keys() & set(c)]
         if not cycles:
             break
         for cycle in cycles:
