@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -317,27 +317,12 @@ def read_table(spec: TableSpec, path: Path) -> ParsedTable:
     values are collapsed; with conflicting values the later row is a problem."""
     table = ParsedTable(spec=spec, path=path)
     with open_text(path) as handle:
-        reader = csv.reader(_without_nul(handle))
+        reader = csv.reader(handle)
         try:
             _read_rows(table, reader)
-        except NulByte:
-            raise InvalidInput(
-                f"{path.name} line {reader.line_num + 1} holds a NUL byte: a binary file, not CSV text"
-            ) from None
         except csv.Error as exc:  # e.g. a field over the csv module's size limit
             raise InvalidInput(f"{path.name} line {reader.line_num}: {exc}; is it CSV text?") from None
     return table
-
-
-class NulByte(ValueError):
-    """A text line holds a NUL byte, which no CSV text has (Python's csv would accept it)."""
-
-
-def _without_nul(lines: Iterable[str]) -> Iterator[str]:
-    for line in lines:
-        if "\x00" in line:
-            raise NulByte
-        yield line
 
 
 def _read_rows(table: ParsedTable, reader: Iterator[list[str]]) -> None:

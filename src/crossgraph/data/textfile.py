@@ -21,6 +21,7 @@ from crossgraph.errors import InvalidInput
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+SNIFF_BYTES = 8192
 EXPECTED = "crossgraph reads UTF-8 text (Excel: 'CSV UTF-8'), plain or gzip-compressed"
 
 
@@ -38,6 +39,10 @@ def open_text(path: Path) -> Iterator[IO[str]]:
     except OSError as exc:
         raise InvalidInput(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
     try:
+        not_text = _not_text(path.name, raw.read(SNIFF_BYTES))
+        if not_text:
+            raise InvalidInput(not_text)
+        raw.seek(0)
         with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
             yield handle
     except UnicodeDecodeError:
@@ -54,15 +59,23 @@ def _open_bytes(path: Path) -> BinaryIO:
     return path.open("rb")
 
 
+def _not_text(name: str, head: bytes) -> str | None:
+    """Why a file starting with `head` is not CSV text, if its first bytes tell. A NUL byte
+    never occurs in text (git's test for binary files); Python's csv would accept it."""
+    if head.startswith(ZIP_MAGIC):
+        return f"{name} is a ZIP archive or Excel workbook, not CSV text; {EXPECTED}"
+    if head.startswith(UTF16_BOMS):
+        return f"{name} is UTF-16 text; {EXPECTED}"
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        line = head.count(b"\n", 0, nul) + 1
+        return f"{name} line {line} holds a NUL byte: a binary file, not CSV text"
+    return None
+
+
 def not_utf8(path: Path) -> str:
     """Why the file is not UTF-8 text, with the line of the first offending byte."""
     with _open_bytes(path) as raw:
-        head = raw.read(4)
-        if head.startswith(ZIP_MAGIC):
-            return f"{path.name} is a ZIP archive or Excel workbook, not CSV text; {EXPECTED}"
-        if head.startswith(UTF16_BOMS):
-            return f"{path.name} is UTF-16 text; {EXPECTED}"
-        raw.seek(0)
         line, byte = _first_bad_byte(raw)
     return (
         f"{path.name} line {line}: byte 0x{byte:02x} is not UTF-8 (the file is in another "
