@@ -196,6 +196,28 @@ def test_a_parent_that_closes_a_cycle_with_the_graph_is_refused(graph: Graph, tm
     assert [(r["a"], r["p"]) for r in parents] == [("A1", "A5"), ("A5", "A3")]
 
 
+def test_a_refused_row_keeps_its_graph_parent_which_may_close_another_cycle(
+    graph: Graph, tmp_path: Path
+) -> None:
+    first, increment = tmp_path / "first", tmp_path / "increment"
+    first.mkdir()
+    increment.mkdir()
+    (first / "accounts.csv").write_text("id,name,parent_id\nS,Group,\nR,Subsidiary,S\n")
+    load_directory(graph, first)
+    before = snapshot(graph)
+    # R <-> X is a cycle; S -> R only hangs below it. Refusing R's row keeps R part of S in
+    # the graph, and then S -> R -> S is a cycle too.
+    (increment / "accounts.csv").write_text("id,name,parent_id\nR,Subsidiary,X\nX,Other,R\nS,Group,R\n")
+    with pytest.raises(InvalidRows) as caught:
+        load_directory(graph, increment)
+    assert [(p.line, p.problem) for p in caught.value.problems] == [
+        (2, "parent cycle 'R' -> 'X' -> 'R'"),
+        (3, "parent cycle 'R' -> 'X' -> 'R'"),
+        (4, "parent cycle 'S' -> 'R' -> 'S' (partly in the graph)"),
+    ]
+    assert snapshot(graph) == before
+
+
 def test_skip_invalid_rejects_the_rows_of_a_parent_cycle(graph: Graph, tmp_path: Path) -> None:
     folder = copy_fixture(tmp_path)
     append(folder / "accounts.csv", "A8,Eight,,,,,A8")

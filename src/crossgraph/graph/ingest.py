@@ -115,14 +115,20 @@ def check_parents(tables: dict[str, ParsedTable], graph: Graph | None) -> None:
     if accounts is None or all(row["parent_id"] is None for row in accounts.rows):
         return
     in_file = {str(row["id"]): row["parent_id"] for row in accounts.rows}
-    graph_parent: dict[str, str | None] = {}
-    if graph is not None:  # the file's accounts and parents may already be in groups
-        asked = sorted(set(in_file) | {p for p in in_file.values() if p is not None})
-        for record in graph.read("account_ancestors", {"ids": asked}):
-            graph_parent[record["id"]] = record["parent_id"]
     line_of = {str(row["id"]): line for row, line in zip(accounts.rows, accounts.lines, strict=True)}
+    graph_parent: dict[str, str | None] = {}
+    asked: set[str] = set()
+
+    def ask_graph(ids: set[str]) -> None:
+        """The graph's PART_OF links above these accounts (a file row replaces its own link)."""
+        if graph is not None and ids - asked:
+            for record in graph.read("account_ancestors", {"ids": sorted(ids - asked)}):
+                graph_parent[record["id"]] = record["parent_id"]
+            asked.update(ids)
+
+    ask_graph({p for p in in_file.values() if p is not None and p not in in_file})
     refused: dict[str, RowProblem] = {}
-    while True:  # a refused row keeps the account's graph parent, which may close another cycle
+    while True:
         kept = {account: parent for account, parent in in_file.items() if account not in refused}
         parent_of = kept | {a: p for a, p in graph_parent.items() if a not in kept}  # file order first
         cycles = [c for c in parent_cycles(parent_of) if kept.keys() & set(c)]
@@ -132,6 +138,8 @@ def check_parents(tables: dict[str, ParsedTable], graph: Graph | None) -> None:
             problem = _cycle_problem(cycle, from_file=kept.keys() >= set(cycle))
             for account in kept.keys() & set(cycle):
                 refused[account] = RowProblem(accounts.path.name, line_of[account], "parent_id", problem)
+        # A refused row leaves the account's graph parent in place, which may close another cycle.
+        ask_graph(set(refused))
     _drop_rows(accounts, lambda row, _line: refused.get(str(row["id"])))
 
 
