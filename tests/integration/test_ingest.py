@@ -128,6 +128,7 @@ BAD_INPUTS = {
     "unknown sku": ("purchases.csv", "L99,O99,A1,NOPE,1,45,2024-01-01", "sku"),
     "conflicting duplicate": ("purchases.csv", "L1,O1,A1,M-100,1,99999,2022-03-01", None),
     "own parent": ("accounts.csv", "A8,Loop Ltd,plastics,US,mid,,A8", "parent_id"),
+    "unknown parent": ("accounts.csv", "A8,Orphan Ltd,plastics,US,mid,,A404", "parent_id"),
 }
 
 
@@ -166,9 +167,10 @@ def test_parent_cycles_in_the_file_are_refused_with_every_row_on_them(graph: Gra
         append(folder / "accounts.csv", row)
     with pytest.raises(InvalidRows) as caught:
         load_directory(graph, folder)
-    # A6 hangs below the cycle without being on it.
+    # A6 hangs below the cycle without being on it; with A7's row refused, its parent is unknown.
     assert [(p.line, p.column, p.problem) for p in caught.value.problems] == [
-        (line, "parent_id", "parent cycle 'A7' -> 'A8' -> 'A9' -> 'A7'") for line in (6, 7, 8)
+        *[(line, "parent_id", "parent cycle 'A7' -> 'A8' -> 'A9' -> 'A7'") for line in (6, 7, 8)],
+        (9, "parent_id", "unknown account 'A7' (not in accounts.csv nor in the graph)"),
     ]
     assert graph_stats(graph).nodes == {}
 

@@ -169,6 +169,7 @@ ACCOUNTS = TableSpec(
         Column("segment", required=False, nullable=True, description="sales segment; defaults to industry"),
         Column("parent_id", required=False, nullable=True, description="group/parent account id"),
     ),
+    references=(Reference("parent_id", "accounts"),),
 )
 
 PRODUCTS = TableSpec(
