@@ -41,6 +41,7 @@ demo: neo4j-start demo-data ## the demo: Neo4j, demo data, train, then the API o
 	$(CG) graph stats
 	$(CG) train
 	$(CG) models list
+	$(CG) worklist refresh
 	@key=$$($(CG) api-key create demo --scope admin --replace --quiet) && \
 	password=$$($(CG) user create demo --role admin --generate --replace --quiet) && \
 	account=$$($(CG) demo-example) && \

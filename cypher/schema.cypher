@@ -18,3 +18,8 @@ CREATE INDEX recommended_version IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.m
 CREATE INDEX similar_version IF NOT EXISTS FOR ()-[r:SIMILAR_TO]-() ON (r.model_version);
 CREATE CONSTRAINT feedback_id IF NOT EXISTS FOR (f:Feedback) REQUIRE f.id IS UNIQUE;
 CREATE INDEX feedback_action_at IF NOT EXISTS FOR (f:Feedback) ON (f.action, f.at);
+CREATE CONSTRAINT contact_id IF NOT EXISTS FOR (c:Contact) REQUIRE c.id IS UNIQUE;
+CREATE CONSTRAINT touchpoint_id IF NOT EXISTS FOR (t:Touchpoint) REQUIRE t.id IS UNIQUE;
+CREATE INDEX touchpoint_occurred_at IF NOT EXISTS FOR (t:Touchpoint) ON (t.occurred_at);
+CREATE CONSTRAINT opportunity_list_key IF NOT EXISTS FOR (l:OpportunityList) REQUIRE l.key IS UNIQUE;
+CREATE INDEX opportunity_list_quarter IF NOT EXISTS FOR (l:OpportunityList) ON (l.quarter);

@@ -1,6 +1,7 @@
 // One account's facts for its upsell and risk signals, in one row: what it bought (with the
 // ledger of its order lines, so the caller can cut at any date), its installed base, its
-// contracts, and the products one UPGRADES_TO step beyond each. No row: unknown account.
+// contracts, its contacts and touchpoints, and the products one UPGRADES_TO step beyond each.
+// No row: unknown account.
 // For contracts, `services` lists the candidate service products of the levels in $levels:
 // the contract product's upgrade ladder first, then $service_kind products that FIT a covered
 // machine (service ladders are short, hence the bounded path).
@@ -50,4 +51,12 @@ CALL (a) {
     covers: covers, services: ladder + [s IN fitting WHERE NOT s IN ladder]
   }) AS contracts
 }
-RETURN a.id AS id, a.name AS name, bought, assets, contracts
+CALL (a) {
+  OPTIONAL MATCH (a)-[:HAS_CONTACT]->(c:Contact)
+  RETURN collect(c {.id, .name, .role, .influence, .email, .left_at}) AS contacts
+}
+CALL (a) {
+  OPTIONAL MATCH (a)-[:HAD_TOUCHPOINT]->(t:Touchpoint)
+  RETURN collect(t {.id, .type, .occurred_at, .contact_id, .owner, .notes}) AS touchpoints
+}
+RETURN a.id AS id, a.name AS name, bought, assets, contracts, contacts, touchpoints

@@ -5,5 +5,6 @@ SET a.name = row.name,
     a.industry = row.industry,
     a.country = row.country,
     a.size_band = row.size_band,
+    a.owner = row.owner,
     a.segment = coalesce(row.segment, row.industry, row.country)
 RETURN count(a) AS written

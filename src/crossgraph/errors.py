@@ -50,6 +50,15 @@ class ModelNotLoaded(CrossgraphError):
     """No promoted model is available to serve."""
 
 
+class InvalidArtifact(CrossgraphError):
+    """A model artifact's files are of another format, or their shapes disagree with one another
+    (a damaged or half-copied version); the message names the file."""
+
+
+class WorklistMissing(CrossgraphError):
+    """No worklist snapshot yet: `crossgraph worklist refresh` writes one."""
+
+
 class InvalidRows(InvalidInput):
     """Input files have row-level problems; nothing was written. `problems` lists each one."""
 

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     model_dir: Path = Path("models")
+    worklist_dir: Path | None = Field(
+        default=None,
+        description="Worklist snapshots (crossgraph worklist refresh); default <data_dir>/worklist",
+    )
 
     ingest_batch_size: int = Field(default=5000, ge=1, le=100_000)
 
@@ -90,6 +94,15 @@ class Settings(BaseSettings):
         default_factory=lambda: {"machine": 10}, description="Replacement age per product kind, in years"
     )
     utilization_threshold: float = Field(default=0.85, gt=0, le=1, description="Capacity upsell at or above")
+    kpi_cac: float | None = Field(
+        default=None, gt=0, description="Customer acquisition cost, for the CLV/CAC KPI (unset: not shown)"
+    )
+    contact_left_days: int = Field(
+        default=365, ge=1, description="A key contact who left within this many days is a risk"
+    )
+    upsell_talk_days: int = Field(
+        default=182, ge=1, description="An upsell conversation is due when the last one is older"
+    )
     event_days: int = Field(default=180, ge=0, description="Trigger events this recent boost opportunities")
     event_boost: float = Field(default=1.5, ge=1, description="Expected-value multiplier of a related event")
     likelihood: dict[str, float] = Field(
@@ -167,6 +180,10 @@ class Settings(BaseSettings):
     @property
     def users_path(self) -> Path:
         return self.users_file or self.data_dir / "users.json"
+
+    @property
+    def worklist_folder(self) -> Path:
+        return self.worklist_dir or self.data_dir / "worklist"
 
     @property
     def uses_local_server(self) -> bool:

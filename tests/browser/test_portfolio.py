@@ -4,12 +4,17 @@ page and its rollback, every button and cell reachable with the keyboard, screen
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from crossgraph.api.app import intel_config
 from crossgraph.graph.driver import Graph
+from crossgraph.intel.potential import PotentialConfig
+from crossgraph.recommend.engine import Engine
+from crossgraph.recommend.worklist import FORMAT, account_row, write_snapshot
 from tests.browser.conftest import Live, Tab, foreign, screenshot, sign_in
 from tests.integration.served import ADMIN
 
@@ -73,6 +78,60 @@ def test_kpi_and_worklist_pages_show_their_figures(live: Live, tab: Tab) -> None
     expect(page).to_have_url(f"{live.url}/ui/accounts/{first}")
     screenshot(page, "worklist-account")
     assert tab.requests and not foreign(tab.requests, live.url)  # no request left the service
+
+
+def test_worklist_from_a_snapshot_ranks_by_potential_filters_and_explains(live: Live, tab: Tab) -> None:
+    engine = Engine(live.served.artifact)
+    intel = intel_config(live.settings)
+    day = date(2026, 6, 30)
+    with Graph.connect(live.settings) as g:
+        accounts = {r["id"]: r for r in g.read("worklist_accounts")}
+        rows = [
+            account_row(engine, lambda call: call(g), accounts[a], day, intel, PotentialConfig(), frozenset())
+            for a in engine.account_ids[:15]
+        ]
+    body = {
+        "format": FORMAT,
+        "as_of": "2026-06-30",
+        "model_version": engine.version,
+        "created_at": "now",
+        "rows": rows,
+    }
+    folder = live.settings.worklist_folder
+    path = write_snapshot(folder, body)
+    try:
+        page = tab.page
+        sign_in(page, live.url, "manu")
+        page.goto(f"{live.url}/ui/worklist")
+        shown = page.locator("tr[data-account]")
+        expect(shown).to_have_count(15)
+        potentials = [int(v or 0) for v in shown.evaluate_all("rs => rs.map(r => r.dataset.potential)")]
+        assert potentials == sorted(potentials, reverse=True)
+        best = max(rows, key=lambda r: (r["potential"], [-ord(c) for c in r["id"]]))
+        assert shown.first.get_attribute("data-account") == best["id"]
+        shown.first.locator("summary").click()  # why: the five components with their facts
+        why = shown.first.locator("details.why-potential li")
+        expect(why).to_have_count(5)
+        expect(why.first).to_contain_text(best["components"]["age"]["detail"])
+        screenshot(page, "worklist-potential")
+        owner = rows[0]["owner"]
+        page.select_option("#f-owner", owner)
+        page.click("text=Show")
+        expect(page.locator("tr[data-account]")).to_have_count(sum(r["owner"] == owner for r in rows))
+        page.select_option("#f-sort", "open_value")
+        page.click("text=Show")
+        values = [
+            float(v or 0)
+            for v in page.locator("tr[data-account]").evaluate_all("rs => rs.map(r => r.dataset.openValue)")
+        ]
+        assert values == sorted(values, reverse=True)
+        targets = "button:not([disabled]), select, summary, tbody a"
+        assert len(tab_through(page, targets)) == page.locator(targets).count()
+        assert not foreign(tab.requests, live.url)
+    finally:
+        path.unlink()
+    page.goto(f"{live.url}/ui/worklist")  # without a snapshot: the live cross-sell ranking again
+    expect(page.locator("table.worklist.potential")).to_have_count(0)
 
 
 def tab_through(page: Page, targets: str, limit: int = 400) -> set[str]:

@@ -66,8 +66,11 @@ def test_account_page_shows_the_account_its_actions_and_records_feedback(live: L
         "Similar accounts",
         "Installed base",
         "Contracts",
+        "Key contacts",
+        "Last touchpoints",
     ):
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    assert page.locator("table.contacts tbody tr").count() >= 1  # every demo account has a contact
     expect(page.locator("svg.chart").first).to_be_visible()
     items = page.locator(".action")
     assert items.count() >= 3

@@ -3,6 +3,8 @@ promoted in a temporary registry, plus one account that arrived after the fit.""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,6 +31,16 @@ WRITE = {"X-API-Key": WRITE_KEY}
 READ = {"X-API-Key": READ_KEY}
 ADMIN = {"X-API-Key": ADMIN_KEY}
 NEW_ACCOUNT = "NEW-0001"
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` seconds (a generous
+    bound for a loaded machine: the test waits for an event, it does not time one)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.02)
 
 
 def small_params(factors: int = 16) -> HybridParams:

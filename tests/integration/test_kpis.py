@@ -7,16 +7,21 @@ import csv
 import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from statistics import median
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from crossgraph.api.app import create_app
 from crossgraph.cli import app
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import load_directory
 from crossgraph.intel.kpis import compute_kpis, kpi_history
+from crossgraph.keys import ApiKey
 from crossgraph.settings import Settings
 from tests.conftest import FIXTURES
 
@@ -253,3 +258,28 @@ def test_cli_rejects_a_bad_date(cli_env: Settings) -> None:
     assert result.exit_code == 1
     assert "--as-of '01/07/2024' is not a date (expected YYYY-MM-DD)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_kpis_route_serves_the_hand_checked_figures(
+    kpi_graph: Graph, neo4j_settings: Settings, tmp_path: Path
+) -> None:
+    """GET /v1/kpis on the hand-made graph: the figures worked out above, not the route's own
+    function run a second time."""
+    settings = neo4j_settings.model_copy(
+        update={
+            "model_dir": tmp_path / "models",  # no model: the KPIs need only the graph
+            "api_keys": [ApiKey(name="manager", key=SecretStr("kpi-key"), scopes=["read"])],
+            "api_keys_file": tmp_path / "no-keys.json",
+        }
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/v1/kpis", params={"as_of": "2024-07-01"}, headers={"X-API-Key": "kpi-key"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["revenue"], body["revenue_previous"], body["active_accounts"]) == (191_450, 65_500, 8)
+    assert (body["whitespace_filled_cells"], body["whitespace_cells"]) == (17, 40)
+    assert body["whitespace_filled"] == pytest.approx(17 / 40, abs=1e-6)
+    assert (body["cross_sell_revenue"], body["upgrade_revenue"]) == (6_800, 122_000)
+    assert body["net_revenue_retention"] == pytest.approx(81_550 / 65_500, abs=1e-6)
+    assert (body["contracts_ending"], body["contracts_ending_value"]) == (4, 25_000)
+    assert_matches(body, expected(AS_OF))

@@ -187,6 +187,34 @@ def test_installed_base_and_events_sit_where_a_rep_expects(demo: DemoSummary) ->
     assert any("capacity" in (r["text"] or "") for r in events)
 
 
+def test_contacts_and_touchpoints_give_every_plan_something_to_show(demo: DemoSummary) -> None:
+    contacts = {r["id"]: r for r in rows(demo, "contacts")}
+    accounts = {r["id"] for r in rows(demo, "accounts")}
+    assert {c["account_id"] for c in contacts.values()} == accounts  # everyone has a contact
+    assert all(
+        any(c["influence"] == "high" for c in contacts.values() if c["account_id"] == a) for a in accounts
+    )
+    left = [c for c in contacts.values() if c["left_at"] is not None]
+    assert 0.03 < len(left) / len(contacts) < 0.15
+    assert any(c["influence"] == "high" and c["left_at"] >= AS_OF - timedelta(days=365) for c in left)
+    touchpoints = rows(demo, "touchpoints")
+    assert all(AS_OF - timedelta(days=731) <= t["occurred_at"] <= AS_OF for t in touchpoints)
+    for t in touchpoints:  # the person met works for the account and had not left yet
+        if t["contact_id"] is not None:
+            contact = contacts[t["contact_id"]]
+            assert contact["account_id"] == t["account_id"]
+            assert contact["left_at"] is None or contact["left_at"] > t["occurred_at"]
+    last_talk: dict[str, date] = {}
+    for t in touchpoints:
+        if t["type"] == "upsell_conversation":
+            last_talk[t["account_id"]] = max(
+                last_talk.get(t["account_id"], t["occurred_at"]), t["occurred_at"]
+            )
+    kept = {t["account_id"] for t in touchpoints}
+    due = [a for a in kept if a not in last_talk or (AS_OF - last_talk[a]).days > 182]
+    assert 0.3 < len(due) / len(kept) < 0.9  # many, not all, accounts are due an upsell conversation
+
+
 def test_accounts_form_believable_groups(demo: DemoSummary) -> None:
     accounts = {r["id"]: r for r in rows(demo, "accounts")}
     children = [r for r in accounts.values() if r["parent_id"]]
@@ -228,7 +256,7 @@ def test_progress_reaches_the_total_of_every_file(tmp_path: Path) -> None:
     summary = generate_demo(
         tmp_path, accounts=30, as_of=AS_OF, progress=lambda s, d, t: last.__setitem__(s, (d, t))
     )
-    assert last.pop("generating")[0] == 5
+    assert last.pop("generating") == (6, 6)  # six generation steps, the last one reached
     assert {name.removesuffix(".csv"): done for name, (done, _) in last.items()} == summary.rows
     assert all(done == total for done, total in last.values())
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from crossgraph.model.baselines import EASEParams
 from crossgraph.model.evaluate import EvaluationConfig, evaluate_models, plot_report, render_table
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.tuning import SearchSpace, tune
-from tests.unit.lines_factory import block_lines
+from tests.unit.lines_factory import block_lines, lines_of
 
 LINES = block_lines(n_accounts=48, n_blocks=4, block_size=5, seed=4)
 CUTOFF = "2023-08-01"
@@ -33,10 +35,12 @@ def test_the_report_has_every_model_with_every_metric_at_5_and_10(report) -> Non
     names = [m["name"] for m in data["models"]]
     assert names == ["hybrid", "als", "popularity", "segment_popularity", "item_knn_bm25", "ease"]
     assert [m["role"] for m in data["models"]][:2] == ["served", "reference"]
-    for model in data["models"]:
-        for metric in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage"):
-            for k in (5, 10):
-                assert 0.0 <= model["metrics"][f"{metric}@{k}"] <= 1.0
+    metrics = {
+        f"{metric}@{k}"
+        for metric in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+        for k in (5, 10)
+    }
+    assert all(set(model["metrics"]) == metrics for model in data["models"])
     assert data["split"]["test_accounts"] > 0 and data["split"]["test_pairs"] > 0
     assert data["served_params"] == FAST.to_dict()
 
@@ -49,12 +53,54 @@ def test_collaborative_models_beat_popularity_on_block_structured_buying(report)
     assert report.lift() == pytest.approx(by_name["hybrid"] / report.best_baseline().metrics["ndcg@10"] - 1)
 
 
+def test_the_popularity_row_has_the_hand_computed_metrics() -> None:
+    """Four accounts before the cutoff own P0 / P0 P1 / P0 P1 P2 / P0..P3, so popularity ranks
+    P0 > P1 > P2 > P3 and offers A0 [P1 P2 P3], A1 [P2 P3], A2 [P3]. After the cutoff A0 buys
+    P2 (rank 2), A1 buys P3 (rank 2) and P0 again (owned: not a test pair), A2 buys P3 (rank 1).
+
+        @1: one hit in three lists -> precision, recall, NDCG, MAP, hit rate 1/3
+        @3: every list hits -> recall 1, hit rate 1, precision 1/3 (one hit per 3 slots),
+            NDCG (1/log2(3) + 1/log2(3) + 1) / 3, MAP (1/2 + 1/2 + 1) / 3
+        coverage: P1, P2, P3 shown of 4 products -> 3/4 at both k"""
+    owned = {"A0": ["P0"], "A1": ["P0", "P1"], "A2": ["P0", "P1", "P2"], "A3": ["P0", "P1", "P2", "P3"]}
+    rows = [(f"O-{a}-{s}", a, s, "2023-03-01") for a, skus in owned.items() for s in skus]
+    rows += [
+        ("N0", "A0", "P2", "2024-02-01"),
+        ("N1", "A1", "P3", "2024-02-01"),
+        ("N1", "A1", "P0", "2024-02-01"),
+    ]
+    rows += [("N2", "A2", "P3", "2024-03-01")]
+    tiny = ALSParams(factors=2, regularization=0.1, alpha=1.0, iterations=2)
+    config = EvaluationConfig(served=HybridParams(als=tiny), als=tiny, ks=(1, 3))
+    report = evaluate_models(lines_of(rows), "2024-01-01", config=config)
+    assert (report.test_accounts, report.test_pairs) == (3, 3)
+    popularity = next(r for r in report.results if r.name == "popularity").metrics
+    third = pytest.approx(1 / 3)
+    assert popularity == {
+        "precision@1": third,
+        "recall@1": third,
+        "ndcg@1": third,
+        "map@1": third,
+        "hit_rate@1": third,
+        "coverage@1": 0.75,
+        "precision@3": third,
+        "recall@3": 1.0,
+        "ndcg@3": pytest.approx((2 / math.log2(3) + 1) / 3),
+        "map@3": pytest.approx(2 / 3),
+        "hit_rate@3": 1.0,
+        "coverage@3": 0.75,
+    }
+
+
 def test_table_and_plot_render(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     table = render_table(report)
     assert table.row_count == len(report.results)
     assert len(table.columns) == 2 + 2 * 5 + 2
-    png = plot_report(report, tmp_path / "models.png")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The chart is wider by 1.6 inches (at 120 dpi) for each metric it groups the bars by.
+    four = plt.imread(plot_report(report, tmp_path / "models.png"))
+    one = plt.imread(plot_report(report, tmp_path / "ndcg.png", metrics=("ndcg@10",)))
+    assert four.shape[:2] == (540, round((4.5 + 1.6 * 4) * 120))
+    assert one.shape[:2] == (540, round((4.5 + 1.6) * 120))
 
 
 SPACE = SearchSpace(

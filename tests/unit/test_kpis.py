@@ -170,3 +170,51 @@ def test_a_signed_successor_takes_a_contract_off_the_ending_list(
     k = kpis_from_facts(facts([], contracts=[ending, successor], upgrades=[("S-B", "S-P")]), AS_OF)
     assert k.contracts_ending_renewed == int(renewed)
     assert k.contracts_ending == (0 if renewed else 1) + (successor.ends_at <= date(2024, 9, 29))
+
+
+def test_upsell_deals_time_to_upsell_and_lifetime_value_by_hand() -> None:
+    """This year is 2023-07-01 .. 2024-06-30. A1 moves from Press X to X Pro this year and adds a
+    consumable; A4 made the same move in 2022; A3 is new; A2 paid last year and stopped; A5 paid
+    both years. Upgrades: X -> X Pro."""
+    got = kpis_from_facts(
+        facts(
+            [
+                ("A1", "X", "2022-01-10", 100.0),
+                ("A1", "XP", "2023-09-01", 500.0),
+                ("A1", "C", "2023-10-01", 50.0),
+                ("A2", "X", "2022-08-01", 200.0),
+                ("A3", "Y", "2023-08-01", 30.0),
+                ("A4", "X", "2021-05-01", 10.0),
+                ("A4", "XP", "2022-03-01", 20.0),
+                ("A4", "XP", "2023-08-01", 40.0),
+                ("A5", "Z", "2022-09-01", 100.0),
+                ("A5", "Z", "2023-09-01", 100.0),
+            ],
+            upgrades=[("X", "XP")],
+        ),
+        AS_OF,
+        cac=120.0,
+    )
+    # deals: products first held this year by buying them: A1's X Pro and C, A3's Y
+    assert (got.deals, got.upgrade_pairs) == (3, 1)
+    assert got.upsell_deal_share == pytest.approx(1 / 3)
+    assert got.upsell_average_value == 500.0
+    a1 = (date(2023, 9, 1) - date(2022, 1, 10)).days  # 599
+    a4 = (date(2022, 3, 1) - date(2021, 5, 1)).days  # 304
+    assert got.time_to_upsell_accounts == 2
+    assert got.time_to_upsell_days == pytest.approx((a1 + a4) / 2)
+    # base: A2 and A5 paid last year; A2 stopped: churn 1/2, two years of relationship
+    assert got.account_churn == pytest.approx(0.5) and got.relationship_years == pytest.approx(2.0)
+    assert got.average_yearly_revenue == pytest.approx(720.0 / 4)  # A1, A3, A4, A5 active
+    assert got.customer_lifetime_value == pytest.approx(360.0)
+    assert got.clv_to_cac == pytest.approx(3.0) and got.acquisition_cost == 120.0
+    assert got.net_revenue_retention_goal == 1.1
+    figures = got.to_dict()
+    assert figures["customer_lifetime_value"] == 360.0 and figures["upsell_average_value"] == 500.0
+
+
+def test_lifetime_value_needs_churn_and_clv_to_cac_a_cost() -> None:
+    got = kpis_from_facts(facts([("A1", "X", "2022-08-01", 100.0), ("A1", "X", "2023-08-01", 100.0)]), AS_OF)
+    assert got.account_churn == 0.0
+    assert got.relationship_years is None and got.customer_lifetime_value is None
+    assert got.clv_to_cac is None and got.time_to_upsell_days is None and got.deals == 0

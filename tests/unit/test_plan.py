@@ -26,6 +26,8 @@ def test_the_plans_revenue_table_shows_years_without_purchases_as_zero() -> None
             "installed_base": {"count": 0},
             "contracts": [],
             "revenue": revenue(facts, date(2026, 6, 30)),
+            "contacts": [],
+            "touchpoints": {"count": 0, "last": []},
             "opportunities": [],
             "risks": [],
             "events": [],
@@ -34,3 +36,5 @@ def test_the_plans_revenue_table_shows_years_without_purchases_as_zero() -> None
         }
     )
     assert "| 2022 | 0.00 |" in markdown and "| 2021 | 100.10 |" in markdown
+    assert "## Key contacts\nNo contacts recorded." in markdown
+    assert "## Last touchpoints\n- none recorded\n" in markdown

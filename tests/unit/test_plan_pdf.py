@@ -60,6 +60,34 @@ def a_plan(name: str = "Łódź Maszyny ☃") -> dict[str, Any]:
                 "reason": "7 of your 20 closest peers own Bar feeder",
             }
         ],
+        "contacts": [
+            {
+                "id": "P1",
+                "name": "Zofia Wójcik",
+                "role": "Plant manager",
+                "influence": "high",
+                "key": True,
+                "email": None,
+                "left_at": "2026-09-30",
+                "last_touchpoint": "2026-05-12",
+            }
+        ],
+        "touchpoints": {
+            "count": 1,
+            "last": [
+                {
+                    "id": "T1",
+                    "type": "upsell_conversation",
+                    "occurred_at": "2026-05-12",
+                    "contact": "Zofia Wójcik",
+                    "owner": "m.keller",
+                    "notes": "Showed the L200 Pro",
+                }
+            ],
+            "last_upsell_conversation": "2026-05-12",
+            "days_since_upsell_conversation": 202,
+            "upsell_conversation_due": True,
+        },
         "risks": [{"flag": "silence", "reason": "No purchase for 547 days"}],
         "events": [
             {"type": "new_site", "occurred_at": "2026-10-04", "text": "New plant in Gdańsk", "sku": None}
@@ -88,6 +116,8 @@ def test_the_pdf_holds_the_name_contracts_money_and_zero_revenue_years() -> None
         assert heading in text
     assert "Risks" in text and "Recent events" in text and "Gdansk" in text
     assert "2027-Q1" in text and "Offer Bar feeder" in text
+    assert "Key contacts" in text and "Zofia Wójcik" in text and "left 2026-09-30" in text
+    assert "Last upsell conversation: 2026-05-12 (202 days ago)." in text
 
 
 def test_any_unicode_prints_instead_of_failing() -> None:

@@ -3,6 +3,9 @@ evidence, drivers and the fallback for accounts newer than the model."""
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 
 from crossgraph.data.matrix import build_interactions
 from crossgraph.data.weighting import WeightingConfig
+from crossgraph.errors import InvalidArtifact
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.artifact import Artifact, write_artifact
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
@@ -292,3 +296,75 @@ def test_a_product_has_one_score_for_an_account_in_lists_and_on_its_own(engine: 
         assert long[0]["score"] == 100.0 and min(fit.values()) == 0.0
         scores = [i["score"] for i in long]
         assert scores == sorted(scores, reverse=True)
+
+
+def truncate_rows(name: str) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        array = np.load(folder / name)
+        np.save(folder / name, array[:-1])
+
+    return damage
+
+
+def cut_file(name: str) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2])
+
+    return damage
+
+
+def point_past_the_products(folder: Path) -> None:
+    recommended = np.load(folder / "recommended.npy")
+    recommended[3, 0] = IT.shape[1]  # one past the last product
+    np.save(folder / "recommended.npy", recommended)
+
+
+def point_past_the_peers(folder: Path) -> None:
+    shown = np.load(folder / "evidence_peers.npy")
+    shown[2, 0, 0] = 5  # similar_k is 5: positions 0..4
+    np.save(folder / "evidence_peers.npy", shown)
+
+
+@pytest.mark.parametrize(
+    ("damage", "file", "problem"),
+    [
+        (truncate_rows("product_factors.npy"), "product_factors.npy", r"shape \(17, 8\), expected \(18, 8\)"),
+        (truncate_rows("account_factors.npy"), "account_factors.npy", r"shape \(59, 8\), expected \(60, 8\)"),
+        (truncate_rows("recommended_scores.npy"), "recommended_scores.npy", r"expected \(60, 8\)"),
+        (truncate_rows("driver_items.npy"), "driver_items.npy", r"expected \(60, 8, 3\)"),
+        (cut_file("similar_accounts.npy"), "similar_accounts.npy", "cannot be read"),
+        (cut_file("owned.npz"), "owned.npz", "cannot be read"),
+        (point_past_the_products, "recommended.npy", "expected -1 .none. to 17"),
+        (point_past_the_peers, "evidence_peers.npy", "peer position 5, expected 255 .none. or below 5"),
+    ],
+    ids=[
+        "product-rows",
+        "account-rows",
+        "scores",
+        "drivers",
+        "cut-npy",
+        "cut-npz",
+        "index-range",
+        "peer-range",
+    ],
+)
+def test_a_damaged_artifact_is_refused_at_load_naming_the_file(
+    engine: Engine, tmp_path: Path, damage: Callable[[Path], None], file: str, problem: str
+) -> None:
+    """A damaged version fails when it is loaded, not with an IndexError when an account asks."""
+    folder = tmp_path / "damaged"
+    shutil.copytree(engine.artifact.path, folder)
+    damage(folder)
+    with pytest.raises(InvalidArtifact, match=problem) as refused:
+        Artifact.load(folder)
+    assert str(refused.value).startswith(f"{folder / file}: ")
+
+
+def test_an_artifact_of_another_format_is_refused_naming_the_manifest(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    shutil.copytree(engine.artifact.path, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 2}))
+    with pytest.raises(InvalidArtifact, match=r"manifest.json: artifact format 2, expected 3"):
+        Artifact.load(folder)

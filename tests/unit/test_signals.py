@@ -180,4 +180,18 @@ def test_config_rejects_nonsense() -> None:
         SignalConfig(replacement_years={"machine": 0})
     with pytest.raises(InvalidInput, match="renewal_days"):
         SignalConfig(renewal_days=0)
-    assert SignalConfig() == SignalConfig()
+
+
+def test_the_service_defaults_are_the_thresholds_the_readme_states() -> None:
+    """An unconfigured service flags what the README's table says: machines due after 10 years,
+    capacity at 85% utilisation, contracts ending within 180 days."""
+    from crossgraph.api.app import intel_config
+    from crossgraph.settings import Settings
+
+    served = intel_config(Settings()).signals
+    assert served == SignalConfig()
+    assert (dict(served.replacement_years), served.utilization, served.renewal_days) == (
+        {"machine": 10},
+        0.85,
+        180,
+    )

@@ -27,6 +27,7 @@ def test_every_figure_and_count_names_a_kpi_field() -> None:
     used = {d.field for d in KPIS} | {c.field for d in KPIS for c in d.counts}
     assert used <= names, used - names
     ratios = {"products_per_customer", "whitespace_filled", "cross_sell_share", "upgrade_share"}
-    assert ratios | {"net_revenue_retention", "gross_revenue_retention", "contracts_ending"} == {
+    upsell = {"upsell_deal_share", "time_to_upsell_days", "customer_lifetime_value"}
+    assert ratios | upsell | {"net_revenue_retention", "gross_revenue_retention", "contracts_ending"} == {
         d.field for d in KPIS
     }

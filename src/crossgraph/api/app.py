@@ -26,7 +26,7 @@ from crossgraph.api.deps import AppState
 from crossgraph.api.fastpath import SidebarFastPath
 from crossgraph.api.gate import Gate
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
-from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace
+from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace, worklist
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import InvalidInput, ModelNotLoaded
 from crossgraph.graph.feedback import suppressions
@@ -50,6 +50,7 @@ Errors are JSON: `{"code": "account_not_found", "detail": "account 'A9' not foun
 """
 
 ROUTERS = (
+    worklist.router,  # GET /v1/accounts, before accounts' /v1/accounts/{id} routes
     accounts.router,
     whitespace.router,
     kpis.router,
@@ -138,6 +139,8 @@ def intel_config(settings: Settings) -> Intel:
             replacement_years=MappingProxyType(dict(settings.replacement_years)),
             utilization=settings.utilization_threshold,
             renewal_days=settings.renewal_days,
+            contact_left_days=settings.contact_left_days,
+            upsell_talk_days=settings.upsell_talk_days,
         ),
         fusion=FusionConfig(
             likelihood=MappingProxyType({**fusion.likelihood, **settings.likelihood}),
@@ -152,7 +155,8 @@ def _load_model(state: AppState) -> None:
         previous, current = state.holder.reload()
     except ModelNotLoaded as exc:
         state.metrics.reloads.labels(outcome="failed").inc()
-        log.warning("%s; waiting for a promoted model", exc)
+        served = state.holder.version
+        log.warning("%s; %s", exc, f"still serving {served}" if served else "waiting for a promoted model")
         return
     if previous != current:
         state.metrics.reloads.labels(outcome="loaded").inc()

@@ -19,6 +19,7 @@ from crossgraph.errors import (
     InvalidInput,
     ModelNotLoaded,
     ProductNotFound,
+    WorklistMissing,
 )
 from crossgraph.recommend.nba import UnknownValues
 
@@ -34,6 +35,7 @@ MAPPING: list[tuple[type[CrossgraphError], int, str]] = [
     (InvalidInput, 422, INVALID_REQUEST),
     (Conflict, 409, "conflict"),
     (ModelNotLoaded, 503, "model_not_loaded"),
+    (WorklistMissing, 503, "worklist_not_ready"),
     (GraphUnavailable, 503, "graph_unavailable"),
     (GraphQueryError, 502, "graph_query_failed"),
     (CrossgraphError, 500, "internal_error"),
@@ -54,7 +56,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown account or product"},
     413: {"description": "Request body larger than api_max_body_bytes"},
     422: {"description": "Invalid parameter (named in detail)"},
-    503: {"description": "No model loaded yet, or the graph is needed and unreachable"},
+    503: {"description": "No model loaded yet, the graph is needed and unreachable, or no worklist yet"},
 }
 
 

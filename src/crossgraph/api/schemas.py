@@ -348,3 +348,62 @@ class WhitespaceMatrix(BaseModel):
     filled: float = Field(description="Share of owned cells")
     partial: bool
     notes: list[str]
+
+
+class PotentialComponent(BaseModel):
+    value: float = Field(description="0 to 1")
+    weight: float
+    detail: str = Field(description="The fact behind the value, for a person")
+
+
+class WorklistOpportunity(BaseModel):
+    kind: Literal["cross_sell", "upsell", "renewal"]
+    signal: str
+    sku: str
+    name: str
+    expected_value: float
+    reason: str
+
+
+class ContractEnd(BaseModel):
+    id: str
+    ends_at: date
+    days_left: int
+
+
+class TouchpointRef(BaseModel):
+    type: str
+    occurred_at: date
+    owner: str | None
+
+
+class WorklistRow(BaseModel):
+    id: str
+    name: str
+    segment: str | None
+    industry: str | None
+    country: str | None
+    owner: str | None
+    potential: int = Field(description="Upsell potential, 0-100 (docs/worklist.md)")
+    components: dict[str, PotentialComponent]
+    open_value: float = Field(description="Sum of the expected values of the top open opportunities")
+    opportunities: int
+    top_opportunity: WorklistOpportunity | None
+    next_contract_end: ContractEnd | None
+    last_touchpoint: TouchpointRef | None
+    days_since_touchpoint: int | None
+    days_since_upsell_conversation: int | None
+    revenue_12m: float
+    revenue_trend: float | None = Field(description="Last 12 months against the 12 before, e.g. -0.3")
+    flags: list[Literal["upsell_talk_due", "contract_ends_soon", "revenue_falling", "key_contact_left"]]
+
+
+class WorklistPage(BaseModel):
+    as_of: date = Field(description="The day the snapshot was computed for")
+    model_version: str
+    created_at: datetime
+    total: int = Field(description="Accounts matching the filters")
+    offset: int
+    limit: int
+    sort: str
+    items: list[WorklistRow]

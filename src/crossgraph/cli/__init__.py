@@ -13,6 +13,7 @@ from crossgraph.cli import (
     serve_cmds,
     train_cmds,
     web_cmds,
+    worklist_cmds,
 )
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(neo4j_cmds.app, name="neo4j")
 app.add_typer(graph_cmds.app, name="graph")
+app.add_typer(worklist_cmds.app, name="worklist")
 data_cmds.register(app)
 train_cmds.register(app)
 serve_cmds.register(app)

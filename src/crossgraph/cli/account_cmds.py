@@ -24,6 +24,7 @@ class By(StrEnum):
 def register(app: typer.Typer) -> None:
     app.command()(whitespace)
     app.command()(plan)
+    app.command()(review)
     app.command("demo-example", hidden=True)(demo_example)
 
 
@@ -114,6 +115,49 @@ def plan(
     engine = current_engine()
     with graph() as g:
         body = build_plan(engine, lambda call: call(g), account_id, as_of=day, top=top)
+    if as_json:
+        print(json.dumps(body, indent=2, default=str))
+        return
+    text = to_markdown(body)
+    if out:
+        with atomic_text(out) as handle:
+            handle.write(text)
+        err_console.print(f"wrote {out}")
+    else:
+        print(text, end="")
+
+
+@fails_cleanly
+def review(
+    quarter: str = typer.Option(..., "--quarter", help="The quarter, e.g. 2026Q4"),
+    accounts: str = typer.Option(
+        None, help="Comma-separated account ids (default: the strategic accounts, see --share)"
+    ),
+    share: float = typer.Option(
+        0.8, min=0.01, max=1.0, help="Strategic accounts: the largest covering this share of revenue"
+    ),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Review as of this day (default today, or the quarter's end)"
+    ),
+    out: Path = typer.Option(
+        None, "--out", callback=output_file, help="Write the Markdown here instead of printing it"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of Markdown"),
+) -> None:
+    """The quarterly account review of the strategic accounts: status, opportunities converted,
+    new and dead since the previous quarter's list, risks that changed, actions for next quarter
+    (compares the lists `crossgraph worklist refresh` kept in each quarter)."""
+    from crossgraph.api.app import intel_config
+    from crossgraph.dates import parse_day
+    from crossgraph.recommend.review import build_review, to_markdown
+
+    day = parse_day(as_of) if as_of else None
+    chosen = [a.strip() for a in (accounts or "").split(",") if a.strip()]
+    engine = current_engine()
+    with graph() as g:
+        body = build_review(
+            engine, g, quarter, accounts=chosen, share=share, intel=intel_config(settings()), as_of=day
+        )
     if as_json:
         print(json.dumps(body, indent=2, default=str))
         return

@@ -8,7 +8,7 @@ from datetime import timedelta
 import typer
 from rich.table import Table
 
-from crossgraph.cli.common import console, fails_cleanly, graph
+from crossgraph.cli.common import console, fails_cleanly, graph, settings
 from crossgraph.dates import parse_day
 from crossgraph.intel.kpis import KPIs, compute_kpis
 
@@ -27,7 +27,7 @@ def kpis(
     """Products per customer, whitespace filled, cross-sell share, net revenue retention, contracts ending."""
     day = parse_day(as_of) if as_of else None
     with graph() as g:
-        result = compute_kpis(g, as_of=day)
+        result = compute_kpis(g, as_of=day, cac=settings().kpi_cac)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -64,6 +64,17 @@ def kpi_table(k: KPIs) -> Table:
         f"{_money(k.upgrade_revenue)}: {k.upgrade_pairs:,} new products on an upgrade path",
     )
     table.add_row(
+        "upsell deals",
+        _pct(k.upsell_deal_share),
+        f"{k.upgrade_pairs:,} of {k.deals:,} deals (products first bought this year); "
+        f"average upsell value {_money(k.upsell_average_value)}",
+    )
+    table.add_row(
+        "time to upsell",
+        "-" if k.time_to_upsell_days is None else f"{k.time_to_upsell_days / 365.25:,.1f} years",
+        f"median from first holding to first upgrade, {k.time_to_upsell_accounts:,} accounts",
+    )
+    table.add_row(
         "net revenue retention",
         _pct(k.net_revenue_retention),
         f"{_money(k.retention_revenue_current)} this year from {k.retention_base_accounts:,} accounts "
@@ -75,6 +86,13 @@ def kpi_table(k: KPIs) -> Table:
         f"contracts ending in {k.ending_days} days",
         f"{k.contracts_ending:,}",
         f"at {k.contracts_ending_accounts:,} accounts, {_money(k.contracts_ending_value)} a year{renewed}",
+    )
+    clv_cac = f"; CLV/CAC {_num(k.clv_to_cac)} (CAC {_money(k.acquisition_cost)})" if k.clv_to_cac else ""
+    table.add_row(
+        "customer lifetime value",
+        _money(k.customer_lifetime_value),
+        f"{_money(k.average_yearly_revenue)} a year x {_num(k.relationship_years)} years "
+        f"(1 / churn {_pct(k.account_churn)}){clv_cac}",
     )
     table.add_row("revenue", _money(k.revenue), f"last year {_money(k.revenue_previous)}")
     table.add_row("active accounts", f"{k.active_accounts:,}", "with an order line this year")
@@ -89,5 +107,5 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _money(value: float) -> str:
-    return f"{value:,.0f}"
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"

@@ -32,6 +32,8 @@ EVENT_TYPES = (
     "product_launch",
     "downtime",
 )
+INFLUENCE = ("high", "medium", "low")  # a contact's weight in the account's buying decisions
+TOUCHPOINT_TYPES = ("meeting", "call", "visit", "quote", "upsell_conversation", "service_visit")
 
 
 class ValueProblem(ValueError):
@@ -168,6 +170,7 @@ ACCOUNTS = TableSpec(
         Column("size_band", required=False, nullable=True, description="e.g. small, mid, large"),
         Column("segment", required=False, nullable=True, description="sales segment; defaults to industry"),
         Column("parent_id", required=False, nullable=True, description="group/parent account id"),
+        Column("owner", required=False, nullable=True, description="the account owner (sales rep)"),
     ),
     references=(Reference("parent_id", "accounts"),),
 )
@@ -283,8 +286,62 @@ EVENTS = TableSpec(
     references=(Reference("account_id", "accounts"), Reference("sku", "products")),
 )
 
+CONTACTS = TableSpec(
+    name="contacts",
+    key=("id",),
+    description="People at the accounts; a high-influence contact is a key contact of the account plan.",
+    columns=(
+        Column("id", description="unique contact id"),
+        Column("account_id"),
+        Column("name"),
+        Column("role", required=False, nullable=True, description="job title, e.g. Head of production"),
+        Column(
+            "influence",
+            choice(INFLUENCE),
+            required=False,
+            nullable=True,
+            description=" | ".join(INFLUENCE) + " (weight in buying decisions; high = key contact)",
+        ),
+        Column("email", required=False, nullable=True),
+        Column(
+            "left_at",
+            iso_date,
+            required=False,
+            nullable=True,
+            description="the day the contact left the account (empty while still there)",
+        ),
+    ),
+    references=(Reference("account_id", "accounts"),),
+)
+
+TOUCHPOINTS = TableSpec(
+    name="touchpoints",
+    key=("id",),
+    description="Meetings, calls, visits, quotes and upsell conversations with an account.",
+    columns=(
+        Column("id", description="unique touchpoint id"),
+        Column("account_id"),
+        Column("contact_id", required=False, nullable=True, description="the contact met (of this account)"),
+        Column("type", choice(TOUCHPOINT_TYPES), description=" | ".join(TOUCHPOINT_TYPES)),
+        Column("occurred_at", iso_date),
+        Column("owner", required=False, nullable=True, description="who on our side (rep, engineer)"),
+        Column("notes", required=False, nullable=True),
+    ),
+    references=(Reference("account_id", "accounts"), Reference("contact_id", "contacts")),
+)
+
 # Load order: referenced tables first.
-TABLES: tuple[TableSpec, ...] = (ACCOUNTS, PRODUCTS, UPGRADES, ASSETS, CONTRACTS, EVENTS, PURCHASES)
+TABLES: tuple[TableSpec, ...] = (
+    ACCOUNTS,
+    PRODUCTS,
+    UPGRADES,
+    ASSETS,
+    CONTRACTS,
+    EVENTS,
+    CONTACTS,
+    TOUCHPOINTS,
+    PURCHASES,
+)
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
 

@@ -35,6 +35,7 @@ from crossgraph.data.tables import (
     PURCHASES,
     TABLES,
     TABLES_BY_NAME,
+    TOUCHPOINTS,
     ParsedTable,
     RowProblem,
     read_table,
@@ -48,7 +49,12 @@ Row = dict[str, Any]
 
 # The graph lookup of ids that a load refers to but does not contain.
 
-LOOKUP_QUERIES = {"accounts": "find_account_ids", "products": "find_product_skus"}
+LOOKUP_QUERIES = {
+    "accounts": "find_account_ids",
+    "products": "find_product_skus",
+    "contacts": "find_contact_ids",  # also returns the contact's account_id
+}
+NOUNS = {"accounts": "account", "products": "product", "contacts": "contact"}
 
 
 @dataclass
@@ -166,7 +172,8 @@ def _drop_rows(table: ParsedTable, problem_of: Callable[[Row, int], RowProblem |
 
 
 def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> None:
-    """Every referenced account/sku must be in this load or already in the graph.
+    """Every referenced account/sku/contact must be in this load or already in the graph, and a
+    touchpoint's contact must be a contact of the touchpoint's account.
 
     Rows whose references cannot be resolved get a problem and leave `rows`."""
     keys: dict[str, set[str]] = {
@@ -184,14 +191,24 @@ def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> Non
     for table in tables.values():
         for ref in table.spec.references:
             wanted[ref.table].update(referenced[table.spec.name, ref.column] - keys[ref.table])
+    contact_account = (
+        {str(r["id"]): str(r["account_id"]) for r in tables["contacts"].rows} if "contacts" in tables else {}
+    )
     for name, ids in wanted.items():
         if ids and graph is not None:
             found = graph.read(LOOKUP_QUERIES[name], {"ids": sorted(ids)})
             keys[name].update(str(r["id"]) for r in found)
+            if name == "contacts":
+                contact_account.update({str(r["id"]): str(r["account_id"]) for r in found})
     for table in tables.values():
-        if all(referenced[table.spec.name, ref.column] <= keys[ref.table] for ref in table.spec.references):
+        resolved = all(
+            referenced[table.spec.name, ref.column] <= keys[ref.table] for ref in table.spec.references
+        )
+        if resolved and not any(_foreign_contact(table, row, 0, contact_account) for row in table.rows):
             continue  # every reference resolves (always so for a load without problems)
-        _drop_rows(table, functools.partial(_unresolved, table, keys=keys))
+        _drop_rows(
+            table, functools.partial(_reference_problem, table, keys=keys, contact_account=contact_account)
+        )
 
 
 def _referenced(rows: list[Row], column: str) -> set[str]:
@@ -205,16 +222,38 @@ def _referenced(rows: list[Row], column: str) -> set[str]:
     return {str(v) for v in distinct}
 
 
+def _reference_problem(
+    table: ParsedTable, row: Row, line: int, keys: dict[str, set[str]], contact_account: dict[str, str]
+) -> RowProblem | None:
+    return _unresolved(table, row, line, keys) or _foreign_contact(table, row, line, contact_account)
+
+
+def _foreign_contact(
+    table: ParsedTable, row: Row, line: int, contact_account: dict[str, str]
+) -> RowProblem | None:
+    """A touchpoint whose contact works for another account (the contact's account is known)."""
+    if table.spec is not TOUCHPOINTS or row["contact_id"] is None:
+        return None
+    owner = contact_account.get(row["contact_id"])
+    if owner is None or owner == row["account_id"]:
+        return None
+    return RowProblem(
+        table.path.name,
+        line,
+        "contact_id",
+        f"contact {row['contact_id']!r} is a contact of account {owner!r}, not of {row['account_id']!r}",
+    )
+
+
 def _unresolved(table: ParsedTable, row: Row, line: int, keys: dict[str, set[str]]) -> RowProblem | None:
     for ref in table.spec.references:
         for value in reference_values(row, ref.column):
             if value not in keys[ref.table]:
-                noun = "account" if ref.table == "accounts" else "product"
                 return RowProblem(
                     table.path.name,
                     line,
                     ref.column,
-                    f"unknown {noun} {value!r} (not in {ref.table}.csv nor in the graph)",
+                    f"unknown {NOUNS[ref.table]} {value!r} (not in {ref.table}.csv nor in the graph)",
                 )
     return None
 

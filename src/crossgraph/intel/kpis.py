@@ -29,6 +29,7 @@ BoolArray = npt.NDArray[np.bool_]
 StrArray = npt.NDArray[np.object_]
 
 ENDING_DAYS = 90  # "contracts ending in the next 90 days": ends_at - as_of in 0..90 days
+NRR_GOAL = 1.10  # the domain's target for net revenue retention
 _EPOCH = date(1970, 1, 1)
 _DAY = 86_400
 
@@ -43,6 +44,10 @@ MONEY = frozenset(
         "retention_revenue_previous",
         "retention_revenue_current",
         "contracts_ending_value",
+        "upsell_average_value",
+        "average_yearly_revenue",
+        "customer_lifetime_value",
+        "acquisition_cost",
     }
 )
 
@@ -75,6 +80,13 @@ class KPIs:
     upgrade_share: float | None  # the same for products on an upgrade path of something held
     upgrade_revenue: float
     upgrade_pairs: int
+    # deals: account x product pairs first held this year by buying them (any account)
+    deals: int
+    upsell_deal_share: float | None  # upgrade pairs / deals
+    upsell_average_value: float | None  # upgrade revenue this year / upgrade pairs
+    # from an account's first holding to its first upgrade (ever, up to as_of), in days
+    time_to_upsell_days: float | None  # median over the accounts with an upgrade
+    time_to_upsell_accounts: int
     # retention of the accounts with revenue last year
     net_revenue_retention: float | None
     gross_revenue_retention: float | None
@@ -82,6 +94,15 @@ class KPIs:
     retention_retained_accounts: int
     retention_revenue_previous: float
     retention_revenue_current: float
+    net_revenue_retention_goal: float
+    # customer lifetime value = average yearly revenue x average relationship length, the length
+    # being 1 / yearly account churn of the retention base (a constant churn's expected lifetime)
+    average_yearly_revenue: float | None  # revenue this year / active accounts
+    account_churn: float | None  # base accounts without revenue this year / base accounts
+    relationship_years: float | None  # 1 / account_churn
+    customer_lifetime_value: float | None
+    acquisition_cost: float | None  # CAC as configured (CROSSGRAPH_KPI_CAC); None: not known
+    clv_to_cac: float | None
     # contract terms whose last day is within ENDING_DAYS of as_of, without a signed successor
     contracts_ending: int
     contracts_ending_accounts: int
@@ -153,14 +174,14 @@ class GraphFacts:
     upgrades: list[tuple[str, str]]  # (from_sku, to_sku)
 
 
-def compute_kpis(graph: Graph, *, as_of: date | None = None) -> KPIs:
+def compute_kpis(graph: Graph, *, as_of: date | None = None, cac: float | None = None) -> KPIs:
     """The KPIs on `as_of` (default: today in UTC, crossgraph.dates.today, as for plans and
-    next-best actions)."""
+    next-best actions). `cac`: the customer acquisition cost, for CLV/CAC."""
     as_of = as_of or today()
-    return kpis_from_facts(read_facts(graph, as_of), as_of)
+    return kpis_from_facts(read_facts(graph, as_of), as_of, cac=cac)
 
 
-def kpi_history(graph: Graph, days: Sequence[date]) -> list[KPIs]:
+def kpi_history(graph: Graph, days: Sequence[date], *, cac: float | None = None) -> list[KPIs]:
     """The KPIs on each of `days` (in the order given) from one read of the graph: the facts up to
     the latest day, with order lines back to two years before the earliest. Each figure equals
     compute_kpis(graph, as_of=day); kpis_from_facts cuts every fact at its own as_of, so facts
@@ -168,7 +189,7 @@ def kpi_history(graph: Graph, days: Sequence[date]) -> list[KPIs]:
     if not days:
         return []
     facts = read_facts(graph, max(days), since=years_before(min(days), 2))
-    return [kpis_from_facts(facts, day) for day in days]
+    return [kpis_from_facts(facts, day, cac=cac) for day in days]
 
 
 def read_facts(graph: Graph, as_of: date, *, since: date | None = None) -> GraphFacts:
@@ -219,7 +240,7 @@ def read_facts(graph: Graph, as_of: date, *, since: date | None = None) -> Graph
     return GraphFacts(purchases, assets, contracts, categories, upgrades)
 
 
-def kpis_from_facts(facts: GraphFacts, as_of: date) -> KPIs:
+def kpis_from_facts(facts: GraphFacts, as_of: date, *, cac: float | None = None) -> KPIs:
     """The arithmetic of every KPI; see docs/kpis.md for the definitions."""
     year_start, previous_start = years_before(as_of, 1), years_before(as_of, 2)
     end, start, prev = _seconds(as_of), _seconds(year_start), _seconds(previous_start)
@@ -270,6 +291,15 @@ def kpis_from_facts(facts: GraphFacts, as_of: date) -> KPIs:
     kept = float(np.minimum(rev_now, rev_before)[base].sum())
 
     ending, renewed = _contracts_ending(facts.contracts, as_of, ancestors)
+    deals = int((bought_now & (pair_since >= start)).sum())
+    to_upsell = _time_to_upsell(
+        codes, since, pair_code[bought], pair_since[bought], n_sku, ancestors, products
+    )
+    active_count = int(active.sum())
+    average_yearly = revenue / active_count if active_count else None
+    churn = 1 - float((base & (rev_now > 0)).sum()) / float(base.sum()) if base.any() else None
+    years = 1 / churn if churn else None
+    clv = average_yearly * years if average_yearly is not None and years is not None else None
     return KPIs(
         as_of=as_of,
         year_start=year_start,
@@ -290,12 +320,24 @@ def kpis_from_facts(facts: GraphFacts, as_of: date) -> KPIs:
         upgrade_share=_ratio(upgrade_revenue, revenue),
         upgrade_revenue=upgrade_revenue,
         upgrade_pairs=int(upgrade.sum()),
+        deals=deals,
+        upsell_deal_share=_ratio(float(upgrade.sum()), float(deals)),
+        upsell_average_value=_ratio(upgrade_revenue, float(upgrade.sum())),
+        time_to_upsell_days=float(np.median(to_upsell)) if len(to_upsell) else None,
+        time_to_upsell_accounts=len(to_upsell),
         net_revenue_retention=_ratio(base_now, base_before),
         gross_revenue_retention=_ratio(kept, base_before),
         retention_base_accounts=int(base.sum()),
         retention_retained_accounts=int((base & (rev_now > 0)).sum()),
         retention_revenue_previous=base_before,
         retention_revenue_current=base_now,
+        net_revenue_retention_goal=NRR_GOAL,
+        average_yearly_revenue=average_yearly,
+        account_churn=churn,
+        relationship_years=years,
+        customer_lifetime_value=clv,
+        acquisition_cost=cac,
+        clv_to_cac=clv / cac if clv is not None and cac else None,
         contracts_ending=len(ending),
         contracts_ending_accounts=len({c.account_id for c in ending}),
         contracts_ending_value=sum(c.annual_value for c in ending),
@@ -420,6 +462,50 @@ def _on_upgrade_path(
     found = held_at_start[pos] == wanted if len(held_at_start) else np.zeros(len(wanted), dtype=bool)
     out[owner[found]] = True
     return out
+
+
+def _time_to_upsell(
+    codes: IntArray,
+    since: IntArray,
+    pair_code: IntArray,
+    pair_since: IntArray,
+    n_sku: int,
+    ancestors: dict[str, set[str]],
+    products: _Index,
+) -> FloatArray:
+    """Days from each account's first holding to its first upgrade, for the accounts with one. An
+    upgrade: a bought product on an upgrade path from a product the account held strictly before
+    (codes/since: every holding, sorted by code, with its earliest time)."""
+    ids = products.ids
+    edges = [
+        (ids[src], ids[dst]) for dst, srcs in ancestors.items() if dst in ids for src in srcs if src in ids
+    ]
+    if not edges or not len(pair_code):
+        return np.zeros(0, dtype=np.float64)
+    src, dst = np.array(edges, dtype=np.int64).T
+    order = np.argsort(dst, kind="stable")
+    src, dst = src[order], dst[order]
+    sku = pair_code % n_sku
+    lo, hi = np.searchsorted(dst, sku, "left"), np.searchsorted(dst, sku, "right")
+    count = hi - lo
+    owner = np.repeat(np.arange(len(pair_code)), count)
+    offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    wanted = (pair_code[owner] // n_sku) * n_sku + src[np.repeat(lo, count) + offset]
+    pos = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
+    held_before = (codes[pos] == wanted) & (since[pos] < pair_since[owner])
+    upsell_pairs = np.unique(owner[held_before])
+    if not len(upsell_pairs):
+        return np.zeros(0, dtype=np.float64)
+    account = pair_code[upsell_pairs] // n_sku
+    first_upsell = np.full(int(account.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_upsell, account, pair_since[upsell_pairs])
+    first_held = np.full(len(first_upsell), np.iinfo(np.int64).max, dtype=np.int64)
+    held_account = codes // n_sku
+    keep = held_account < len(first_held)
+    np.minimum.at(first_held, held_account[keep], since[keep])
+    with_upsell = np.unique(account)
+    days: FloatArray = (first_upsell[with_upsell] - first_held[with_upsell]).astype(np.float64) / _DAY
+    return days
 
 
 def _contracts_ending(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
@@ -39,6 +39,8 @@ class SignalConfig:
     revenue_window_days: int = 365  # "the last 12 months" and "the 12 months before"
     revenue_drop: float = 0.25  # revenue falling when the last window is lower by more than this share
     silence_days: int = 365  # silent when the last purchase is more than this many days ago
+    contact_left_days: int = 365  # a key contact who left within this many days is a risk
+    upsell_talk_days: int = 182  # an upsell conversation is due when the last is older (6 months)
 
     def __post_init__(self) -> None:
         if any(years < 1 for years in self.replacement_years.values()):
@@ -53,7 +55,13 @@ class SignalConfig:
             raise InvalidInput(f"volume_share={self.volume_share} must be in (0, 1]")
         if not 0 <= self.revenue_drop < 1:
             raise InvalidInput(f"revenue_drop={self.revenue_drop} must be in [0, 1)")
-        for name in ("renewal_days", "revenue_window_days", "silence_days"):
+        for name in (
+            "renewal_days",
+            "revenue_window_days",
+            "silence_days",
+            "contact_left_days",
+            "upsell_talk_days",
+        ):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name}={getattr(self, name)} must be at least 1")
 
@@ -169,22 +177,61 @@ class Contract:
 
 
 @dataclass(frozen=True)
+class Contact:
+    id: str
+    name: str
+    role: str | None = None
+    influence: str | None = None  # high | medium | low (tables.INFLUENCE); high = key contact
+    email: str | None = None
+    left_at: date | None = None
+
+    @property
+    def key(self) -> bool:
+        return self.influence == "high"
+
+    def present(self, day: date) -> bool:
+        """Still at the account at the end of `day`."""
+        return self.left_at is None or self.left_at > day
+
+
+@dataclass(frozen=True)
+class Touchpoint:
+    id: str
+    type: str  # tables.TOUCHPOINT_TYPES
+    occurred_at: date
+    contact_id: str | None = None
+    owner: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
 class AccountFacts:
     id: str
     name: str
     bought: tuple[Bought, ...] = ()
     assets: tuple[Asset, ...] = ()
     contracts: tuple[Contract, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    touchpoints: tuple[Touchpoint, ...] = ()  # newest first
 
     def as_of(self, day: date) -> AccountFacts:
-        """The facts as they stood at the end of `day`: later lines, installs and contracts dropped."""
+        """The facts as they stood at the end of `day`: later lines, installs, contracts and
+        touchpoints dropped; a contact who left later is still there."""
         end = day_end(day)
         bought = tuple(
             Bought(b.product, ledger, b.successors) for b in self.bought if (ledger := b.ledger.until(end)).at
         )
         assets = tuple(a for a in self.assets if a.installed_at <= day)
         contracts = tuple(c for c in self.contracts if c.starts_at <= day)
-        return AccountFacts(self.id, self.name, bought, assets, contracts)
+        contacts = tuple(
+            c if c.left_at is None or c.left_at <= day else replace(c, left_at=None) for c in self.contacts
+        )
+        touchpoints = tuple(t for t in self.touchpoints if t.occurred_at <= day)
+        return AccountFacts(self.id, self.name, bought, assets, contracts, contacts, touchpoints)
+
+    def last_touchpoint(self, *types: str) -> Touchpoint | None:
+        """The newest touchpoint (of one of `types`, any type when none are given)."""
+        return next((t for t in self.touchpoints if not types or t.type in types), None)
 
     def owned(self, day: date) -> frozenset[str]:
         """Skus bought, installed or under an active contract (call on facts already cut at `day`)."""
@@ -261,6 +308,34 @@ def read_account(graph: Graph, account_id: str, config: SignalConfig = SignalCon
             for a in row["assets"]
         ),
         contracts=tuple(_contract(c) for c in row["contracts"]),
+        contacts=tuple(
+            Contact(
+                id=str(c["id"]),
+                name=str(c["name"] or c["id"]),
+                role=c.get("role"),
+                influence=c.get("influence"),
+                email=c.get("email"),
+                left_at=None if c.get("left_at") is None else _date(c["left_at"]),
+            )
+            for c in row["contacts"]
+        ),
+        touchpoints=tuple(
+            sorted(
+                (
+                    Touchpoint(
+                        id=str(t["id"]),
+                        type=str(t["type"]),
+                        occurred_at=_date(t["occurred_at"]),
+                        contact_id=t.get("contact_id"),
+                        owner=t.get("owner"),
+                        notes=t.get("notes"),
+                    )
+                    for t in row["touchpoints"]
+                ),
+                key=lambda t: (t.occurred_at, t.id),
+                reverse=True,
+            )
+        ),
     )
 
 
@@ -340,6 +415,7 @@ def compute_signals(
         contract_ending(now, as_of, config),
         revenue_falling(now, as_of, config),
         silence(now, as_of, config),
+        *key_contacts_left(now, as_of, config),
     )
     return AccountSignals(upsell, renewals(now, as_of, config), [r for r in flags if r is not None])
 
@@ -648,6 +724,38 @@ def silence(facts: AccountFacts, as_of: date, config: SignalConfig) -> Risk | No
         reason=f"No purchase for {days} days (last on {last}; flagged after {config.silence_days})",
         evidence={"last_purchase": last, "days_since": days, "threshold_days": config.silence_days},
     )
+
+
+def key_contacts_left(facts: AccountFacts, as_of: date, config: SignalConfig) -> list[Risk]:
+    """A key (high-influence) contact who left within `contact_left_days` up to as_of: one risk each,
+    the most recent departure first."""
+    since = as_of - timedelta(days=config.contact_left_days)
+    gone = sorted(
+        (c for c in facts.contacts if c.key and c.left_at is not None and since < c.left_at <= as_of),
+        key=lambda c: (c.left_at, c.id),
+        reverse=True,
+    )
+    return [
+        Risk(
+            flag="key_contact_left",
+            reason=f"Key contact {c.name}{f' ({c.role})' if c.role else ''} left on {c.left_at}"
+            f" ({(as_of - c.left_at).days} days ago): find the successor",
+            evidence={"contact_id": c.id, "name": c.name, "role": c.role, "left_at": c.left_at},
+        )
+        for c in gone
+        if c.left_at is not None
+    ]
+
+
+def upsell_talk_due(facts: AccountFacts, as_of: date, config: SignalConfig) -> tuple[bool, int | None]:
+    """(due, days since the last upsell conversation). Due when the account has touchpoints on
+    record and none of them is an upsell conversation within `upsell_talk_days`; an account
+    without any touchpoint is never flagged (the data is not being kept for it)."""
+    last = facts.last_touchpoint("upsell_conversation")
+    days = None if last is None else (as_of - last.occurred_at).days
+    if not facts.touchpoints:
+        return False, days
+    return days is None or days > config.upsell_talk_days, days
 
 
 def _upsell(

@@ -26,22 +26,25 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
 from crossgraph.data.matrix import IdMap, Interactions
+from crossgraph.errors import InvalidArtifact
 from crossgraph.model.hybrid import HybridRecommender
-from crossgraph.recommend.evidence import stored_evidence
+from crossgraph.recommend.evidence import NONE_PEER, stored_evidence
 from crossgraph.recommend.explain import ALSExplainer
 
+T = TypeVar("T")
 ARTIFACT_FORMAT = 3  # 2: adds als_confidence.npz; 3: stored evidence and drivers
 
 
@@ -178,24 +181,36 @@ class Artifact:
 
     @classmethod
     def load(cls, path: Path) -> Artifact:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        """Read the artifact in `path`; InvalidArtifact names the file that cannot be read or
+        whose shape disagrees with the rest, so a damaged version fails here, not per request."""
+        manifest = _read(path / "manifest.json", lambda f: json.loads(f.read_text(encoding="utf-8")))
         if manifest.get("format") != ARTIFACT_FORMAT:
-            raise ValueError(
-                f"{path}: artifact format {manifest.get('format')!r}, expected {ARTIFACT_FORMAT}"
+            raise InvalidArtifact(
+                f"{path / 'manifest.json'}: artifact format {manifest.get('format')!r}, "
+                f"expected {ARTIFACT_FORMAT}"
             )
 
-        def array(name: str) -> Any:
-            return np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        def array(name: str, mmap: bool = True) -> Any:
+            return _read(
+                path / f"{name}.npy",
+                lambda f: np.load(f, mmap_mode="r" if mmap else None, allow_pickle=False),
+            )
 
-        return cls(
+        def matrix(name: str) -> sp.csr_matrix:
+            return _read(path / f"{name}.npz", lambda f: sp.load_npz(f).tocsr())
+
+        def info(name: str) -> dict[str, dict[str, Any]]:
+            return _read(path / f"{name}.json", lambda f: json.loads(f.read_text(encoding="utf-8")))
+
+        artifact = cls(
             path=path,
             manifest=manifest,
-            accounts=IdMap.from_array(np.load(path / "account_ids.npy", allow_pickle=False)),
-            products=IdMap.from_array(np.load(path / "product_ids.npy", allow_pickle=False)),
+            accounts=IdMap.from_array(array("account_ids", mmap=False)),
+            products=IdMap.from_array(array("product_ids", mmap=False)),
             account_factors=array("account_factors"),
             product_factors=array("product_factors"),
-            owned=sp.load_npz(path / "owned.npz").tocsr(),
-            als_confidence=sp.load_npz(path / "als_confidence.npz").tocsr(),
+            owned=matrix("owned"),
+            als_confidence=matrix("als_confidence"),
             similar_accounts=array("similar_accounts"),
             similar_scores=array("similar_scores"),
             recommended=array("recommended"),
@@ -204,9 +219,82 @@ class Artifact:
             evidence_peers=array("evidence_peers"),
             driver_items=array("driver_items"),
             driver_scores=array("driver_scores"),
-            account_info=json.loads((path / "accounts.json").read_text(encoding="utf-8")),
-            product_info=json.loads((path / "products.json").read_text(encoding="utf-8")),
+            account_info=info("accounts"),
+            product_info=info("products"),
         )
+        check_shapes(artifact)
+        return artifact
+
+
+def check_shapes(artifact: Artifact) -> None:
+    """Every array agrees with the id lists (A accounts, P products) and with its partners:
+
+    account_factors (A, F) · product_factors (P, F) · owned, als_confidence (A, P)
+    similar_accounts, similar_scores (A, K), peers in [-1, A)
+    recommended, recommended_scores, evidence_counts (A, N), products in [-1, P)
+    evidence_peers (A, N, T), positions in [0, K) or NONE_PEER
+    driver_items, driver_scores (A, N, D), products in [-1, P)
+    """
+    a = artifact
+    n_accounts, n_products = len(a.accounts), len(a.products)
+    n_factors = a.account_factors.shape[1] if a.account_factors.ndim == 2 else -1
+    peers, top_n = a.similar_accounts.shape[-1], a.recommended.shape[-1]
+    drivers = a.driver_items.shape[-1]
+    expected: list[tuple[str, tuple[int, ...], tuple[int, ...], str]] = [
+        ("account_factors.npy", a.account_factors.shape, (n_accounts, n_factors), "account_ids.npy"),
+        ("product_factors.npy", a.product_factors.shape, (n_products, n_factors), "account_factors.npy"),
+        ("owned.npz", a.owned.shape, (n_accounts, n_products), "the id lists"),
+        ("als_confidence.npz", a.als_confidence.shape, (n_accounts, n_products), "the id lists"),
+        ("similar_accounts.npy", a.similar_accounts.shape, (n_accounts, peers), "account_ids.npy"),
+        ("similar_scores.npy", a.similar_scores.shape, (n_accounts, peers), "similar_accounts.npy"),
+        ("recommended.npy", a.recommended.shape, (n_accounts, top_n), "account_ids.npy"),
+        ("recommended_scores.npy", a.recommended_scores.shape, (n_accounts, top_n), "recommended.npy"),
+        ("evidence_counts.npy", a.evidence_counts.shape, (n_accounts, top_n), "recommended.npy"),
+        (
+            "evidence_peers.npy",
+            a.evidence_peers.shape,
+            (n_accounts, top_n, a.evidence_peers.shape[-1]),
+            "recommended.npy",
+        ),
+        ("driver_items.npy", a.driver_items.shape, (n_accounts, top_n, drivers), "recommended.npy"),
+        ("driver_scores.npy", a.driver_scores.shape, (n_accounts, top_n, drivers), "driver_items.npy"),
+    ]
+    for name, shape, want, against in expected:
+        if tuple(shape) != want:
+            raise InvalidArtifact(
+                f"{a.path / name}: shape {tuple(shape)}, expected {want} to agree with {against} "
+                f"({n_accounts} accounts, {n_products} products)"
+            )
+    for name, values, bound in (
+        ("similar_accounts.npy", a.similar_accounts, n_accounts),
+        ("recommended.npy", a.recommended, n_products),
+        ("driver_items.npy", a.driver_items, n_products),
+    ):
+        if values.size and (int(values.min()) < -1 or int(values.max()) >= bound):
+            raise InvalidArtifact(
+                f"{a.path / name}: indices from {int(values.min())} to {int(values.max())}, "
+                f"expected -1 (none) to {bound - 1}"
+            )
+    shown = np.asarray(a.evidence_peers)
+    shown = shown[shown != NONE_PEER]
+    if shown.size and int(shown.max()) >= peers:
+        raise InvalidArtifact(
+            f"{a.path / 'evidence_peers.npy'}: peer position {int(shown.max())}, expected "
+            f"{NONE_PEER} (none) or below {peers} (the columns of similar_accounts.npy)"
+        )
+    data = a.manifest.get("data", {})
+    for key, count in (("accounts", n_accounts), ("products", n_products)):
+        if key in data and data[key] != count:
+            raise InvalidArtifact(
+                f"{a.path / 'manifest.json'}: data.{key} is {data[key]}, but {key[:-1]}_ids.npy holds {count}"
+            )
+
+
+def _read(path: Path, read: Callable[[Path], T]) -> T:
+    try:
+        return read(path)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InvalidArtifact(f"{path}: cannot be read ({exc})") from exc
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -1,20 +1,25 @@
 """The account plan: one page a rep can read before a meeting, built from the graph and the model.
 
 Sections: installed base (count, ages), contracts and end dates, revenue per year and its
-trend, last purchase, the top next-best actions with their evidence, risks, and actions per
-quarter derived from the data:
+trend, last purchase, key contacts and the last touchpoints, the top next-best actions with
+their evidence, risks (a key contact who left among them), and actions per quarter derived
+from the data:
 
 - a renewal talk in the quarter before a contract's last quarter (this quarter if that has
   passed);
 - replacement and capacity reviews (aging assets, assets at capacity) this quarter;
 - other upsell (upgrade paths, service level, volume) next quarter;
 - the top three cross-sell products, one per quarter from this one;
-- a reactivation call (long silence) or an account review (falling revenue) this quarter.
+- a reactivation call (long silence) or an account review (falling revenue) this quarter;
+- an upsell conversation this quarter when the last one is more than six months ago (only for
+  accounts whose touchpoints are kept);
+- meeting the successor of a key contact who left, this quarter.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,17 +30,19 @@ from crossgraph.intel.signals import (
     AccountFacts,
     AccountSignals,
     PeerFacts,
+    SignalConfig,
     TriggerEvent,
     compute_signals,
     full_years,
     read_account,
     read_peers,
     recent_events,
+    upsell_talk_due,
 )
 from crossgraph.money import cents, money_text
 from crossgraph.recommend.actions import KINDS, list_events
 from crossgraph.recommend.engine import Engine, Filters
-from crossgraph.recommend.nba import GraphRun, Intel, ListOptions, cross_sell, fuse_for
+from crossgraph.recommend.nba import Candidates, GraphRun, Intel, ListOptions, cross_sell, fuse_for
 
 QUARTERS_AHEAD = 4
 
@@ -53,7 +60,20 @@ def label(q: tuple[int, int]) -> str:
     return f"{q[0]}-Q{q[1]}"
 
 
-def build_plan(
+@dataclass(frozen=True)
+class AccountView:
+    """One account as the graph and the model see it at the end of `day`, read in one pass: what
+    the plan, the worklist and the fused list are computed from."""
+
+    candidates: Candidates
+    facts: AccountFacts  # cut at `day`
+    signals: AccountSignals
+    events: list[TriggerEvent]
+    items: list[dict[str, Any]]  # the fused next-best actions
+    day: date
+
+
+def account_view(
     engine: Engine,
     run: GraphRun,
     account_id: str,
@@ -62,10 +82,8 @@ def build_plan(
     intel: Intel | None = None,
     top: int = 8,
     suppressed: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
-    """The plan as a JSON-ready dict (render it with `to_markdown`). Needs the graph: the
-    installed base, contracts and revenue are live facts, not part of the model. `suppressed`:
-    skus the account's reps dismissed or won, left out of the opportunities as in its lists."""
+) -> AccountView:
+    """Raises GraphUnavailable when the graph cannot be asked (the facts live there)."""
     intel = intel or Intel()
     day = as_of or today()
     options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3, filters=Filters(exclude=suppressed))
@@ -87,19 +105,39 @@ def build_plan(
     facts, peers, events = found
     signals = compute_signals(facts, peers, day, intel.signals)
     items = fuse_for(engine, candidates, signals, events, options, day, intel)
-    now = facts.as_of(day)
+    return AccountView(candidates, facts.as_of(day), signals, events, items, day)
+
+
+def build_plan(
+    engine: Engine,
+    run: GraphRun,
+    account_id: str,
+    *,
+    as_of: date | None = None,
+    intel: Intel | None = None,
+    top: int = 8,
+    suppressed: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The plan as a JSON-ready dict (render it with `to_markdown`). Needs the graph: the
+    installed base, contracts and revenue are live facts, not part of the model. `suppressed`:
+    skus the account's reps dismissed or won, left out of the opportunities as in its lists."""
+    intel = intel or Intel()
+    view = account_view(engine, run, account_id, as_of=as_of, intel=intel, top=top, suppressed=suppressed)
+    now, day, items, signals = view.facts, view.day, view.items, view.signals
     return {
-        "account": candidates.account,
+        "account": view.candidates.account,
         "as_of": day.isoformat(),
         "model_version": engine.version,
         "installed_base": installed_base(now, day),
         "contracts": contracts(now, day),
         "revenue": revenue(now, day),
+        "contacts": contacts_section(now, day),
+        "touchpoints": touchpoints_section(now, day, intel.signals),
         "opportunities": items,
         "risks": [{"flag": r.flag, "reason": r.reason} for r in signals.risks],
-        "events": list_events(events, items, day, intel.fusion),
-        "actions": quarter_actions(items, signals, now, day),
-        "notes": candidates.notes,
+        "events": list_events(view.events, items, day, intel.fusion),
+        "actions": quarter_actions(items, signals, now, day, intel.signals),
+        "notes": view.candidates.notes,
     }
 
 
@@ -138,6 +176,60 @@ def contracts(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
     ]
 
 
+INFLUENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
+TOUCHPOINTS_SHOWN = 5
+
+
+def contacts_section(facts: AccountFacts, day: date) -> list[dict[str, Any]]:
+    """Every contact, those still there first, by influence (key contacts first), then name; with
+    the day of the last touchpoint with each."""
+    last_met: dict[str, date] = {}
+    for t in facts.touchpoints:  # newest first
+        if t.contact_id is not None:
+            last_met.setdefault(t.contact_id, t.occurred_at)
+    ordered = sorted(
+        facts.contacts,
+        key=lambda c: (not c.present(day), INFLUENCE_ORDER.get(c.influence or "", 3), c.name, c.id),
+    )
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "role": c.role,
+            "influence": c.influence,
+            "key": c.key,
+            "email": c.email,
+            "left_at": c.left_at.isoformat() if c.left_at else None,
+            "last_touchpoint": last_met[c.id].isoformat() if c.id in last_met else None,
+        }
+        for c in ordered
+    ]
+
+
+def touchpoints_section(facts: AccountFacts, day: date, config: SignalConfig) -> dict[str, Any]:
+    """The last touchpoints (newest first), the last upsell conversation and whether one is due."""
+    names = {c.id: c.name for c in facts.contacts}
+    due, days = upsell_talk_due(facts, day, config)
+    talk = facts.last_touchpoint("upsell_conversation")
+    return {
+        "count": len(facts.touchpoints),
+        "last": [
+            {
+                "id": t.id,
+                "type": t.type,
+                "occurred_at": t.occurred_at.isoformat(),
+                "contact": names.get(t.contact_id) if t.contact_id else None,
+                "owner": t.owner,
+                "notes": t.notes,
+            }
+            for t in facts.touchpoints[:TOUCHPOINTS_SHOWN]
+        ],
+        "last_upsell_conversation": talk.occurred_at.isoformat() if talk else None,
+        "days_since_upsell_conversation": days,
+        "upsell_conversation_due": due,
+    }
+
+
 def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
     """Revenue per calendar year (every year from the first purchase to as_of's, a year without
     purchases as 0: a gap is news to a rep), the last 12 months against the 12 before, the last
@@ -170,7 +262,11 @@ def revenue(facts: AccountFacts, day: date) -> dict[str, Any]:
 
 
 def quarter_actions(
-    items: list[dict[str, Any]], signals: AccountSignals, facts: AccountFacts, day: date
+    items: list[dict[str, Any]],
+    signals: AccountSignals,
+    facts: AccountFacts,
+    day: date,
+    config: SignalConfig = SignalConfig(),
 ) -> list[dict[str, Any]]:
     """Suggested actions for this quarter and the next three, in the order they are due."""
     this = quarter(day)
@@ -205,6 +301,14 @@ def quarter_actions(
             planned.append((this, f"Reactivation call: {risk.reason}", None))
         elif risk.flag == "revenue_falling":
             planned.append((this, f"Account review: {risk.reason}", None))
+        elif risk.flag == "key_contact_left":
+            planned.append((this, f"Meet the successor: {risk.reason}", None))
+    talk_due, talk_days = upsell_talk_due(facts, day, config)
+    if talk_due:
+        when = f"the last was {talk_days} days ago" if talk_days is not None else "none on record"
+        planned.append(
+            (this, f"Upsell conversation: {when} (due every {config.upsell_talk_days} days)", None)
+        )
     planned.sort(key=lambda p: p[0])
     return [{"quarter": label(q), "action": text, "sku": sku} for q, text, sku in planned]
 
@@ -264,6 +368,33 @@ def to_markdown(plan: dict[str, Any]) -> str:
         lines.append(
             f"| {item['rank']} | {item['kind'].replace('_', '-')} | {item['name']} | "
             f"{money_text(item['expected_value'])} | {item['reason']} |"
+        )
+    lines += ["", "## Key contacts"]
+    if plan["contacts"]:
+        lines += ["| name | role | influence | last met | status |", "|---|---|---|---|---|"]
+        for c in plan["contacts"]:
+            status = f"left {c['left_at']}" if c["left_at"] else "active"
+            lines.append(
+                f"| {c['name']} | {c['role'] or ''} | {c['influence'] or ''} | "
+                f"{c['last_touchpoint'] or ''} | {status} |"
+            )
+    else:
+        lines.append("No contacts recorded.")
+    tp = plan["touchpoints"]
+    lines += ["", "## Last touchpoints"]
+    lines += [
+        f"- {t['occurred_at']} {t['type'].replace('_', ' ')}"
+        + (f" with {t['contact']}" if t["contact"] else "")
+        + (f" ({t['owner']})" if t["owner"] else "")
+        + (f": {t['notes']}" if t["notes"] else "")
+        for t in tp["last"]
+    ] or ["- none recorded"]
+    if tp["count"]:
+        talk = tp["last_upsell_conversation"]
+        lines.append(
+            f"\nLast upsell conversation: {talk} ({tp['days_since_upsell_conversation']} days ago)."
+            if talk
+            else "\nNo upsell conversation on record."
         )
     lines += ["", "## Risks"]
     lines += [f"- {r['reason']}" for r in plan["risks"]] or ["- none flagged"]

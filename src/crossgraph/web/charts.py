@@ -107,14 +107,16 @@ def lines(
     width: int = 560,
     height: int = 180,
     fmt: str = "num",
+    goal: float | None = None,
 ) -> Markup:
-    """One line per (name, values) over the x labels (at most two series: .line and .line.b).
+    """One line per (name, values) over the x labels (at most two series: .line and .line.b),
+    and a dashed .goal line with its value when a goal is given.
     Each point carries its value as a tooltip and the last point of each line its series name
     and value, so the chart reads without colour; a missing value breaks the line."""
     values = [v for _, vs in series for v in vs if v is not None]
     if not labels or not values:
         return Markup('<p class="muted">No figures yet.</p>')
-    low, high = min(min(values), 0.0), max(values) or 1.0
+    low, high = min(min(values), 0.0), max([*values, *([goal] if goal is not None else [])]) or 1.0
     left, right, top, base = 40, width - 130, 12, height - 22
     step = (right - left) / max(len(labels) - 1, 1)
 
@@ -130,6 +132,12 @@ def lines(
         f'<text class="axis" x="{left - 4}" y="{base + 4:.1f}" text-anchor="end">'
         f"{escape(_fmt(low, fmt))}</text>"
     ]
+    if goal is not None:
+        parts.append(
+            f'<line class="goal" x1="{left}" x2="{right}" y1="{y(goal):.1f}" y2="{y(goal):.1f}"/>'
+            f'<text class="axis goal" x="{right + 6}" y="{y(goal) + 4:.1f}">'
+            f"goal {escape(_fmt(goal, fmt))}</text>"
+        )
     for i, name in enumerate(labels):
         parts.append(
             f'<text class="axis" x="{left + i * step:.1f}" y="{height - 5}" text-anchor="middle">'

@@ -27,6 +27,7 @@ class Definition:
     notes: str
     counts: tuple[Count, ...]
     chart: bool = False  # drawn over the last quarters
+    goal: str | None = None  # the field holding its goal, drawn on the chart
 
 
 KPIS: tuple[Definition, ...] = (
@@ -105,8 +106,10 @@ KPIS: tuple[Definition, ...] = (
             Count("of them bought again", "retention_retained_accounts"),
             Count("their revenue last year", "retention_revenue_previous", "money"),
             Count("their revenue this year", "retention_revenue_current", "money"),
+            Count("goal", "net_revenue_retention_goal", "pct"),
         ),
         chart=True,
+        goal="net_revenue_retention_goal",
     ),
     Definition(
         "gross_revenue_retention",
@@ -119,6 +122,46 @@ KPIS: tuple[Definition, ...] = (
         (
             Count("base accounts", "retention_base_accounts"),
             Count("their revenue last year", "retention_revenue_previous", "money"),
+        ),
+    ),
+    Definition(
+        "upsell_deal_share",
+        "Upsell deals",
+        "upsell_deal_share",
+        "pct",
+        "upsell deals share = upgrade pairs / deals (account x product pairs first bought this year)",
+        "A deal is a product an account holds for the first time and bought this year; an upsell "
+        "deal is one on an upgrade path from a product it held when the year started.",
+        (
+            Count("upsell deals", "upgrade_pairs"),
+            Count("deals", "deals"),
+            Count("average upsell value", "upsell_average_value", "money"),
+        ),
+    ),
+    Definition(
+        "time_to_upsell",
+        "Time to upsell (days)",
+        "time_to_upsell_days",
+        "num",
+        "time to upsell = median over accounts with an upgrade of (first upgrade - first holding), in days",
+        "First holding: the account's first purchase, installed asset or contract. First upgrade: "
+        "its first product on an upgrade path from one it held before, up to the reporting day.",
+        (Count("accounts with an upgrade", "time_to_upsell_accounts"),),
+    ),
+    Definition(
+        "customer_lifetime_value",
+        "Customer lifetime value",
+        "customer_lifetime_value",
+        "money",
+        "CLV = (revenue this year / active accounts) x (1 / account churn)",
+        "Account churn: the share of last year's paying accounts without revenue this year; 1 / "
+        "churn is the expected relationship length in years under a constant churn. CLV/CAC needs "
+        "CROSSGRAPH_KPI_CAC; the domain's target is 3 or more.",
+        (
+            Count("average yearly revenue", "average_yearly_revenue", "money"),
+            Count("relationship years", "relationship_years", "num"),
+            Count("account churn", "account_churn", "pct"),
+            Count("CLV/CAC", "clv_to_cac", "num"),
         ),
     ),
     Definition(

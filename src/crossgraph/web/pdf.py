@@ -166,6 +166,7 @@ def plan_pdf(plan: dict[str, Any]) -> bytes:
     _installed_base(doc, plan["installed_base"])
     _contracts(doc, plan["contracts"])
     _revenue(doc, plan)
+    _contacts(doc, plan["contacts"], plan["touchpoints"])
     _opportunities(doc, plan["opportunities"])
     doc.heading("Risks")
     for risk in plan["risks"] or [{"reason": "None flagged."}]:
@@ -254,6 +255,45 @@ def _contracts(doc: PlanDocument, contracts: list[dict[str, Any]]) -> None:
         rows,
         (20, 18, 60, 20, 20, 18, 24),
         "LLLLLRR",
+    )
+
+
+def _contacts(doc: PlanDocument, contacts: list[dict[str, Any]], touchpoints: dict[str, Any]) -> None:
+    doc.heading("Key contacts")
+    if contacts:
+        rows = [
+            (
+                c["name"],
+                c["role"] or "-",
+                c["influence"] or "-",
+                c["last_touchpoint"] or "-",
+                f"left {c['left_at']}" if c["left_at"] else "active",
+            )
+            for c in contacts
+        ]
+        doc.grid(("name", "role", "influence", "last met", "status"), rows, (46, 56, 20, 24, 34), "LLLLL")
+    else:
+        doc.para("No contacts recorded.")
+    doc.heading("Last touchpoints")
+    if not touchpoints["last"]:
+        doc.para("None recorded.")
+        return
+    rows = [
+        (
+            t["occurred_at"],
+            t["type"].replace("_", " "),
+            t["contact"] or "-",
+            t["owner"] or "-",
+            t["notes"] or "",
+        )
+        for t in touchpoints["last"]
+    ]
+    doc.grid(("date", "type", "with", "by", "notes"), rows, (22, 34, 36, 28, 60), "LLLLL")
+    talk = touchpoints["last_upsell_conversation"]
+    doc.para(
+        f"Last upsell conversation: {talk} ({touchpoints['days_since_upsell_conversation']} days ago)."
+        if talk
+        else "No upsell conversation on record."
     )
 
 

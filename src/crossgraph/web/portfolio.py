@@ -19,8 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api.deps import AppState
 from crossgraph.api.fields import Day
+from crossgraph.api.routes.worklist import holder as worklist_holder
 from crossgraph.dates import today
-from crossgraph.errors import GraphUnavailable
+from crossgraph.errors import GraphUnavailable, WorklistMissing
 from crossgraph.graph.feedback import feedback_stats, with_rates
 from crossgraph.graph.writeback import write_back_version
 from crossgraph.intel.kpis import KPIs, kpi_history
@@ -28,6 +29,7 @@ from crossgraph.model.registry import RegistryError, VersionInfo
 from crossgraph.params import read_params
 from crossgraph.recommend.nba import split_values
 from crossgraph.recommend.whitespace import Whitespace, build_whitespace
+from crossgraph.recommend.worklist import FLAG_TEXT, Sort, Worklist
 from crossgraph.web import charts
 from crossgraph.web.auth import Admin, Manager, web
 from crossgraph.web.kpidefs import KPIS
@@ -68,9 +70,20 @@ async def worklist(
     segment: Annotated[str, Query(max_length=200)] = "",
     industry: Annotated[str, Query(max_length=200)] = "",
     country: Annotated[str, Query(max_length=200)] = "",
+    owner: Annotated[str, Query(max_length=200)] = "",
+    flag: Annotated[str, Query(max_length=200)] = "",
+    sort: Sort = "potential",
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
+    """From the newest worklist snapshot (upsell potential, flags, last touchpoint) when there is
+    one; before the first `crossgraph worklist refresh`, ranked live by the model's cross-sell."""
     state = web(request).state
+    try:
+        snapshot = worklist_holder(request, state.settings).get()
+    except WorklistMissing:
+        snapshot = None
+    if snapshot is not None:
+        return _snapshot_page(request, viewer, snapshot, segment, country, owner, flag, sort, page_no)
     engine = state.holder.engine
     table = await run_in_threadpool(caches(request).cross_sell.of, engine, state.graph.run)
     chosen = Filter(segment=segment, industry=industry, country=country)
@@ -98,6 +111,69 @@ async def worklist(
         "page_link": lambda n: "/ui/worklist?" + urlencode({**query, "page": n}),
     }
     return page(request, "worklist.html", viewer, context)
+
+
+def _snapshot_page(
+    request: Request,
+    viewer: Any,
+    snapshot: Worklist,
+    segment: str,
+    country: str,
+    owner: str,
+    flag: str,
+    sort: Sort,
+    page_no: int,
+) -> HTMLResponse:
+    chosen = {"segment": segment, "country": country, "owner": owner, "flag": flag}
+    if flag and flag not in FLAG_TEXT:
+        flag = ""  # a stale bookmark: show every account rather than an error page
+    total, _ = snapshot.page(
+        segment=split_values([segment]),
+        country=split_values([country]),
+        owner=split_values([owner]),
+        flag=[flag] if flag else [],
+        limit=0,
+    )
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page_no = min(page_no, pages)
+    first = (page_no - 1) * PAGE_SIZE
+    _, rows = snapshot.page(
+        sort=sort,
+        segment=split_values([segment]),
+        country=split_values([country]),
+        owner=split_values([owner]),
+        flag=[flag] if flag else [],
+        offset=first,
+        limit=PAGE_SIZE,
+    )
+    query = {k: v for k, v in {**chosen, "sort": sort}.items() if v}
+    context = {
+        "nav": "worklist",
+        "rows": rows,
+        "first": first,
+        "page_no": page_no,
+        "pages": pages,
+        "total": total,
+        "chosen": chosen,
+        "sort": sort,
+        "sorts": SORT_LABELS,
+        "flags": FLAG_TEXT,
+        "choices": {
+            name: sorted({r[name] for r in snapshot.rows if r.get(name)})
+            for name in ("segment", "country", "owner")
+        },
+        "snapshot": snapshot.body,
+        "page_link": lambda n: "/ui/worklist?" + urlencode({**query, "page": n}),
+    }
+    return page(request, "worklist_snapshot.html", viewer, context)
+
+
+SORT_LABELS = {
+    "potential": "upsell potential",
+    "open_value": "open opportunity value",
+    "revenue": "revenue, last 12 months",
+    "last_touchpoint": "longest without a touchpoint",
+}
 
 
 # -- whitespace -------------------------------------------------------------------------
@@ -253,7 +329,7 @@ def kpi_series(state: AppState, cache: Caches, as_of: date | None) -> list[KPIs]
 
         def compute(g: Any) -> list[KPIs]:
             day = as_of or today()  # the default day of every KPI, plan and list (crossgraph.dates)
-            return kpi_history(g, [*quarter_starts(day, QUARTERS), day])
+            return kpi_history(g, [*quarter_starts(day, QUARTERS), day], cac=state.settings.kpi_cac)
 
         series = state.graph.run(compute)
         if series is None:
@@ -284,6 +360,7 @@ async def kpis_page(
                 [(d.title, values)],
                 label=f"{d.title} per 12 months to each date",
                 fmt=_chart_fmt(d.fmt),
+                goal=getattr(now, d.goal) if d.goal else None,
             )
     context = {
         "nav": "kpis",

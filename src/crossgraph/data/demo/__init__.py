@@ -22,15 +22,24 @@ from crossgraph.data.demo.catalogue import DEFAULT_PRODUCTS, MIN_PRODUCTS, Catal
 from crossgraph.data.demo.common import Calendar, day_strings
 from crossgraph.data.demo.events import Events, build_events
 from crossgraph.data.demo.installed import Assets, Contracts, build_assets, build_contracts
+from crossgraph.data.demo.people import (
+    Contacts,
+    Touchpoints,
+    account_owner,
+    build_contacts,
+    build_touchpoints,
+)
 from crossgraph.data.demo.purchases import Purchases, build_purchases
 from crossgraph.data.demo.vocab import COUNTRIES, INDUSTRIES, SERVICE_LEVELS, SIZE_BANDS
 from crossgraph.data.tables import (
     ACCOUNTS,
     ASSETS,
+    CONTACTS,
     CONTRACTS,
     EVENTS,
     PRODUCTS,
     PURCHASES,
+    TOUCHPOINTS,
     UPGRADES,
     TableSpec,
 )
@@ -38,7 +47,17 @@ from crossgraph.errors import InvalidInput
 
 __all__ = ["DEFAULT_PRODUCTS", "MIN_PRODUCTS", "DemoSummary", "generate_demo"]
 
-FILES = ("accounts", "products", "upgrades", "assets", "contracts", "events", "purchases")
+FILES = (
+    "accounts",
+    "products",
+    "upgrades",
+    "assets",
+    "contracts",
+    "events",
+    "contacts",
+    "touchpoints",
+    "purchases",
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,8 @@ class DemoSummary:
     assets: int
     contracts: int
     events: int
+    contacts: int
+    touchpoints: int
     purchases: int
     orders: int
 
@@ -86,7 +107,7 @@ def generate_demo(
     as_of: date | None = None,
     progress: Progress | None = None,
 ) -> DemoSummary:
-    """Write the seven CSV files into `out_dir` (created if needed), each atomically.
+    """Write the nine CSV files into `out_dir` (created if needed), each atomically.
 
     `products` is met exactly (default DEFAULT_PRODUCTS, at least MIN_PRODUCTS).
     `progress(stage, done, total)` is called per generation step ("generating") and per
@@ -98,9 +119,10 @@ def generate_demo(
         raise InvalidInput(f"seed={seed} must be zero or positive")
     n_products = DEFAULT_PRODUCTS if products is None else products
     cal = Calendar(as_of or date.today())
-    step = _stepper(progress, 5)
-    # one independent stream per stage: the catalogue does not depend on the account count
-    rngs = np.random.default_rng(seed).spawn(6)
+    step = _stepper(progress, 6)
+    # one independent stream per stage: the catalogue does not depend on the account count, and
+    # streams added later (contacts, touchpoints) leave the files of the earlier ones unchanged
+    rngs = np.random.default_rng(seed).spawn(8)
     cat = build_catalogue(rngs[0], n_products)
     step()
     accts = build_accounts(rngs[1], accounts)
@@ -112,6 +134,9 @@ def generate_demo(
     step()
     events = build_events(rngs[5], cat, accts, assets, cal)
     step()
+    contacts = build_contacts(rngs[6], accts, cal)
+    touchpoints = build_touchpoints(rngs[7], accts, contacts, cal)
+    step()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -121,6 +146,8 @@ def generate_demo(
     _write_assets(out_dir, cat, accts, assets, progress)
     _write_contracts(out_dir, cat, accts, contracts, progress)
     _write_events(out_dir, cat, accts, events, progress)
+    _write_contacts(out_dir, accts, contacts, progress)
+    _write_touchpoints(out_dir, accts, touchpoints, _contact_ids(len(contacts)), progress)
     _write_purchases(out_dir, cat, accts, purchases, progress)
     return DemoSummary(
         out_dir=out_dir,
@@ -132,6 +159,8 @@ def generate_demo(
         assets=len(assets),
         contracts=len(contracts),
         events=len(events),
+        contacts=len(contacts),
+        touchpoints=len(touchpoints),
         purchases=len(purchases),
         orders=purchases.n_orders,
     )
@@ -173,6 +202,7 @@ def _write_accounts(out_dir: Path, accts: Accounts, progress: Progress | None) -
                 size,
                 f"{industry} / {size}",
                 accts.ids[parent] if parent >= 0 else "",
+                account_owner(i),
             )
 
     _write(out_dir, ACCOUNTS, len(accts), rows, progress)
@@ -299,3 +329,57 @@ def _write_purchases(
 
     columns = [c.name for c in PURCHASES.columns]
     write_lines(out_dir / PURCHASES.filename, columns, len(purchases), lines, progress)
+
+
+def _contact_ids(n: int) -> list[str]:
+    width = max(6, len(str(n)))
+    return [f"P{i + 1:0{width}d}" for i in range(n)]
+
+
+def _write_contacts(out_dir: Path, accts: Accounts, contacts: Contacts, progress: Progress | None) -> None:
+    ids = _contact_ids(len(contacts))
+
+    def rows(lo: int, hi: int) -> Iterable[Sequence[object]]:
+        left = contacts.left[lo:hi]
+        days = day_strings(np.maximum(left, 0))
+        return [
+            (
+                ids[i],
+                accts.ids[contacts.account[i]],
+                contacts.name[i],
+                contacts.role[i],
+                contacts.influence[i],
+                contacts.email[i],
+                days[i - lo] if left[i - lo] >= 0 else "",
+            )
+            for i in range(lo, hi)
+        ]
+
+    _write(out_dir, CONTACTS, len(contacts), rows, progress)
+
+
+def _write_touchpoints(
+    out_dir: Path,
+    accts: Accounts,
+    touchpoints: Touchpoints,
+    contact_ids: list[str],
+    progress: Progress | None,
+) -> None:
+    width = max(6, len(str(len(touchpoints))))
+
+    def rows(lo: int, hi: int) -> Iterable[Sequence[object]]:
+        days = day_strings(touchpoints.day[lo:hi])
+        return [
+            (
+                f"T{i + 1:0{width}d}",
+                accts.ids[touchpoints.account[i]],
+                contact_ids[touchpoints.contact[i]] if touchpoints.contact[i] >= 0 else "",
+                touchpoints.kind[i],
+                days[i - lo],
+                touchpoints.owner[i],
+                touchpoints.notes[i],
+            )
+            for i in range(lo, hi)
+        ]
+
+    _write(out_dir, TOUCHPOINTS, len(touchpoints), rows, progress)

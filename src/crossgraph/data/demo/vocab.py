@@ -575,3 +575,39 @@ MONTHS = (
     "November",
     "December",
 )
+
+GIVEN_NAMES = (
+    "Anna", "Lukas", "Sofia", "Jonas", "Marie", "Paul", "Elena", "Felix", "Clara", "Tomas",
+    "Julia", "Matteo", "Lea", "Erik", "Nina", "Jan", "Laura", "David", "Ines", "Pieter",
+    "Eva", "Marek", "Sara", "Olivier", "Hanna", "Stefan", "Chiara", "Lars", "Petra", "Henrik",
+)  # fmt: skip
+# (role, influence) at a customer: the first is the account's top contact, the rest in order of need
+CONTACT_ROLES = (
+    ("Managing Director", "high"),
+    ("Head of Production", "high"),
+    ("Purchasing Manager", "medium"),
+    ("Maintenance Lead", "medium"),
+    ("Plant Manager", "high"),
+    ("Quality Manager", "low"),
+    ("Operations Director", "high"),
+    ("Shift Supervisor", "low"),
+)
+# our side: the account owners (a rep per country group) and the field engineers
+SALES_REPS = ("m.keller", "s.novak", "a.rossi", "j.lindqvist", "p.dubois", "k.jansen")
+ENGINEERS = ("t.bauer", "r.weber", "h.fischer")
+TOUCHPOINT_NOTES = {
+    "meeting": (
+        "Quarterly business review",
+        "Production planning for next year",
+        "Introduced new line manager",
+    ),
+    "call": ("Follow-up on open quote", "Asked about delivery times", "Checked satisfaction after service"),
+    "visit": ("Plant tour, saw the new hall", "Walked the line with maintenance", "Met the new operators"),
+    "quote": ("Quote for spare parts package", "Quote for service upgrade", "Quote for a second line"),
+    "upsell_conversation": (
+        "Discussed capacity upgrade",
+        "Presented premium service level",
+        "Showed the Pro tier with peer results",
+    ),
+    "service_visit": ("Preventive maintenance", "Repaired a feeder fault", "Replaced wear parts"),
+}
