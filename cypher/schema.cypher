@@ -23,3 +23,5 @@ CREATE CONSTRAINT touchpoint_id IF NOT EXISTS FOR (t:Touchpoint) REQUIRE t.id IS
 CREATE INDEX touchpoint_occurred_at IF NOT EXISTS FOR (t:Touchpoint) ON (t.occurred_at);
 CREATE CONSTRAINT opportunity_list_key IF NOT EXISTS FOR (l:OpportunityList) REQUIRE l.key IS UNIQUE;
 CREATE INDEX opportunity_list_quarter IF NOT EXISTS FOR (l:OpportunityList) ON (l.quarter);
+CREATE CONSTRAINT change_feed_id IF NOT EXISTS FOR (f:ChangeFeed) REQUIRE f.id IS UNIQUE;
+CREATE INDEX change_seq IF NOT EXISTS FOR (c:Change) ON (c.seq);

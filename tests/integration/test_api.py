@@ -1142,8 +1142,10 @@ def test_a_won_product_leaves_the_accounts_suggestions_at_once(served: Served, c
     stored = client.post("/v1/feedback", json=post, headers=WRITE)
     assert stored.status_code == 201 and stored.json()["suppressed"] is True
     assert stored.json()["suppressed_until"] is None
-    after = [i["sku"] for i in client.get(url, params={"limit": 5}, headers=READ).json()["items"]]
-    assert won not in after and after[:1] == before[:1]
+    answer = client.get(url, params={"limit": 5}, headers=READ).json()
+    after = [i["sku"] for i in answer["items"]]
+    # Owned now, and the account is ranked from its refolded factor until the next run (test_events.py)
+    assert won not in after and answer["basis"] == "folded"
     fused = client.get(url, params={"kinds": "cross_sell,upsell", "limit": 50}, headers=READ).json()
     assert won not in {i["sku"] for i in fused["items"]}
     batch = client.post("/v1/recommendations/batch", json={"accounts": [account], "limit": 5}, headers=READ)

@@ -204,6 +204,8 @@ def test_every_v1_route_asks_for_its_scope_at_the_gate(served: Served) -> None:
     assert set(scopes) == {(p, m) for p, m in documented if p.startswith("/v1/")}
     assert scopes.pop(("/v1/admin/reload", "POST")) == "admin"
     assert scopes.pop(("/v1/feedback", "POST")) == "write"
+    assert scopes.pop(("/v1/purchases", "POST")) == "write"
+    assert scopes.pop(("/v1/accounts", "POST")) == "write"
     assert set(scopes.values()) == {"read"} and len(scopes) == 8
 
 

@@ -22,11 +22,12 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 import crossgraph
 from crossgraph.api import errors
+from crossgraph.api.changes import ChangeFollower
 from crossgraph.api.deps import AppState
 from crossgraph.api.fastpath import SidebarFastPath
 from crossgraph.api.gate import Gate
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
-from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace, worklist
+from crossgraph.api.routes import accounts, batch, events, feedback, health, kpis, model, whitespace, worklist
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import InvalidInput, ModelNotLoaded
 from crossgraph.graph.feedback import suppressions
@@ -57,6 +58,7 @@ ROUTERS = (
     batch.router,
     model.router,
     feedback.router,
+    events.router,
     health.router,
 )
 
@@ -64,14 +66,16 @@ ROUTERS = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
+    graph = GraphLink(settings)
     state = AppState(
         settings=settings,
         holder=ModelHolder(Registry(settings.model_dir)),
-        graph=GraphLink(settings),
+        graph=graph,
         metrics=metrics,
         keys=load_keys(settings),
         suppressions=Suppressions(),
         intel=intel_config(settings),
+        changes=ChangeFollower(graph),
     )
 
     @asynccontextmanager
@@ -80,8 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limits = threadpool_limits(1, "blas")
         if not state.keys.keys:
             log.warning("no API keys configured: every /v1 call will be refused (crossgraph api-key create)")
+        await run_in_threadpool(state.graph.probe)  # first: a new model replays the change feed
         await run_in_threadpool(_load_model, state)
-        await run_in_threadpool(state.graph.probe)
         await run_in_threadpool(_refresh_suppressions, state)
         stop = asyncio.Event()
         watcher = asyncio.create_task(_watch(state, stop))
@@ -109,6 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "model", "description": "The served model, with offline metrics and online feedback"},
             {"name": "kpis", "description": "Whether account growth works (docs/kpis.md)"},
             {"name": "feedback", "description": "What reps did with suggestions (needs the write scope)"},
+            {
+                "name": "events",
+                "description": "Purchases and accounts as they happen, in the answers at once (write scope)",
+            },
             {"name": "admin", "description": "Needs the admin scope"},
             {"name": "health", "description": "Liveness, readiness, Prometheus metrics"},
         ],
@@ -152,7 +160,7 @@ def intel_config(settings: Settings) -> Intel:
 
 def _load_model(state: AppState) -> None:
     try:
-        previous, current = state.holder.reload()
+        previous, current = state.holder.reload(prepare=state.changes.follow)
     except ModelNotLoaded as exc:
         state.metrics.reloads.labels(outcome="failed").inc()
         served = state.holder.version
@@ -192,6 +200,9 @@ def _tick(state: AppState) -> None:
     state.graph.probe()
     state.metrics.graph_up.set(1 if state.graph.up else 0)
     _refresh_suppressions(state)
+    engine = state.holder.loaded
+    if engine is not None:
+        state.changes.follow(engine)
 
 
 def _refresh_suppressions(state: AppState) -> None:

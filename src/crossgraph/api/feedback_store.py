@@ -37,4 +37,6 @@ def store_feedback(state: AppState, item: Feedback, retry: str = "try again shor
         suppressed = True
     if suppressed:
         state.suppressions.add(kept.account_id, kept.sku)
+    if kept.action == "won" and recorded.created:  # owned now: refold here, and tell the other workers
+        state.graph.run(lambda g: state.changes.wrote(state.holder.loaded, g, [kept.account_id], "won"))
     return Stored(recorded, suppressed, until)

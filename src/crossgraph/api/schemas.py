@@ -151,6 +151,13 @@ class RecommendationList(BaseModel):
     fallback_segment: str | None = Field(
         default=None, description="For accounts newer than the model: the segment whose popularity ranks"
     )
+    basis: Literal["model", "folded", "segment_popularity"] = Field(
+        default="model",
+        description="What ranked the cross-sell items: the trained model; folded (the account bought, "
+        "won or was created after the model was trained: its ALS factor refolded from its current "
+        "purchases, peers the model's accounts closest to it, until the next training run); or "
+        "segment_popularity (an account newer than the model with no purchases yet)",
+    )
     partial: bool = Field(
         default=False, description="True when Neo4j could not be asked, so live facts are missing"
     )

@@ -51,14 +51,17 @@ class ModelHolder:
         engine = self._engine
         return engine.version if engine else None
 
-    def reload(self) -> tuple[str | None, str]:
-        """Load the registry's current version if it is not the one served: (previous, current)."""
+    def reload(self, prepare: Callable[[Engine], object] | None = None) -> tuple[str | None, str]:
+        """Load the registry's current version if it is not the one served: (previous, current).
+        `prepare(engine)` runs on a new engine before it is served (replaying changes)."""
         with self._lock:
             previous = self.version
             try:
                 info = self.registry.current()
                 if info.version != previous:
                     engine = Engine(Artifact.load(info.path))  # fully built before anyone sees it
+                    if prepare is not None:
+                        prepare(engine)
                     self._engine = engine
                     self.loaded_at = datetime.now(UTC)
                     log.info("serving model %s (was %s)", info.version, previous)

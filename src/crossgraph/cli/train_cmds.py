@@ -191,6 +191,7 @@ def train(
     Exit code 0 when the new model was promoted, 2 when the gate refused it (the current model
     stays; the artifact is kept for inspection), 1 on errors."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit parallelises itself
+    from crossgraph.graph.changes import change_seq
     from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
     from crossgraph.model.evaluate import render_table
     from crossgraph.model.hybrid import HybridParams
@@ -213,6 +214,7 @@ def train(
     with graph() as g:
         say("exporting purchases from the graph")
         with timed(timings, "export"):
+            changes_until = change_seq(g)  # before the export: a change during it is replayed, not lost
             lines = export_order_lines(g)
             accounts, products = export_accounts(g), export_products(g)
             installed = export_installed(g)
@@ -230,6 +232,7 @@ def train(
             progress=say,
             timings=timings,
             installed=installed,
+            changes_until=changes_until,
         )
         console.print(render_table(result.report))
         if not result.passed:

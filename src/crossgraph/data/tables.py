@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -351,9 +351,10 @@ class RowProblem:
     line: int
     column: str | None
     problem: str
+    where: str = "line"  # what `line` counts: file lines, or "item" for the records of a body
 
     def __str__(self) -> str:
-        where = f"{self.file} line {self.line}"
+        where = f"{self.file} {self.where} {self.line}"
         if self.column:
             where += f", column {self.column!r}"
         return f"{where}: {self.problem}"
@@ -367,6 +368,7 @@ class ParsedTable:
     lines: list[int] = field(default_factory=list)  # source line of each row
     problems: list[RowProblem] = field(default_factory=list)
     rejected: list[tuple[int, dict[str, str], RowProblem]] = field(default_factory=list)
+    where: str = "line"  # RowProblem.where of its problems
 
 
 def read_table(spec: TableSpec, path: Path) -> ParsedTable:
@@ -398,54 +400,79 @@ def _read_rows(table: ParsedTable, reader: Iterator[list[str]]) -> None:
         table.problems.append(RowProblem(name, 1, duplicate_name, "column appears more than once"))
     if missing or duplicates:
         return
-    positions = [(c, header.index(c.name) if c.name in header else None) for c in spec.columns]
     # Extra columns are allowed and ignored (CRM exports carry many).
 
-    seen: dict[tuple[Value, ...], int] = {}
+    rows = TableRows(table)
     for line, cells in _numbered(reader):
         if not any(cell.strip() for cell in cells):
             continue
-        problem: RowProblem | None = None
         if len(cells) != len(header):
             problem = RowProblem(name, line, None, f"has {len(cells)} cells, the header has {len(header)}")
-            _reject(table, line, header, cells, problem)
+            _reject(table, line, dict(zip(header, cells, strict=False)), problem)
             continue
+        rows.add(line, dict(zip(header, cells, strict=True)))
+
+
+def parse_records(spec: TableSpec, source: str, records: Iterable[Mapping[str, str]]) -> ParsedTable:
+    """Parse and check rows that arrive as column -> text maps (an API body; `source` names it,
+    e.g. "body.lines"), with the same rules, messages and duplicate handling as `read_table`;
+    problems count records from 1 (`item 3`)."""
+    table = ParsedTable(spec=spec, path=Path(source), where="item")
+    rows = TableRows(table)
+    for number, record in enumerate(records, start=1):
+        rows.add(number, record)
+    return table
+
+
+class TableRows:
+    """Adds rows to a ParsedTable one at a time: parse each cell, apply the row check, collapse
+    identical duplicates of a key and reject conflicting ones."""
+
+    def __init__(self, table: ParsedTable) -> None:
+        self.table = table
+        self.seen: dict[tuple[Value, ...], int] = {}
+
+    def add(self, line: int, cells: Mapping[str, str]) -> None:
+        table, spec = self.table, self.table.spec
+        name, where = table.path.name, table.where
         row: dict[str, Value] = {}
-        for column, position in positions:
-            raw = cells[position].strip() if position is not None else ""
+        problem: RowProblem | None = None
+        for column in spec.columns:
+            raw = (cells.get(column.name) or "").strip()
             if raw == "":
                 if column.nullable:
                     row[column.name] = column.default
                     continue
-                problem = RowProblem(name, line, column.name, "value is empty")
+                problem = RowProblem(name, line, column.name, "value is empty", where)
                 break
             try:
                 row[column.name] = column.parse(raw)
             except ValueProblem as exc:
-                problem = RowProblem(name, line, column.name, str(exc))
+                problem = RowProblem(name, line, column.name, str(exc), where)
                 break
         if problem is None and spec.check is not None:
             failed = spec.check(row)
             if failed is not None:
-                problem = RowProblem(name, line, failed[0], failed[1])
+                problem = RowProblem(name, line, failed[0], failed[1], where)
         if problem is None:
             key = tuple(row[k] for k in spec.key)
-            first = seen.get(key)
+            first = self.seen.get(key)
             if first is not None:
                 if table.rows[first] == row:
-                    continue
+                    return
                 problem = RowProblem(
                     name,
                     line,
                     None,
-                    f"duplicate key {_show_key(spec, key)} with values that differ from line "
+                    f"duplicate key {_show_key(spec, key)} with values that differ from {where} "
                     f"{table.lines[first]}",
+                    where,
                 )
             else:
-                seen[key] = len(table.rows)
+                self.seen[key] = len(table.rows)
         if problem is not None:
-            _reject(table, line, header, cells, problem)
-            continue
+            _reject(table, line, dict(cells), problem)
+            return
         table.rows.append(row)
         table.lines.append(line)
 
@@ -456,9 +483,9 @@ def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
         yield reader.line_num, cells  # type: ignore[attr-defined]
 
 
-def _reject(table: ParsedTable, line: int, header: list[str], cells: list[str], problem: RowProblem) -> None:
+def _reject(table: ParsedTable, line: int, cells: dict[str, str], problem: RowProblem) -> None:
     table.problems.append(problem)
-    table.rejected.append((line, dict(zip(header, cells, strict=False)), problem))
+    table.rejected.append((line, cells, problem))
 
 
 def _show_key(spec: TableSpec, key: tuple[Value, ...]) -> str:

@@ -119,18 +119,25 @@ def weights(
 ) -> npt.NDArray[np.float32]:
     """One weight per stored pair, aligned with `interactions.indices`."""
     v = pair_values(interactions, config.value)
-    if config.scheme == "binary":
-        w = np.ones_like(v)
-    elif config.scheme == "linear":
-        w = 1.0 + config.alpha * v
-    elif config.scheme == "log":
-        w = 1.0 + config.alpha * np.log1p(v)
-    else:
+    if config.scheme == "bm25":
         w = _bm25_aligned(interactions, v, config.bm25_k1, config.bm25_b)
+    else:
+        w = value_weights(v, config)
     if config.half_life_days is not None and interactions.nnz:
         ref = reference if reference is not None else interactions.last_at.max()
         w = w * recency_decay(interactions.last_at, ref, config.half_life_days, config.seasonal_period_days)
     return w.astype(np.float32)
+
+
+def value_weights(v: npt.NDArray[np.float64], config: WeightingConfig) -> npt.NDArray[np.float64]:
+    """The binary, linear or log weight of raw values v >= 0 (bm25 needs the whole matrix)."""
+    if config.scheme == "binary":
+        return np.ones_like(v)
+    if config.scheme == "linear":
+        return 1.0 + config.alpha * v
+    if config.scheme == "log":
+        return np.asarray(1.0 + config.alpha * np.log1p(v), dtype=np.float64)
+    raise InvalidInput(f"value_weights covers binary, linear and log, not {config.scheme!r}")
 
 
 def weighted_matrix(

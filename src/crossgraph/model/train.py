@@ -91,10 +91,12 @@ def train(
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
     installed: Sequence[tuple[str, str]] = (),
+    changes_until: int = 0,
 ) -> TrainResult:
     """[Tune] -> evaluate -> gate -> fit on all data -> artifact (always kept). Promotion is the
     caller's. Tuning searches on validation windows before the evaluation cutoff only.
-    `installed` (account id, sku) pairs count as owned in the artifact (see write_artifact).
+    `installed` (account id, sku) pairs count as owned in the artifact (see write_artifact);
+    `changes_until` is the graph's change number read before the export (graph.changes).
     Stage seconds are added to `timings` (a new dict if None), also `result.timings`."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
@@ -161,6 +163,8 @@ def train(
                         "current_score": result.current_score,
                     },
                     "trained_until": str(np.datetime64(lines.ordered_at.max(), "s")),
+                    # the graph's change feed number at export: serving replays the changes after it
+                    "changes_until": changes_until,
                     "tuning": tuning,
                 },
             )

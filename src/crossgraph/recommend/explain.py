@@ -38,6 +38,13 @@ class ALSExplainer:
         # B is symmetric positive definite when reg > 0; pinv also covers a singular Y^T Y at reg 0
         self.shared = y @ (np.linalg.inv(base) if regularization > 0 else np.linalg.pinv(base))
 
+    def for_rows(self, confidence: sp.csr_matrix) -> ALSExplainer:
+        """The same explainer over other confidence rows (e.g. one account refolded since the
+        fit): shares the precomputed Y and G, so it costs nothing to make."""
+        other = object.__new__(ALSExplainer)
+        other.item_factors, other.shared, other.confidence = self.item_factors, self.shared, confidence
+        return other
+
     def contributions(
         self, account_idx: int, items: npt.ArrayLike
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:

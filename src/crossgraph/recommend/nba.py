@@ -23,6 +23,7 @@ from crossgraph.intel.signals import (
 )
 from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse, list_events
 from crossgraph.recommend.engine import Engine, Filters, Suggestion
+from crossgraph.recommend.overlay import FoldedAccount
 
 GraphRun = Callable[[Callable[[Graph], Any]], Any]
 
@@ -158,14 +159,26 @@ class Candidates:
     segment: str | None = None  # for accounts newer than the model: the popularity segment
     notes: list[str] = field(default_factory=list)
     owned: tuple[str, ...] = ()  # for accounts newer than the model: skus bought, from the graph
+    folded: FoldedAccount | None = None  # changed since the fit: answered from its refolded factor
+
+    @property
+    def basis(self) -> str:
+        """What ranked the cross-sell items: model, folded or segment_popularity."""
+        if self.folded is not None:
+            return "folded"
+        return "model" if self.index is not None else "segment_popularity"
 
     def peers(self, engine: Engine) -> list[str]:
-        """The model's closest peers (none for accounts newer than the model)."""
+        """The model's closest peers (none for accounts newer than the model and not folded)."""
+        if self.folded is not None:
+            return [p.id for p in engine.folded_peers(self.folded)]
         return [] if self.index is None else [p.id for p in engine.peers(self.index)]
 
     def fit_scores(self, engine: Engine) -> dict[str, float]:
         """Sku -> the 0-100 score of every product the account could buy (engine.fit_score)."""
-        if self.index is not None:
+        if self.folded is not None:
+            found = engine.folded_fit_scores(self.folded)
+        elif self.index is not None:
             found = engine.fit_scores(self.index)
         else:
             found = engine.fallback_fit_scores(
@@ -180,6 +193,9 @@ def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOpti
     """From the model, or segment popularity for an account newer than it (asks the graph)."""
     filters = options.filters
     index = engine.account_index.get(account_id)
+    folded = engine.overlay.folded.get(account_id)
+    if folded is not None and folded.confidence.nnz:
+        return folded_candidates(engine, folded, options)
     if index is not None:
         items = engine.recommend(index, options.limit, filters, options.drivers)
         return Candidates(account_dict(engine, index), items, index)
@@ -201,6 +217,24 @@ def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOpti
         f"{segment}; peer evidence arrives with the next training run"
     )
     return Candidates(account, items, None, segment, [note], tuple(owned))
+
+
+def folded_candidates(engine: Engine, folded: FoldedAccount, options: ListOptions) -> Candidates:
+    """An account whose purchases changed since the fit (or that is newer than it)."""
+    items = engine.recommend_folded(folded, options.limit, options.filters, options.drivers)
+    account = {
+        "id": folded.id,
+        "name": folded.name,
+        "industry": folded.industry,
+        "country": folded.country,
+        "in_model": folded.index is not None,
+    }
+    note = (
+        f"account {folded.id} changed after model {engine.version} was trained: ranked by its ALS "
+        "factor refolded from its current purchases, with peers the model's accounts closest to "
+        "it, until the next training run"
+    )
+    return Candidates(account, items, folded.index, None, [note], folded.owned_skus, folded)
 
 
 def recommendation_list(
@@ -237,6 +271,7 @@ def recommendation_list(
         "items": items,
         "events": events,
         "fallback_segment": found.segment,
+        "basis": found.basis,
         "partial": partial,
         "notes": notes,
     }

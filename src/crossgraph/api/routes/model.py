@@ -38,9 +38,10 @@ async def model(engine: EngineDep, state: StateDep, _: ReadKey) -> schemas.Model
 @router.post("/admin/reload", response_model=schemas.ReloadResult, tags=["admin"])
 async def reload(state: StateDep, _: AdminKey) -> schemas.ReloadResult:
     """Load the registry's current model now (the server also notices promotions by itself).
-    The new model is loaded completely before it replaces the old one."""
+    The new model is loaded completely, with the changes made after its training export
+    replayed, before it replaces the old one."""
     try:
-        previous, current = await run_in_threadpool(state.holder.reload)
+        previous, current = await run_in_threadpool(state.holder.reload, state.changes.follow)
     except ModelNotLoaded:
         state.metrics.reloads.labels(outcome="failed").inc()
         raise
