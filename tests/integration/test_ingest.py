@@ -12,10 +12,11 @@ import pytest
 
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.tables import ACCOUNTS
 from crossgraph.errors import InvalidRows
 from crossgraph.graph import ingest
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.ingest import LoadReport, PairLines, PairsInGraph, load_directory
+from crossgraph.graph.ingest import LoadReport, PairLines, PairsInGraph, load_directory, load_records
 from crossgraph.graph.schema import graph_stats, init_schema
 from tests.conftest import FIXTURES
 from tests.integration.snapshot import snapshot
@@ -217,6 +218,17 @@ def test_a_refused_row_keeps_its_graph_parent_which_may_close_another_cycle(
         (3, "parent cycle 'R' -> 'X' -> 'R'"),
         (4, "parent cycle 'S' -> 'R' -> 'S' (partly in the graph)"),
     ]
+    assert snapshot(graph) == before
+
+
+def test_accounts_posted_through_the_api_path_are_checked_for_parent_cycles(graph: Graph) -> None:
+    load_directory(graph, FIXTURES / "small")  # A3 is part of A1
+    before = snapshot(graph)
+    body = [{"id": "A1", "name": "Nordhafen Packaging GmbH", "parent_id": "A3"}]
+    with pytest.raises(
+        InvalidRows, match=r"body\.accounts item 1, column 'parent_id': parent cycle 'A1' -> 'A3'"
+    ):
+        load_records(graph, ACCOUNTS, "body.accounts", body)
     assert snapshot(graph) == before
 
 
