@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -57,3 +58,51 @@ def test_clear_needs_confirmation(graph: Graph, cli_env: Settings) -> None:
     assert json.loads(runner.invoke(app, ["graph", "stats", "--json"]).output)["nodes"]["Account"] == 4
     assert runner.invoke(app, ["graph", "clear", "--yes"]).exit_code == 0
     assert json.loads(runner.invoke(app, ["graph", "stats", "--json"]).output)["nodes"] == {}
+
+
+def graph_is_empty() -> bool:
+    return json.loads(runner.invoke(app, ["graph", "stats", "--json"]).output)["nodes"] == {}
+
+
+def test_latin1_file_is_one_clear_line_naming_file_and_line(
+    graph: Graph, cli_env: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "latin1"
+    shutil.copytree(FIXTURES / "small", folder)
+    accounts = folder / "accounts.csv"
+    accounts.write_bytes(accounts.read_text().replace("Kessler", "Keßler").encode("latin-1"))
+    result = runner.invoke(app, ["load", str(folder)])
+    assert result.exit_code == 1
+    assert "accounts.csv line 4: byte 0xdf is not UTF-8" in result.output
+    assert "nothing was written" in result.output and "Traceback" not in result.output
+    assert graph_is_empty()
+
+
+def test_gzip_compressed_files_load_and_a_folder_with_both_forms_is_refused(
+    graph: Graph, cli_env: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "packed"
+    shutil.copytree(FIXTURES / "small", folder)
+    purchases = folder / "purchases.csv"
+    (folder / "purchases.csv.gz").write_bytes(gzip.compress(purchases.read_bytes()))
+    both = runner.invoke(app, ["load", str(folder)])
+    assert both.exit_code == 1
+    assert "holds both purchases.csv and purchases.csv.gz" in both.output
+    assert graph_is_empty()
+    purchases.unlink()
+    result = runner.invoke(app, ["load", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "11 new order lines" in result.output
+
+
+def test_parent_cycle_is_refused_naming_the_rows(graph: Graph, cli_env: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "cycle"
+    shutil.copytree(FIXTURES / "small", folder)
+    accounts = folder / "accounts.csv"
+    accounts.write_text(accounts.read_text().replace("mid,,\n", "mid,,A3\n"))  # A2 -> A3 -> A1 stays a tree
+    accounts.write_text(accounts.read_text().replace("large,,\n", "large,,A3\n"))  # A1 -> A3 -> A1
+    result = runner.invoke(app, ["load", str(folder)])
+    assert result.exit_code == 1
+    assert "accounts.csv line 2, column 'parent_id': parent cycle 'A1' -> 'A3' -> 'A1'" in result.output
+    assert "accounts.csv line 4, column 'parent_id'" in result.output
+    assert "Traceback" not in result.output and graph_is_empty()

@@ -12,10 +12,11 @@ import pytest
 
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.tables import ACCOUNTS
 from crossgraph.errors import InvalidRows
 from crossgraph.graph import ingest
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.ingest import LoadReport, PairLines, PairsInGraph, load_directory
+from crossgraph.graph.ingest import LoadReport, PairLines, PairsInGraph, load_directory, load_records
 from crossgraph.graph.schema import graph_stats, init_schema
 from tests.conftest import FIXTURES
 from tests.integration.snapshot import snapshot
@@ -127,6 +128,8 @@ BAD_INPUTS = {
     "unknown account": ("purchases.csv", "L99,O99,A404,C-1,1,45,2024-01-01", "account_id"),
     "unknown sku": ("purchases.csv", "L99,O99,A1,NOPE,1,45,2024-01-01", "sku"),
     "conflicting duplicate": ("purchases.csv", "L1,O1,A1,M-100,1,99999,2022-03-01", None),
+    "own parent": ("accounts.csv", "A8,Loop Ltd,plastics,US,mid,,A8", "parent_id"),
+    "unknown parent": ("accounts.csv", "A8,Orphan Ltd,plastics,US,mid,,A404", "parent_id"),
 }
 
 
@@ -157,6 +160,91 @@ def test_bad_input_leaves_the_graph_exactly_as_it_was(graph: Graph, tmp_path: Pa
     assert problem.line == expected_line
     assert "nothing was written" in str(caught.value)
     assert snapshot(graph) == before
+
+
+def test_parent_cycles_in_the_file_are_refused_with_every_row_on_them(graph: Graph, tmp_path: Path) -> None:
+    folder = copy_fixture(tmp_path)
+    for row in ("A7,Seven,,,,,A8", "A8,Eight,,,,,A9", "A9,Nine,,,,,A7", "A6,Six,,,,,A7"):
+        append(folder / "accounts.csv", row)
+    with pytest.raises(InvalidRows) as caught:
+        load_directory(graph, folder)
+    # A6 hangs below the cycle without being on it; with A7's row refused, its parent is unknown.
+    assert [(p.line, p.column, p.problem) for p in caught.value.problems] == [
+        *[(line, "parent_id", "parent cycle 'A7' -> 'A8' -> 'A9' -> 'A7'") for line in (6, 7, 8)],
+        (9, "parent_id", "unknown account 'A7' (not in accounts.csv nor in the graph)"),
+    ]
+    assert graph_stats(graph).nodes == {}
+
+
+def test_a_parent_that_closes_a_cycle_with_the_graph_is_refused(graph: Graph, tmp_path: Path) -> None:
+    """An increment may hold only some accounts: the cycle check follows the graph's PART_OF too."""
+    load_directory(graph, FIXTURES / "small")  # A3 is part of A1
+    before = snapshot(graph)
+    folder = tmp_path / "increment"
+    folder.mkdir()
+    (folder / "accounts.csv").write_text(
+        "id,name,parent_id\nA5,Westbay Plastics Inc,A3\nA1,Nordhafen Packaging GmbH,A5\n"
+    )
+    with pytest.raises(InvalidRows) as caught:
+        load_directory(graph, folder)
+    assert [(p.line, p.column) for p in caught.value.problems] == [(2, "parent_id"), (3, "parent_id")]
+    assert (
+        caught.value.problems[0].problem == "parent cycle 'A5' -> 'A3' -> 'A1' -> 'A5' (partly in the graph)"
+    )
+    assert snapshot(graph) == before
+    # Moving A3 out from under A1 in the same file breaks the cycle: the load is accepted.
+    append(folder / "accounts.csv", "A3,Kessler Metallbau AG,")
+    load_directory(graph, folder)
+    parents = graph.write_text("MATCH (a:Account)-[:PART_OF]->(p) RETURN a.id AS a, p.id AS p ORDER BY a")
+    assert [(r["a"], r["p"]) for r in parents] == [("A1", "A5"), ("A5", "A3")]
+
+
+def test_a_refused_row_keeps_its_graph_parent_which_may_close_another_cycle(
+    graph: Graph, tmp_path: Path
+) -> None:
+    first, increment = tmp_path / "first", tmp_path / "increment"
+    first.mkdir()
+    increment.mkdir()
+    (first / "accounts.csv").write_text("id,name,parent_id\nS,Group,\nR,Subsidiary,S\n")
+    load_directory(graph, first)
+    before = snapshot(graph)
+    # R <-> X is a cycle; S -> R only hangs below it. Refusing R's row keeps R part of S in
+    # the graph, and then S -> R -> S is a cycle too.
+    (increment / "accounts.csv").write_text("id,name,parent_id\nR,Subsidiary,X\nX,Other,R\nS,Group,R\n")
+    with pytest.raises(InvalidRows) as caught:
+        load_directory(graph, increment)
+    assert [(p.line, p.problem) for p in caught.value.problems] == [
+        (2, "parent cycle 'R' -> 'X' -> 'R'"),
+        (3, "parent cycle 'R' -> 'X' -> 'R'"),
+        (4, "parent cycle 'S' -> 'R' -> 'S' (partly in the graph)"),
+    ]
+    assert snapshot(graph) == before
+
+
+def test_accounts_posted_through_the_api_path_are_checked_for_parent_cycles(graph: Graph) -> None:
+    load_directory(graph, FIXTURES / "small")  # A3 is part of A1
+    before = snapshot(graph)
+    body = [{"id": "A1", "name": "Nordhafen Packaging GmbH", "parent_id": "A3"}]
+    with pytest.raises(
+        InvalidRows, match=r"body\.accounts item 1, column 'parent_id': parent cycle 'A1' -> 'A3'"
+    ):
+        load_records(graph, ACCOUNTS, "body.accounts", body)
+    assert snapshot(graph) == before
+
+
+def test_skip_invalid_rejects_the_rows_of_a_parent_cycle(graph: Graph, tmp_path: Path) -> None:
+    folder = copy_fixture(tmp_path)
+    append(folder / "accounts.csv", "A8,Eight,,,,,A8")
+    append(folder / "purchases.csv", "L99,O99,A8,C-1,1,45,2024-01-01")
+    report = load_directory(graph, folder, skip_invalid=True, rejects_path=tmp_path / "rejects.csv")
+    assert report.rejected == 2 and report.rows["accounts"] == 4
+    with (tmp_path / "rejects.csv").open() as handle:
+        problems = [r["problem"] for r in csv.DictReader(handle)]
+    assert problems == [
+        "account 'A8' is its own parent",
+        "unknown account 'A8' (not in accounts.csv nor in the graph)",
+    ]
+    assert graph.write_text("MATCH (a:Account)-[r:PART_OF]->(a) RETURN count(r) AS loops")[0]["loops"] == 0
 
 
 def test_skip_invalid_loads_valid_rows_and_writes_rejects(graph: Graph, tmp_path: Path) -> None:

@@ -43,6 +43,27 @@ def test_bolt_listens_on_loopback_only_with_a_private_password(neo4j_settings: S
     assert len(server.password()) >= 24
 
 
+def test_store_and_logs_are_private_and_the_password_stays_in_its_file(neo4j_settings: Settings) -> None:
+    """Other users of the machine can read neither the data nor the password (issue 14, item 9)."""
+    if not neo4j_settings.uses_local_server:
+        pytest.skip("an external server is configured; this checks the local one")
+    server = LocalServer(neo4j_settings)
+    pid = server.status().pid
+    home = server.home
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    modes = {path.relative_to(home).as_posix(): stat.S_IMODE(path.stat().st_mode) for path in home.rglob("*")}
+    # The store, its transaction logs and Neo4j's own log were all written by the running JVM.
+    assert {"data/databases/neo4j/neostore", "data/transactions/neo4j", "logs/debug.log"} <= modes.keys()
+    assert {"logs/crossgraph-neo4j.log", "run/neo4j.pid", "password"} <= modes.keys()
+    readable_by_others = {name: oct(mode) for name, mode in modes.items() if mode & 0o077}
+    assert readable_by_others == {}
+    secret = server.password().encode()
+    for view in ("cmdline", "environ"):
+        assert secret not in Path(f"/proc/{pid}/{view}").read_bytes(), (
+            f"the password is in /proc/{pid}/{view}"
+        )
+
+
 def test_wrong_password_and_default_password_are_refused(neo4j_settings: Settings) -> None:
     if not neo4j_settings.uses_local_server:
         pytest.skip("an external server is configured; this checks the local one")

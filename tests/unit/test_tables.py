@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from crossgraph.data.tables import ACCOUNTS, CONTRACTS, PRODUCTS, PURCHASES, UPGRADES, read_table
+from crossgraph.errors import InvalidInput
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -133,3 +135,54 @@ def test_dates_in_assets_are_dates(tmp_path: Path) -> None:
     table = read_table(ASSETS, path)
     assert table.rows[0]["installed_at"] == date(2010, 2, 1)
     assert table.problems[0].column == "utilization" and "at most 1" in table.problems[0].problem
+
+
+ACCOUNT_ROWS = "id,name,parent_id\nA1,Nordhafen GmbH,\nA2,Café Müller,A1\n"
+
+
+def test_gzip_compressed_file_reads_like_the_plain_one(tmp_path: Path) -> None:
+    plain = read_table(ACCOUNTS, write(tmp_path, "accounts.csv", ACCOUNT_ROWS))
+    packed = tmp_path / "accounts.csv.gz"
+    packed.write_bytes(gzip.compress(ACCOUNT_ROWS.encode("utf-8")))
+    assert read_table(ACCOUNTS, packed).rows == plain.rows
+    assert plain.rows[1]["name"] == "Café Müller"
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_latin1_file_is_refused_naming_file_and_line(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(ACCOUNT_ROWS.encode(encoding))
+    with pytest.raises(InvalidInput, match=r"accounts\.csv line 3: byte 0xe9 is not UTF-8") as caught:
+        read_table(ACCOUNTS, path)
+    assert "CSV UTF-8" in str(caught.value)
+
+
+def test_line_of_a_bad_byte_counts_lines_across_read_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv.gz"
+    body = "id,name\n" + "".join(f"A{i},Zoë {i}\n" for i in range(100_000)) + "A-last,Caf\xe9\n"
+    path.write_bytes(gzip.compress(body.encode("utf-8")[:-6] + "Caf\xe9\n".encode("latin-1")))
+    with pytest.raises(InvalidInput, match=r"accounts\.csv\.gz line 100002: byte 0xe9"):
+        read_table(ACCOUNTS, path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (ACCOUNT_ROWS.encode("utf-16"), "accounts.csv is UTF-16 text"),
+        (
+            b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)),
+            "accounts.csv is a ZIP archive or Excel workbook",
+        ),
+        (b"id,name\nA1,x\x00y\n", "accounts.csv line 2 holds a NUL byte"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "accounts.csv line 3 holds a NUL byte"),
+        (bytes(range(1, 256)) * 4, "accounts.csv line 2: byte 0x80 is not UTF-8"),
+        (gzip.compress(ACCOUNT_ROWS.encode())[:30], "accounts.csv: the gzip data is damaged or cut short"),
+    ],
+    ids=["utf-16", "xlsx", "nul", "png", "binary", "truncated-gzip"],
+)
+def test_files_that_are_not_utf8_csv_text_are_named(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(content)
+    with pytest.raises(InvalidInput) as caught:
+        read_table(ACCOUNTS, path)
+    assert str(caught.value).startswith(message)

@@ -34,7 +34,8 @@ def load(
     directory: Path = typer.Argument(
         ...,
         help="Folder with accounts.csv, products.csv, purchases.csv, "
-        "assets.csv, contracts.csv, upgrades.csv, events.csv (each optional).",
+        "assets.csv, contracts.csv, upgrades.csv, events.csv (each optional, UTF-8, "
+        "each may be gzip-compressed as NAME.csv.gz).",
     ),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Load the valid rows and write the rejected ones to --rejects."

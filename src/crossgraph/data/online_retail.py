@@ -12,14 +12,13 @@ re-importing the file never double counts.
 from __future__ import annotations
 
 import csv
-import gzip
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
 
 from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.textfile import open_text
 from crossgraph.errors import InvalidInput
 
 COLUMNS = (
@@ -52,18 +51,10 @@ class OnlineRetail:
     dropped_non_product_rows: int
 
 
-def _open(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
-
-
 def is_online_retail(path: Path) -> bool:
-    try:
-        with _open(path) as handle:
-            header = next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError):
-        return False
+    """Whether the header is the UCI file's; a file that is not UTF-8 text raises InvalidInput."""
+    with open_text(path) as handle:
+        header = next(csv.reader(handle), [])
     return tuple(h.strip() for h in header) == COLUMNS
 
 
@@ -80,7 +71,7 @@ def read_online_retail(path: Path) -> OnlineRetail:
     repeats: Counter[tuple[str, str]] = Counter()
     customers: set[str] = set()
     rows_read = purchase_rows = dropped = 0
-    with _open(path) as handle:
+    with open_text(path) as handle:
         reader = csv.DictReader(handle)
         for record in reader:
             rows_read += 1

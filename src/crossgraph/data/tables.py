@@ -14,6 +14,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from crossgraph.data.textfile import open_text
+from crossgraph.errors import InvalidInput
+
 Value = Any
 Parser = Callable[[str], Value]
 
@@ -169,6 +172,7 @@ ACCOUNTS = TableSpec(
         Column("parent_id", required=False, nullable=True, description="group/parent account id"),
         Column("owner", required=False, nullable=True, description="the account owner (sales rep)"),
     ),
+    references=(Reference("parent_id", "accounts"),),
 )
 
 PRODUCTS = TableSpec(
@@ -372,38 +376,41 @@ def read_table(spec: TableSpec, path: Path) -> ParsedTable:
     `problems` (and, with their raw cells, in `rejected`). Duplicate keys with identical
     values are collapsed; with conflicting values the later row is a problem."""
     table = ParsedTable(spec=spec, path=path)
-    name = path.name
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with open_text(path) as handle:
         reader = csv.reader(handle)
         try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            table.problems.append(RowProblem(name, 1, None, "file is empty (expected a header row)"))
-            return table
-        missing = [c.name for c in spec.columns if c.required and c.name not in header]
-        for missing_name in missing:
-            table.problems.append(
-                RowProblem(name, 1, missing_name, "required column is missing from the header")
-            )
-        duplicates = sorted({h for h in header if header.count(h) > 1})
-        for duplicate_name in duplicates:
-            table.problems.append(RowProblem(name, 1, duplicate_name, "column appears more than once"))
-        if missing or duplicates:
-            return table
-        # Extra columns are allowed and ignored (CRM exports carry many).
-
-        rows = TableRows(table)
-        for line, cells in _numbered(reader):
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(header):
-                problem = RowProblem(
-                    name, line, None, f"has {len(cells)} cells, the header has {len(header)}"
-                )
-                _reject(table, line, dict(zip(header, cells, strict=False)), problem)
-                continue
-            rows.add(line, dict(zip(header, cells, strict=True)))
+            _read_rows(table, reader)
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise InvalidInput(f"{path.name} line {reader.line_num}: {exc}; is it CSV text?") from None
     return table
+
+
+def _read_rows(table: ParsedTable, reader: Iterator[list[str]]) -> None:
+    spec, name = table.spec, table.path.name
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        table.problems.append(RowProblem(name, 1, None, "file is empty (expected a header row)"))
+        return
+    missing = [c.name for c in spec.columns if c.required and c.name not in header]
+    for missing_name in missing:
+        table.problems.append(RowProblem(name, 1, missing_name, "required column is missing from the header"))
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    for duplicate_name in duplicates:
+        table.problems.append(RowProblem(name, 1, duplicate_name, "column appears more than once"))
+    if missing or duplicates:
+        return
+    # Extra columns are allowed and ignored (CRM exports carry many).
+
+    rows = TableRows(table)
+    for line, cells in _numbered(reader):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            problem = RowProblem(name, line, None, f"has {len(cells)} cells, the header has {len(header)}")
+            _reject(table, line, dict(zip(header, cells, strict=False)), problem)
+            continue
+        rows.add(line, dict(zip(header, cells, strict=True)))
 
 
 def parse_records(spec: TableSpec, source: str, records: Iterable[Mapping[str, str]]) -> ParsedTable:

@@ -10,6 +10,7 @@ interrupted (e.g. the connection dropped) completes it without double counting.
 from __future__ import annotations
 
 import csv
+import functools
 import gc
 import json
 import time
@@ -27,6 +28,7 @@ from crossgraph.data.csvout import atomic_text
 from crossgraph.data.matrix import factorize
 from crossgraph.data.online_retail import OnlineRetail, read_online_retail
 from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.parents import parent_cycles
 from crossgraph.data.tables import (
     ACCOUNTS,
     PRODUCTS,
@@ -81,18 +83,97 @@ class LoadReport:
 
 
 def read_directory(directory: Path) -> dict[str, ParsedTable]:
-    """Parse every known CSV file present in the directory (each file is optional)."""
+    """Parse every known CSV file present in the directory (each file is optional; `NAME.csv`
+    may be gzip-compressed as `NAME.csv.gz`). A file that cannot be read as CSV text stops
+    the load; every such file is named."""
     if not directory.is_dir():
         raise InvalidInput(f"{directory} is not a directory")
-    tables = {
-        spec.name: read_table(spec, directory / spec.filename)
-        for spec in TABLES
-        if (directory / spec.filename).exists()
-    }
-    if not tables:
+    paths = {spec.name: path for spec in TABLES if (path := table_file(directory, spec.filename))}
+    if not paths:
         expected = ", ".join(spec.filename for spec in TABLES)
-        raise InvalidInput(f"{directory} holds none of the files crossgraph loads ({expected})")
+        raise InvalidInput(
+            f"{directory} holds none of the files crossgraph loads ({expected}, each may be .csv.gz)"
+        )
+    tables: dict[str, ParsedTable] = {}
+    unreadable: list[str] = []
+    for name, path in paths.items():
+        try:
+            tables[name] = read_table(TABLES_BY_NAME[name], path)
+        except InvalidInput as exc:
+            unreadable.append(str(exc))
+    if unreadable:
+        raise InvalidInput("; ".join(unreadable) + "; nothing was written")
     return tables
+
+
+def table_file(directory: Path, filename: str) -> Path | None:
+    """`filename` or `filename.gz` in the directory; both at once is ambiguous and refused."""
+    plain, compressed = directory / filename, directory / f"{filename}.gz"
+    if plain.exists() and compressed.exists():
+        raise InvalidInput(
+            f"{directory} holds both {plain.name} and {compressed.name}; keep one; nothing was written"
+        )
+    return plain if plain.exists() else compressed if compressed.exists() else None
+
+
+def check_parents(tables: dict[str, ParsedTable], graph: Graph | None) -> None:
+    """Following parent_id from any account must end. An account that is its own parent, or a
+    cycle of any length through the file and the graph's PART_OF links, is a problem on each
+    row of the file that closes it, and those rows leave `rows`."""
+    accounts = tables.get("accounts")
+    if accounts is None or all(row["parent_id"] is None for row in accounts.rows):
+        return
+    in_file = {str(row["id"]): row["parent_id"] for row in accounts.rows}
+    line_of = {str(row["id"]): line for row, line in zip(accounts.rows, accounts.lines, strict=True)}
+    graph_parent: dict[str, str | None] = {}
+    asked: set[str] = set()
+
+    def ask_graph(ids: set[str]) -> None:
+        """The graph's PART_OF links above these accounts (a file row replaces its own link)."""
+        if graph is not None and ids - asked:
+            for record in graph.read("account_ancestors", {"ids": sorted(ids - asked)}):
+                graph_parent[record["id"]] = record["parent_id"]
+            asked.update(ids)
+
+    ask_graph({p for p in in_file.values() if p is not None and p not in in_file})
+    refused: dict[str, RowProblem] = {}
+    while True:
+        kept = {account: parent for account, parent in in_file.items() if account not in refused}
+        parent_of = kept | {a: p for a, p in graph_parent.items() if a not in kept}  # file order first
+        cycles = [c for c in parent_cycles(parent_of) if kept.keys() & set(c)]
+        if not cycles:
+            break
+        for cycle in cycles:
+            problem = _cycle_problem(cycle, from_file=kept.keys() >= set(cycle))
+            for account in kept.keys() & set(cycle):
+                refused[account] = RowProblem(
+                    accounts.path.name, line_of[account], "parent_id", problem, accounts.where
+                )
+        # A refused row leaves the account's graph parent in place, which may close another cycle.
+        ask_graph(set(refused))
+    _drop_rows(accounts, lambda row, _line: refused.get(str(row["id"])))
+
+
+def _cycle_problem(cycle: list[str], from_file: bool) -> str:
+    if len(cycle) == 1:
+        return f"account {cycle[0]!r} is its own parent"
+    path = " -> ".join(repr(account) for account in [*cycle, cycle[0]])
+    return f"parent cycle {path}" + ("" if from_file else " (partly in the graph)")
+
+
+def _drop_rows(table: ParsedTable, problem_of: Callable[[Row, int], RowProblem | None]) -> None:
+    """Move the rows that have a problem from `rows` to `problems` and `rejected`."""
+    kept_rows: list[Row] = []
+    kept_lines: list[int] = []
+    for row, line in zip(table.rows, table.lines, strict=True):
+        problem = problem_of(row, line)
+        if problem is None:
+            kept_rows.append(row)
+            kept_lines.append(line)
+        else:
+            table.problems.append(problem)
+            table.rejected.append((line, {k: _show(v) for k, v in row.items()}, problem))
+    table.rows, table.lines = kept_rows, kept_lines
 
 
 def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> None:
@@ -130,19 +211,9 @@ def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> Non
         )
         if resolved and not any(_foreign_contact(table, row, 0, contact_account) for row in table.rows):
             continue  # every reference resolves (always so for a load without problems)
-        kept_rows: list[Row] = []
-        kept_lines: list[int] = []
-        for row, line in zip(table.rows, table.lines, strict=True):
-            problem = _unresolved(table, row, line, keys) or _foreign_contact(
-                table, row, line, contact_account
-            )
-            if problem is None:
-                kept_rows.append(row)
-                kept_lines.append(line)
-            else:
-                table.problems.append(problem)
-                table.rejected.append((line, {k: _show(v) for k, v in row.items()}, problem))
-        table.rows, table.lines = kept_rows, kept_lines
+        _drop_rows(
+            table, functools.partial(_reference_problem, table, keys=keys, contact_account=contact_account)
+        )
 
 
 def _referenced(rows: list[Row], column: str) -> set[str]:
@@ -154,6 +225,12 @@ def _referenced(rows: list[Row], column: str) -> set[str]:
         return {v for row in rows for v in reference_values(row, column)}
     distinct.discard(None)
     return {str(v) for v in distinct}
+
+
+def _reference_problem(
+    table: ParsedTable, row: Row, line: int, keys: dict[str, set[str]], contact_account: dict[str, str]
+) -> RowProblem | None:
+    return _unresolved(table, row, line, keys) or _foreign_contact(table, row, line, contact_account)
 
 
 def _foreign_contact(
@@ -242,6 +319,7 @@ def write_checked(
 ) -> LoadReport:
     """Resolve the parsed tables' references, then write them; with problems, raise InvalidRows
     (nothing written) or, with `skip_invalid`, write the good rows and the rejects file."""
+    check_parents(tables, graph)  # first: a refused account may leave references unresolved
     check_references(tables, graph)
     problems = [p for t in tables.values() for p in t.problems]
     report = LoadReport()

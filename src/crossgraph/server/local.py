@@ -3,7 +3,9 @@
 No Docker engine is needed: the jars are fetched once with Maven into the cache folder, a
 small launcher (java/CrossgraphNeo4j.java) is compiled next to them, and the server runs
 as a detached JVM bound to 127.0.0.1 with authentication on. The password is generated
-once and kept in <data_dir>/neo4j/password, readable by the user only.
+once and kept in <data_dir>/neo4j/password, readable by the user only; the launcher reads it
+from that file (never from its command line or environment, which /proc shows). The data
+folder is 0700 and everything Neo4j writes in it 0600 (the JVM runs with umask 077).
 """
 
 from __future__ import annotations
@@ -16,18 +18,21 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
 from crossgraph.errors import Neo4jServerError
 from crossgraph.settings import Settings, parse_memory
 
 LAUNCHER_CLASS = "CrossgraphNeo4j"
+PRIVATE_UMASK = 0o077  # what the JVM creates (store, transaction logs, debug.log) is 0600/0700
 READY_MARKER = "CROSSGRAPH_NEO4J_READY"
 
 # What Neo4j's own distribution passes to the JVM (conf/neo4j.conf, server.jvm.additional);
@@ -168,7 +173,7 @@ class LocalServer:
                     f"no password at {self.password_file}: start the local server first "
                     "(crossgraph neo4j start) or set CROSSGRAPH_NEO4J_URI and CROSSGRAPH_NEO4J_PASSWORD"
                 )
-            self.home.mkdir(parents=True, exist_ok=True)
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(24) + "\n")
@@ -215,7 +220,8 @@ class LocalServer:
             )
         password = self.password(create=True)
         for folder in (self.home / "run", self.home / "logs"):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private(self.home)
         heap = self.settings.neo4j_heap
         command = [
             "java",
@@ -231,20 +237,20 @@ class LocalServer:
             str(parse_memory(self.settings.neo4j_pagecache)),
             str(parse_memory(self.settings.neo4j_tx_memory)),
             self.settings.neo4j_tx_log_retention,
+            str(self.password_file),
         ]
-        env = {**os.environ, "CROSSGRAPH_NEO4J_INITIAL_PASSWORD": password}
-        with self.log_file.open("ab") as log:
+        with _private_append(self.log_file) as log:
             offset = log.tell()
             process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env,
                 start_new_session=True,
                 cwd=self.home,
+                umask=PRIVATE_UMASK,
             )
-        self.pid_file.write_text(f"{process.pid}\n")
+        _write_private(self.pid_file, f"{process.pid}\n")
         echo(f"Starting Neo4j {self.version} (pid {process.pid}) on {self.uri} ...")
         deadline = time.monotonic() + self.settings.neo4j_start_timeout
         while time.monotonic() < deadline:
@@ -317,6 +323,28 @@ class LocalServer:
                 debug.read_text(errors="replace").splitlines()[-lines:]
             )
         return "\n".join(text.splitlines()[-2 * lines :])
+
+
+def make_private(folder: Path) -> None:
+    """No access for group and others under `folder`, itself included: a data folder made
+    before the server ran with umask 077 holds 755 folders and 644 files."""
+    for path in (folder, *folder.rglob("*")):
+        with contextlib.suppress(FileNotFoundError):  # Neo4j may remove a file meanwhile
+            mode = stat.S_IMODE(path.lstat().st_mode)
+            if mode & PRIVATE_UMASK and not path.is_symlink():
+                path.chmod(mode & ~PRIVATE_UMASK)
+
+
+@contextlib.contextmanager
+def _private_append(path: Path) -> Iterator[BinaryIO]:
+    """`path` opened for appending, created 0600."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as handle:
+        yield handle
+
+
+def _write_private(path: Path, text: str) -> None:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o600), "w") as handle:
+        handle.write(text)
 
 
 def _alive(pid: int) -> bool:

@@ -15,9 +15,9 @@ import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
  * Runs Neo4j Community embedded with its Bolt connector, the route Neo4j's Java
  * reference documents as "Accessing Neo4j embedded via the Bolt protocol".
  *
- * Arguments: HOME HOST PORT PAGECACHE_BYTES TX_MEMORY_BYTES
- * The neo4j user's password is read from the environment variable
- * CROSSGRAPH_NEO4J_INITIAL_PASSWORD, never from the command line (visible in ps).
+ * Arguments: HOME HOST PORT PAGECACHE_BYTES TX_MEMORY_BYTES TX_LOG_RETENTION PASSWORD_FILE
+ * The neo4j user's password is read from PASSWORD_FILE (mode 600), never from the command
+ * line or the environment, which other processes can read in /proc.
  *
  * On the first start the password is set while Bolt is still closed, so the
  * default neo4j/neo4j credentials are never reachable over the network.
@@ -26,9 +26,9 @@ public final class CrossgraphNeo4j {
     private static final String READY = "CROSSGRAPH_NEO4J_READY";
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 6) {
-            System.err.println(
-                "usage: CrossgraphNeo4j HOME HOST PORT PAGECACHE_BYTES TX_MEMORY_BYTES TX_LOG_RETENTION");
+        if (args.length != 7) {
+            System.err.println("usage: CrossgraphNeo4j HOME HOST PORT PAGECACHE_BYTES TX_MEMORY_BYTES "
+                + "TX_LOG_RETENTION PASSWORD_FILE");
             System.exit(2);
         }
         Path home = Path.of(args[0]).toAbsolutePath();
@@ -37,9 +37,10 @@ public final class CrossgraphNeo4j {
         long pageCache = Long.parseLong(args[3]);
         long txMemory = Long.parseLong(args[4]);
         String txLogRetention = args[5];
-        String password = System.getenv("CROSSGRAPH_NEO4J_INITIAL_PASSWORD");
-        if (password == null || password.length() < 8) {
-            System.err.println("CROSSGRAPH_NEO4J_INITIAL_PASSWORD must hold at least 8 characters");
+        Path passwordFile = Path.of(args[6]);
+        String password = Files.readString(passwordFile, StandardCharsets.UTF_8).strip();
+        if (password.length() < 8) {
+            System.err.println(passwordFile + " must hold a password of at least 8 characters");
             System.exit(2);
         }
 
