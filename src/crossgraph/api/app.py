@@ -25,6 +25,7 @@ from crossgraph.api import errors
 from crossgraph.api.deps import AppState
 from crossgraph.api.fastpath import SidebarFastPath
 from crossgraph.api.gate import Gate
+from crossgraph.api.limits import RateLimiter
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
 from crossgraph.api.routes import accounts, batch, feedback, health, kpis, model, whitespace
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys=load_keys(settings),
         suppressions=Suppressions(),
         intel=intel_config(settings),
+        limiter=RateLimiter.from_settings(settings, metrics.rate_limited),
     )
 
     @asynccontextmanager

@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
+from crossgraph.api.limits import RateLimiter
 from crossgraph.api.metrics import Metrics
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.keys import ApiKey, KeyRing, Scope
@@ -30,6 +31,7 @@ class AppState:
     keys: KeyRing
     suppressions: Suppressions
     intel: Intel
+    limiter: RateLimiter
 
 
 async def get_state(request: Request) -> AppState:
