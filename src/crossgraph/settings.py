@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Largest batch call: accounts x limit x opportunity kinds; beyond it 422 (the "
         "issue's 500 x 100 x 3 = 150,000 took 25-31 s and 30.8 MB)",
     )
+    api_batch_max_graph: int = Field(
+        default=100,
+        ge=1,
+        description="Accounts per batch call with upsell or renewal (each reads its signals from Neo4j); "
+        "beyond it 422",
+    )
     # Per-key rate limits (token buckets, per process): requests per minute by the key's broadest
     # scope, 0 = unlimited. A batch call costs api_rate_batch_account_cost per account.
     api_rate_read: int = Field(default=1200, ge=0, description="Requests per minute of a read key")

@@ -77,18 +77,36 @@ def test_a_batch_counts_once_per_account_against_the_rate_limit(served: Served) 
         assert len(whole.json()["results"]) == 12
 
 
-def test_a_batch_beyond_the_work_limit_is_422_naming_it(served: Served) -> None:
+def test_a_batch_beyond_the_work_limits_is_422_naming_them(served: Served) -> None:
     accounts = [served.artifact.accounts.id(i) for i in range(10)]
-    with client_with(served, api_batch_max_work=100) as client:
-        too_much = client.post(
+    with client_with(served, api_batch_max_work=100, api_batch_max_graph=4) as client:
+        graph = client.post(
             "/v1/recommendations/batch",
-            json={"accounts": accounts, "limit": 5, "opportunity": ["cross_sell", "upsell", "renewal"]},
+            json={"accounts": accounts[:5], "limit": 2, "opportunity": ["cross_sell", "renewal"]},
             headers=READ,
+        )
+        assert graph.status_code == 422, graph.text
+        assert "5 accounts with opportunity cross_sell, renewal" in graph.json()["detail"]
+        assert "at most 4 allowed (api_batch_max_graph)" in graph.json()["detail"]
+        fits = client.post(
+            "/v1/recommendations/batch",
+            json={"accounts": accounts[:4], "limit": 2, "opportunity": ["cross_sell", "renewal"]},
+            headers=READ,
+        )
+        assert fits.status_code == 200 and len(fits.json()["results"]) == 4
+        kinds = client.post(
+            "/v1/recommendations/batch",
+            json={"accounts": accounts[:4], "limit": 10, "opportunity": ["cross_sell", "upsell", "renewal"]},
+            headers=READ,
+        )
+        assert kinds.status_code == 422 and "4 x 10 x 3 = 120" in kinds.json()["detail"]
+        too_much = client.post(
+            "/v1/recommendations/batch", json={"accounts": accounts, "limit": 11}, headers=READ
         )
         assert too_much.status_code == 422, too_much.text
         detail = too_much.json()["detail"]
         assert too_much.json()["code"] == "invalid_request"
-        assert "10 x 5 x 3 = 150" in detail and "at most 100" in detail and "api_batch_max_work" in detail
+        assert "10 x 11 x 1 = 110" in detail and "at most 100" in detail and "api_batch_max_work" in detail
         fits = client.post(
             "/v1/recommendations/batch", json={"accounts": accounts, "limit": 10}, headers=READ
         )

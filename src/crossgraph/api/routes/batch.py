@@ -25,8 +25,9 @@ router = APIRouter(
 async def batch(
     request: schemas.BatchRequest, engine: EngineDep, state: StateDep, key: ReadKey, http: Request
 ) -> Response:
-    """Recommendations for up to `api_batch_max` accounts, all from the same model version, and
-    at most `api_batch_max_work` products to rank: accounts x limit x opportunity kinds. The
+    """Recommendations for up to `api_batch_max` accounts (`api_batch_max_graph` with upsell or
+    renewal), all from the same model version, and at most `api_batch_max_work` products to
+    rank: accounts x limit x opportunity kinds. The
     call counts `api_rate_batch_account_cost` per account against the key's rate limit.
     An unknown account does not fail the call: it is listed under `errors` with its status."""
     settings = state.settings
@@ -51,15 +52,23 @@ async def batch(
         as_of=request.as_of,
     )
     accounts = list(dict.fromkeys(request.accounts))  # each once, in the order given
-    check_work(len(accounts), options, settings.api_batch_max_work)
+    check_work(len(accounts), options, settings.api_batch_max_work, settings.api_batch_max_graph)
     # The gate spent one request of the key's rate on this call already.
     paid = 1.0 if GATE_KEY in http.scope else 0.0
     state.limiter.admit(key, max(1.0, len(accounts) * settings.api_rate_batch_account_cost), paid)
     return await run_in_threadpool(_run, engine, state, accounts, options)
 
 
-def check_work(accounts: int, options: ListOptions, most: int) -> None:
-    """Bound one call's work: every account ranks `limit` products per opportunity kind."""
+def check_work(accounts: int, options: ListOptions, most: int, most_graph: int) -> None:
+    """Bound one call's work: every account ranks `limit` products per opportunity kind, and
+    with upsell or renewal reads its signals from Neo4j, which costs far more than the ranking
+    (benchmarks/README.md: 500 accounts took about as long at limit 13 as at limit 100)."""
+    if options.needs_graph and accounts > most_graph:
+        raise InvalidInput(
+            f"accounts: {accounts} accounts with opportunity {', '.join(options.kinds)} in one batch, "
+            f"at most {most_graph} allowed (api_batch_max_graph): upsell and renewal read each account's "
+            "signals from Neo4j; split the call"
+        )
     kinds = len(options.kinds)
     work = accounts * options.limit * kinds
     if work > most:
