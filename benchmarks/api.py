@@ -24,7 +24,7 @@ process and drives it over keep-alive HTTP/1.1 connections from a small asyncio 
     .venv/bin/python benchmarks/api.py --accounts 2000 --products 400 --workdir /tmp/cg-api \
         --batch --batch-limit 100 --no-limits                      # before: 500 x 100 x 3
     .venv/bin/python benchmarks/api.py ... --batch --batch-limit 100   # after: 422 at once
-    .venv/bin/python benchmarks/api.py ... --batch --batch-limit 13    # after: the largest allowed
+    .venv/bin/python benchmarks/api.py ... --batch --batch-accounts 100 --batch-limit 66  # largest allowed
 """
 
 from __future__ import annotations
@@ -304,7 +304,13 @@ def main() -> None:
             }
             env.pop("CROSSGRAPH_NEO4J_URI", None)
             if args.no_limits:
-                env.update({"CROSSGRAPH_API_BATCH_MAX_WORK": str(10**9), "CROSSGRAPH_API_RATE_READ": "0"})
+                env.update(
+                    {
+                        "CROSSGRAPH_API_BATCH_MAX_WORK": str(10**9),
+                        "CROSSGRAPH_API_BATCH_MAX_GRAPH": str(10**9),
+                        "CROSSGRAPH_API_RATE_READ": "0",
+                    }
+                )
             api = subprocess.Popen(
                 [
                     sys.executable,
