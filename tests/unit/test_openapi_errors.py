@@ -21,7 +21,7 @@ def test_every_api_operation_lists_every_error_status_with_the_error_body() -> N
     for method, path, op in operations:
         missing = ERRORS - set(op["responses"])
         assert not missing, f"{method.upper()} {path} does not document {sorted(missing)}"
-        for status in ERRORS:
+        for status in [s for s in op["responses"] if s[0] in "45"]:  # route-level ones too (409)
             schema = op["responses"][status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, status)
         for status in ("429", "503"):
