@@ -14,6 +14,17 @@ process and drives it over keep-alive HTTP/1.1 connections from a small asyncio 
    of the trivial one's throughput, p99 < 20 ms.
 2. In process: one account's recommendations with evidence and drivers (Engine.recommend)
    next to a bare numpy scoring + top-k of the same account. Target: <= 3x.
+3. With --batch (issue 14, item 10): a heavy caller with its own read key posts batch calls of
+   --batch-accounts x --batch-limit x --batch-kinds back to back (honouring Retry-After) while
+   the sidebar call is driven as in 1 (with an admin key, unlimited: only the heavy caller
+   meets the rate limit); each batch's status, seconds and bytes, and the sidebar's
+   throughput next to its throughput alone. --no-limits serves without the batch
+   work cap and rate limits (as before them), for the before/after figures:
+
+    .venv/bin/python benchmarks/api.py --accounts 2000 --products 400 --workdir /tmp/cg-api \
+        --batch --batch-limit 100 --no-limits                      # before: 500 x 100 x 3
+    .venv/bin/python benchmarks/api.py ... --batch --batch-limit 100   # after: 422 at once
+    .venv/bin/python benchmarks/api.py ... --batch --batch-accounts 100 --batch-limit 66  # largest allowed
 """
 
 from __future__ import annotations
@@ -26,7 +37,9 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import date
 from pathlib import Path
@@ -142,6 +155,63 @@ def http_rows(port: int, key: str, accounts: list[str], args: argparse.Namespace
     return rows
 
 
+def post_batch(port: int, key: str, body: bytes) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/recommendations/batch",
+        data=body,
+        headers={"X-API-Key": key, "Content-Type": "application/json"},
+    )
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=600) as r:
+            status, data, retry = r.status, r.read(), None
+    except urllib.error.HTTPError as e:
+        status, data, retry = e.code, e.read(), e.headers.get("Retry-After")
+    return {"status": status, "seconds": time.perf_counter() - start, "bytes": len(data), "retry": retry}
+
+
+def batch_rows(
+    port: int, sidebar_key: str, batch_key: str, accounts: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
+    """The sidebar alone, then while a heavy caller posts batches back to back."""
+    rng = random.Random(args.seed)
+    paths = [f"/v1/accounts/{a}/recommendations?limit=10" for a in rng.choices(accounts, k=5000)]
+    body = json.dumps(
+        {
+            "accounts": rng.sample(accounts, args.batch_accounts),
+            "limit": args.batch_limit,
+            "opportunity": args.batch_kinds.split(","),
+        }
+    ).encode()
+    asyncio.run(drive(port, paths, sidebar_key, args.concurrency, min(2.0, args.duration)))  # warm-up
+    alone, _ = asyncio.run(drive(port, paths, sidebar_key, args.concurrency, args.duration))
+    calls: list[dict[str, Any]] = []
+    stop = threading.Event()
+
+    def heavy() -> None:
+        while not stop.is_set():
+            call = post_batch(port, batch_key, body)
+            calls.append(call)
+            if call["retry"]:
+                stop.wait(float(call["retry"]))
+
+    thread = threading.Thread(target=heavy, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the first batch is under way
+    during, statuses = asyncio.run(drive(port, paths, sidebar_key, args.concurrency, args.duration))
+    stop.set()
+    thread.join()
+    return {
+        "batch": f"{args.batch_accounts} x {args.batch_limit} x {args.batch_kinds}",
+        "limits": not args.no_limits,
+        "calls": calls,
+        "sidebar_alone_rps": len(alone) / args.duration,
+        "sidebar_during_rps": len(during) / args.duration,
+        "sidebar_during_p99": float(np.percentile(np.asarray(during) * 1000, 99)),
+        "sidebar_non_200": sum(n for s, n in statuses.items() if s != 200),
+    }
+
+
 def in_process(model_dir: Path, n: int, seed: int) -> list[dict[str, Any]]:
     engine = Engine(Artifact.load(Registry(model_dir).current().path))
     rng = np.random.default_rng(seed)
@@ -189,6 +259,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--workdir", type=Path, default=None, help="keep data and model here for reruns")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument(
+        "--batch", action="store_true", help="only the heavy batch caller next to the sidebar"
+    )
+    parser.add_argument("--batch-accounts", type=int, default=500)
+    parser.add_argument("--batch-limit", type=int, default=100)
+    parser.add_argument("--batch-kinds", default="cross_sell,upsell,renewal")
+    parser.add_argument(
+        "--no-limits", action="store_true", help="serve without batch work cap and rate limits"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -209,7 +288,12 @@ def main() -> None:
         api: subprocess.Popen[bytes] | None = None
         try:
             build(settings, work, args.accounts, args.products, args.seed)
-            key = create_key(settings.keys_file, f"bench-{time.time_ns()}", ["read"])
+            # With --batch the sidebar's key is an admin key (unlimited by default): only the
+            # heavy caller, with a read key, meets the rate limit.
+            key = create_key(
+                settings.keys_file, f"bench-{time.time_ns()}", ["admin" if args.batch else "read"]
+            )
+            batch_key = create_key(settings.keys_file, f"bench-batch-{time.time_ns()}", ["read"])
             port = free_port()
             env = {
                 **os.environ,
@@ -219,6 +303,14 @@ def main() -> None:
                 "CROSSGRAPH_API_KEYS_FILE": str(settings.keys_file),
             }
             env.pop("CROSSGRAPH_NEO4J_URI", None)
+            if args.no_limits:
+                env.update(
+                    {
+                        "CROSSGRAPH_API_BATCH_MAX_WORK": str(10**9),
+                        "CROSSGRAPH_API_BATCH_MAX_GRAPH": str(10**9),
+                        "CROSSGRAPH_API_RATE_READ": "0",
+                    }
+                )
             api = subprocess.Popen(
                 [
                     sys.executable,
@@ -236,15 +328,47 @@ def main() -> None:
             )
             wait_ready(port)
             accounts = Artifact.load(Registry(settings.model_dir).current().path).accounts.ids.tolist()
-            http = http_rows(port, key, accounts, args)
-            local = in_process(settings.model_dir, 2000, args.seed)
+            if args.batch:
+                heavy = batch_rows(port, key, batch_key, accounts, args)
+            else:
+                http = http_rows(port, key, accounts, args)
+                local = in_process(settings.model_dir, 2000, args.seed)
         finally:
             if api is not None:
                 api.terminate()
                 api.wait(timeout=30)
             server.stop()
 
-    report(http, local, args)
+    if args.batch:
+        report_batch(heavy, args)
+    else:
+        report(http, local, args)
+
+
+def report_batch(heavy: dict[str, Any], args: argparse.Namespace) -> None:
+    limits = "with the limits" if heavy["limits"] else "without limits (--no-limits)"
+    table = Table(title=f"Batch {heavy['batch']} back to back, {limits}, next to the sidebar call")
+    for column in ("batch calls", "status", "seconds (median)", "MB (median)"):
+        table.add_column(column, justify="right")
+    by_status: dict[int, list[dict[str, Any]]] = {}
+    for call in heavy["calls"]:
+        by_status.setdefault(call["status"], []).append(call)
+    for status, calls in sorted(by_status.items()):
+        table.add_row(
+            str(len(calls)),
+            str(status),
+            f"{np.median([c['seconds'] for c in calls]):.2f}",
+            f"{np.median([c['bytes'] for c in calls]) / 1e6:.2f}",
+        )
+    console.print(table)
+    share = heavy["sidebar_during_rps"] / heavy["sidebar_alone_rps"]
+    console.print(
+        f"sidebar: {heavy['sidebar_alone_rps']:,.0f} req/s alone, {heavy['sidebar_during_rps']:,.0f} req/s "
+        f"during the batches ({share:.0%}), p99 {heavy['sidebar_during_p99']:.1f} ms, "
+        f"{heavy['sidebar_non_200']} non-200"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(heavy, indent=2))
 
 
 def wait_ready(port: int, seconds: float = 120) -> None:

@@ -79,6 +79,26 @@ class Settings(BaseSettings):
         default=None, description="JSON list of keys (sha256 only); default <data_dir>/api-keys.json"
     )
     api_batch_max: int = Field(default=500, ge=1, le=10_000, description="Accounts per batch call")
+    api_batch_max_work: int = Field(
+        default=20_000,
+        ge=1,
+        description="Largest batch call: accounts x limit x opportunity kinds; beyond it 422 (the "
+        "issue's 500 x 100 x 3 = 150,000 took 25-31 s and 30.8 MB)",
+    )
+    api_batch_max_graph: int = Field(
+        default=100,
+        ge=1,
+        description="Accounts per batch call with upsell or renewal (each reads its signals from Neo4j); "
+        "beyond it 422",
+    )
+    # Per-key rate limits (token buckets, per process): requests per minute by the key's broadest
+    # scope, 0 = unlimited. A batch call costs api_rate_batch_account_cost per account.
+    api_rate_read: int = Field(default=1200, ge=0, description="Requests per minute of a read key")
+    api_rate_write: int = Field(default=1200, ge=0, description="Requests per minute of a write key")
+    api_rate_admin: int = Field(default=0, ge=0, description="Requests per minute of an admin key")
+    api_rate_batch_account_cost: float = Field(
+        default=1.0, ge=0, description="Requests one account of a batch call counts as (at least 1 a call)"
+    )
     api_max_body_bytes: int = Field(
         default=1_000_000, ge=1024, le=1_000_000_000, description="Largest request body; beyond it 413"
     )

@@ -111,6 +111,10 @@ def build_served(neo4j_settings: Settings, root: Path, *, accounts: int = 200, s
             "api_keys_file": root / "no-keys.json",
             "api_poll_seconds": 0.2,
             "api_graph_timeout": 2.0,
+            # Tests that hammer one key (a reload under load) test something else; the limits
+            # have their own tests (test_api_limits.py), which set them.
+            "api_rate_read": 0,
+            "api_rate_write": 0,
         }
     )
     return Served(settings, registry, artifact, sku)

@@ -28,6 +28,7 @@ from crossgraph.api.changes import ChangeFollower
 from crossgraph.api.deps import AppState
 from crossgraph.api.fastpath import SidebarFastPath
 from crossgraph.api.gate import Gate
+from crossgraph.api.limits import RateLimiter
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
 from crossgraph.api.routes import accounts, batch, events, feedback, health, kpis, model, whitespace, worklist
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         suppressions=Suppressions(),
         intel=intel_config(settings),
         changes=ChangeFollower(graph),
+        limiter=RateLimiter.from_settings(settings, metrics.rate_limited),
     )
 
     @asynccontextmanager

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from crossgraph.api.changes import ChangeFollower
+from crossgraph.api.limits import RateLimiter
 from crossgraph.api.metrics import Metrics
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.keys import ApiKey, KeyRing, Scope
@@ -32,6 +33,7 @@ class AppState:
     suppressions: Suppressions
     intel: Intel
     changes: ChangeFollower
+    limiter: RateLimiter
 
 
 async def get_state(request: Request) -> AppState:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from crossgraph.api.schemas import ErrorResponse
 from crossgraph.errors import (
     AccountNotFound,
     Conflict,
@@ -41,6 +42,7 @@ MAPPING: list[tuple[type[CrossgraphError], int, str]] = [
     (CrossgraphError, 500, "internal_error"),
 ]
 HTTP_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -48,15 +50,31 @@ HTTP_CODES = {
     409: "conflict",
     413: "too_large",
     422: INVALID_REQUEST,
+    429: "rate_limited",
     503: "unavailable",
 }
+# Every status a /v1 route can answer besides its own successes, each with the error body.
+ERROR_BODY: dict[str, Any] = {"model": ErrorResponse}  # a response documented with the error body
+_ERROR = ERROR_BODY
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid API key"},
-    403: {"description": "The key lacks the scope"},
-    404: {"description": "Unknown account or product"},
-    413: {"description": "Request body larger than api_max_body_bytes"},
-    422: {"description": "Invalid parameter (named in detail)"},
-    503: {"description": "No model loaded yet, the graph is needed and unreachable, or no worklist yet"},
+    400: {**_ERROR, "description": "The body could not be read at all (e.g. a broken form body)"},
+    401: {**_ERROR, "description": "Missing or invalid API key"},
+    403: {**_ERROR, "description": "The key lacks the scope"},
+    404: {**_ERROR, "description": "Unknown account or product"},
+    413: {**_ERROR, "description": "Request body larger than api_max_body_bytes"},
+    422: {**_ERROR, "description": "Invalid parameter (named in detail)"},
+    429: {
+        **_ERROR,
+        "description": "The key is over its rate limit (api_rate_read, api_rate_write, api_rate_admin); "
+        "Retry-After says in how many seconds to try again",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    },
+    502: {**_ERROR, "description": "Neo4j answered a query with an error"},
+    503: {
+        **_ERROR,
+        "description": "No model loaded yet, the graph is needed and unreachable, or no worklist yet",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    },
 }
 
 
@@ -65,6 +83,16 @@ def body(code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> 
     if errors is not None:
         out["errors"] = errors
     return out
+
+
+def http_response(exc: HTTPException) -> JSONResponse:
+    """The error body of an HTTPException, its headers kept (Retry-After), with the scheme to use
+    on a 401."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers.setdefault("WWW-Authenticate", "ApiKey")
+    code = HTTP_CODES.get(exc.status_code, "error")
+    return JSONResponse(body(code, str(exc.detail)), status_code=exc.status_code, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -78,11 +106,7 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        code = HTTP_CODES.get(exc.status_code, "error")
-        headers = dict(exc.headers or {})
-        if exc.status_code == 401:
-            headers.setdefault("WWW-Authenticate", "ApiKey")
-        return JSONResponse(body(code, str(exc.detail)), status_code=exc.status_code, headers=headers)
+        return http_response(exc)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -7,7 +7,8 @@ answer itself takes under 100 us. This pure ASGI layer answers exactly that shap
 with the same key check and the same `recommendation_list` as the FastAPI route, and hands
 everything else to the app unchanged: other parameters, a missing, wrong or under-scoped key,
 an account the model does not know, no model loaded. Those keep FastAPI's validation, errors
-and OpenAPI documentation; a test checks both paths give byte-identical bodies.
+and OpenAPI documentation; a test checks both paths give byte-identical bodies. What it answers
+counts against the key's rate limit as the gate counts the rest (429 when over it).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import re
 from collections.abc import Callable
 
 import orjson
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crossgraph.api.deps import AppState
+from crossgraph.api.errors import http_response
 from crossgraph.api.schemas import MAX_ITEMS
 from crossgraph.recommend.nba import ListOptions, recommendation_list
 
@@ -34,7 +37,12 @@ class SidebarFastPath:
         self.route = route  # the FastAPI route, so metrics label both paths alike
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = self._answer(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        try:
+            body = self._answer(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        except HTTPException as exc:  # over the key's rate limit
+            scope["route"] = self.route
+            await http_response(exc)(scope, receive, send)
+            return
         if body is None:
             await self.app(scope, receive, send)
             return
@@ -66,5 +74,6 @@ class SidebarFastPath:
             return None
         if account_id not in engine.account_index:
             return None  # 404, or segment popularity for an account newer than the model
+        state.limiter.admit(key)  # only once this path answers: the gate pays for the others
         options = ListOptions(limit=limit, suppressed=state.suppressions.of(account_id))
         return orjson.dumps(recommendation_list(engine, state.graph.run, account_id, options, state.intel))

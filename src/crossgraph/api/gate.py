@@ -3,6 +3,8 @@
 For `/v1` it checks the API key from the headers alone, with the scope of the route asked
 for, before the body is read or parsed and before any state (the model, the graph) is
 consulted: a caller without a valid key learns nothing, not even that no model is loaded.
+Then it spends one request of the key's rate limit (crossgraph.api.limits): a key over its
+limit gets 429 with Retry-After before any work.
 Then, on every path, it holds request bodies to `api_max_body_bytes`: a declared
 Content-Length beyond it is refused unread, a streamed body once it passes the limit.
 The routes keep their key dependencies (they document the security scheme in OpenAPI and
@@ -21,7 +23,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crossgraph.api.deps import GATE_KEY, AppState, authenticate, route_scope
-from crossgraph.api.errors import HTTP_CODES, body
+from crossgraph.api.errors import HTTP_CODES, body, http_response
 from crossgraph.keys import Scope as KeyScope
 
 PREFIX = "/v1/"
@@ -78,14 +80,13 @@ class Gate:
 
     def _refusal(self, scope: Scope) -> JSONResponse | None:
         presented = next((v for k, v in scope["headers"] if k == b"x-api-key"), None)
+        state = self.state()
         try:
-            scope[GATE_KEY] = authenticate(
-                self.state(), presented.decode("latin-1") if presented else None, self._scope(scope)
-            )
+            key = authenticate(state, presented.decode("latin-1") if presented else None, self._scope(scope))
+            state.limiter.admit(key)  # one request of the key's rate (a batch pays the rest later)
         except HTTPException as exc:
-            headers = {"WWW-Authenticate": "ApiKey"} if exc.status_code == 401 else None
-            code = HTTP_CODES[exc.status_code]
-            return JSONResponse(body(code, str(exc.detail)), status_code=exc.status_code, headers=headers)
+            return http_response(exc)
+        scope[GATE_KEY] = key
         return None
 
     def _scope(self, scope: Scope) -> KeyScope:

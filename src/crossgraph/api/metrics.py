@@ -58,6 +58,12 @@ class Metrics:
             ["route"],
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "crossgraph_rate_limited_total",
+            "Requests refused with 429 because the key was over its rate limit, by key name",
+            ["key"],
+            registry=self.registry,
+        )
 
     @staticmethod
     def shared() -> bool:

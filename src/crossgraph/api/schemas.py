@@ -312,8 +312,10 @@ class ErrorResponse(BaseModel):
         json_schema_extra={"example": {"code": "account_not_found", "detail": "account 'A9' not found"}}
     )
     code: str = Field(
-        description="Stable, machine-readable: unauthorized, forbidden, account_not_found, "
-        "product_not_found, invalid_request (every 422), model_not_loaded, graph_unavailable, ..."
+        description="Stable, machine-readable: bad_request (400), unauthorized (401), forbidden (403), "
+        "account_not_found, product_not_found, not_found (404), conflict (409), too_large (413), "
+        "invalid_request (every 422), rate_limited (429), graph_query_failed (502), model_not_loaded, "
+        "graph_unavailable (503)"
     )
     detail: str = Field(description="What went wrong, naming the offending value")
     errors: list[dict[str, Any]] | None = Field(

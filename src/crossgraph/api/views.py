@@ -12,9 +12,9 @@ from fastapi import Response
 
 from crossgraph.api import schemas
 from crossgraph.api.state import GraphLink
-from crossgraph.errors import ProductNotFound
+from crossgraph.errors import AccountNotFound, GraphUnavailable, ProductNotFound
 from crossgraph.graph.feedback import last_dismissal
-from crossgraph.graph.live import find_account, peer_purchases
+from crossgraph.graph.live import find_account, find_product, peer_purchases
 from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine, Peer
 from crossgraph.recommend.nba import account_dict, live_account, opt_str
@@ -38,7 +38,7 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
     """Blocking (asks Neo4j for purchase history): call from a thread."""
     item = engine.product_index.get(sku)
     if item is None:
-        raise ProductNotFound(sku)
+        return _outside_model(engine, graph, account_id, sku)
     index = engine.account_index.get(account_id)
     product = schemas.Product(**engine.product_dict(item))
     if index is None:
@@ -121,6 +121,57 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
         dismissed=dismissed,
         partial=live_facts is None,
         notes=notes,
+    )
+
+
+def _outside_model(engine: Engine, graph: GraphLink, account_id: str, sku: str) -> schemas.ProductEvidence:
+    """A catalogue product the model has no column for (nobody had bought it when the model was
+    trained): found, with no score, and the peers that bought it since, if any. 404 only when
+    the graph lacks the product (or the account) too."""
+    index = engine.account_index.get(account_id)
+    peers = engine.peers(index) if index is not None else []
+    found = graph.run(
+        lambda g: (
+            find_product(g, sku),
+            find_account(g, account_id),
+            peer_purchases(g, [p.id for p in peers], sku),
+        )
+    )
+    if found is None:
+        raise GraphUnavailable(
+            f"product {sku!r} is not in model {engine.version}, and Neo4j is unreachable to look it up; "
+            "try again shortly"
+        )
+    product, current, purchases = found
+    if product is None:
+        raise ProductNotFound(sku)
+    if index is None and current is None:
+        raise AccountNotFound(account_id)
+    account = (
+        account_ref(engine, index)
+        if index is not None
+        else schemas.AccountRef(id=account_id, name=opt_str((current or {}).get("name")), in_model=False)
+    )
+    buyers = [p for p in peers if p.id in purchases]
+    return schemas.ProductEvidence(
+        account=account,
+        product=schemas.Product(**product),
+        model_version=engine.version,
+        score=None,
+        model_score=None,
+        rank=None,
+        account_owns=sku in ((current or {}).get("owned") or []),
+        peers_considered=len(peers),
+        peers_owning=len(buyers),
+        share_of_all_accounts=0.0,
+        peers=[_peer_purchase(engine, p, purchases[p.id]) for p in buyers],
+        owned_before=[],
+        drivers=[],
+        partial=False,
+        notes=[
+            f"no account had bought {sku} when model {engine.version} was trained: it has no score "
+            "and no drivers until a training run sees a purchase of it"
+        ],
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from crossgraph.graph.driver import Graph
@@ -15,21 +15,31 @@ def find_account(graph: Graph, account_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def find_product(graph: Graph, sku: str) -> dict[str, Any] | None:
+    """The product's sku, name, category and kind, or None when the catalogue lacks it."""
+    rows = graph.read("find_product", {"sku": sku})
+    return rows[0] if rows else None
+
+
 def peer_purchases(graph: Graph, peer_ids: Sequence[str], sku: str) -> dict[str, dict[str, Any]]:
-    """Per peer that bought `sku`: first/last purchase, orders, quantity, revenue, bought_before."""
+    """Per peer that bought `sku`: first/last purchase (UTC), orders, quantity, revenue, bought_before."""
     rows = graph.read("peer_purchases", {"peer_ids": list(peer_ids), "sku": sku})
     return {
-        str(r["account_id"]): {**r, "first_at": _native(r["first_at"]), "last_at": _native(r["last_at"])}
+        str(r["account_id"]): {**r, "first_at": _utc(r["first_at"]), "last_at": _utc(r["last_at"])}
         for r in rows
     }
 
 
-def _native(value: Any) -> datetime | None:
-    """neo4j.time.DateTime/LocalDateTime -> datetime (None stays None)."""
+def _utc(value: Any) -> datetime | None:
+    """neo4j.time.DateTime/LocalDateTime -> an aware datetime (None stays None). Purchase times
+    are stored as local date-times of UTC (localdatetime(datetime({epochSeconds})) at ingest):
+    they say so once read, so the API writes them with their offset."""
     if value is None:
         return None
     native = value.to_native() if hasattr(value, "to_native") else value
-    return native if isinstance(native, datetime) else None
+    if not isinstance(native, datetime):
+        return None
+    return native if native.tzinfo is not None else native.replace(tzinfo=UTC)
 
 
 def top_accounts(graph: Graph, limit: int) -> list[str]:

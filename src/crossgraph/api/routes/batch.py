@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api import schemas
-from crossgraph.api.deps import EngineDep, ReadKey, StateDep
+from crossgraph.api.deps import GATE_KEY, EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import MAPPING, RESPONSES
 from crossgraph.api.fields import StrictJsonRoute
 from crossgraph.api.views import json_response
@@ -22,10 +22,16 @@ router = APIRouter(
 
 
 @router.post("/batch", response_model=schemas.BatchResponse)
-async def batch(request: schemas.BatchRequest, engine: EngineDep, state: StateDep, _: ReadKey) -> Response:
-    """Recommendations for up to `api_batch_max` accounts, all from the same model version.
+async def batch(
+    request: schemas.BatchRequest, engine: EngineDep, state: StateDep, key: ReadKey, http: Request
+) -> Response:
+    """Recommendations for up to `api_batch_max` accounts (`api_batch_max_graph` with upsell or
+    renewal), all from the same model version, and at most `api_batch_max_work` products to
+    rank: accounts x limit x opportunity kinds. The
+    call counts `api_rate_batch_account_cost` per account against the key's rate limit.
     An unknown account does not fail the call: it is listed under `errors` with its status."""
-    limit = state.settings.api_batch_max
+    settings = state.settings
+    limit = settings.api_batch_max
     if len(request.accounts) > limit:
         raise InvalidInput(
             f"accounts: {len(request.accounts)} accounts in one batch, at most {limit} allowed; "
@@ -45,13 +51,38 @@ async def batch(request: schemas.BatchRequest, engine: EngineDep, state: StateDe
         kinds=parse_kinds(request.kinds, where="body", opportunity=request.opportunity),
         as_of=request.as_of,
     )
-    return await run_in_threadpool(_run, engine, state, request, options)
+    accounts = list(dict.fromkeys(request.accounts))  # each once, in the order given
+    check_work(len(accounts), options, settings.api_batch_max_work, settings.api_batch_max_graph)
+    # The gate spent one request of the key's rate on this call already.
+    paid = 1.0 if GATE_KEY in http.scope else 0.0
+    state.limiter.admit(key, max(1.0, len(accounts) * settings.api_rate_batch_account_cost), paid)
+    return await run_in_threadpool(_run, engine, state, accounts, options)
 
 
-def _run(engine: EngineDep, state: StateDep, request: schemas.BatchRequest, options: ListOptions) -> Response:
+def check_work(accounts: int, options: ListOptions, most: int, most_graph: int) -> None:
+    """Bound one call's work: every account ranks `limit` products per opportunity kind, and
+    with upsell or renewal reads its signals from Neo4j, which costs far more than the ranking
+    (benchmarks/README.md: 500 accounts took about as long at limit 13 as at limit 100)."""
+    if options.needs_graph and accounts > most_graph:
+        raise InvalidInput(
+            f"accounts: {accounts} accounts with opportunity {', '.join(options.kinds)} in one batch, "
+            f"at most {most_graph} allowed (api_batch_max_graph): upsell and renewal read each account's "
+            "signals from Neo4j; split the call"
+        )
+    kinds = len(options.kinds)
+    work = accounts * options.limit * kinds
+    if work > most:
+        raise InvalidInput(
+            f"accounts x limit x opportunity kinds = {accounts} x {options.limit} x {kinds} = {work:,} "
+            f"products to rank in one batch, at most {most:,} allowed (api_batch_max_work); "
+            "split the call, or ask for a smaller limit or fewer opportunity kinds"
+        )
+
+
+def _run(engine: EngineDep, state: StateDep, accounts: list[str], options: ListOptions) -> Response:
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for account_id in dict.fromkeys(request.accounts):  # each once, in the order given
+    for account_id in accounts:
         try:
             results.append(
                 recommendation_list(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api.deps import AppState, StateDep, require
-from crossgraph.api.errors import RESPONSES
+from crossgraph.api.errors import ERROR_BODY, RESPONSES
 from crossgraph.api.fields import BodyFloat, StrictJsonRoute
 from crossgraph.data.tables import ACCOUNTS, PURCHASES, TableSpec
 from crossgraph.errors import GraphUnavailable
@@ -101,7 +101,9 @@ class Written(BaseModel):
     )
 
 
-@router.post("/purchases", response_model=Written, responses={422: {"description": "A line is invalid"}})
+@router.post(
+    "/purchases", response_model=Written, responses={422: {**ERROR_BODY, "description": "A line is invalid"}}
+)
 async def purchases(body: Purchases, state: StateDep, _: WriteKey) -> Written:
     """Order lines as they happen, in the shape and with the checks of purchases.csv. Written
     as `crossgraph load` writes them: idempotent by line_id (a replay writes nothing), nothing
@@ -113,7 +115,11 @@ async def purchases(body: Purchases, state: StateDep, _: WriteKey) -> Written:
     return await run_in_threadpool(_write, state, PURCHASES, "body.lines", records, "purchases")
 
 
-@router.post("/accounts", response_model=Written, responses={422: {"description": "An account is invalid"}})
+@router.post(
+    "/accounts",
+    response_model=Written,
+    responses={422: {**ERROR_BODY, "description": "An account is invalid"}},
+)
 async def accounts(body: Accounts, state: StateDep, _: WriteKey) -> Written:
     """New or changed accounts, in the shape and with the checks of accounts.csv, written as
     `crossgraph load` writes them (by id: posting the same account twice changes nothing). A

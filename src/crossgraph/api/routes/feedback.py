@@ -14,6 +14,7 @@ from crossgraph.api.deps import StateDep, require
 from crossgraph.api.errors import RESPONSES
 from crossgraph.api.feedback_store import store_feedback
 from crossgraph.api.fields import BodyFloat, StrictJsonRoute, Time
+from crossgraph.api.schemas import ErrorResponse
 from crossgraph.graph.feedback import Action, Feedback
 from crossgraph.keys import ApiKey
 
@@ -66,7 +67,10 @@ class FeedbackOut(BaseModel):
     responses={
         200: {"model": FeedbackOut, "description": "A retry: this id was stored before, nothing new"},
         201: {"description": "Stored"},
-        409: {"description": "The id is stored for another account, product or action"},
+        409: {
+            "model": ErrorResponse,
+            "description": "The id is stored for another account, product or action",
+        },
     },
 )
 async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey, response: Response) -> FeedbackOut:
