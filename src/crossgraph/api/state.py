@@ -218,4 +218,10 @@ class GraphLink:
             graph, self._graph = self._graph, None
         if graph is not None:
             graph.close()
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        # A fresh pool for a lifespan that starts again (tests, servers that restart an app):
+        # the old one's threads end with the work they were given.
+        workers, self._workers = (
+            self._workers,
+            ThreadPoolExecutor(GRAPH_WORKERS, thread_name_prefix="crossgraph-graph"),
+        )
+        workers.shutdown(wait=False, cancel_futures=True)
