@@ -206,6 +206,8 @@ def test_every_v1_route_asks_for_its_scope_at_the_gate(served: Served) -> None:
     assert scopes.pop(("/v1/feedback", "POST")) == "write"
     assert scopes.pop(("/v1/purchases", "POST")) == "write"
     assert scopes.pop(("/v1/accounts", "POST")) == "write"
+    assert scopes.pop(("/v1/accounts", "GET")) == "read"  # the worklist
+    assert scopes.pop(("/v1/review", "GET")) == "read"
     assert set(scopes.values()) == {"read"} and len(scopes) == 8
 
 

@@ -106,6 +106,11 @@ class _Late(GraphUnavailable):
     """A graph call outlived its deadline (it goes on in its worker; nobody waits for it)."""
 
 
+class _Busy(_Late):
+    """Every graph worker is still on earlier calls: this one answers without the graph. A busy
+    server is not a lost one; the probe, on a thread of its own, tells them apart."""
+
+
 class GraphLink:
     """The service's one Neo4j driver, behind a deadline.
 
@@ -128,6 +133,8 @@ class GraphLink:
         self._lock = threading.Lock()
         self._workers = ThreadPoolExecutor(GRAPH_WORKERS, thread_name_prefix="crossgraph-graph")
         self._free = threading.BoundedSemaphore(GRAPH_WORKERS)
+        # The probe's own thread: it judges the server even while requests keep every worker busy.
+        self._prober = ThreadPoolExecutor(1, thread_name_prefix="crossgraph-probe")
         # What the probe runs before calling a (re)started server up: the app sets the routes'
         # own graph work for one account, so their first calls do not pay for a cold server.
         self.warm: Callable[[Graph], object] = lambda g: g.read("ping")
@@ -146,9 +153,11 @@ class GraphLink:
         started plans every query afresh, which took longer than one deadline per route."""
         try:
             if self.up:
-                self._within_deadline(lambda g: g.read("ping"))
+                self._within_deadline(lambda g: g.read("ping"), probe=True)
             else:
-                self._within_deadline(self.warm, WARM_UP_DEADLINES * self.settings.api_graph_timeout)
+                self._within_deadline(
+                    self.warm, WARM_UP_DEADLINES * self.settings.api_graph_timeout, probe=True
+                )
         except Exception as exc:  # any failure (no password file yet, refused, timeout) = down
             self._mark_down(exc)
         else:
@@ -159,8 +168,8 @@ class GraphLink:
 
     def run(self, call: Callable[[Graph], T], seconds: float | None = None) -> T | None:
         """call(graph), or None when the graph is down or fails to answer in time (`seconds`,
-        default api_graph_timeout). One slow answer leaves the graph up (the probe judges
-        that); a lost server takes it down."""
+        default api_graph_timeout). A slow answer, or every worker busy, leaves the graph up (the
+        probe judges that); a lost server (refused, reset) takes it down."""
         if not self.up:
             return None
         try:
@@ -175,10 +184,19 @@ class GraphLink:
         """run() for whole-graph reports (KPIs, whitespace, the portfolio): api_report_timeout."""
         return self.run(call, self.settings.api_report_timeout)
 
-    def _within_deadline(self, call: Callable[[Graph], T], seconds: float | None = None) -> T:
+    def _within_deadline(
+        self, call: Callable[[Graph], T], seconds: float | None = None, *, probe: bool = False
+    ) -> T:
         timeout = seconds or self.settings.api_graph_timeout
+        if probe:  # on the probe's thread, outside the request workers
+            graph = self._connect()
+            limited = graph if timeout == graph.tx_timeout else graph.with_tx_timeout(timeout)
+            try:
+                return self._prober.submit(call, limited).result(timeout=timeout)
+            except TimeoutError as exc:
+                raise _Late(f"Neo4j did not answer the probe within {timeout:g} s") from exc
         if not self._free.acquire(blocking=False):
-            raise GraphUnavailable(f"all {GRAPH_WORKERS} graph workers are still waiting on Neo4j")
+            raise _Busy(f"all {GRAPH_WORKERS} graph workers are still waiting on Neo4j")
         try:
             graph = self._connect()
             # The server stops a transaction when nobody waits for it any more.
@@ -224,4 +242,6 @@ class GraphLink:
             self._workers,
             ThreadPoolExecutor(GRAPH_WORKERS, thread_name_prefix="crossgraph-graph"),
         )
+        prober, self._prober = self._prober, ThreadPoolExecutor(1, thread_name_prefix="crossgraph-probe")
         workers.shutdown(wait=False, cancel_futures=True)
+        prober.shutdown(wait=False, cancel_futures=True)
