@@ -148,6 +148,19 @@ def test_the_cli_refreshes_and_shows_the_worklist(
     revenue = [r["revenue_12m"] for r in rows]
     assert len(rows) == 5 and revenue == sorted(revenue, reverse=True)
     assert json.loads(shown.output)["as_of"] == "2026-06-30"
+    # The refresh kept 2026Q2's lists: the review reads them (Q1 has none: it says so)
+    page = tmp_path / "review.md"
+    account = rows[0]["id"]
+    reviewed = CliRunner().invoke(
+        app,
+        ["review", "--quarter", "2026Q2", "--accounts", account, "--as-of", "2026-06-30", "--out", str(page)],
+    )
+    assert reviewed.exit_code == 0, reviewed.output
+    text = page.read_text()
+    assert text.startswith("# Quarterly account review 2026Q2") and f"({account})" in text
+    assert "no list was kept for the previous quarter" in text
+    bad = CliRunner().invoke(app, ["review", "--quarter", "2026Q5"])
+    assert bad.exit_code == 1 and "quarter" in bad.output
 
 
 def test_the_quarterly_review_compares_the_lists_kept_in_two_quarters(served: Served) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -107,24 +109,19 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of Markdown"),
 ) -> None:
     """The account plan as Markdown a rep can read: installed base, contracts, revenue and trend,
-    top opportunities with evidence, risks, and actions per quarter."""
+    key contacts and touchpoints, top opportunities with evidence, risks, and actions per quarter.
+    Signal thresholds come from the settings, as for the API's plan."""
+    from crossgraph.api.app import intel_config
     from crossgraph.dates import parse_day
     from crossgraph.recommend.plan import build_plan, to_markdown
 
     day = parse_day(as_of) if as_of else None
     engine = current_engine()
     with graph() as g:
-        body = build_plan(engine, lambda call: call(g), account_id, as_of=day, top=top)
-    if as_json:
-        print(json.dumps(body, indent=2, default=str))
-        return
-    text = to_markdown(body)
-    if out:
-        with atomic_text(out) as handle:
-            handle.write(text)
-        err_console.print(f"wrote {out}")
-    else:
-        print(text, end="")
+        body = build_plan(
+            engine, lambda call: call(g), account_id, as_of=day, top=top, intel=intel_config(settings())
+        )
+    _emit(body, to_markdown, out, as_json)
 
 
 @fails_cleanly
@@ -158,10 +155,17 @@ def review(
         body = build_review(
             engine, g, quarter, accounts=chosen, share=share, intel=intel_config(settings()), as_of=day
         )
+    _emit(body, to_markdown, out, as_json)
+
+
+def _emit(
+    body: dict[str, Any], markdown: Callable[[dict[str, Any]], str], out: Path | None, as_json: bool
+) -> None:
+    """JSON on stdout, or the Markdown into `out` (atomically) or on stdout."""
     if as_json:
         print(json.dumps(body, indent=2, default=str))
         return
-    text = to_markdown(body)
+    text = markdown(body)
     if out:
         with atomic_text(out) as handle:
             handle.write(text)
