@@ -92,11 +92,7 @@ def build_worklist(
 
     def row(account: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         suppressed = hidden.get(account["id"], frozenset())
-        view = account_view(
-            engine, run, account["id"], as_of=day, intel=intel, top=TOP, suppressed=suppressed
-        )
-        found = view_row(engine, view, account, intel, config)
-        return found, opportunity_list(view, found)
+        return account_entry(engine, run, account, day, intel, config, suppressed)
 
     rows, lists = [], []
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="worklist") as pool:
@@ -118,6 +114,21 @@ def build_worklist(
     }
 
 
+def account_entry(
+    engine: Engine,
+    run: GraphRun,
+    account: dict[str, Any],
+    day: date,
+    intel: Intel,
+    config: PotentialConfig,
+    suppressed: frozenset[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One account's worklist row and the opportunity list the review keeps, from one view."""
+    view = account_view(engine, run, account["id"], as_of=day, intel=intel, top=TOP, suppressed=suppressed)
+    found = view_row(engine, view, account, intel, config)
+    return found, opportunity_list(view, found)
+
+
 def account_row(
     engine: Engine,
     run: GraphRun,
@@ -127,8 +138,8 @@ def account_row(
     config: PotentialConfig,
     suppressed: frozenset[str],
 ) -> dict[str, Any]:
-    view = account_view(engine, run, account["id"], as_of=day, intel=intel, top=TOP, suppressed=suppressed)
-    return view_row(engine, view, account, intel, config)
+    """The worklist row alone (account_entry)."""
+    return account_entry(engine, run, account, day, intel, config, suppressed)[0]
 
 
 def view_row(
