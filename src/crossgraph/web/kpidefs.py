@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Fmt = Literal["pct", "num", "money", "count"]
+Fmt = Literal["pct", "num", "money", "count", "days"]  # days: rounded to whole days
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ KPIS: tuple[Definition, ...] = (
         "time_to_upsell",
         "Time to upsell (days)",
         "time_to_upsell_days",
-        "num",
+        "days",
         "time to upsell = median over accounts with an upgrade of (first upgrade - first holding), in days",
         "First holding: the account's first purchase, installed asset or contract. First upgrade: "
         "its first product on an upgrade path from one it held before, up to the reporting day.",
