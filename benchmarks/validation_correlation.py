@@ -1,7 +1,7 @@
 """Does validation predict the test? Rank correlation of validation and test NDCG@10 across configurations.
 
     nice .venv/bin/python benchmarks/validation_correlation.py --json val_corr.json
-    nice .venv/bin/python benchmarks/validation_correlation.py --sample 0.3   # quicker, a subsample of accounts
+    nice .venv/bin/python benchmarks/validation_correlation.py --sample 0.3   # quicker: 30 % of accounts
 
 A fixed, diverse set of configurations (ALS variants, EASE lambdas, item-kNN variants,
 RP3beta, popularity, blends) is fitted on the test split (cutoff, default 2011-09-01 on
@@ -105,7 +105,9 @@ def score(factory: object, split: object) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cutoff", default="2011-09-01")
     parser.add_argument("--sample", type=float, default=1.0, help="share of accounts kept (development)")
@@ -151,13 +153,23 @@ def main() -> None:
             "its_test_ndcg@10": round(float(scores[top_val]["test"]), 4),
             "best_test_ndcg@10": round(float(test.max()), 4),
         }
-        print(f"{label}: Spearman {rho:.3f}, Kendall {tau:.3f}; validation picks {top_val} "
-              f"(test {scores[top_val]['test']:.4f}, best test {test.max():.4f})", flush=True)
+        print(
+            f"{label}: Spearman {rho:.3f}, Kendall {tau:.3f}; validation picks {top_val} "
+            f"(test {scores[top_val]['test']:.4f}, best test {test.max():.4f})",
+            flush=True,
+        )
     seconds = time.perf_counter() - began
     print(f"{seconds:.0f}s in all; load {os.getloadavg()}")
     if args.json:
-        out = {"cutoff": args.cutoff, "sample": args.sample, "test_days": test_days, "scores": scores,
-               "protocols": results, "seconds": round(seconds, 1), "load": os.getloadavg()}
+        out = {
+            "cutoff": args.cutoff,
+            "sample": args.sample,
+            "test_days": test_days,
+            "scores": scores,
+            "protocols": results,
+            "seconds": round(seconds, 1),
+            "load": os.getloadavg(),
+        }
         args.json.write_text(json.dumps(out, indent=2) + "\n")
 
 

@@ -53,7 +53,9 @@ def successive_halving(
     if not candidates:
         raise ValueError("successive halving needs at least one candidate")
     if n_folds < 1 or eta < 2 or max_survivors < 1:
-        raise ValueError(f"need n_folds >= 1, eta >= 2, max_survivors >= 1; got {n_folds}, {eta}, {max_survivors}")
+        raise ValueError(
+            f"need n_folds >= 1, eta >= 2, max_survivors >= 1; got {n_folds}, {eta}, {max_survivors}"
+        )
     scored: list[Scored[T]] = []
     complete = True
 

@@ -48,6 +48,7 @@ from crossgraph.model.baselines import (
     ItemKNNRecommender,
     PopularityRecommender,
 )
+from crossgraph.model.evaluate import EvaluationConfig
 from crossgraph.model.halving import HalvingResult, successive_halving
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.metrics import ranking_metrics
@@ -152,7 +153,10 @@ class TuningResult:
         return max((t.score for t in self.trials if t.stage == stage), default=float("nan"))
 
     def to_dict(self) -> dict[str, Any]:
-        stages = sorted({t.stage for t in self.trials}, key=lambda s: list(STAGE_SHARES).index(s) if s in STAGE_SHARES else 99)
+        stages = sorted(
+            {t.stage for t in self.trials},
+            key=lambda s: list(STAGE_SHARES).index(s) if s in STAGE_SHARES else 99,
+        )
         return {
             "best": self.best.to_dict(),
             "baselines": self.baselines.to_dict(),
@@ -232,7 +236,8 @@ def zscores(raw: FloatMatrix, owned: Any) -> FloatMatrix:
     var = np.where(free, (raw - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n_free
     std = np.sqrt(var)
     std = np.where(std > 0, std, 1.0)
-    return ((raw - mean) / std).astype(np.float32)
+    z: FloatMatrix = ((raw - mean) / std).astype(np.float32)
+    return z
 
 
 class _Scorer:
@@ -257,13 +262,17 @@ class _Scorer:
         if keep:
             self.z[(component, key, fold)] = zscores(raw, w.owned)
             # Only the few best of a window can survive the halving: drop the rest's scores.
-            held = sorted((x for x in self.z if x[0] == component and x[2] == fold), key=lambda x: -self.scores[x])
+            held = sorted(
+                (x for x in self.z if x[0] == component and x[2] == fold), key=lambda x: -self.scores[x]
+            )
             for x in held[KEEP_PER_WINDOW:]:
                 del self.z[x]
         return score
 
     def mean_coverage(self, component: str, key: str, folds: int) -> float:
-        values = [self.coverage[(component, key, f)] for f in range(folds) if (component, key, f) in self.coverage]
+        values = [
+            self.coverage[(component, key, f)] for f in range(folds) if (component, key, f) in self.coverage
+        ]
         return float(np.mean(values)) if values else 0.0
 
     def forget(self, component: str, keep_key: str) -> None:
@@ -343,7 +352,7 @@ def tune(
     usable = [i for i, f in enumerate(folds) if len(f.test_accounts())]
     if not usable:
         raise InvalidInput(
-            f"no validation window before {str(np.datetime64(cutoff, 'D'))} has a test purchase "
+            f"no validation window before {np.asarray(cutoff, dtype='datetime64[D]')!s} has a test purchase "
             f"({n_folds} windows of {window_days:g} days): too little history to tune on"
         )
     folds = [folds[i] for i in usable]
@@ -417,7 +426,9 @@ def tune(
     knn_options = ordered(
         start.knn,
         [
-            ItemKNNParams(neighbours=n) if s is None else ItemKNNParams(neighbours=n, cosine=True, shrinkage=s)
+            ItemKNNParams(neighbours=n)
+            if s is None
+            else ItemKNNParams(neighbours=n, cosine=True, shrinkage=s)
             for n, s in itertools.product(space.knn_neighbours, space.knn_shrinkage)
         ],
     )
@@ -465,7 +476,13 @@ def tune(
         "knn": float(np.mean(knn.best.fold_scores[:depth])),
     }
     best_baseline = max(BASELINES, key=lambda b: baseline_scores[b])
-    baseline_coverage = scorer.mean_coverage(best_baseline, repr(found[best_baseline].best.candidate) if best_baseline != "popularity" else repr(pop.best.candidate), depth)
+    baseline_coverage = scorer.mean_coverage(
+        best_baseline,
+        repr(found[best_baseline].best.candidate)
+        if best_baseline != "popularity"
+        else repr(pop.best.candidate),
+        depth,
+    )
     min_coverage = (1 - max_coverage_loss) * baseline_coverage
     start_blend = {
         "als": start.als_weight,
@@ -474,7 +491,7 @@ def tune(
         "rp3": start.rp3_weight,
     }
     total = sum(start_blend.values())
-    options = [{c: w / total for c, w in start_blend.items()}] + space.blends(COMPONENTS)
+    options = [{c: w / total for c, w in start_blend.items()}, *space.blends(COMPONENTS)]
     best_blend: dict[str, float] | None = None
     best_score, best_cov = -math.inf, 0.0
     for n, weights in enumerate(options):
@@ -484,7 +501,16 @@ def tune(
         t0 = clock()
         scores, cov = scorer.blend(weights, keys, depth)
         score = float(np.mean(scores))
-        trials.append(Trial("blend", {f"{c}_weight": round(w, 4) for c, w in weights.items()}, score, scores, clock() - t0, cov))
+        trials.append(
+            Trial(
+                "blend",
+                {f"{c}_weight": round(w, 4) for c, w in weights.items()},
+                score,
+                scores,
+                clock() - t0,
+                cov,
+            )
+        )
         if cov >= min_coverage and score > best_score:
             best_blend, best_score, best_cov = weights, score, cov
     guard: dict[str, Any] = {
@@ -509,7 +535,11 @@ def tune(
             weights[lead] += share
             scores, cov = scorer.blend(weights, keys, depth)
             score = float(np.mean(scores))
-            trials.append(Trial("guard", {f"{c}_weight": round(w, 4) for c, w in weights.items()}, score, scores, 0.0, cov))
+            trials.append(
+                Trial(
+                    "guard", {f"{c}_weight": round(w, 4) for c, w in weights.items()}, score, scores, 0.0, cov
+                )
+            )
             best_blend, best_score, best_cov = weights, score, cov
             if score >= baseline_scores[best_baseline]:
                 break
@@ -545,4 +575,15 @@ def tune(
         budget_seconds=minutes * 60.0,
         complete=complete,
         guard=guard,
+    )
+
+
+def tuned_config(result: TuningResult) -> EvaluationConfig:
+    """The evaluation of a tuning result: its served model against its tuned baselines."""
+    return EvaluationConfig(
+        served=result.best,
+        als=result.best.als,
+        ease=result.baselines.ease,
+        knn=result.baselines.knn,
+        popularity_days=result.baselines.popularity_days,
     )
