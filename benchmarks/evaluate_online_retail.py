@@ -58,7 +58,7 @@ def main() -> None:
         "--tune-minutes", type=float, default=0.0, help="search parameters within M minutes first (0: no)"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--folds", type=int, default=2)
+    parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--stride-days", type=float, default=30.0)
     parser.add_argument(
         "--plain-start",

@@ -253,6 +253,7 @@ def train(
                 tune_budget if tune_budget is not None else config.get("tune_budget"),
                 say,
             ),
+            max_coverage_loss=float(config.get("max_coverage_loss", 0.2)),
             progress=say,
             timings=timings,
             installed=installed,

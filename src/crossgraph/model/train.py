@@ -88,6 +88,7 @@ def train(
     gate: GateConfig | None = None,
     segment_key: str = "segment",
     tune_minutes: float = 0.0,
+    max_coverage_loss: float = 0.2,
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
     installed: Sequence[tuple[str, str]] = (),
@@ -119,7 +120,13 @@ def train(
         say(f"tuning on validation windows before {cut.date()} (at most {tune_minutes:g} minutes)")
         with timed(clock, "tune"):
             searched = tune(
-                lines, cut, minutes=tune_minutes, window_days=float(window), start=start, progress=say
+                lines,
+                cut,
+                minutes=tune_minutes,
+                window_days=float(window),
+                start=start,
+                max_coverage_loss=max_coverage_loss,
+                progress=say,
             )
         params, tuning = searched.best, searched.to_dict()
         config = tuned_config(searched)

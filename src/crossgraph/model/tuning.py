@@ -313,7 +313,7 @@ def tune(
     minutes: float = 3.0,
     seed: int = 0,
     window_days: float = 99.0,
-    n_folds: int = 2,
+    n_folds: int = 3,
     stride_days: float = 30.0,
     metric: str = "ndcg@10",
     start: HybridParams | None = None,
