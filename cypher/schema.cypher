@@ -29,3 +29,4 @@ CREATE CONSTRAINT experiment_name IF NOT EXISTS FOR (e:Experiment) REQUIRE e.nam
 CREATE INDEX experiment_status IF NOT EXISTS FOR (e:Experiment) ON (e.status);
 CREATE INDEX experiment_arm IF NOT EXISTS FOR (a:ExperimentArm) ON (a.experiment, a.arm);
 CREATE INDEX feedback_experiment IF NOT EXISTS FOR (f:Feedback) ON (f.experiment, f.arm);
+CREATE INDEX change_at IF NOT EXISTS FOR (c:Change) ON (c.at);

@@ -129,8 +129,8 @@ class Settings(BaseSettings):
     change_retention_days: float = Field(
         default=30.0,
         gt=0,
-        description="Days the change feed keeps a change (older :Change nodes are deleted at "
-        "training); longer than any model stays current without a new training run",
+        description="Days the change feed keeps a change (crossgraph train deletes older :Change "
+        "nodes); longer than any model stays current without a new training run",
     )
     feedback_suppress_days: int = Field(
         default=90, ge=0, description="Days a dismissed suggestion stays hidden for that account"
