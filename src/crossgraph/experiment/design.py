@@ -10,8 +10,10 @@ a new experiment reshuffles accounts independently of earlier ones:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -62,14 +64,20 @@ class Design:
         return cls(name, names, shares)
 
     def arm_of(self, account_id: str) -> str:
-        return self.arms[bucket(self.name, account_id, self.shares)]
+        """On every recommendations request: one sha256 and one bisect."""
+        return self.arms[bucket(self._prefix, account_id, self._bounds)]
+
+    @functools.cached_property
+    def _prefix(self) -> bytes:
+        return f"{self.name}\x00".encode()
+
+    @functools.cached_property
+    def _bounds(self) -> tuple[int, ...]:
+        # u < cumulative share / 100, in integers: hash x 100 < cumulative share x 2^64
+        return tuple(bound * 2**64 for bound in accumulate(self.shares))
 
 
-def bucket(name: str, account_id: str, shares: Sequence[int]) -> int:
-    """Index of the arm the account falls in, for shares in percent adding up to 100."""
-    digest = hashlib.sha256(f"{name}\x00{account_id}".encode()).digest()
-    u = int.from_bytes(digest[:8], "big") / 2**64 * 100
-    for index, bound in enumerate(accumulate(shares)):
-        if u < bound:
-            return index
-    return len(shares) - 1
+def bucket(prefix: bytes, account_id: str, bounds: Sequence[int]) -> int:
+    """Index of the first bound above the account's hash x 100 (bounds: cumulative shares x 2^64)."""
+    x = int.from_bytes(hashlib.sha256(prefix + account_id.encode()).digest()[:8], "big")
+    return min(bisect_right(bounds, x * 100), len(bounds) - 1)
