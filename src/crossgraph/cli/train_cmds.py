@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -211,7 +211,7 @@ def train(
     Exit code 0 when the new model was promoted, 2 when the gate refused it (the current model
     stays; the artifact is kept for inspection), 1 on errors."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit parallelises itself
-    from crossgraph.graph.changes import change_seq
+    from crossgraph.graph.changes import change_seq, prune_changes
     from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
     from crossgraph.model.evaluate import render_table
     from crossgraph.model.hybrid import HybridParams
@@ -235,6 +235,10 @@ def train(
         say("exporting purchases from the graph")
         with timed(timings, "export"):
             changes_until = change_seq(g)  # before the export: a change during it is replayed, not lost
+            retention = timedelta(days=settings().change_retention_days)
+            pruned = prune_changes(g, datetime.now(UTC) - retention)
+            if pruned:
+                say(f"change feed: {pruned:,} changes older than {retention.days} days deleted")
             lines = export_order_lines(g)
             accounts, products = export_accounts(g), export_products(g)
             installed = export_installed(g)
