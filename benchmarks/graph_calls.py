@@ -22,7 +22,9 @@ the machine's load or Neo4j's caches reaches them all alike:
 
 Per-account routes cycle over --sample random accounts (after one warm-up round over all of
 them); the portfolio routes (whitespace, KPIs, worklist) are asked --portfolio-requests times
-after one warm-up call. Targets (issue 12, item 7, on 10k accounts): fused list, plan and
+after one warm-up call. The API's graph deadline is --graph-timeout (30 s, not the 2 s default),
+so that a busy machine shows as slow answers; a partial answer is counted in its own column.
+Targets (issue 12, item 7, on 10k accounts): fused list, plan and
 evidence p50 <= 20 ms; whitespace top 10 <= 100 ms; KPIs and the worklist's first page <= 200
 ms; at 100k accounts no more than twice those.
 """
@@ -134,15 +136,14 @@ def route_paths(client: httpx.Client, accounts: list[str]) -> dict[str, list[str
     }
 
 
-def timed(client: httpx.Client, path: str) -> float:
+def timed(client: httpx.Client, path: str) -> tuple[float, bool]:
+    """Seconds to the body read, and whether the answer was partial (the graph late)."""
     start = time.perf_counter()
     response = client.get(path)
     elapsed = time.perf_counter() - start
     if response.status_code != 200:
         raise SystemExit(f"GET {path}: {response.status_code} {response.text[:300]}")
-    if response.json().get("partial"):
-        raise SystemExit(f"GET {path}: a partial answer (the graph did not answer): {response.text[:300]}")
-    return elapsed
+    return elapsed, bool(response.json().get("partial"))
 
 
 def measure(client: httpx.Client, paths: dict[str, list[str]], n: int, portfolio: int) -> dict[str, Any]:
@@ -150,20 +151,24 @@ def measure(client: httpx.Client, paths: dict[str, list[str]], n: int, portfolio
     first: dict[str, float] = {}
     for name, route in paths.items():  # warm-up: every path once
         for i, path in enumerate(route):
-            took = timed(client, path)
+            took, _ = timed(client, path)
             if i == 0:
                 first[name] = took
     times: dict[str, list[float]] = {name: [] for name in paths}
+    partial = dict.fromkeys(paths, 0)
     for i in range(n):
         for name, route in paths.items():
             if name in PORTFOLIO and i >= portfolio:
                 continue
-            times[name].append(timed(client, route[i % len(route)]))
+            took, was_partial = timed(client, route[i % len(route)])
+            times[name].append(took)
+            partial[name] += was_partial
     rows = {}
     for name, taken in times.items():
         ms = np.asarray(taken) * 1000
         rows[name] = {
             "requests": len(ms),
+            "partial": partial[name],
             "first_ms": first[name] * 1000,
             "p50_ms": float(np.percentile(ms, 50)),
             "p99_ms": float(np.percentile(ms, 99)),
@@ -185,6 +190,7 @@ def main() -> None:
     parser.add_argument("--refresh", action="store_true", help="run the worklist refresh even if one exists")
     parser.add_argument("--neo4j-port", type=int, default=None, help="default: a free port")
     parser.add_argument("--port", type=int, default=None, help="the API's port (default: a free port)")
+    parser.add_argument("--graph-timeout", type=float, default=30.0, help="the API's graph deadline, s")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args()
 
@@ -213,6 +219,8 @@ def main() -> None:
             "CROSSGRAPH_DATA_DIR": str(settings.data_dir),
             "CROSSGRAPH_MODEL_DIR": str(settings.model_dir),
             "CROSSGRAPH_API_KEYS_FILE": str(settings.keys_file),
+            # a busy machine should show as slow answers, not as partial ones after the 2 s default
+            "CROSSGRAPH_API_GRAPH_TIMEOUT": str(args.graph_timeout),
         }
         try:
             build(settings, work, args.accounts, args.seed)
@@ -262,7 +270,18 @@ def report(
         f"{args.requests} per account route over {args.sample} accounts, "
         f"{args.portfolio_requests} per portfolio route"
     )
-    for column in ("route", "requests", "first ms", "p50 ms", "p99 ms", "x bare p50", "target p50 ms", "met"):
+    columns = (
+        "route",
+        "requests",
+        "partial",
+        "first ms",
+        "p50 ms",
+        "p99 ms",
+        "x bare p50",
+        "target p50 ms",
+        "met",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "route" else "right")
     bare = rows["bare recommendations"]["p50_ms"]
     for name, r in rows.items():
@@ -270,6 +289,7 @@ def report(
         table.add_row(
             name,
             str(r["requests"]),
+            str(r["partial"]),
             f"{r['first_ms']:.1f}",
             f"{r['p50_ms']:.1f}",
             f"{r['p99_ms']:.1f}",

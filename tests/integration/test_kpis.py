@@ -291,7 +291,7 @@ def test_the_kpis_route_answers_from_the_nightly_snapshot_and_other_days_live(
     """`crossgraph worklist refresh` writes the KPIs of its day; the route answers a call without
     as_of (or with that day) from the file, stamped with when it was computed, and computes any
     other day from the graph. The figures are the hand-checked ones either way."""
-    from crossgraph.intel.kpi_snapshot import write_kpi_snapshot
+    from crossgraph.intel.nightly import write_nightly
 
     settings = neo4j_settings.model_copy(
         update={
@@ -306,8 +306,8 @@ def test_the_kpis_route_answers_from_the_nightly_snapshot_and_other_days_live(
         live = client.get("/v1/kpis", params={"as_of": "2024-07-01"}, headers=key).json()
         assert live["precomputed"] is False and live["as_of"] == "2024-07-01"
         computed_at = datetime(2024, 7, 1, 2, 30, tzinfo=UTC)
-        write_kpi_snapshot(
-            settings.worklist_folder, compute_kpis(kpi_graph, as_of=AS_OF), computed_at=computed_at
+        write_nightly(
+            settings.worklist_folder, compute_kpis(kpi_graph, as_of=AS_OF), [], computed_at=computed_at
         )
         for params in ({}, {"as_of": "2024-07-01"}):
             body = client.get("/v1/kpis", params=params, headers=key).json()
@@ -326,6 +326,6 @@ def test_the_kpis_route_answers_from_the_nightly_snapshot_and_other_days_live(
         assert other["precomputed"] is False and other["as_of"] == "2024-01-01"
         assert_matches(other, expected(date(2024, 1, 1)))
         # a snapshot computed with another acquisition cost is not the answer: CLV/CAC differs
-        write_kpi_snapshot(settings.worklist_folder, compute_kpis(kpi_graph, as_of=AS_OF, cac=5_000.0))
+        write_nightly(settings.worklist_folder, compute_kpis(kpi_graph, as_of=AS_OF, cac=5_000.0), [])
         again = client.get("/v1/kpis", headers=key).json()
         assert again["precomputed"] is False and again["clv_to_cac"] is None

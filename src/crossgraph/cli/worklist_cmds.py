@@ -109,13 +109,15 @@ def refresh(
     workers: int = typer.Option(4, min=1, max=64, help="Accounts computed at a time"),
 ) -> None:
     """Compute the worklist for every account of the graph with the promoted model and write a
-    snapshot the API and `crossgraph worklist` read, then the KPIs of the same day, which
-    `GET /v1/kpis` answers without asking the graph. Run it after `crossgraph train`."""
+    snapshot the API and `crossgraph worklist` read, then the KPIs of the same day and the
+    accounts ranked by revenue, which `GET /v1/kpis` and `GET /v1/whitespace` answer from
+    without asking the graph for them (intel.nightly). Run it after `crossgraph train`."""
     from crossgraph.api.app import intel_config
     from crossgraph.cli.account_cmds import current_engine
     from crossgraph.dates import parse_day
-    from crossgraph.intel.kpi_snapshot import write_kpi_snapshot
+    from crossgraph.graph.live import top_accounts
     from crossgraph.intel.kpis import compute_kpis
+    from crossgraph.intel.nightly import RANKED, write_nightly
     from crossgraph.recommend.worklist import build_worklist, write_snapshot
 
     config = settings()
@@ -141,5 +143,9 @@ def refresh(
     started = time.perf_counter()
     with graph() as g:
         kpis = compute_kpis(g, as_of=parse_day(body["as_of"]), cac=config.kpi_cac)
-    kpi_path = write_kpi_snapshot(config.worklist_folder, kpis)
-    err_console.print(f"KPIs as of {kpis.as_of} in {time.perf_counter() - started:.1f} s: {kpi_path}")
+        ranked = top_accounts(g, RANKED)
+    nightly = write_nightly(config.worklist_folder, kpis, ranked)
+    err_console.print(
+        f"KPIs as of {kpis.as_of} and the top {len(ranked)} accounts by revenue in "
+        f"{time.perf_counter() - started:.1f} s: {nightly}"
+    )

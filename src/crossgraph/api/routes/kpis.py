@@ -11,8 +11,8 @@ from crossgraph.api.deps import ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
 from crossgraph.api.fields import Day
 from crossgraph.errors import GraphUnavailable
-from crossgraph.intel.kpi_snapshot import KPISnapshotHolder, answer
 from crossgraph.intel.kpis import compute_kpis
+from crossgraph.intel.nightly import NightlyHolder, kpi_answer
 from crossgraph.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["kpis"], responses=RESPONSES)
@@ -36,21 +36,21 @@ def kpis(
     (`precomputed`: true); other days are computed from the graph on the call (seconds on 10k
     accounts), within `api_report_timeout`. `computed_at` says when the figures were computed."""
     cac = state.settings.kpi_cac
-    snapshot = snapshots(request, state.settings).get()
-    if snapshot is not None and snapshot.answers(as_of, cac):
-        return snapshot.body
+    snapshot = nightly(request, state.settings).get()
+    if snapshot is not None and snapshot.answers_kpis(as_of, cac):
+        return snapshot.kpis
     found = state.graph.run_report(lambda g: compute_kpis(g, as_of=as_of, cac=cac))
     if found is None:
         raise GraphUnavailable(
             "KPIs are computed from the graph, and Neo4j is unreachable; try again shortly"
         )
-    return answer(found, datetime.now(UTC), precomputed=False)
+    return kpi_answer(found, datetime.now(UTC), precomputed=False)
 
 
-def snapshots(request: Request, settings: Settings) -> KPISnapshotHolder:
-    """The app's one KPI snapshot holder."""
-    found: KPISnapshotHolder | None = getattr(request.app.state, "kpi_snapshot", None)
+def nightly(request: Request, settings: Settings) -> NightlyHolder:
+    """The app's one holder of the nightly snapshot (the KPI and whitespace routes share it)."""
+    found: NightlyHolder | None = getattr(request.app.state, "nightly", None)
     if found is None:
-        found = KPISnapshotHolder(settings.worklist_folder)
-        request.app.state.kpi_snapshot = found
+        found = NightlyHolder(settings.worklist_folder)
+        request.app.state.nightly = found
     return found
