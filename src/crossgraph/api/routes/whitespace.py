@@ -45,7 +45,8 @@ def whitespace(
     the account's list and the share of its closest peers owning it. Rows: the accounts in the
     order given, else the top accounts by revenue (largest first, ties by id), as `row_order`
     says: as the nightly `crossgraph worklist refresh` ranked them (a note says when), or ranked
-    on the call before its first run; columns: as given, else the most owned products (ties by sku) or categories by name."""
+    on the call before its first run; columns: as given, else the most owned products (ties by
+    sku) or categories by name."""
     chosen = split_values(accounts)
     if len(chosen) > MAX_ACCOUNTS:
         raise InvalidInput(f"accounts: at most {MAX_ACCOUNTS} per matrix, got {len(chosen)}; split the call")
