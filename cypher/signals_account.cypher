@@ -24,6 +24,7 @@ CALL (a) {
   MATCH (a)-[:OWNS]->(s:Asset)-[:OF_MODEL]->(m:Product)
   OPTIONAL MATCH (m)-[:UPGRADES_TO]->(next:Product)
   WITH s, m, collect(next {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS successors
+  ORDER BY s.installed_at, s.serial  // oldest first: ties between machines resolve the same way each time
   RETURN collect({
     serial: s.serial, installed_at: s.installed_at, utilization: s.utilization, config: s.config,
     model: m {.sku, .name, .kind, .category, .tier, .list_price, .active},
