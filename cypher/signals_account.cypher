@@ -1,7 +1,10 @@
-// One account's facts for its upsell and risk signals, in one row: what it bought (with the
-// ledger of its order lines, so the caller can cut at any date), its installed base, its
-// contracts, its contacts and touchpoints, and the products one UPGRADES_TO step beyond each.
-// No row: unknown account.
+// One account's facts for its upsell and risk signals, in one row (one round trip for a fused
+// list or a plan): what it bought (with the ledger of its order lines, so the caller can cut at
+// any date), its installed base, its contracts, its contacts and touchpoints, and the products
+// one UPGRADES_TO step beyond each; its trigger events between $since and $until (dates, both
+// included; none when they are null), newest first; and what it is compared with: each of
+// $peer_ids' contracts and how it buys the account's products (unknown ids and the account
+// itself skipped, ordered by id). No row: unknown account.
 // For contracts, `services` lists the candidate service products of the levels in $levels:
 // the contract product's upgrade ladder first, then $service_kind products that FIT a covered
 // machine (service ladders are short, hence the bounded path).
@@ -21,6 +24,7 @@ CALL (a) {
   MATCH (a)-[:OWNS]->(s:Asset)-[:OF_MODEL]->(m:Product)
   OPTIONAL MATCH (m)-[:UPGRADES_TO]->(next:Product)
   WITH s, m, collect(next {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS successors
+  ORDER BY s.installed_at, s.serial  // oldest first: ties between machines resolve the same way each time
   RETURN collect({
     serial: s.serial, installed_at: s.installed_at, utilization: s.utilization, config: s.config,
     model: m {.sku, .name, .kind, .category, .tier, .list_price, .active},
@@ -59,4 +63,30 @@ CALL (a) {
   OPTIONAL MATCH (a)-[:HAD_TOUCHPOINT]->(t:Touchpoint)
   RETURN collect(t {.id, .type, .occurred_at, .contact_id, .owner, .notes}) AS touchpoints
 }
-RETURN a.id AS id, a.name AS name, bought, assets, contracts, contacts, touchpoints
+CALL (a) {
+  OPTIONAL MATCH (a)-[:HAD_EVENT]->(e:Event)
+    WHERE $since <= e.occurred_at <= $until
+  WITH e ORDER BY e.occurred_at DESC, e.id
+  RETURN collect(e {.id, .type, .occurred_at, .text, .sku}) AS events
+}
+CALL (a, bought) {
+  UNWIND $peer_ids AS peer_id
+  MATCH (p:Account {id: peer_id})
+    WHERE p <> a
+  WITH DISTINCT p, [b IN bought | b.sku] AS skus
+  CALL (p) {
+    MATCH (p)-[:HAS_CONTRACT]->(c:Contract)
+    RETURN collect(c {.id, .level, .starts_at, .ends_at}) AS contracts
+  }
+  CALL (p, skus) {
+    MATCH (p)-[b:BOUGHT]->(prod:Product)
+      WHERE prod.sku IN skus
+    RETURN collect({
+      sku: prod.sku, line_at: b.line_at, line_orders: b.line_orders,
+      line_quantities: b.line_quantities, line_revenues: b.line_revenues
+    }) AS peer_bought
+  }
+  WITH p, contracts, peer_bought ORDER BY p.id
+  RETURN collect({id: p.id, contracts: contracts, bought: peer_bought}) AS peers
+}
+RETURN a.id AS id, a.name AS name, bought, assets, contracts, contacts, touchpoints, events, peers

@@ -283,3 +283,49 @@ def test_the_kpis_route_serves_the_hand_checked_figures(
     assert body["net_revenue_retention"] == pytest.approx(81_550 / 65_500, abs=1e-6)
     assert (body["contracts_ending"], body["contracts_ending_value"]) == (4, 25_000)
     assert_matches(body, expected(AS_OF))
+
+
+def test_the_kpis_route_answers_from_the_nightly_snapshot_and_other_days_live(
+    kpi_graph: Graph, neo4j_settings: Settings, tmp_path: Path
+) -> None:
+    """`crossgraph worklist refresh` writes the KPIs of its day; the route answers a call without
+    as_of (or with that day) from the file, stamped with when it was computed, and computes any
+    other day from the graph. The figures are the hand-checked ones either way."""
+    from crossgraph.intel.nightly import write_nightly
+
+    settings = neo4j_settings.model_copy(
+        update={
+            "model_dir": tmp_path / "models",
+            "worklist_dir": tmp_path / "snapshots",
+            "api_keys": [ApiKey(name="manager", key=SecretStr("kpi-key"), scopes=["read"])],
+            "api_keys_file": tmp_path / "no-keys.json",
+        }
+    )
+    key = {"X-API-Key": "kpi-key"}
+    with TestClient(create_app(settings)) as client:
+        live = client.get("/v1/kpis", params={"as_of": "2024-07-01"}, headers=key).json()
+        assert live["precomputed"] is False and live["as_of"] == "2024-07-01"
+        computed_at = datetime(2024, 7, 1, 2, 30, tzinfo=UTC)
+        write_nightly(
+            settings.worklist_folder, compute_kpis(kpi_graph, as_of=AS_OF), [], computed_at=computed_at
+        )
+        for params in ({}, {"as_of": "2024-07-01"}):
+            body = client.get("/v1/kpis", params=params, headers=key).json()
+            assert body["precomputed"] is True and body["computed_at"] == "2024-07-01T02:30:00+00:00"
+            assert (body["revenue"], body["active_accounts"], body["contracts_ending_value"]) == (
+                191_450,
+                8,
+                25_000,
+            )
+            assert_matches(body, expected(AS_OF))
+            assert {k: v for k, v in body.items() if k != "computed_at"} == {
+                **{k: v for k, v in live.items() if k != "computed_at"},
+                "precomputed": True,
+            }
+        other = client.get("/v1/kpis", params={"as_of": "2024-01-01"}, headers=key).json()
+        assert other["precomputed"] is False and other["as_of"] == "2024-01-01"
+        assert_matches(other, expected(date(2024, 1, 1)))
+        # a snapshot computed with another acquisition cost is not the answer: CLV/CAC differs
+        write_nightly(settings.worklist_folder, compute_kpis(kpi_graph, as_of=AS_OF, cac=5_000.0), [])
+        again = client.get("/v1/kpis", headers=key).json()
+        assert again["precomputed"] is False and again["clv_to_cac"] is None

@@ -16,6 +16,7 @@ from crossgraph.api.app import create_app, intel_config
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.feedback import Feedback, record_feedback
+from crossgraph.intel.kpis import compute_kpis
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.plan import build_plan
 from crossgraph.recommend.review import build_review, to_markdown
@@ -142,6 +143,25 @@ def test_the_cli_refreshes_and_shows_the_worklist(
     assert result.exit_code == 0, result.output
     snapshot = latest_snapshot(tmp_path / "snapshots")
     assert snapshot is not None and "121 accounts as of 2026-06-30" in result.output
+    # ... and the KPIs of that day, which GET /v1/kpis then answers without asking the graph
+    assert "KPIs as of 2026-06-30 and the top" in result.output
+    settings = served.settings.model_copy(update={"worklist_dir": tmp_path / "snapshots"})
+    with TestClient(create_app(served.settings)) as client:  # no nightly file there: ranked live
+        ranked_live = client.get("/v1/whitespace", params={"top": 4, "limit": 3}, headers=READ).json()
+    with TestClient(create_app(settings)) as client:
+        kpis = client.get("/v1/kpis", headers=READ).json()
+        live = client.get("/v1/kpis", params={"as_of": "2026-07-01"}, headers=READ).json()
+        ranked = client.get("/v1/whitespace", params={"top": 4, "limit": 3}, headers=READ).json()
+    # the whitespace rows come from the refresh's ranking (the same accounts, a note says when)
+    assert [a["id"] for a in ranked["accounts"]] == [a["id"] for a in ranked_live["accounts"]]
+    assert ranked["cells"] == ranked_live["cells"] and ranked["row_order"] == "revenue"
+    assert any("as ranked at" in n for n in ranked["notes"])
+    assert not any("as ranked at" in n for n in ranked_live["notes"])
+    with Graph.connect(served.settings) as g:
+        wanted = compute_kpis(g, as_of=AS_OF).to_dict()
+    assert kpis["precomputed"] is True and kpis["as_of"] == "2026-06-30" and kpis["active_accounts"] > 0
+    assert {k: v for k, v in kpis.items() if k not in ("computed_at", "precomputed")} == wanted
+    assert live["precomputed"] is False and live["as_of"] == "2026-07-01"
     shown = CliRunner().invoke(app, ["worklist", "--limit", "5", "--sort", "revenue", "--json"])
     assert shown.exit_code == 0, shown.output
     rows = json.loads(shown.output)["rows"]

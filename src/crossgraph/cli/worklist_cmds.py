@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from enum import StrEnum
 
 import typer
@@ -108,10 +109,15 @@ def refresh(
     workers: int = typer.Option(4, min=1, max=64, help="Accounts computed at a time"),
 ) -> None:
     """Compute the worklist for every account of the graph with the promoted model and write a
-    snapshot the API and `crossgraph worklist` read. Run it after `crossgraph train`."""
+    snapshot the API and `crossgraph worklist` read, then the KPIs of the same day and the
+    accounts ranked by revenue, which `GET /v1/kpis` and `GET /v1/whitespace` answer from
+    without asking the graph for them (intel.nightly). Run it after `crossgraph train`."""
     from crossgraph.api.app import intel_config
     from crossgraph.cli.account_cmds import current_engine
     from crossgraph.dates import parse_day
+    from crossgraph.graph.live import top_accounts
+    from crossgraph.intel.kpis import compute_kpis
+    from crossgraph.intel.nightly import RANKED, write_nightly
     from crossgraph.recommend.worklist import build_worklist, write_snapshot
 
     config = settings()
@@ -133,4 +139,13 @@ def refresh(
     err_console.print(
         f"worklist of {len(rows):,} accounts as of {body['as_of']} (model {body['model_version']}) "
         f"in {body['seconds']} s, {flagged:,} flagged: {path}"
+    )
+    started = time.perf_counter()
+    with graph() as g:
+        kpis = compute_kpis(g, as_of=parse_day(body["as_of"]), cac=config.kpi_cac)
+        ranked = top_accounts(g, RANKED)
+    nightly = write_nightly(config.worklist_folder, kpis, ranked)
+    err_console.print(
+        f"KPIs as of {kpis.as_of} and the top {len(ranked)} accounts by revenue in "
+        f"{time.perf_counter() - started:.1f} s: {nightly}"
     )

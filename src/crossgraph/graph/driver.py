@@ -101,6 +101,13 @@ class Graph:
     def read(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return self._run(queries.load(name), params, RoutingControl.READ)
 
+    def read_values(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """read() for queries that return only maps, lists and values (no nodes, relationships or
+        paths): the records as they come, without the driver's recursive conversion
+        (record.data()), which walks every element of every list and cost more than the query
+        itself for an account's order-line ledgers."""
+        return self._run(queries.load(name), params, RoutingControl.READ, plain=True)
+
     def write(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return self._run(queries.load(name), params, RoutingControl.WRITE)
 
@@ -134,7 +141,7 @@ class Graph:
             raise GraphQueryError(f"query {name!r} failed: {exc.message or exc}") from exc
 
     def _run(
-        self, query: str, params: Mapping[str, Any] | None, routing: RoutingControl
+        self, query: str, params: Mapping[str, Any] | None, routing: RoutingControl, *, plain: bool = False
     ) -> list[dict[str, Any]]:
         try:
             records, _, _ = self.driver.execute_query(
@@ -149,4 +156,6 @@ class Graph:
             if isinstance(exc, TransientError) or (exc.code or "").startswith(NOT_NOW):
                 raise GraphUnavailable(f"Neo4j cannot answer now: {exc.message or exc}") from exc
             raise GraphQueryError(f"query failed: {exc.message or exc}") from exc
+        if plain:
+            return [dict(record.items()) for record in records]  # type: ignore[no-untyped-call]
         return [record.data() for record in records]

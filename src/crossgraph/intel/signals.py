@@ -1,8 +1,9 @@
 """Upsell, renewal and risk signals of one account, each with its evidence and a reason to say.
 
-Two reads (the account's facts, its peers' facts), then pure rules on plain records. Every
-fact is cut at `as_of`: purchases, installs and contracts after that day do not exist yet,
-so a signal computed for a past day is what it would have said on that day.
+One read (the account's facts, its recent events and its peers' facts, in one query and one
+round trip), then pure rules on plain records. Every fact is cut at `as_of`: purchases,
+installs and contracts after that day do not exist yet, so a signal computed for a past day
+is what it would have said on that day.
 """
 
 from __future__ import annotations
@@ -262,34 +263,86 @@ def account_signals(
 
     `peers` are similar accounts (e.g. the model's); contract level and volume compare with them.
     Raises AccountNotFound for an id that is not in the graph."""
-    facts = read_account(graph, account_id, config)
-    bought_skus = sorted({b.product.sku for b in facts.bought})
-    peer_facts = read_peers(graph, account_id, peers, bought_skus) if peers else []
-    return compute_signals(facts, peer_facts, as_of, config)
+    found = read_signal_facts(graph, account_id, peers=peers, config=config)
+    return compute_signals(found.facts, found.peers, as_of, config)
 
 
-def recent_events(graph: Graph, account_id: str, as_of: date, days: int = 180) -> list[TriggerEvent]:
-    """The account's events from `days` before `as_of` up to `as_of` (both included), newest first."""
-    if days < 0:
-        raise InvalidInput(f"days={days} must be zero or more")
-    rows = graph.read(
-        "signals_events", {"id": account_id, "since": as_of - timedelta(days=days), "until": as_of}
-    )
-    if not rows:
-        raise AccountNotFound(account_id)
-    return [
-        TriggerEvent(str(e["id"]), str(e["type"]), _date(e["occurred_at"]), e.get("text"), e.get("sku"))
-        for e in rows[0]["events"]
-    ]
+@dataclass(frozen=True)
+class SignalFacts:
+    """What an account's signals, fused list and plan are computed from, read in one query."""
+
+    facts: AccountFacts  # not cut: every fact the graph holds
+    peers: list[PeerFacts]
+    events: list[TriggerEvent]  # within the window asked for, newest first
 
 
-def read_account(graph: Graph, account_id: str, config: SignalConfig = SignalConfig()) -> AccountFacts:
-    rows = graph.read(
-        "signals_account", {"id": account_id, "levels": list(config.levels), "service_kind": SERVICE_KIND}
+def read_signal_facts(
+    graph: Graph,
+    account_id: str,
+    *,
+    peers: Sequence[str] = (),
+    events: tuple[date, date] | None = None,
+    config: SignalConfig = SignalConfig(),
+) -> SignalFacts:
+    """The account's facts, its `peers`' facts (contracts, and ledgers of the products it
+    bought) and its trigger events from events[0] to events[1] (both included; none without a
+    window), in one round trip. Raises AccountNotFound for an id that is not in the graph."""
+    since, until = events if events is not None else (None, None)
+    rows = graph.read_values(
+        "signals_account",
+        {
+            "id": account_id,
+            "levels": list(config.levels),
+            "service_kind": SERVICE_KIND,
+            "peer_ids": list(peers),
+            "since": since,
+            "until": until,
+        },
     )
     if not rows:
         raise AccountNotFound(account_id)
     row = rows[0]
+    return SignalFacts(
+        facts=_account_facts(row),
+        peers=[
+            PeerFacts(
+                id=str(peer["id"]),
+                contracts=tuple(_contract(c) for c in peer["contracts"]),
+                bought={str(b["sku"]): _ledger(b) for b in peer["bought"]},
+            )
+            for peer in row["peers"]
+        ],
+        events=[_event(e) for e in row["events"]],
+    )
+
+
+def event_window(as_of: date, days: int) -> tuple[date, date]:
+    """From `days` before `as_of` up to `as_of`, both included."""
+    if days < 0:
+        raise InvalidInput(f"days={days} must be zero or more")
+    return as_of - timedelta(days=days), as_of
+
+
+def recent_events(graph: Graph, account_id: str, as_of: date, days: int = 180) -> list[TriggerEvent]:
+    """The account's events from `days` before `as_of` up to `as_of` (both included), newest first."""
+    since, until = event_window(as_of, days)
+    rows = graph.read_values("signals_events", {"id": account_id, "since": since, "until": until})
+    if not rows:
+        raise AccountNotFound(account_id)
+    return [_event(e) for e in rows[0]["events"]]
+
+
+def read_account(graph: Graph, account_id: str, config: SignalConfig = SignalConfig()) -> AccountFacts:
+    return read_signal_facts(graph, account_id, config=config).facts
+
+
+def _event(row: Mapping[str, Any]) -> TriggerEvent:
+    return TriggerEvent(
+        str(row["id"]), str(row["type"]), _date(row["occurred_at"]), row.get("text"), row.get("sku")
+    )
+
+
+def _account_facts(row: Mapping[str, Any]) -> AccountFacts:
     return AccountFacts(
         id=str(row["id"]),
         name=str(row["name"] or row["id"]),
@@ -337,18 +390,6 @@ def read_account(graph: Graph, account_id: str, config: SignalConfig = SignalCon
             )
         ),
     )
-
-
-def read_peers(graph: Graph, account_id: str, peers: Sequence[str], skus: Sequence[str]) -> list[PeerFacts]:
-    rows = graph.read("signals_peers", {"id": account_id, "peer_ids": list(peers), "skus": list(skus)})
-    return [
-        PeerFacts(
-            id=str(row["id"]),
-            contracts=tuple(_contract(c) for c in row["contracts"]),
-            bought={str(b["sku"]): _ledger(b) for b in row["bought"]},
-        )
-        for row in rows
-    ]
 
 
 def _product(row: Mapping[str, Any]) -> Product:

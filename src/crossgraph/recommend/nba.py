@@ -18,8 +18,9 @@ from crossgraph.intel.signals import (
     AccountSignals,
     SignalConfig,
     TriggerEvent,
-    account_signals,
-    recent_events,
+    compute_signals,
+    event_window,
+    read_signal_facts,
 )
 from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse, list_events
 from crossgraph.recommend.engine import Engine, Filters, Suggestion
@@ -306,8 +307,10 @@ def fuse_for(
 def _signals(
     g: Graph, account_id: str, as_of: date, peers: list[str], intel: Intel
 ) -> tuple[AccountSignals, list[TriggerEvent]]:
-    signals = account_signals(g, account_id, as_of=as_of, peers=peers, config=intel.signals)
-    return signals, recent_events(g, account_id, as_of, intel.fusion.event_days)
+    """The account's signals and recent events from one read of the graph."""
+    window = event_window(as_of, intel.fusion.event_days)
+    found = read_signal_facts(g, account_id, peers=peers, events=window, config=intel.signals)
+    return compute_signals(found.facts, found.peers, as_of, intel.signals), found.events
 
 
 def _filtered(signals: AccountSignals, engine: Engine, filters: Filters) -> AccountSignals:

@@ -25,18 +25,16 @@ from typing import Any
 
 from crossgraph.dates import today
 from crossgraph.errors import GraphUnavailable
-from crossgraph.graph.driver import Graph
 from crossgraph.intel.signals import (
     AccountFacts,
     AccountSignals,
-    PeerFacts,
     SignalConfig,
+    SignalFacts,
     TriggerEvent,
     compute_signals,
+    event_window,
     full_years,
-    read_account,
-    read_peers,
-    recent_events,
+    read_signal_facts,
     upsell_talk_due,
 )
 from crossgraph.money import cents, money_text
@@ -91,21 +89,17 @@ def account_view(
 
     peer_ids = candidates.peers(engine)
 
-    def read(g: Graph) -> tuple[AccountFacts, list[PeerFacts], list[TriggerEvent]]:
-        facts = read_account(g, account_id, intel.signals)
-        skus = sorted({b.product.sku for b in facts.bought})
-        peers = read_peers(g, account_id, peer_ids, skus) if peer_ids else []
-        return facts, peers, recent_events(g, account_id, day, intel.fusion.event_days)
-
-    found = run(read)
+    window = event_window(day, intel.fusion.event_days)
+    found: SignalFacts | None = run(
+        lambda g: read_signal_facts(g, account_id, peers=peer_ids, events=window, config=intel.signals)
+    )
     if found is None:
         raise GraphUnavailable(
             "an account plan needs the graph (installed base, contracts, revenue); try again"
         )
-    facts, peers, events = found
-    signals = compute_signals(facts, peers, day, intel.signals)
-    items = fuse_for(engine, candidates, signals, events, options, day, intel)
-    return AccountView(candidates, facts.as_of(day), signals, events, items, day)
+    signals = compute_signals(found.facts, found.peers, day, intel.signals)
+    items = fuse_for(engine, candidates, signals, found.events, options, day, intel)
+    return AccountView(candidates, found.facts.as_of(day), signals, found.events, items, day)
 
 
 def build_plan(

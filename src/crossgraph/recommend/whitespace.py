@@ -101,6 +101,14 @@ class Whitespace:
         return out.getvalue()
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """Account ids by total revenue, largest first, and when they were ranked (ISO, UTC)."""
+
+    ids: list[str]
+    computed_at: str
+
+
 def choose_columns(engine: Engine, by: By, columns: Sequence[str], limit: int) -> list[str]:
     """The given skus or categories (checked), else the `limit` most owned ones."""
     if by == "product":
@@ -242,13 +250,20 @@ def build_whitespace(
     by: By = "product",
     columns: Sequence[str] = (),
     limit: int = 30,
+    ranking: Ranking | None = None,
 ) -> Whitespace:
     """The matrix for the given accounts, or the `top` accounts by revenue. `run(call)` asks
-    the graph and returns None when it cannot (the API's GraphLink.run; the CLI calls directly)."""
+    the graph and returns None when it cannot (the API's GraphLink.run; the CLI calls directly).
+    `ranking`: the accounts by revenue as the nightly run ranked them (intel.nightly), read
+    instead of ranking every account's purchases on the call when it is long enough."""
     notes: list[str] = []
     chosen = list(dict.fromkeys(accounts))
     if not chosen:
-        ranked = run(lambda g: top_accounts(g, top * 2))
+        if ranking is not None and len(ranking.ids) >= top * 2:
+            ranked: list[str] | None = ranking.ids[: top * 2]
+            notes.append(f"top accounts by revenue as ranked at {ranking.computed_at}")
+        else:
+            ranked = run(lambda g: top_accounts(g, top * 2))
         if ranked is None:
             raise GraphUnavailable(
                 "picking the top accounts by revenue needs Neo4j; pass the accounts instead"
