@@ -27,6 +27,7 @@ from crossgraph.api import errors
 from crossgraph.api.changes import ChangeFollower
 from crossgraph.api.deps import AppState
 from crossgraph.api.fastpath import SidebarFastPath
+from crossgraph.api.feedback_store import recalibrate
 from crossgraph.api.gate import Gate
 from crossgraph.api.limits import RateLimiter
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(state.graph.probe)  # first: a new model replays the change feed
         await run_in_threadpool(_load_model, state)
         await run_in_threadpool(_refresh_suppressions, state)
+        await run_in_threadpool(recalibrate, state)
         stop = asyncio.Event()
         watchers = [asyncio.create_task(_watch(state, stop)), asyncio.create_task(_watch_graph(state, stop))]
         try:
@@ -161,6 +163,13 @@ def intel_config(settings: Settings) -> Intel:
         ),
         fusion=FusionConfig(
             likelihood=MappingProxyType({**fusion.likelihood, **settings.likelihood}),
+            margin_rates=MappingProxyType({**fusion.margin_rates, **settings.margin_rates}),
+            default_margin=settings.default_margin,
+            prior_strength=settings.likelihood_prior_strength,
+            urgency_full_days=settings.urgency_full_days,
+            urgency_half_life_days=settings.urgency_half_life_days,
+            need_start=settings.need_start,
+            need_floor=settings.need_floor,
             event_boost=settings.event_boost,
             event_days=settings.event_days,
         ),
@@ -228,6 +237,9 @@ def _tick(state: AppState) -> None:
     if state.holder.version is None or state.holder.changed():
         _load_model(state)
     _refresh_suppressions(state)
+    last = state.calibrated_at
+    if last is None or datetime.now(UTC) - last >= timedelta(seconds=state.settings.calibration_seconds):
+        recalibrate(state)
     engine = state.holder.loaded
     if engine is not None:
         state.changes.follow(engine)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -34,6 +35,7 @@ class AppState:
     intel: Intel
     changes: ChangeFollower
     limiter: RateLimiter
+    calibrated_at: datetime | None = None  # when intel's likelihoods were last calibrated on feedback
 
 
 async def get_state(request: Request) -> AppState:
