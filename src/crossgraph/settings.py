@@ -170,7 +170,10 @@ class Settings(BaseSettings):
         description="Beyond urgency_full_days a renewal's weight halves every this many days",
     )
     need_start: float = Field(
-        default=0.6, ge=0, lt=1, description="An upgrade's need at or below which its likelihood is need_floor"
+        default=0.6,
+        ge=0,
+        lt=1,
+        description="An upgrade's need at or below which its likelihood is need_floor",
     )
     need_floor: float = Field(
         default=0.1, ge=0, le=1, description="Likelihood multiplier of an upgrade nothing presses"

@@ -196,7 +196,7 @@ def renewal_in(days: int, annual: float = 20_000.0) -> Opportunity:
 
 
 def healthy_upgrade(need: float) -> Opportunity:
-    """Press Pro (list 500,000) for a press of need `need` (5 of 10 years at 52 % of an 85 % threshold: 0.61)."""
+    """Press Pro (list 500,000) for a press of need `need` (5 of 10 years at 52 % load: 0.61)."""
     return Opportunity(
         "upsell", "upgrade_path", "M2", "Press Pro", 500_000.0, "Has Press", {"need": need}, ("M1",), need
     )

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -35,14 +36,15 @@ from crossgraph.api.routes import accounts, batch, events, feedback, health, kpi
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import AccountNotFound, InvalidInput, ModelNotLoaded
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.feedback import last_dismissal, suppressions
+from crossgraph.graph.feedback import last_dismissal, outcome_counts, suppressions
 from crossgraph.graph.live import find_account, peer_purchases
 from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
-from crossgraph.recommend.actions import KINDS, FusionConfig
+from crossgraph.recommend.actions import KINDS, FusionConfig, calibrated
 from crossgraph.recommend.nba import Intel, ListOptions, recommendation_list
 from crossgraph.recommend.plan import build_plan
+from crossgraph.recommend.ranking import OUTCOMES
 from crossgraph.settings import Settings, get_settings
 from crossgraph.web import site
 
@@ -150,10 +152,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def intel_config(settings: Settings) -> Intel:
-    """Signal thresholds and fusion rates from the settings (defaults in one place each)."""
+def intel_config(settings: Settings, graph: Graph | None = None) -> Intel:
+    """Signal thresholds and fusion rates from the settings (defaults in one place each); with
+    a graph, the likelihoods calibrated on its feedback (as the server's recalibrate)."""
     fusion = FusionConfig()
-    return Intel(
+    intel = Intel(
         signals=SignalConfig(
             replacement_years=MappingProxyType(dict(settings.replacement_years)),
             utilization=settings.utilization_threshold,
@@ -174,6 +177,9 @@ def intel_config(settings: Settings) -> Intel:
             event_days=settings.event_days,
         ),
     )
+    if graph is None:
+        return intel
+    return replace(intel, fusion=calibrated(intel.fusion, outcome_counts(graph, OUTCOMES)))
 
 
 def _warm_up(state: AppState, graph: Graph) -> None:
