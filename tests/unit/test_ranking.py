@@ -74,5 +74,5 @@ def test_calibrate_counts_won_against_lost_and_dismissed_per_signal() -> None:
 )
 def test_a_nonsensical_ranking_setting_is_refused_by_name(change: dict[str, object]) -> None:
     name = next(iter(change))
-    with pytest.raises(InvalidInput, match=name if name != "margin_rates" else "machine"):
+    with pytest.raises(InvalidInput, match=name if name != "margin_rates" else r"margin_rates\[machine\]"):
         FusionConfig(**change)  # type: ignore[arg-type]

@@ -100,8 +100,10 @@ class FusionConfig:
     )
 
     def __post_init__(self) -> None:
-        for name, rate in {**self.likelihood, **self.margin_rates}.items():
-            share(rate, name)
+        for kind, rate in self.margin_rates.items():
+            share(rate, f"margin_rates[{kind}]")
+        for signal, rate in self.likelihood.items():
+            share(rate, f"likelihood[{signal}]")
         for name in ("cross_sell_floor", "default_margin", "need_floor"):
             share(getattr(self, name), name)
         if not 0 <= self.need_start < 1:
