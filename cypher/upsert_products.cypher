@@ -6,7 +6,8 @@ SET p.name = row.name,
     p.kind = row.kind,
     p.tier = row.tier,
     p.active = row.active,
-    p.list_price = row.list_price
+    p.list_price = row.list_price,
+    p.margin = row.margin
 WITH p, row
 OPTIONAL MATCH (p)-[old:IN_CATEGORY]->(c:Category)
   WHERE row.category IS NULL OR c.name <> row.category

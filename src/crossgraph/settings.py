@@ -155,7 +155,44 @@ class Settings(BaseSettings):
     likelihood: dict[str, float] = Field(
         default_factory=dict,
         description="Overrides of the fusion's likelihood per signal (upgrade_path, aging_asset, "
-        "contract_level, capacity, volume, renewal)",
+        "contract_level, capacity, volume, renewal): the prior mean before feedback (docs/ranking.md)",
+    )
+    likelihood_prior_strength: float = Field(
+        default=20.0,
+        gt=0,
+        description="Pseudo-decisions behind each configured likelihood: feedback outweighs it after "
+        "this many won, lost or dismissed items of the signal",
+    )
+    calibration_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often likelihoods are recalibrated from the feedback in the graph",
+    )
+    margin_rates: dict[str, float] = Field(
+        default_factory=dict,
+        description="Overrides of the gross margin share per product kind (machine 0.25, part 0.45, "
+        "consumable 0.40, service 0.60, training 0.50, software 0.75, accessory 0.35); a product's "
+        "own margin column wins",
+    )
+    default_margin: float = Field(
+        default=0.30, ge=0, le=1, description="Margin share of a product without kind or own margin"
+    )
+    urgency_full_days: int = Field(
+        default=90, ge=1, description="A renewal ending within this many days counts in full"
+    )
+    urgency_half_life_days: int = Field(
+        default=60,
+        ge=1,
+        description="Beyond urgency_full_days a renewal's weight halves every this many days",
+    )
+    need_start: float = Field(
+        default=0.6,
+        ge=0,
+        lt=1,
+        description="An upgrade's need at or below which its likelihood is need_floor",
+    )
+    need_floor: float = Field(
+        default=0.1, ge=0, le=1, description="Likelihood multiplier of an upgrade nothing presses"
     )
     api_poll_seconds: float = Field(
         default=5.0, gt=0, description="How often the server checks for a newly promoted model and Neo4j"

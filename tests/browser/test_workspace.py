@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from crossgraph.graph.driver import Graph
 from tests.browser.conftest import PASSWORDS, Live, Tab, feedback_in_graph, foreign, screenshot, sign_in
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow, pytest.mark.browser]
@@ -74,13 +77,26 @@ def test_account_page_shows_the_account_its_actions_and_records_feedback(live: L
     expect(page.locator("svg.chart").first).to_be_visible()
     items = page.locator(".action")
     assert items.count() >= 3
+    # Every action shows its expected margin as a whole amount, the number it is ranked by.
+    for i in range(items.count()):
+        expect(items.nth(i).locator(".figures .expected")).to_have_text(
+            re.compile(r"^expected margin \d[\d,]*$")
+        )
     screenshot(page, "account")
     sku = items.first.get_attribute("data-sku")
+    signal = items.first.get_attribute("data-signal")
     items.first.locator('button[data-action="dismissed"]').click()
     expect(page.locator(f'.action[data-sku="{sku}"]')).to_have_count(0)
     assert [f for f in feedback_in_graph(live, account, "dismissed") if f.startswith(f"{sku}|")] == [
         f"{sku}|rita"
     ]
+    with Graph.connect(live.settings) as g:  # stored with the item's signal, for the calibration
+        stored = g.write_text(
+            "MATCH (f:Feedback {action: $action})-[:FOR_PRODUCT]->(:Product {sku: $sku}) "
+            "RETURN f.signal AS s",
+            {"action": "dismissed", "sku": sku},
+        )
+    assert signal and [r["s"] for r in stored] == [signal]
     # The Markdown plan downloads with the account's name in it.
     with page.expect_download() as download:
         page.click("text=Account plan (Markdown)")

@@ -705,6 +705,59 @@ def test_feedback_suppresses_dismissals_counts_rates_and_feeds_won_deals_to_trai
     assert "feedback:fb-won-3" in set(lines.line_id.tolist())
 
 
+def test_decided_feedback_calibrates_the_likelihoods_model_shows_and_the_list_uses(
+    served: Served, client: TestClient
+) -> None:
+    def likelihoods(c: TestClient) -> dict[str, dict[str, object]]:
+        return {row["signal"]: row for row in c.get("/v1/model", headers=READ).json()["likelihoods"]}
+
+    before = likelihoods(client)
+    assert before["upgrade_path"]["prior"] == 0.25 and before["renewal"]["prior"] == 0.8
+    assert before["aging_asset"]["prior_strength"] == served.settings.likelihood_prior_strength
+    # An account whose fused list has an upsell item from the graph.
+    accounts = (served.artifact.accounts.id(i) for i in range(200))
+    found = (
+        (account, item)
+        for account in accounts
+        for item in client.get(
+            f"/v1/accounts/{account}/recommendations",
+            params={"opportunity": "upsell", "limit": 20},
+            headers=READ,
+        ).json()["items"]
+        if item["source"] == "graph"
+    )
+    account, upgrade = next(found)
+    signal = upgrade["signal"]
+    prior = before[signal]["prior"]
+    assert upgrade["likelihood_basis"].startswith(f"prior {prior:.2f}, no decisions yet")
+    skus = [served.artifact.products.id(i) for i in range(5)]
+    for n, sku in enumerate(skus):  # five lost upsells at five products, one won renewal
+        body = {"account": account, "sku": sku, "action": "lost", "user": "j.meyer", "kind": "upsell"}
+        body |= {"signal": signal, "id": f"fb-cal-{n}"}
+        assert client.post("/v1/feedback", json=body, headers=WRITE).status_code == 201
+    won = {"account": account, "sku": skus[0], "action": "won", "user": "j.meyer", "kind": "renewal"}
+    assert client.post("/v1/feedback", json={**won, "id": "fb-cal-won"}, headers=WRITE).status_code == 201
+
+    after = likelihoods(client)
+    assert after[signal]["failed"] == before[signal]["failed"] + 5
+    assert after["renewal"]["won"] == before["renewal"]["won"] + 1
+    strength = served.settings.likelihood_prior_strength
+    up = after[signal]
+    assert up["likelihood"] == pytest.approx(
+        (prior * strength + up["won"]) / (strength + up["decisions"]), abs=1e-4
+    )
+    assert up["likelihood"] < prior and after["renewal"]["prior"] < after["renewal"]["likelihood"]
+    items = client.get(
+        f"/v1/accounts/{account}/recommendations", params={"opportunity": "upsell", "limit": 20}, headers=READ
+    ).json()["items"]
+    again = next(i for i in items if i["sku"] == upgrade["sku"])
+    assert f"from {up['decisions']} decisions" in again["likelihood_basis"]
+    assert again["expected_value"] < upgrade["expected_value"]
+    # Another server process calibrates from the graph at start.
+    with TestClient(create_app(served.settings)) as other:
+        assert likelihoods(other)[signal] == up
+
+
 def test_feedback_refused_while_neo4j_is_down_says_how_to_retry(
     served: Served, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,4 +1,4 @@
-"""The fusion rule on hand-made inputs: expected value = likelihood x value x boost."""
+"""The fusion rule on hand-made inputs: expected value = likelihood x margin x boost x urgency."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
-from crossgraph.recommend.actions import FusionConfig, annotate, fuse, list_events
+from crossgraph.recommend.actions import FusionConfig, annotate, calibrated, fuse, list_events
 from crossgraph.recommend.engine import Suggestion
+from crossgraph.recommend.ranking import MARGIN_RATES
 
 AS_OF = date(2026, 6, 30)
 PRODUCTS: dict[str, dict[str, Any]] = {
@@ -69,10 +70,12 @@ SIGNALS = AccountSignals(
 def test_cross_sell_alone_keeps_the_model_order_and_a_configured_floor_applies() -> None:
     items = annotate(cross(), FusionConfig())
     assert [i["sku"] for i in items] == ["C1", "T1"] and [i["rank"] for i in items] == [1, 2]
-    assert items[0]["likelihood"] == 0.5 and items[0]["expected_value"] == 50.0  # 10/20 x 100
-    assert items[1]["expected_value"] == pytest.approx(0.1 * 2000)
+    # 10/20 x 100 x the consumable margin 40 %: an expected margin, the list price kept as value
+    assert items[0]["likelihood"] == 0.5 and items[0]["expected_value"] == 20.0
+    assert items[0]["value"] == 100.0 and items[0]["margin_rate"] == 0.40 and items[0]["margin"] == 40.0
+    assert items[1]["expected_value"] == pytest.approx(0.1 * 2000 * 0.5)
     floored = annotate([suggestion("T1", 1, 0, 1.0)], FusionConfig(cross_sell_floor=0.2))
-    assert floored[0]["likelihood"] == 0.2 and floored[0]["expected_value"] == pytest.approx(400.0)
+    assert floored[0]["likelihood"] == 0.2 and floored[0]["expected_value"] == pytest.approx(200.0)
 
 
 def test_fused_list_is_ranked_by_likelihood_times_value() -> None:
@@ -87,10 +90,10 @@ def test_fused_list_is_ranked_by_likelihood_times_value() -> None:
         limit=10,
     )
     expected = {
-        "M2": config.likelihood["upgrade_path"] * 150_000.0,
-        "S2": config.likelihood["renewal"] * 12_000.0,
-        "T1": 0.1 * 2000.0,
-        "C1": 0.5 * 100.0,
+        "M2": config.likelihood["upgrade_path"] * 150_000.0 * MARGIN_RATES["machine"],
+        "S2": config.likelihood["renewal"] * 12_000.0 * MARGIN_RATES["service"],
+        "T1": 0.1 * 2000.0 * MARGIN_RATES["training"],
+        "C1": 0.5 * 100.0 * MARGIN_RATES["consumable"],
     }
     assert [i["sku"] for i in items] == sorted(expected, key=lambda s: -expected[s])
     for item in items:
@@ -131,7 +134,7 @@ def test_a_recent_event_boosts_the_items_it_is_about_and_its_text_is_listed_once
     by_sku = {i["sku"]: i for i in items}
     renewal = by_sku["S2"]  # a complaint makes a renewal more urgent; the visit names its machine too
     assert renewal["boost"] == 2.0 and renewal["event_ids"] == ["E1", "E2"]
-    assert renewal["expected_value"] == pytest.approx(0.8 * 12_000 * 2)
+    assert renewal["expected_value"] == pytest.approx(0.8 * 12_000 * MARGIN_RATES["service"] * 2)
     assert by_sku["M2"]["boost"] == 2.0 and by_sku["M2"]["event_ids"] == ["E2"]  # the upgrade of M1
     assert by_sku["C1"]["boost"] == 1.0 and by_sku["C1"]["event_ids"] == []  # not about it
     # The text is not repeated in every reason: the list carries each recent event once.
@@ -183,3 +186,65 @@ def test_one_item_per_product_and_excluded_or_owned_products_are_not_offered() -
         owned=frozenset({"M2"}),
     )
     assert owned == []
+
+
+def renewal_in(days: int, annual: float = 20_000.0) -> Opportunity:
+    contract = {"id": "K1", "days_left": days, "annual_value": annual}
+    return Opportunity(
+        "renewal", "renewal", "S2", "Service Premium", annual, "K1 ends", {"contracts": [contract]}, ("M1",)
+    )
+
+
+def healthy_upgrade(need: float) -> Opportunity:
+    """Press Pro (list 500,000) for a press of need `need` (5 of 10 years at 52 % load: 0.61)."""
+    return Opportunity(
+        "upsell", "upgrade_path", "M2", "Press Pro", 500_000.0, "Has Press", {"need": need}, ("M1",), need
+    )
+
+
+def ranked(signals: AccountSignals, config: FusionConfig = FusionConfig()) -> list[dict[str, Any]]:
+    return fuse(
+        [], signals, [], products=PRODUCTS, kinds=("upsell", "renewal"), as_of=AS_OF, limit=10, config=config
+    )
+
+
+def test_a_renewal_due_in_28_days_outranks_a_speculative_upgrade_of_a_healthy_machine() -> None:
+    items = ranked(AccountSignals(upsell=[healthy_upgrade(0.61)], renewal=[renewal_in(28)], risks=[]))
+    assert [i["sku"] for i in items] == ["S2", "M2"]  # by list price it was M2 (500,000) far ahead
+    renewal, upgrade = items
+    assert renewal["urgency"] == 1.0 and renewal["due_in_days"] == 28
+    assert renewal["expected_value"] == pytest.approx(0.8 * 20_000 * 0.60)  # 9,600
+    assert "due in 28 days" in renewal["ranking"] and "prior 0.80, no decisions yet" not in renewal["ranking"]
+    assert upgrade["likelihood"] == pytest.approx(0.25 * 0.1)  # need 0.61: at the floor
+    assert "for need 0.61" in upgrade["ranking"] and upgrade["value"] == 500_000.0
+    # a machine that needs it (at replacement age or capacity) is offered at the full rate and leads
+    needed = ranked(AccountSignals(upsell=[healthy_upgrade(1.0)], renewal=[renewal_in(28)], risks=[]))
+    assert [i["sku"] for i in needed] == ["M2", "S2"] and needed[0]["likelihood"] == 0.25
+
+
+def test_a_renewal_further_out_weighs_less_the_later_it_ends() -> None:
+    near, far = (
+        ranked(AccountSignals(upsell=[], renewal=[renewal_in(days)], risks=[]))[0] for days in (28, 150)
+    )
+    assert far["urgency"] == pytest.approx(0.5) and far["expected_value"] == pytest.approx(
+        near["expected_value"] / 2
+    )
+
+
+def test_calibrated_likelihoods_change_the_order_and_the_item_says_from_how_many_decisions() -> None:
+    signals = AccountSignals(upsell=[healthy_upgrade(1.0)], renewal=[renewal_in(28)], risks=[])
+    rows = [
+        {"kind": "upsell", "signal": "upgrade_path", "action": "lost", "n": 60},
+        {"kind": "renewal", "signal": "renewal", "action": "won", "n": 10},
+    ]
+    items = ranked(signals, calibrated(FusionConfig(), rows))
+    assert [i["sku"] for i in items] == ["S2", "M2"]
+    assert items[1]["likelihood"] == pytest.approx(0.25 * 20 / 80)  # (5 + 0) / (20 + 60)
+    assert "0.06 from 60 decisions (0 won; prior 0.25)" in items[1]["likelihood_basis"]
+
+
+def test_a_products_own_margin_replaces_its_kinds() -> None:
+    products = {**PRODUCTS, "M2": {**PRODUCTS["M2"], "margin": 0.05}}
+    signals = AccountSignals(upsell=[healthy_upgrade(1.0)], renewal=[], risks=[])
+    item = fuse([], signals, [], products=products, kinds=("upsell",), as_of=AS_OF, limit=5)[0]
+    assert item["margin_rate"] == 0.05 and item["expected_value"] == pytest.approx(0.25 * 500_000 * 0.05)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -28,6 +29,7 @@ from crossgraph.api.changes import ChangeFollower
 from crossgraph.api.deps import AppState
 from crossgraph.api.experiments import Experiments
 from crossgraph.api.fastpath import SidebarFastPath
+from crossgraph.api.feedback_store import recalibrate
 from crossgraph.api.gate import Gate
 from crossgraph.api.limits import RateLimiter
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
@@ -46,14 +48,15 @@ from crossgraph.api.routes import (
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import AccountNotFound, InvalidInput, ModelNotLoaded
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.feedback import last_dismissal, suppressions
+from crossgraph.graph.feedback import last_dismissal, outcome_counts, suppressions
 from crossgraph.graph.live import find_account, peer_purchases
 from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
-from crossgraph.recommend.actions import KINDS, FusionConfig
+from crossgraph.recommend.actions import KINDS, FusionConfig, calibrated
 from crossgraph.recommend.nba import Intel, ListOptions, recommendation_list
 from crossgraph.recommend.plan import build_plan
+from crossgraph.recommend.ranking import OUTCOMES
 from crossgraph.settings import Settings, get_settings
 from crossgraph.web import site
 
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(_load_model, state)
         await run_in_threadpool(_refresh_suppressions, state)
         await run_in_threadpool(_follow_experiment, state)
+        await run_in_threadpool(recalibrate, state)
         stop = asyncio.Event()
         watchers = [asyncio.create_task(_watch(state, stop)), asyncio.create_task(_watch_graph(state, stop))]
         try:
@@ -165,10 +169,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def intel_config(settings: Settings) -> Intel:
-    """Signal thresholds and fusion rates from the settings (defaults in one place each)."""
+def intel_config(settings: Settings, graph: Graph | None = None) -> Intel:
+    """Signal thresholds and fusion rates from the settings (defaults in one place each); with
+    a graph, the likelihoods calibrated on its feedback (as the server's recalibrate)."""
     fusion = FusionConfig()
-    return Intel(
+    intel = Intel(
         signals=SignalConfig(
             replacement_years=MappingProxyType(dict(settings.replacement_years)),
             utilization=settings.utilization_threshold,
@@ -178,10 +183,20 @@ def intel_config(settings: Settings) -> Intel:
         ),
         fusion=FusionConfig(
             likelihood=MappingProxyType({**fusion.likelihood, **settings.likelihood}),
+            margin_rates=MappingProxyType({**fusion.margin_rates, **settings.margin_rates}),
+            default_margin=settings.default_margin,
+            prior_strength=settings.likelihood_prior_strength,
+            urgency_full_days=settings.urgency_full_days,
+            urgency_half_life_days=settings.urgency_half_life_days,
+            need_start=settings.need_start,
+            need_floor=settings.need_floor,
             event_boost=settings.event_boost,
             event_days=settings.event_days,
         ),
     )
+    if graph is None:
+        return intel
+    return replace(intel, fusion=calibrated(intel.fusion, outcome_counts(graph, OUTCOMES)))
 
 
 def _warm_up(state: AppState, graph: Graph) -> None:
@@ -246,6 +261,9 @@ def _tick(state: AppState) -> None:
     if state.holder.version is None or state.holder.changed():
         _load_model(state)
     _refresh_suppressions(state)
+    last = state.calibrated_at
+    if last is None or datetime.now(UTC) - last >= timedelta(seconds=state.settings.calibration_seconds):
+        recalibrate(state)
     engine = state.holder.loaded
     if engine is not None:
         state.changes.follow(engine)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -36,6 +37,7 @@ class AppState:
     changes: ChangeFollower
     limiter: RateLimiter
     experiments: Experiments
+    calibrated_at: datetime | None = None  # when intel's likelihoods were last calibrated on feedback
 
 
 async def get_state(request: Request) -> AppState:

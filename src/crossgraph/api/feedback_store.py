@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from crossgraph.api.deps import AppState
 from crossgraph.errors import GraphUnavailable
-from crossgraph.graph.feedback import Feedback, Recorded, record_feedback
+from crossgraph.graph.feedback import Feedback, Recorded, outcome_counts, record_feedback
+from crossgraph.recommend.actions import calibrated
+from crossgraph.recommend.ranking import OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -45,4 +47,17 @@ def store_feedback(state: AppState, item: Feedback, retry: str = "try again shor
         state.suppressions.add(kept.account_id, kept.sku)
     if kept.action == "won" and recorded.created:  # owned now: refold here, and tell the other workers
         state.graph.run(lambda g: state.changes.wrote(state.holder.loaded, g, [kept.account_id], "won"))
+    if kept.action in OUTCOMES and recorded.created:  # a decision: this process's likelihoods at once
+        recalibrate(state)
     return Stored(recorded, suppressed, until)
+
+
+def recalibrate(state: AppState) -> None:
+    """The fused list's likelihoods from every decided feedback in the graph (one aggregate
+    read; at start, every `calibration_seconds` and after this process's own decisions).
+    With the graph down the last calibration stays."""
+    rows = state.graph.run(lambda g: outcome_counts(g, OUTCOMES))
+    if rows is None:
+        return
+    state.intel = replace(state.intel, fusion=calibrated(state.intel.fusion, rows))
+    state.calibrated_at = datetime.now(UTC)

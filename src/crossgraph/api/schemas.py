@@ -93,11 +93,34 @@ class Recommendation(BaseModel):
     facts: dict[str, Any] | None = Field(default=None, description="Upsell and renewal: the data behind it")
     drivers: list[Driver] = Field(description="Owned products that contribute most (ALS explain)")
     likelihood: float = Field(
-        description="Cross-sell: share of closest peers owning it; else the signal's rate"
+        description="Cross-sell: share of closest peers owning it; else the signal's rate calibrated "
+        "on feedback, times the need factor of a speculative upgrade (docs/ranking.md)"
+    )
+    likelihood_basis: str | None = Field(
+        default=None,
+        description="Where the likelihood comes from: 'prior 0.80, no decisions yet', "
+        "'0.62 from 12 decisions (7 won; prior 0.80)', need factor",
     )
     value: float = Field(description="List price of the product, or the contract's annual value")
+    margin_rate: float | None = Field(
+        default=None, description="Gross margin share: the product's own, else its product kind's"
+    )
+    margin: float | None = Field(default=None, description="value x margin_rate")
+    need: float | None = Field(
+        default=None,
+        description="Upgrade path of installed machines: how close they are to replacement age or "
+        "to the capacity threshold, 0-1; null where not measured",
+    )
     boost: float = Field(description="> 1 when a recent trigger event relates to it")
-    expected_value: float = Field(description="likelihood x value x boost")
+    urgency: float | None = Field(
+        default=None,
+        description="Renewals: 1 up to urgency_full_days before the end, less further out; else 1",
+    )
+    due_in_days: int | None = Field(default=None, description="Renewals: days until the contract ends")
+    expected_value: float = Field(
+        description="Expected margin: likelihood x margin x boost x urgency (docs/ranking.md)"
+    )
+    ranking: str | None = Field(default=None, description="expected_value and its factors, in words")
     event_ids: list[str] = Field(
         description="The recent trigger events behind the boost: their text is in the list's events"
     )
@@ -281,6 +304,20 @@ class BatchResponse(BaseModel):
     errors: list[BatchError]
 
 
+class Likelihood(BaseModel):
+    signal: str
+    kind: str = Field(description="upsell or renewal")
+    prior: float = Field(description="The configured rate: the likelihood before any feedback")
+    prior_strength: float = Field(description="Pseudo-decisions the prior weighs as")
+    won: int = Field(description="Items of this signal won (latest decision per account and product)")
+    failed: int = Field(description="Items lost or dismissed")
+    decisions: int = Field(description="won + failed")
+    likelihood: float = Field(
+        description="Posterior mean (prior x prior_strength + won) / (prior_strength + decisions): "
+        "the rate the fused list uses now"
+    )
+
+
 class ModelInfo(BaseModel):
     version: str
     created: str | None
@@ -297,6 +334,14 @@ class ModelInfo(BaseModel):
     )
     feedback_by_version: dict[str, dict[str, Any]] | None = Field(
         default=None, description="The same for every model version that received feedback"
+    )
+    likelihoods: list[Likelihood] = Field(
+        default_factory=list,
+        description="The fused list's likelihood per upsell and renewal signal, calibrated on feedback "
+        "(docs/ranking.md)",
+    )
+    calibrated_at: datetime | None = Field(
+        default=None, description="When the likelihoods were last calibrated; null: never (Neo4j down)"
     )
 
 

@@ -119,7 +119,7 @@ def plan(
     engine = current_engine()
     with graph() as g:
         body = build_plan(
-            engine, lambda call: call(g), account_id, as_of=day, top=top, intel=intel_config(settings())
+            engine, lambda call: call(g), account_id, as_of=day, top=top, intel=intel_config(settings(), g)
         )
     _emit(body, to_markdown, out, as_json)
 
@@ -153,7 +153,7 @@ def review(
     engine = current_engine()
     with graph() as g:
         body = build_review(
-            engine, g, quarter, accounts=chosen, share=share, intel=intel_config(settings()), as_of=day
+            engine, g, quarter, accounts=chosen, share=share, intel=intel_config(settings(), g), as_of=day
         )
     _emit(body, to_markdown, out, as_json)
 

@@ -128,7 +128,7 @@ def refresh(
             engine,
             g,
             as_of=day,
-            intel=intel_config(config),
+            intel=intel_config(config, g),
             suppress_days=config.feedback_suppress_days,
             workers=workers,
             progress=progress,

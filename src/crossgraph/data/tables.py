@@ -188,6 +188,13 @@ PRODUCTS = TableSpec(
         Column("active", boolean, required=False, nullable=True, default=True),
         Column("list_price", number(minimum=0), required=False, nullable=True),
         Column(
+            "margin",
+            number(minimum=0, maximum=1),
+            required=False,
+            nullable=True,
+            description="gross margin share 0-1; empty: the rate of its kind (docs/ranking.md)",
+        ),
+        Column(
             "fits",
             id_list,
             required=False,

@@ -5,7 +5,9 @@
   counts as a purchase in the next training run (until the real order line arrives,
   which then replaces it: won deals are exported only for pairs without a BOUGHT);
 - shown / accepted / won / lost per model version: acceptance and win rate, the online
-  counterpart of the offline metrics.
+  counterpart of the offline metrics;
+- the decided outcomes per kind and signal: what the fused list's likelihoods are calibrated
+  on (recommend.ranking.calibrate).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Feedback:
     user: str
     at: datetime
     kind: str = "cross_sell"
+    signal: str | None = None  # the item's signal (upgrade_path, renewal, ...), when the client sent it
     model_version: str | None = None
     value: float | None = None
     note: str | None = None
@@ -60,6 +63,7 @@ def record_feedback(graph: Graph, feedback: Feedback) -> Recorded:
             "user": feedback.user,
             "at": feedback.at.isoformat(),
             "kind": feedback.kind,
+            "signal": feedback.signal,
             "model_version": feedback.model_version,
             "value": feedback.value,
             "note": feedback.note,
@@ -121,6 +125,12 @@ def with_rates(counts: dict[str, int]) -> dict[str, Any]:
         "acceptance_rate": counts.get("accepted", 0) / shown if shown else None,
         "win_rate": counts.get("won", 0) / decided if decided else None,
     }
+
+
+def outcome_counts(graph: Graph, outcomes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows of kind, signal, action, n: account x product x kind x signal pairs by their latest
+    feedback among `outcomes` (a rep who dismissed an item twice decided once)."""
+    return graph.read("feedback_outcomes", {"outcomes": list(outcomes)})
 
 
 def won_deals(graph: Graph, before: int | None = None) -> list[dict[str, Any]]:

@@ -80,6 +80,8 @@ class Opportunity:
     reason: str
     evidence: dict[str, Any]
     related_skus: tuple[str, ...]
+    # how pressing a speculative offer is, in [0, 1] (upgrade_need); None: not measured
+    need: float | None = None
 
 
 @dataclass(frozen=True)
@@ -445,7 +447,7 @@ def compute_signals(
     now = facts.as_of(as_of)
     owned = now.owned(as_of)
     upsell = [
-        *upgrade_path(now, owned),
+        *upgrade_path(now, owned, as_of, config),
         *aging_assets(now, owned, as_of, config),
         *capacity(now, owned, config),
         *contract_level(now, owned, peers, as_of, config),
@@ -461,8 +463,11 @@ def compute_signals(
     return AccountSignals(upsell, renewals(now, as_of, config), [r for r in flags if r is not None])
 
 
-def upgrade_path(facts: AccountFacts, owned: frozenset[str]) -> list[Opportunity]:
-    """Each active, not yet owned UPGRADES_TO successor of a product bought or installed."""
+def upgrade_path(
+    facts: AccountFacts, owned: frozenset[str], as_of: date, config: SignalConfig = SignalConfig()
+) -> list[Opportunity]:
+    """Each active, not yet owned UPGRADES_TO successor of a product bought or installed; its
+    `need` comes from the installed machines it would upgrade (upgrade_need)."""
     sources: dict[str, tuple[Product, tuple[Product, ...]]] = {}
     first_bought = {b.product.sku: _day(min(b.ledger.at)) for b in facts.bought}
     installed: dict[str, int] = {}
@@ -489,8 +494,41 @@ def upgrade_path(facts: AccountFacts, owned: frozenset[str]) -> list[Opportunity
             for p in froms
         ]
         reason = f"Has {'; '.join(how)} but not its upgrade {nxt.name}{_price(nxt)}"
-        out.append(_upsell("upgrade_path", nxt, reason, {"from": evidence}, [p.sku for p in froms]))
+        skus = {p.sku for p in froms}
+        need, assets = upgrade_need([a for a in facts.assets if a.model.sku in skus], as_of, config)
+        facts_ = {"from": evidence, **({"assets": assets, "need": need} if need is not None else {})}
+        out.append(replace(_upsell("upgrade_path", nxt, reason, facts_, sorted(skus)), need=need))
     return out
+
+
+def upgrade_need(
+    assets: Sequence[Asset], as_of: date, config: SignalConfig
+) -> tuple[float | None, list[dict[str, Any]]]:
+    """How much the machines an upgrade replaces need it: per machine the larger of age /
+    replacement age and utilisation / capacity threshold, capped at 1; the upgrade's need is
+    its neediest machine's (None when no machine has an age rule or a utilisation)."""
+    needs, evidence = [], []
+    for a in sorted(assets, key=lambda a: a.serial):
+        limit = config.replacement_years.get(a.model.kind or "")
+        age = full_years(a.installed_at, as_of)
+        ratios = [age / limit] if limit is not None else []
+        if a.utilization is not None:
+            ratios.append(a.utilization / config.utilization)
+        if not ratios:
+            continue
+        need = min(1.0, max(ratios))
+        needs.append(need)
+        evidence.append(
+            {
+                "serial": a.serial,
+                "sku": a.model.sku,
+                "age_years": age,
+                "replacement_years": limit,
+                "utilization": a.utilization,
+                "need": round(need, 4),
+            }
+        )
+    return (round(max(needs), 4) if needs else None), evidence
 
 
 @dataclass(frozen=True)

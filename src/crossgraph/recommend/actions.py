@@ -1,14 +1,17 @@
 """One ranked next-best-action list: cross-sell (the model), upsell and renewal (the graph).
 
-The fusion rule, in one line: rank by expected value,
+The fusion rule, in one line: rank by expected margin (docs/ranking.md),
 
-    expected_value = likelihood x value x boost
+    expected_value = likelihood x margin x boost x urgency,   margin = value x margin rate
 
 - cross-sell: likelihood = share of the account's closest peers that own the product (the
   number the reason quotes; at least `cross_sell_floor`), value = the product's list price;
-- upsell: likelihood = a configured rate per signal (an upgrade path, an aging asset, ...),
-  value = the list price of what is offered;
-- renewal: likelihood = the configured renewal rate, value = the contract's annual value;
+- upsell: likelihood = the signal's rate calibrated on feedback (ranking.Posterior; the
+  configured rate until decisions arrive) x the need of a speculative upgrade
+  (ranking.need_factor), value = the list price of what is offered;
+- renewal: likelihood = the calibrated renewal rate, value = the contract's annual value,
+  urgency from the days until the contract ends (ranking.urgency; every other item 1);
+- margin rate: the product's own, else its product kind's (ranking.margin_rate);
 - boost = `event_boost` when a trigger event of the last `event_days` relates to the item:
   it names one of the item's products, or its type suits the item's signal (a new site or
   growth for capacity and cross-sell, a competitor complaint for a renewal, ...). The item
@@ -22,15 +25,27 @@ points to be replaced by the acceptance and win rates the feedback loop measures
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
+from crossgraph.errors import InvalidInput
 from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
 from crossgraph.money import cents
 from crossgraph.recommend.engine import CROSS_SELL_FLOOR, Suggestion, peers_owning_text
+from crossgraph.recommend.ranking import (
+    DEFAULT_MARGIN,
+    MARGIN_RATES,
+    SERVICE_KIND,
+    Posterior,
+    calibrate,
+    margin_rate,
+    need_factor,
+    share,
+    urgency,
+)
 
 Kind = Literal["cross_sell", "upsell", "renewal"]
 KINDS: tuple[Kind, ...] = ("cross_sell", "upsell", "renewal")
@@ -56,6 +71,15 @@ class FusionConfig:
         hash=False,
     )
     cross_sell_floor: float = CROSS_SELL_FLOOR  # a product none of the closest peers own yet
+    margin_rates: Mapping[str, float] = field(default_factory=lambda: MARGIN_RATES, hash=False)
+    default_margin: float = DEFAULT_MARGIN
+    prior_strength: float = 20.0  # pseudo-decisions behind each configured rate
+    urgency_full_days: int = 90
+    urgency_half_life_days: int = 60
+    need_start: float = 0.6
+    need_floor: float = 0.1
+    # signal -> its rate calibrated on feedback (ranking.calibrate); empty: the configured rates
+    calibration: Mapping[str, Posterior] = field(default_factory=lambda: _frozen({}), hash=False)
     event_boost: float = 1.5
     event_days: int = 180
     # event type -> the signals it makes more likely (an event naming a product boosts that product)
@@ -75,32 +99,90 @@ class FusionConfig:
         hash=False,
     )
 
+    def __post_init__(self) -> None:
+        for kind, rate in self.margin_rates.items():
+            share(rate, f"margin_rates[{kind}]")
+        for signal, rate in self.likelihood.items():
+            share(rate, f"likelihood[{signal}]")
+        for name in ("cross_sell_floor", "default_margin", "need_floor"):
+            share(getattr(self, name), name)
+        if not 0 <= self.need_start < 1:
+            raise InvalidInput(f"need_start={self.need_start} must be in [0, 1)")
+        if self.prior_strength <= 0:
+            raise InvalidInput(f"prior_strength={self.prior_strength} must be above 0 (pseudo-decisions)")
+        for name in ("urgency_full_days", "urgency_half_life_days"):
+            if getattr(self, name) < 1:
+                raise InvalidInput(f"{name}={getattr(self, name)} must be at least 1")
 
-def cross_sell_action(item: Suggestion, config: FusionConfig) -> dict[str, Any]:
-    """The engine's suggestion already has the action's fields; only a configured floor other
-    than the engine's changes its likelihood. In place: the dict is fresh per request."""
+    def rate(self, signal: str) -> tuple[float, str]:
+        """The signal's likelihood before need, and where it comes from."""
+        posterior = self.calibration.get(signal)
+        if posterior is not None:
+            return posterior.mean, posterior.describe()
+        return self.likelihood.get(signal, 0.0), "configured rate"
+
+    def margin_rate(self, product: Mapping[str, Any]) -> float:
+        return margin_rate(product, self.margin_rates, self.default_margin)
+
+
+def calibrated(config: FusionConfig, outcomes: Iterable[Mapping[str, Any]]) -> FusionConfig:
+    """The config with every signal's likelihood calibrated on the feedback outcome rows
+    (graph.feedback.outcome_counts): the prior is the configured rate."""
+    posteriors = calibrate(config.likelihood, outcomes, config.prior_strength)
+    return replace(config, calibration=MappingProxyType(posteriors))
+
+
+def cross_sell_action(
+    item: Suggestion, config: FusionConfig, products: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The engine's suggestion with its margin, urgency 1, and the likelihood of a configured
+    floor other than the engine's. In place: the dict is fresh per request."""
     action = cast(dict[str, Any], item)
     if config.cross_sell_floor != CROSS_SELL_FLOOR:
         ev = item["evidence"]
-        share = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
-        action["likelihood"] = max(share, config.cross_sell_floor)
-        action["expected_value"] = cents(action["likelihood"] * action["value"])
+        owning = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
+        action["likelihood"] = max(owning, config.cross_sell_floor)
+    product = (products or {}).get(item["sku"]) or {"kind": item.get("product_kind")}
+    rate = config.margin_rate(product)
+    action.update(
+        margin_rate=rate,
+        margin=cents(float(action["value"]) * rate),
+        need=None,
+        urgency=1.0,
+        due_in_days=None,
+        likelihood_basis="share of the closest peers owning it",
+    )
+    weigh(action)
     return action
 
 
-def annotate(items: Sequence[Suggestion], config: FusionConfig) -> list[dict[str, Any]]:
+def annotate(
+    items: Sequence[Suggestion], config: FusionConfig, products: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Cross-sell only: the model's order stays."""
-    return [cross_sell_action(item, config) for item in items]
+    return [cross_sell_action(item, config, products) for item in items]
+
+
+def days_left(opportunity: Opportunity) -> int | None:
+    """Days until the earliest contract of a renewal ends; None for undated items."""
+    contracts = opportunity.evidence.get("contracts") if opportunity.kind == "renewal" else None
+    return min(int(c["days_left"]) for c in contracts) if contracts else None
 
 
 def signal_action(
     opportunity: Opportunity, product: Mapping[str, Any], config: FusionConfig
 ) -> dict[str, Any]:
     key = "renewal" if opportunity.kind == "renewal" else opportunity.signal
-    return _action(
+    rate, source = config.rate(key)
+    if opportunity.need is not None:
+        source += f" x {need_factor(opportunity.need, config.need_start, config.need_floor):.2f} for need"
+        source += f" {opportunity.need:.2f}"
+    sold = product or ({"kind": SERVICE_KIND} if opportunity.kind == "renewal" else {})
+    left = days_left(opportunity)
+    action = _action(
         kind=opportunity.kind,
         signal=opportunity.signal,
-        likelihood=config.likelihood.get(key, 0.0),
+        likelihood=rate * need_factor(opportunity.need, config.need_start, config.need_floor),
         value=opportunity.value,
         base={
             "sku": opportunity.sku,
@@ -113,9 +195,35 @@ def signal_action(
             "drivers": [],
             "model_score": None,
             "source": "graph",
+            "margin_rate": config.margin_rate(sold),
+            "margin": cents(opportunity.value * config.margin_rate(sold)),
+            "need": opportunity.need,
+            "urgency": round(urgency(left, config.urgency_full_days, config.urgency_half_life_days), 4),
+            "due_in_days": left,
+            "likelihood_basis": source,
         },
         related=opportunity.related_skus,
     )
+    weigh(action)
+    return action
+
+
+def weigh(action: dict[str, Any]) -> None:
+    """expected_value = likelihood x margin x boost x urgency, and `ranking`, the same in words
+    (again in fuse() once the boost is known)."""
+    action["expected_value"] = cents(
+        action["likelihood"] * action["margin"] * action["boost"] * action["urgency"]
+    )
+    days = action["due_in_days"]
+    parts = [
+        f"likelihood {action['likelihood']:.2f} ({action['likelihood_basis']})",
+        f"margin {action['margin']:,.0f} ({action['margin_rate']:.0%} of {action['value']:,.0f})",
+    ]
+    if action["boost"] != 1:
+        parts.append(f"event boost {action['boost']:g}")
+    if days is not None:
+        parts.append(f"urgency {action['urgency']:.2f} (due in {days} days)")
+    action["ranking"] = f"{action['expected_value']:,.0f} = " + " x ".join(parts)
 
 
 def _action(
@@ -195,7 +303,7 @@ def fuse(
     upsell or renewal item gets its product's, None when the account owns it."""
     actions: list[dict[str, Any]] = []
     if "cross_sell" in kinds:
-        actions += [cross_sell_action(s, config) for s in cross_sell]
+        actions += [cross_sell_action(s, config, products) for s in cross_sell]
     if signals is not None:
         if "upsell" in kinds:
             actions += [
@@ -210,7 +318,7 @@ def fuse(
     for action in actions:
         action["signal_group"] = _group(action)
         apply_events(action, events, as_of, config)
-        action["expected_value"] = cents(action["likelihood"] * action["value"] * action["boost"])
+        weigh(action)
         sku = action["sku"]
         if sku not in best:
             best[sku] = action

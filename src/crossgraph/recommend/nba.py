@@ -254,7 +254,7 @@ def recommendation_list(
     as_of = options.as_of or today()
     events: list[dict[str, Any]] = []
     if not options.needs_graph:
-        items = annotate(found.items, intel.fusion)
+        items = annotate(found.items, intel.fusion, engine.artifact.product_info)
     else:
         peers = found.peers(engine)
         graph_side = run(lambda g: _signals(g, account_id, as_of, peers, intel))

@@ -355,7 +355,7 @@ def to_markdown(plan: dict[str, Any]) -> str:
         + (f" ({r['days_since_last_purchase']} days ago)." if r["last_purchase"] else "."),
         "",
         "## Top opportunities",
-        "| # | kind | product | expected value | why |",
+        "| # | kind | product | expected margin | why |",
         "|---|---|---|---|---|",
     ]
     for item in plan["opportunities"]:

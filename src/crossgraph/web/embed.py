@@ -98,7 +98,10 @@ async def shown(request: Request, body: Shown, grant: Grant) -> JSONResponse:
     def record() -> int:
         for item in body.items:
             give_feedback(
-                state, grant.account_id, user, WebFeedback(sku=item.sku, action="shown", kind=item.kind)
+                state,
+                grant.account_id,
+                user,
+                WebFeedback(sku=item.sku, action="shown", kind=item.kind, signal=item.signal),
             )
         return len(body.items)
 

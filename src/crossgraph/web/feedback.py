@@ -19,6 +19,7 @@ class WebFeedback(BaseModel):
     sku: str = Field(min_length=1, max_length=200)
     action: Action
     kind: Literal["cross_sell", "upsell", "renewal"] = "cross_sell"
+    signal: str | None = Field(default=None, max_length=100)
 
 
 class Shown(BaseModel):
@@ -36,5 +37,6 @@ def give_feedback(state: AppState, account_id: str, user: str, body: WebFeedback
         user=user,
         at=datetime.now(UTC),
         kind=body.kind,
+        signal=body.signal,
     )
     return store_feedback(state, item).recorded

@@ -1,8 +1,9 @@
 """The worklist: accounts ranked by the value of their next best actions.
 
-Opportunity value = the sum of the expected value (likelihood x value x boost, see
-recommend.actions) of an account's top TOP suggestions, of the kinds cross_sell, upsell and
-renewal, as recommendation_list fuses them for the account page.
+Opportunity value = the sum of the expected value (the expected margin: likelihood x margin x
+boost x urgency, see recommend.actions and docs/ranking.md) of an account's top TOP
+suggestions, of the kinds cross_sell, upsell and renewal, as recommendation_list fuses them for
+the account page.
 
 Cost decides how it is computed. Cross-sell comes from the in-memory model (about 0.6 ms per
 account), upsell and renewal need two graph reads per account (about 90 ms). So the ranking
@@ -28,7 +29,7 @@ import numpy.typing as npt
 from crossgraph.api.deps import AppState
 from crossgraph.recommend.actions import KINDS
 from crossgraph.recommend.engine import Engine
-from crossgraph.recommend.nba import GraphRun, ListOptions, recommendation_list
+from crossgraph.recommend.nba import GraphRun, Intel, ListOptions, recommendation_list
 
 TOP = 8  # suggestions summed per account: the account page shows this many
 PAGE_SIZE = 25
@@ -51,24 +52,25 @@ class CrossSellCache:
         self._table: CrossSellTable | None = None
         self._lock = threading.Lock()
 
-    def of(self, engine: Engine, run: GraphRun) -> CrossSellTable:
+    def of(self, engine: Engine, run: GraphRun, intel: Intel | None = None) -> CrossSellTable:
         table = self._table
         if table is not None and table.version == engine.version:
             return table
         with self._lock:  # one build at a time; the others wait for it
             table = self._table
             if table is None or table.version != engine.version:
-                table = cross_sell_table(engine, run)
+                table = cross_sell_table(engine, run, intel)
                 self._table = table
             return table
 
 
-def cross_sell_table(engine: Engine, run: GraphRun) -> CrossSellTable:
-    """The cross-sell value of every account in the model (no graph read: in-model accounts)."""
+def cross_sell_table(engine: Engine, run: GraphRun, intel: Intel | None = None) -> CrossSellTable:
+    """The cross-sell value of every account in the model (no graph read: in-model accounts),
+    with the served margins (`intel`), as the page's full lists."""
     options = ListOptions(limit=TOP)
     value = np.zeros(engine.n_accounts, dtype=np.float64)
     for i, account_id in enumerate(engine.account_ids):
-        body = recommendation_list(engine, run, account_id, options)
+        body = recommendation_list(engine, run, account_id, options, intel)
         value[i] = sum(float(item["expected_value"]) for item in body["items"])
     info = engine.artifact.account_info
     segments = [_text(info.get(a, {}).get("segment")) for a in engine.account_ids]

@@ -334,7 +334,7 @@ def _opportunities(doc: PlanDocument, items: list[dict[str, Any]]) -> None:
         )
         for item in items
     ]
-    doc.grid(("#", "kind", "product", "expected value", "why"), rows, (7, 18, 45, 24, 86), "RLLRL")
+    doc.grid(("#", "kind", "product", "expected margin", "why"), rows, (7, 18, 45, 24, 86), "RLLRL")
 
 
 def _actions(doc: PlanDocument, actions: list[dict[str, Any]]) -> None:

@@ -85,7 +85,9 @@ async def worklist(
     if snapshot is not None:
         return _snapshot_page(request, viewer, snapshot, segment, country, owner, flag, sort, page_no)
     engine = state.holder.engine
-    table = await run_in_threadpool(caches(request).cross_sell.of, engine, state.graph.run_report)
+    table = await run_in_threadpool(
+        caches(request).cross_sell.of, engine, state.graph.run_report, state.intel
+    )
     chosen = Filter(segment=segment, industry=industry, country=country)
     order = ranked(engine, table, chosen)
     pages = max((len(order) + PAGE_SIZE - 1) // PAGE_SIZE, 1)

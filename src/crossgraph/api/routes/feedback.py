@@ -34,6 +34,13 @@ class FeedbackIn(BaseModel):
     user: str = Field(min_length=1, max_length=200, description="Who acted (CRM user)")
     at: Time | None = Field(default=None, description="When (default: now; no offset: UTC)")
     kind: Literal["cross_sell", "upsell", "renewal"] = "cross_sell"
+    signal: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The item's signal (upgrade_path, aging_asset, ...): won, lost and dismissed "
+        "upsell feedback calibrates that signal's likelihood (docs/ranking.md); renewal feedback "
+        "counts for renewal without it",
+    )
     model_version: str | None = Field(
         default=None, description="Default: the model serving the account (its experiment arm's)"
     )
@@ -95,6 +102,7 @@ async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey, response: Res
         user=body.user,
         at=at,
         kind=body.kind,
+        signal=body.signal,
         model_version=body.model_version,  # default: the version serving the account (its arm's)
         value=body.value,
         note=body.note,

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api import schemas
-from crossgraph.api.deps import AdminKey, EngineDep, ReadKey, StateDep
+from crossgraph.api.deps import AdminKey, AppState, EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
 from crossgraph.errors import ModelNotLoaded
 from crossgraph.graph.feedback import feedback_stats, with_rates
+from crossgraph.recommend.ranking import calibrate
 
 router = APIRouter(prefix="/v1", tags=["model"], responses=RESPONSES)
 
@@ -32,7 +33,28 @@ async def model(engine: EngineDep, state: StateDep, _: ReadKey) -> schemas.Model
         top_n=int(engine.recommended.shape[1]),
         feedback=None if online is None else online.get(engine.version, with_rates({})),
         feedback_by_version=online,
+        likelihoods=likelihoods(state),
+        calibrated_at=state.calibrated_at,
     )
+
+
+def likelihoods(state: AppState) -> list[schemas.Likelihood]:
+    """The served calibration, or the configured rates with no decisions before the first one."""
+    fusion = state.intel.fusion
+    posteriors = fusion.calibration or calibrate(fusion.likelihood, [], fusion.prior_strength)
+    return [
+        schemas.Likelihood(
+            signal=p.signal,
+            kind=p.kind,
+            prior=p.prior,
+            prior_strength=p.strength,
+            won=p.won,
+            failed=p.failed,
+            decisions=p.decisions,
+            likelihood=round(p.mean, 4),
+        )
+        for p in posteriors.values()
+    ]
 
 
 @router.post("/admin/reload", response_model=schemas.ReloadResult, tags=["admin"])

@@ -219,6 +219,7 @@ def _write_products(out_dir: Path, cat: Catalogue, progress: Progress | None) ->
                 cat.tier[i],
                 "true" if cat.active[i] else "false",
                 f"{cat.price[i]:.2f}",
+                "",  # margin: the demo's products take their kind's rate (docs/ranking.md)
                 cat.fits[i],
             )
 

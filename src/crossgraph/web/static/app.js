@@ -37,7 +37,7 @@
     status.textContent = "Saving…";
     fetch(box.getAttribute("data-feedback"), {
       method: "POST", headers: headers(box), credentials: "same-origin",
-      body: JSON.stringify({ sku: item.getAttribute("data-sku"), kind: item.getAttribute("data-kind"), action: action })
+      body: JSON.stringify({ sku: item.getAttribute("data-sku"), kind: item.getAttribute("data-kind"), signal: item.getAttribute("data-signal"), action: action })
     }).then(function (response) {
       if (!response.ok) { return message(response, "Not saved (" + response.status + ")").then(function (m) { throw new Error(m); }); }
       var name = item.getAttribute("data-name");
@@ -79,7 +79,7 @@
   function reportShown() {
     document.querySelectorAll("[data-shown]").forEach(function (box) {
       var items = Array.prototype.map.call(box.querySelectorAll(".action"), function (item) {
-        return { sku: item.getAttribute("data-sku"), kind: item.getAttribute("data-kind"), action: "shown" };
+        return { sku: item.getAttribute("data-sku"), kind: item.getAttribute("data-kind"), signal: item.getAttribute("data-signal"), action: "shown" };
       });
       if (!items.length) { return; }
       fetch(box.getAttribute("data-shown"), {
