@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from crossgraph.cli.common import console, err_console, fails_cleanly, graph, output_file, settings
-from crossgraph.data.orderlines import OrderLines, read_purchases
+from crossgraph.data.orderlines import OrderLines
 from crossgraph.dates import parse_cutoff
 from crossgraph.errors import GraphUnavailable, InvalidInput
 from crossgraph.model.registry import Registry
@@ -80,8 +80,14 @@ def evaluate(
     purchases: Path = typer.Option(
         None,
         "--purchases",
-        help="Evaluate on a file instead of the graph: the project's purchases.csv "
-        "or the UCI Online Retail file (.csv or .csv.gz).",
+        help="Evaluate on a file instead of the graph: the project's purchases.csv, UCI Online "
+        "Retail or Online Retail II, as CSV (plain or gzip) or Parquet (docs/data-format.md).",
+    ),
+    accounts: Path = typer.Option(
+        None,
+        "--accounts",
+        help="With --purchases: an accounts file (CSV with id and the --segment column, e.g. the "
+        "project's accounts.csv) for segment popularity. Online Retail files bring their country.",
     ),
     cutoff: str = typer.Option(
         None,
@@ -89,7 +95,8 @@ def evaluate(
         "Default: 120 days before the last purchase.",
     ),
     segment: str = typer.Option(
-        "segment", help="Account attribute for segment popularity (graph): segment, industry or country."
+        "segment",
+        help="Account attribute for segment popularity (graph or --accounts): segment, industry or country.",
     ),
     params_file: Path = typer.Option(
         None,
@@ -121,6 +128,7 @@ def evaluate(
         EvaluationConfig,
         check_cutoff,
         evaluate_models,
+        interval_line,
         plot_report,
         render_table,
     )
@@ -130,7 +138,9 @@ def evaluate(
         err_console.print(message, style="dim", highlight=False)
 
     served, source = served_params(params_file, model)
-    lines, segments = _load(purchases, segment)
+    if accounts is not None and purchases is None:
+        raise InvalidInput("--accounts goes with --purchases (on the graph, accounts come from the graph)")
+    lines, segments = _load(purchases, segment, accounts)
     if len(lines) == 0:
         raise InvalidInput("no purchases to evaluate on")
     cut = _cutoff(cutoff, lines)
@@ -149,7 +159,7 @@ def evaluate(
     best = report.best_baseline()
     console.print(
         f"served {report.served.metrics['ndcg@10']:.4f} NDCG@10 vs best baseline {best.name} "
-        f"{best.metrics['ndcg@10']:.4f} ({report.lift_text()})",
+        f"{best.metrics['ndcg@10']:.4f} ({report.lift_text()}); {interval_line(report)}",
         highlight=False,
     )
     online = _online(purchases)
@@ -413,16 +423,17 @@ def _online(purchases: Path | None) -> dict[str, dict[str, Any]] | None:
     return stats
 
 
-def _load(purchases: Path | None, segment: str) -> tuple[OrderLines, dict[str, str | None]]:
+def _load(
+    purchases: Path | None, segment: str, accounts: Path | None = None
+) -> tuple[OrderLines, dict[str, str | None]]:
     if purchases is not None:
-        from crossgraph.data.online_retail import is_online_retail, read_online_retail
+        from crossgraph.data.purchase_file import read_purchase_file, read_segments
 
-        if not purchases.exists():
-            raise InvalidInput(f"{purchases} does not exist")
-        if is_online_retail(purchases):
-            data = read_online_retail(purchases)
-            return data.lines, {str(a["id"]): a["country"] for a in data.accounts}
-        return read_purchases(purchases), {}
+        data = read_purchase_file(purchases)
+        err_console.print(f"{purchases.name}: {data.format}", style="dim", highlight=False)
+        if accounts is not None:
+            return data.lines, read_segments(accounts, segment)
+        return data.lines, data.segments
     if segment not in ("segment", "industry", "country"):
         raise InvalidInput(f"--segment must be segment, industry or country, got {segment!r}")
     from crossgraph.graph.export import export_accounts, export_order_lines
