@@ -58,4 +58,5 @@ def test_train_refuses_a_model_item_knn_beats_and_records_baseline_and_interval(
     gate = result.manifest["gate"]
     assert gate["passed"] is False
     assert gate["best_baseline"].startswith(("item_knn", "ease"))
+    assert gate["interval"]["baseline"] == gate["best_baseline"]
     assert gate["interval"]["high"] < 0 and gate["interval"]["resamples"] == 2000

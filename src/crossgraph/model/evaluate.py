@@ -113,16 +113,30 @@ class EvaluationReport:
             raise KeyError(f"no model {name!r} in the report (models: {[r.name for r in self.results]})")
         return found
 
-    def interval(self, against: str | None = None) -> Interval:
+    def interval(self, against: str | None = None) -> Interval | None:
         """Paired bootstrap interval of the served model's NDCG@10 minus that of `against`
-        (default: the best baseline), over the test accounts."""
+        (default: the best baseline), over the test accounts; None for results made without
+        per-account scores (a report put together by hand)."""
         other = self.best_baseline(PAIRED_METRIC) if against is None else self.result(against)
-        return interval_between(self.served, other)
+        if self.served.per_account is None or other.per_account is None:
+            return None
+        return paired_bootstrap(self.served.per_account, other.per_account)
 
     def lift_text(self, metric: str = "ndcg@10") -> str:
         """'+5.6%', or 'n/a, best baseline 0' when there is nothing to divide by."""
         lift = self.lift(metric)
         return f"{lift:+.1%}" if math.isfinite(lift) else "n/a, best baseline 0"
+
+    def comparison(self) -> dict[str, Any] | None:
+        """The served model against the best baseline: its name, the metric and the interval."""
+        interval = self.interval()
+        if interval is None:
+            return None
+        return {
+            "baseline": self.best_baseline(PAIRED_METRIC).name,
+            "metric": PAIRED_METRIC,
+            **interval.to_dict(),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,11 +154,7 @@ class EvaluationReport:
             "served_params": self.served_params,
             "best_baseline": self.best_baseline().name,
             "served_lift_ndcg@10": round(self.lift(), 4) if math.isfinite(self.lift()) else None,
-            "served_vs_best_baseline": {
-                "baseline": self.best_baseline(PAIRED_METRIC).name,
-                "metric": PAIRED_METRIC,
-                **self.interval().to_dict(),
-            },
+            "served_vs_best_baseline": self.comparison(),
             "seconds": round(self.seconds, 2),
         }
 
@@ -153,12 +163,6 @@ class EvaluationReport:
         if path is not None:
             path.write_text(text + "\n")
         return text
-
-
-def interval_between(served: ModelResult, other: ModelResult) -> Interval:
-    if served.per_account is None or other.per_account is None:
-        raise ValueError(f"{served.name} or {other.name} was scored without per-account NDCG@10")
-    return paired_bootstrap(served.per_account, other.per_account)
 
 
 @dataclass(frozen=True)
@@ -360,6 +364,8 @@ def interval_line(report: EvaluationReport) -> str:
     """'served - ease NDCG@10: +0.0070, 95 % interval [+0.0012, +0.0131] (paired bootstrap over
     1,411 test accounts, 2,000 resamples, seed 0)', ending 'not distinguishable' when it covers 0."""
     interval = report.interval()
+    if interval is None:
+        return "no per-account scores: no interval"
     verdict = "" if interval.distinguishable else ": not distinguishable"
     return (
         f"served - {report.best_baseline(PAIRED_METRIC).name} NDCG@10: {interval.difference:+.4f}, "

@@ -65,7 +65,7 @@ def baseline_reasons(report: EvaluationReport) -> list[str]:
     served = report.served
     for baseline in (r for r in report.results if r.role == BASELINE):
         interval = report.interval(baseline.name)
-        if interval.high < 0:
+        if interval is not None and interval.high < 0:
             reasons.append(
                 f"{GATE_METRIC} {served.metrics[GATE_METRIC]:.4f} is below the baseline {baseline.name} "
                 f"({baseline.metrics[GATE_METRIC]:.4f}) of this run: difference {interval.difference:+.4f}, "
@@ -181,7 +181,7 @@ def train(
                         "current_version": result.current_version,
                         "current_score": result.current_score,
                         "best_baseline": report.best_baseline(GATE_METRIC).name,
-                        "interval": report.interval().to_dict(),
+                        "interval": report.comparison(),
                     },
                     "trained_until": str(np.datetime64(lines.ordered_at.max(), "s")),
                     # the graph's change feed number at export: serving replays the changes after it
