@@ -325,8 +325,12 @@ def show(
         console.print(line, highlight=False)
     models = m.get("metrics", {}).get("models", [])
     if models:
-        keys = ("ndcg@10", "precision@10", "recall@10", "hit_rate@10", "coverage@10")
-        table = Table(title=f"Offline metrics at cutoff {m.get('metrics', {}).get('cutoff', '?')}")
+        keys = ("ndcg@10", "precision@10", "recall@10", "hit_rate@10", "coverage@10", "top1_share@10")
+        versus = m.get("metrics", {}).get("served_vs_best_baseline")
+        table = Table(
+            title=f"Offline metrics at cutoff {m.get('metrics', {}).get('cutoff', '?')}",
+            caption=None if not versus else _versus_line(versus),
+        )
         for column in ("model", "role", *keys):
             table.add_column(column, justify="left" if column in ("model", "role") else "right")
         for row in models:
@@ -338,6 +342,15 @@ def show(
             )
         console.print(table)
     console.print(f"whole manifest: crossgraph models show {info.version} --json", style="dim")
+
+
+def _versus_line(versus: dict[str, Any]) -> str:
+    """The manifest's served_vs_best_baseline as one line."""
+    verdict = "" if versus.get("distinguishable") else ": not distinguishable"
+    return (
+        f"served - {versus.get('baseline')} NDCG@10 {versus.get('difference', 0):+.4f}, 95% interval "
+        f"[{versus.get('low', 0):+.4f}, {versus.get('high', 0):+.4f}]{verdict}"
+    )
 
 
 @models_app.command("promote")
