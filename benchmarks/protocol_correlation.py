@@ -123,6 +123,7 @@ def main() -> None:
             for e, k in itertools.product(space.blend_weights, space.blend_weights)
         ]
         out["stages"]["blend"] = {"summary": correlation(rows), "rows": rows}
+        say(f"blend: {out['stages']['blend']['summary']}")
     if "ease" in stages:
         rows = []
         for reg, half_life in itertools.product(space.ease_regularization, space.ease_half_life_days):
@@ -137,6 +138,7 @@ def main() -> None:
             config_e = {"regularization": reg, "half_life_days": half_life}
             rows.append({"config": config_e, "validation": float(np.mean(validation)), "test": score})
         out["stages"]["ease"] = {"summary": correlation(rows), "rows": rows}
+        say(f"ease: {out['stages']['ease']['summary']}")
     print(
         "| stage | configurations | Spearman rho | Kendall tau | validation's pick -> test | best on test |"
     )

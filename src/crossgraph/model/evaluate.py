@@ -93,6 +93,8 @@ class EvaluationReport:
     results: list[ModelResult]
     served_params: dict[str, Any]
     seconds: float
+    # intervals already computed, by model name (a bootstrap over many accounts takes a second)
+    known_intervals: dict[str, Interval | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def served(self) -> ModelResult:
@@ -118,9 +120,11 @@ class EvaluationReport:
         (default: the best baseline), over the test accounts; None for results made without
         per-account scores (a report put together by hand)."""
         other = self.best_baseline(PAIRED_METRIC) if against is None else self.result(against)
-        if self.served.per_account is None or other.per_account is None:
-            return None
-        return paired_bootstrap(self.served.per_account, other.per_account)
+        if other.name not in self.known_intervals:
+            ours, theirs = self.served.per_account, other.per_account
+            found = None if ours is None or theirs is None else paired_bootstrap(ours, theirs)
+            self.known_intervals[other.name] = found
+        return self.known_intervals[other.name]
 
     def lift_text(self, metric: str = "ndcg@10") -> str:
         """'+5.6%', or 'n/a, best baseline 0' when there is nothing to divide by."""
