@@ -9,7 +9,7 @@ starts its own Neo4j (the project's launcher, temporary data folder, free port),
 data (setup, timed but not part of the pipeline), then runs the nightly job's code path
 (graph.export -> model.train.train -> promote -> graph.writeback) with the parameters of
 training/params.json and a fresh model registry, and prints seconds per stage. Tuning is
-off unless --tune N is given; there is no current model, so the gate refits nothing.
+off unless --tune-minutes M is given; there is no current model, so the gate refits nothing.
 
 It then fits ALS alone on the same matrix twice over: crossgraph's ALSRecommender.fit
 (weighting included) and a raw implicit AlternatingLeastSquares.fit on the same weighted
@@ -88,7 +88,9 @@ def main() -> None:
         "--keep-data", type=Path, default=None, metavar="DIR", help="keep (and reuse) CSVs and graph in DIR"
     )
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="training parameters file")
-    parser.add_argument("--tune", type=int, default=0, metavar="N", help="ALS tuning trials (default 0)")
+    parser.add_argument(
+        "--tune-minutes", type=float, default=0.0, metavar="M", help="tune within M minutes first (default 0)"
+    )
     parser.add_argument("--fit-repeats", type=int, default=3, help="ALS fits per side (best counts)")
     parser.add_argument("--heap", default="4g", help="Neo4j heap (default 4g)")
     parser.add_argument("--pagecache", default="4g", help="Neo4j page cache (default 4g)")
@@ -231,7 +233,7 @@ def run_pipeline(
         test_days=int(config.get("test_days", 120)),
         gate=gate,
         segment_key=str(config.get("segment", "segment")),
-        tune_budget=args.tune,
+        tune_minutes=args.tune_minutes,
         installed=installed,
         progress=lambda m: bench.say(f"  {m}"),
         timings=timings,

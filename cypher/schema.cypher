@@ -25,3 +25,8 @@ CREATE CONSTRAINT opportunity_list_key IF NOT EXISTS FOR (l:OpportunityList) REQ
 CREATE INDEX opportunity_list_quarter IF NOT EXISTS FOR (l:OpportunityList) ON (l.quarter);
 CREATE CONSTRAINT change_feed_id IF NOT EXISTS FOR (f:ChangeFeed) REQUIRE f.id IS UNIQUE;
 CREATE INDEX change_seq IF NOT EXISTS FOR (c:Change) ON (c.seq);
+CREATE CONSTRAINT experiment_name IF NOT EXISTS FOR (e:Experiment) REQUIRE e.name IS UNIQUE;
+CREATE INDEX experiment_status IF NOT EXISTS FOR (e:Experiment) ON (e.status);
+CREATE INDEX experiment_arm IF NOT EXISTS FOR (a:ExperimentArm) ON (a.experiment, a.arm);
+CREATE INDEX feedback_experiment IF NOT EXISTS FOR (f:Feedback) ON (f.experiment, f.arm);
+CREATE INDEX change_at IF NOT EXISTS FOR (c:Change) ON (c.at);

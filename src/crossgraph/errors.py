@@ -41,6 +41,12 @@ class ProductNotFound(CrossgraphError):
         self.sku = sku
 
 
+class ExperimentNotFound(CrossgraphError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"experiment {name!r} not found (crossgraph experiment start {name} ...)")
+        self.name = name
+
+
 class Conflict(CrossgraphError):
     """The request contradicts something already stored under the same key (e.g. a feedback id
     reused for other feedback)."""

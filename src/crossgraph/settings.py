@@ -116,6 +116,22 @@ class Settings(BaseSettings):
     api_graph_probe_seconds: float = Field(
         default=1.0, gt=0, description="How often the server runs a real query to tell whether Neo4j is up"
     )
+    experiment_alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=0.5,
+        description="Significance level of an experiment's verdict (two-sided, split over the "
+        "comparisons with the first arm); docs/experiments.md",
+    )
+    experiment_min_shown: int = Field(
+        default=200, ge=1, description="Suggestions shown per arm before an experiment gives a verdict"
+    )
+    change_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Days the change feed keeps a change (crossgraph train deletes older :Change "
+        "nodes); longer than any model stays current without a new training run",
+    )
     feedback_suppress_days: int = Field(
         default=90, ge=0, description="Days a dismissed suggestion stays hidden for that account"
     )

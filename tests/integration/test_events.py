@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from crossgraph.api import schemas
 from crossgraph.api.app import create_app
 from crossgraph.api.deps import AppState
-from crossgraph.graph.changes import change_seq
+from crossgraph.cli import app as cli
+from crossgraph.graph.changes import change_seq, changes_since, prune_changes, record_change
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
 from crossgraph.model.train import train
 from crossgraph.settings import Settings
-from tests.integration.served import ADMIN, READ, WRITE, Served, build_served, small_params
+from tests.integration.served import ADMIN, READ, WRITE, Served, build_served, small_params, wait_for
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 LINE = itertools.count(1)
@@ -213,3 +217,39 @@ def test_a_new_model_replays_the_changes_made_after_its_export(served: Served) -
         assert in_model["basis"] == "model" and sku not in {i["sku"] for i in in_model["items"]}
         replayed = recommendations(client, late)
         assert replayed["basis"] == "folded" and late_sku not in {i["sku"] for i in replayed["items"]}
+
+
+def test_purchases_loaded_from_csv_reach_a_running_api_at_its_next_poll(
+    served: Served, client: TestClient, cli_env: Settings, tmp_path: Path
+) -> None:
+    account = served.artifact.accounts.id(17)
+    before = recommendations(client, account)
+    sku = before["items"][0]["sku"]
+    folder = tmp_path / "tonight"
+    folder.mkdir()
+    (folder / "purchases.csv").write_text(
+        "line_id,order_id,account_id,sku,quantity,revenue,ordered_at\n"
+        f"CSV-L1,CSV-O1,{account},{sku},1,250,2026-07-03\n"
+    )
+    with Graph.connect(served.settings) as g:
+        seq = change_seq(g)
+    loaded = CliRunner().invoke(cli, ["load", str(folder)])
+    assert loaded.exit_code == 0, loaded.output
+    with Graph.connect(served.settings) as g:
+        assert changes_since(g, seq).accounts == [account]
+    wait_for(
+        lambda: recommendations(client, account)["basis"] == "folded", "the next poll to refold the account"
+    )
+    assert sku not in {i["sku"] for i in recommendations(client, account)["items"]}
+
+
+def test_changes_older_than_the_retention_are_pruned(served: Served) -> None:
+    with Graph.connect(served.settings) as g:
+        old = record_change(g, [served.artifact.accounts.id(40)], "purchases")
+        g.write_text("MATCH (c:Change {seq: $seq}) SET c.at = datetime() - duration('P40D')", {"seq": old})
+        recent = record_change(g, [served.artifact.accounts.id(41)], "purchases")
+        deleted = prune_changes(g, datetime.now(UTC) - timedelta(days=served.settings.change_retention_days))
+        assert deleted >= 1
+        left = changes_since(g, old - 1)
+        assert left.accounts == [served.artifact.accounts.id(41)] and left.seq == recent
+        assert change_seq(g) == recent  # numbering goes on from the counter, not the nodes left

@@ -13,6 +13,7 @@ from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.baselines import EASEParams
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.model.rp3beta import RP3betaParams
 from tests.unit.lines_factory import block_pairs
 
 IT = build_interactions(block_pairs())
@@ -79,14 +80,21 @@ def test_hybrid_params_round_trip_through_json() -> None:
         als_weight=1.0,
         ease_weight=0.75,
         knn_weight=0.25,
+        rp3=RP3betaParams(alpha=0.5, beta=0.25),
+        rp3_weight=0.5,
     )
     assert HybridParams.from_dict(json.loads(json.dumps(params.to_dict()))) == params
-    assert params.blend == pytest.approx({"als": 0.5, "ease": 0.375, "knn": 0.125})
+    assert params.blend == pytest.approx({"als": 0.4, "ease": 0.3, "knn": 0.1, "rp3": 0.2})
 
 
-def test_a_hybrid_without_als_is_refused() -> None:
-    with pytest.raises(InvalidInput, match="ALS is the core"):
-        HybridParams(als_weight=0.0)
+def test_a_hybrid_without_any_weight_or_with_a_negative_one_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="at least one blend weight"):
+        HybridParams(als_weight=0.0, ease_weight=0.0, knn_weight=0.0)
+    with pytest.raises(InvalidInput, match="als_weight must be >= 0"):
+        HybridParams(als_weight=-1.0)
+    # ALS weight 0 serves a tuned baseline; ALS is still fitted for the peers.
+    model = HybridRecommender(HybridParams(als_weight=0.0, knn_weight=1.0, ease_weight=0.0)).fit(IT)
+    assert model.similar_accounts(0, k=3)[0].shape == (3,)
 
 
 def test_hybrid_explanations_add_up_to_the_score_up_to_a_per_account_constant() -> None:
@@ -95,7 +103,12 @@ def test_hybrid_explanations_add_up_to_the_score_up_to_a_per_account_constant() 
     als = ALSParams(factors=8, regularization=1.0, alpha=1.0, iterations=30, random_state=7)
     model = HybridRecommender(
         HybridParams(
-            als=als, ease=EASEParams(regularization=1.0), als_weight=1.0, ease_weight=1.0, knn_weight=1.0
+            als=als,
+            ease=EASEParams(regularization=1.0),
+            als_weight=1.0,
+            ease_weight=1.0,
+            knn_weight=1.0,
+            rp3_weight=1.0,
         )
     ).fit(IT)
     account = 3

@@ -6,13 +6,16 @@ import numpy as np
 import pytest
 
 from crossgraph.data.matrix import build_interactions
+from crossgraph.errors import InvalidInput
 from crossgraph.model.baselines import (
     EASEParams,
     EASERecommender,
+    ItemKNNParams,
     ItemKNNRecommender,
     PopularityRecommender,
     SegmentPopularityRecommender,
 )
+from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 from tests.unit.lines_factory import block_pairs, lines_of
 
 # P1 bought by 4 accounts, P2 by 3, P3 by 2, P4 by 1.
@@ -93,3 +96,51 @@ def test_item_knn_similarity_links_only_co_bought_products() -> None:
     assert np.all(np.diag(sim) == 0.0)
     _owned, terms = model.contributions(0, 0)
     assert terms.sum() == pytest.approx(float(model.score(np.array([0]))[0, 0]), rel=1e-5)
+
+
+def test_a_popularity_window_ranks_by_recent_buyers() -> None:
+    """P1 has the most buyers of all time, P9 the most in the last 30 days."""
+    rows = [(f"O{a}", f"A{a}", "P1", "2024-01-01") for a in range(4)]
+    rows += [(f"N{a}", f"B{a}", "P9", "2024-06-01") for a in range(2)]
+    rows += [("X", "C0", "P5", "2024-06-01")]
+    it = build_interactions(lines_of(rows))
+    everyone = [it.accounts.index("C0")]
+    all_time, _ = PopularityRecommender().fit(it).recommend(everyone, k=2)
+    recent, _ = PopularityRecommender(window_days=30).fit(it).recommend(everyone, k=2)
+    assert ids(it, all_time[0]) == ["P1", "P9"]
+    assert ids(it, recent[0]) == ["P9", "P1"]  # P1 still ranks (all-time count breaks ties)
+
+
+def test_item_knn_shrinkage_lowers_similarities_of_rarely_co_bought_products() -> None:
+    it = build_interactions(block_pairs())
+    plain = ItemKNNRecommender(ItemKNNParams(cosine=True)).fit(it).similarity.toarray()
+    shrunk = ItemKNNRecommender(ItemKNNParams(cosine=True, shrinkage=10.0)).fit(it).similarity.toarray()
+    linked = plain > 0
+    assert np.all(shrunk[linked] < plain[linked]) and np.all(shrunk[~linked] == 0.0)
+    with pytest.raises(InvalidInput, match="shrinkage"):
+        ItemKNNParams(shrinkage=-1.0)
+
+
+def test_rp3beta_walk_weights_by_hand_and_contributions_add_up_to_the_score() -> None:
+    """A1 owns P1 P2, A2 owns P1 P3. From P2 the walk goes to A1 (only buyer), then to P1 or P2
+    with 1/2 each: W(P2 -> P1) = 1/2 before the penalty; P1 has 2 buyers, so beta = 1 halves it."""
+    it = build_interactions(
+        lines_of(
+            [
+                ("O1", "A1", "P1", "2024-01-01"),
+                ("O1", "A1", "P2", "2024-01-01"),
+                ("O2", "A2", "P1", "2024-01-01"),
+                ("O2", "A2", "P3", "2024-01-01"),
+            ]
+        )
+    )
+    p1, p2, p3 = (it.products.index(p) for p in ("P1", "P2", "P3"))
+    plain = RP3betaRecommender(RP3betaParams(beta=0.0)).fit(it).similarity.toarray()
+    penalised = RP3betaRecommender(RP3betaParams(beta=1.0)).fit(it)
+    assert plain[p2, p1] == pytest.approx(0.5)
+    assert penalised.similarity.toarray()[p2, p1] == pytest.approx(0.25)
+    assert plain[p2, p3] == 0.0  # no walk of length 3 joins them
+    a1 = it.accounts.index("A1")
+    owned, terms = penalised.contributions(a1, p3)
+    assert set(owned.tolist()) == {p1, p2}
+    assert terms.sum() == pytest.approx(float(penalised.score(np.array([a1]))[0, p3]))

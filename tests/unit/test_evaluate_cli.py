@@ -250,3 +250,35 @@ def test_evaluate_reports_coverage_top_share_and_the_interval_and_reads_segments
 
     code, output = run("--accounts", str(accounts))
     assert code == 1 and "--accounts goes with --purchases" in output
+
+
+def test_tune_minutes_bounds_the_search_and_the_report_compares_with_the_tuned_baselines(
+    registry: Registry, purchases: Path, tmp_path: Path
+) -> None:
+    two_versions(registry)
+    out = tmp_path / "eval.json"
+    code, output = run(
+        "--purchases", str(purchases), "--cutoff", CUTOFF, "--tune-minutes", "0.2", "--json", str(out)
+    )
+    assert code == 0, output
+    assert (
+        "served model: tuned here" in output and "starting from parameters of promoted version v2" in output
+    )
+    report = json.loads(out.read_text())
+    tuning = report["tuning"]
+    assert tuning["budget_seconds"] == 12.0
+    assert report["served_params"] == tuning["best"]
+    assert {t["stage"] for t in tuning["trials"]} >= {"popularity", "ease", "knn", "rp3", "als"}
+    assert tuning["guard"]["best_baseline"] in {"popularity", "ease", "knn"}
+
+
+def test_the_deprecated_trial_count_tunes_for_three_minutes_and_says_so() -> None:
+    from crossgraph.cli.train_cmds import tuning_minutes
+
+    said: list[str] = []
+    assert tuning_minutes(None, 8, said.append) == 3.0
+    assert "deprecated" in said[0] and "--tune-minutes" in said[0]
+    assert tuning_minutes(1.5, 8, said.append) == 1.5 and len(said) == 1
+    assert tuning_minutes(None, None, said.append) == 0.0
+    with pytest.raises(InvalidInput, match="tune_minutes"):
+        tuning_minutes("soon", None, said.append)

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from crossgraph.data.split import validation_folds
+from crossgraph.data.weighting import WeightingConfig
+from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams
-from crossgraph.model.baselines import EASEParams
-from crossgraph.model.evaluate import EvaluationConfig, evaluate_models, plot_report, render_table
-from crossgraph.model.hybrid import HybridParams
-from crossgraph.model.tuning import SearchSpace, tune
+from crossgraph.model.baselines import EASEParams, ItemKNNRecommender
+from crossgraph.model.evaluate import (
+    EvaluationConfig,
+    evaluate_models,
+    evaluate_recommender,
+    plot_report,
+    render_table,
+)
+from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.model.tuning import SearchSpace, tune, tuned_config
 from tests.unit.lines_factory import block_lines, lines_of
 
 LINES = block_lines(n_accounts=48, n_blocks=4, block_size=5, seed=4)
@@ -108,45 +118,117 @@ def test_table_and_plot_render(report, tmp_path: Path) -> None:  # type: ignore[
 SPACE = SearchSpace(
     factors=(4, 8),
     regularization=(0.1, 1.0),
-    alpha=(1.0, 5.0),
+    alpha=(5.0,),
     iterations=(5,),
-    ease_regularization=(5.0,),
-    ease_half_life_days=(None, 60.0),
-    blend_weights=(0.0, 1.0),
+    weighting=(WeightingConfig(scheme="binary"),),
+    ease_regularization=(5.0, 50.0),
+    knn_neighbours=(20,),
+    knn_shrinkage=(None, 10.0),
+    popularity_days=(None, 30.0),
+    rp3_alpha=(1.0,),
+    rp3_beta=(0.0, 0.5),
+    blend_step=0.5,
 )
 
 
-def run_tune(seed: int):  # type: ignore[no-untyped-def]
-    return tune(LINES, CUTOFF, space=SPACE, budget=3, seed=seed, window_days=45, n_folds=2, start=FAST)
+def run_tune(seed: int, lines=LINES, **kwargs):  # type: ignore[no-untyped-def]
+    return tune(
+        lines,
+        CUTOFF,
+        space=SPACE,
+        minutes=30,
+        seed=seed,
+        window_days=45,
+        n_folds=2,
+        stride_days=20,
+        start=FAST,
+        **kwargs,
+    )
 
 
 def test_tuning_is_deterministic_and_reads_only_the_training_period() -> None:
     first, second = run_tune(0), run_tune(0)
+    assert first.complete
     assert first.best == second.best
     assert [t.params for t in first.trials] == [t.params for t in second.trials]
-    assert {t.stage for t in first.trials} == {"als", "ease", "blend"}
-    assert len([t for t in first.trials if t.stage == "als"]) == 1 + 3  # start + budget
-    assert len([t for t in first.trials if t.stage == "blend"]) == 4
+    assert {t.stage for t in first.trials} >= {"popularity", "ease", "knn", "rp3", "als", "blend"}
+    assert len([t for t in first.trials if t.stage == "als"]) == 1 + 4  # start + the grid
+    assert len([t for t in first.trials if t.stage == "ease"]) == 2  # the start is on the grid: once
     assert all(np.datetime64(f["end"]) <= np.datetime64(CUTOFF) for f in first.folds)
-    blend = max((t for t in first.trials if t.stage == "blend"), key=lambda t: t.score)
-    assert (first.best.ease_weight, first.best.knn_weight) == (
-        blend.params["ease_weight"],
-        blend.params["knn_weight"],
-    )
     assert json.loads(json.dumps(first.to_dict()))["best"] == first.best.to_dict()
 
 
 def test_tuning_ignores_everything_after_the_cutoff() -> None:
     with_future = run_tune(1)
-    without = tune(
-        LINES.before(np.datetime64(CUTOFF)),
-        CUTOFF,
-        space=SPACE,
-        budget=3,
-        seed=1,
-        window_days=45,
-        n_folds=2,
-        start=FAST,
-    )
+    without = run_tune(1, lines=LINES.before(np.datetime64(CUTOFF)))
     assert [t.fold_scores for t in with_future.trials] == [t.fold_scores for t in without.trials]
     assert with_future.best == without.best
+
+
+def test_baselines_get_the_same_search_and_the_evaluation_compares_with_the_tuned_ones() -> None:
+    result = run_tune(0)
+    finalists = [t for t in result.trials if t.stage == "ease" and len(t.fold_scores) == 2]
+    ease = max(finalists, key=lambda t: t.score)
+    assert result.baselines.ease.regularization == ease.params["regularization"]
+    config = tuned_config(result)
+    assert (config.ease, config.knn) == (result.baselines.ease, result.baselines.knn)
+    assert config.popularity_days == result.baselines.popularity_days
+    assert config.served == result.best
+
+
+class Ticking:
+    """A clock that moves 100 s each time it is read: every budget runs out at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 100.0
+        return self.now
+
+
+def test_the_time_budget_bounds_every_stage_and_the_start_is_still_scored() -> None:
+    result = run_tune(0, clock=Ticking())
+    assert not result.complete
+    for stage in ("popularity", "ease", "knn", "rp3", "als"):
+        scored = [t for t in result.trials if t.stage == stage]
+        assert len(scored) == 1 and len(scored[0].fold_scores) == 1, stage  # the start, newest window
+    assert (result.best.als, result.best.ease) == (FAST.als, FAST.ease)
+    assert "search cut short" in result.render_table().title
+
+
+def test_when_item_knn_beats_every_blend_the_tuner_raises_its_weight_until_it_does_not() -> None:
+    """With ALS held to one factor (it cannot separate the four blocks), tuned item-kNN scores
+    above every blend on the simplex (ALS >= 1/2); the tuner must not serve the weaker blend:
+    the result scores at least item-kNN on each window."""
+    weak = ALSParams(factors=1, regularization=100.0, alpha=1.0, iterations=2)
+    space = replace(SPACE, factors=(1,), regularization=(100.0,), iterations=(2,))
+    result = tune(
+        LINES,
+        CUTOFF,
+        space=space,
+        minutes=30,
+        window_days=45,
+        n_folds=2,
+        stride_days=20,
+        start=replace(FAST, als=weak),
+    )
+    guard = result.guard
+    assert guard["best_baseline"] == "knn" and guard["raised"] == "knn" and guard["met"]
+    assert result.best.knn_weight > 0.9
+    blend = max((t for t in result.trials if t.stage == "blend"), key=lambda t: t.score)
+    assert blend.score < guard["best_baseline_score"] <= guard["blend_score"]
+    folds = validation_folds(LINES, CUTOFF, 45, 2, stride_days=20)
+    for fold in folds:
+        served, _ = evaluate_recommender(HybridRecommender(result.best).fit(fold.train), fold, ks=(10,))
+        knn, _ = evaluate_recommender(
+            ItemKNNRecommender(result.baselines.knn).fit(fold.train), fold, ks=(10,)
+        )
+        assert served["ndcg@10"] >= knn["ndcg@10"]
+
+
+def test_the_coverage_guard_refuses_blends_that_narrow_the_catalogue() -> None:
+    result = run_tune(0, max_coverage_loss=0.0)
+    assert result.guard["blend_coverage"] >= result.guard["min_coverage"] or result.guard["raised"]
+    with pytest.raises(InvalidInput, match="max_coverage_loss"):
+        run_tune(0, max_coverage_loss=1.5)

@@ -19,6 +19,7 @@ from crossgraph.model.baselines import (
     SegmentPopularityRecommender,
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.model.rp3beta import RP3betaRecommender
 from tests.unit.lines_factory import block_pairs
 
 SMALL_ALS = ALSParams(factors=8, regularization=0.1, alpha=10.0, iterations=15)
@@ -28,6 +29,7 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "item_knn": ItemKNNRecommender,
     "ease": lambda: EASERecommender(EASEParams(regularization=1.0)),
     "als": lambda: ALSRecommender(SMALL_ALS),
+    "rp3beta": RP3betaRecommender,
     "hybrid": lambda: HybridRecommender(
         HybridParams(als=SMALL_ALS, ease=EASEParams(regularization=1.0), ease_weight=0.5, knn_weight=0.5)
     ),
@@ -86,7 +88,7 @@ def test_recommend_before_fit_says_so(name: str) -> None:
         FACTORIES[name]().recommend([0], k=1)
 
 
-@pytest.mark.parametrize("name", ["item_knn", "ease", "als", "hybrid"])
+@pytest.mark.parametrize("name", ["item_knn", "ease", "als", "rp3beta", "hybrid"])
 def test_collaborative_models_recommend_the_missing_product_of_the_block_first(name: str) -> None:
     model = FACTORIES[name]().fit(INTERACTIONS)
     items, _ = model.recommend(np.arange(INTERACTIONS.shape[0]), k=1)

@@ -26,11 +26,23 @@ import crossgraph
 from crossgraph.api import errors
 from crossgraph.api.changes import ChangeFollower
 from crossgraph.api.deps import AppState
+from crossgraph.api.experiments import Experiments
 from crossgraph.api.fastpath import SidebarFastPath
 from crossgraph.api.gate import Gate
 from crossgraph.api.limits import RateLimiter
 from crossgraph.api.metrics import Metrics, MetricsMiddleware
-from crossgraph.api.routes import accounts, batch, events, feedback, health, kpis, model, whitespace, worklist
+from crossgraph.api.routes import (
+    accounts,
+    batch,
+    events,
+    experiments,
+    feedback,
+    health,
+    kpis,
+    model,
+    whitespace,
+    worklist,
+)
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import AccountNotFound, InvalidInput, ModelNotLoaded
 from crossgraph.graph.driver import Graph
@@ -64,6 +76,7 @@ ROUTERS = (
     kpis.router,
     batch.router,
     model.router,
+    experiments.router,
     feedback.router,
     events.router,
     health.router,
@@ -74,9 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
     graph = GraphLink(settings)
+    holder = ModelHolder(Registry(settings.model_dir))
     state = AppState(
         settings=settings,
-        holder=ModelHolder(Registry(settings.model_dir)),
+        holder=holder,
         graph=graph,
         metrics=metrics,
         keys=load_keys(settings),
@@ -84,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         intel=intel_config(settings),
         changes=ChangeFollower(graph),
         limiter=RateLimiter.from_settings(settings, metrics.rate_limited),
+        experiments=Experiments(holder),
     )
 
     @asynccontextmanager
@@ -95,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(state.graph.probe)  # first: a new model replays the change feed
         await run_in_threadpool(_load_model, state)
         await run_in_threadpool(_refresh_suppressions, state)
+        await run_in_threadpool(_follow_experiment, state)
         stop = asyncio.Event()
         watchers = [asyncio.create_task(_watch(state, stop)), asyncio.create_task(_watch_graph(state, stop))]
         try:
@@ -104,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # goes on using the driver while close() below tears the connections down.
             stop.set()
             await asyncio.gather(*watchers)
+            await run_in_threadpool(state.experiments.flush, state.graph)  # what this worker served
             state.graph.close()
             state.metrics.close()
             limits.restore_original_limits()
@@ -199,6 +216,7 @@ def _load_model(state: AppState) -> None:
     if previous != current:
         state.metrics.reloads.labels(outcome="loaded").inc()
         state.metrics.set_model(current)
+        state.metrics.set_memory(state.experiments.memory(state.holder.loaded))
 
 
 def load_keys(settings: Settings) -> KeyRing:
@@ -231,6 +249,20 @@ def _tick(state: AppState) -> None:
     engine = state.holder.loaded
     if engine is not None:
         state.changes.follow(engine)
+    _follow_experiment(state)
+
+
+def _follow_experiment(state: AppState) -> None:
+    """Flush the suggestions served per arm, pick up a started or stopped experiment (loading
+    or dropping its arms' models), keep the arms' models in step with the change feed, and
+    report every loaded model's memory."""
+    experiments = state.experiments
+    arms_before = experiments.engines()
+    experiments.sync(state.graph, state.changes.follow)
+    for arm, engine in experiments.engines().items():
+        if arms_before.get(arm) is engine:  # a newly loaded one replayed the feed already
+            state.changes.follow(engine)
+    state.metrics.set_memory(experiments.memory(state.holder.loaded))
 
 
 def _refresh_suppressions(state: AppState) -> None:

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from crossgraph.api.changes import ChangeFollower
+from crossgraph.api.experiments import Experiments
 from crossgraph.api.limits import RateLimiter
 from crossgraph.api.metrics import Metrics
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
@@ -34,6 +35,7 @@ class AppState:
     intel: Intel
     changes: ChangeFollower
     limiter: RateLimiter
+    experiments: Experiments
 
 
 async def get_state(request: Request) -> AppState:

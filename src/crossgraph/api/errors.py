@@ -15,6 +15,7 @@ from crossgraph.errors import (
     AccountNotFound,
     Conflict,
     CrossgraphError,
+    ExperimentNotFound,
     GraphQueryError,
     GraphUnavailable,
     InvalidInput,
@@ -33,6 +34,7 @@ INVALID_REQUEST = "invalid_request"
 MAPPING: list[tuple[type[CrossgraphError], int, str]] = [
     (AccountNotFound, 404, "account_not_found"),
     (ProductNotFound, 404, "product_not_found"),
+    (ExperimentNotFound, 404, "experiment_not_found"),
     (InvalidInput, 422, INVALID_REQUEST),
     (Conflict, 409, "conflict"),
     (ModelNotLoaded, 503, "model_not_loaded"),

@@ -68,12 +68,14 @@ class SidebarFastPath:
         presented = next((v for k, v in scope["headers"] if k == b"x-api-key"), None)
         state = self.state()
         key = state.keys.authenticate(presented.decode("latin-1")) if presented else None
-        engine = state.holder.loaded
+        current = state.holder.loaded
         account_id = path.group(1)
-        if key is None or not key.allows("read") or engine is None or len(account_id) > 200:
+        if key is None or not key.allows("read") or current is None or len(account_id) > 200:
             return None
+        engine, tag = state.experiments.pick(account_id, current)
         if account_id not in engine.account_index:
             return None  # 404, or segment popularity for an account newer than the model
         state.limiter.admit(key)  # only once this path answers: the gate pays for the others
         options = ListOptions(limit=limit, suppressed=state.suppressions.of(account_id))
-        return orjson.dumps(recommendation_list(engine, state.graph.run, account_id, options, state.intel))
+        body = recommendation_list(engine, state.graph.run, account_id, options, state.intel)
+        return orjson.dumps(state.experiments.served(body, tag))

@@ -3,7 +3,7 @@ workspace pages and the CRM widget: one write, one rule for what leaves a list."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from crossgraph.api.deps import AppState
@@ -21,7 +21,13 @@ class Stored:
 def store_feedback(state: AppState, item: Feedback, retry: str = "try again shortly") -> Stored:
     """Write `item` (idempotent by id) and take a dismissed or won product out of this process's
     list at once; other workers follow at their next suppression refresh from the graph.
-    Blocking: call from a thread. `retry` ends the message when Neo4j cannot be reached."""
+    Blocking: call from a thread. `retry` ends the message when Neo4j cannot be reached.
+    While an experiment runs, the feedback is stored with the account's arm, and without a
+    model version given, with the version that arm serves."""
+    tag, version = state.experiments.tag(item.account_id)
+    if tag is not None:
+        item = replace(item, experiment=tag["name"], arm=tag["arm"])
+    item = replace(item, model_version=item.model_version or version)
     stored = state.graph.run(lambda g: (record_feedback(g, item),))
     if stored is None:
         raise GraphUnavailable(f"Neo4j is unreachable: feedback cannot be stored now; {retry}")

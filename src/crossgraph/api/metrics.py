@@ -22,6 +22,7 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 
 class Metrics:
     def __init__(self) -> None:
         self._version: str | None = None
+        self._memory_labels: set[tuple[str, str]] = set()
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "crossgraph_request_duration_seconds",
@@ -40,6 +41,14 @@ class Metrics:
             "crossgraph_model_info",
             "The served model version (value 1; per worker pid with several workers)",
             ["version"],
+            registry=self.registry,
+            multiprocess_mode="liveall",
+        )
+        self.model_bytes = Gauge(
+            "crossgraph_model_memory_bytes",
+            "Bytes of each loaded model's arrays and id tables (memory-mapped or resident), by "
+            "version and role: current, or arm (an experiment's model loaded next to it); per worker",
+            ["version", "role"],
             registry=self.registry,
             multiprocess_mode="liveall",
         )
@@ -76,6 +85,15 @@ class Metrics:
         self.model_info.clear()
         self.model_info.labels(version=version).set(1)
         self._version = version
+
+    def set_memory(self, models: dict[tuple[str, str], int]) -> None:
+        """The models this worker holds now; models dropped since leave the figures."""
+        for labels in self._memory_labels - models.keys():
+            self.model_bytes.labels(*labels).set(0)  # a shared file keeps it otherwise
+            self.model_bytes.remove(*labels)
+        for (version, role), size in models.items():
+            self.model_bytes.labels(version=version, role=role).set(size)
+        self._memory_labels = set(models)
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this app's series, or with several workers all workers'."""

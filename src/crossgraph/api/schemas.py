@@ -110,6 +110,11 @@ class Recommendation(BaseModel):
     )
 
 
+class ExperimentArm(BaseModel):
+    name: str = Field(description="The running experiment")
+    arm: str = Field(description="The account's arm: `current` or a model version")
+
+
 class RecommendationList(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -162,6 +167,11 @@ class RecommendationList(BaseModel):
         default=False, description="True when Neo4j could not be asked, so live facts are missing"
     )
     notes: list[str] = Field(default_factory=list)
+    experiment: ExperimentArm | None = Field(
+        default=None,
+        description="While an experiment runs: its name and the account's arm (which answered); "
+        "null otherwise",
+    )
 
 
 class ScoredProduct(Product):
@@ -416,3 +426,55 @@ class WorklistPage(BaseModel):
     limit: int
     sort: str
     items: list[WorklistRow]
+
+
+class Rate(BaseModel):
+    value: float
+    low: float = Field(description="95 % interval")
+    high: float
+
+
+class ArmStatus(BaseModel):
+    arm: str
+    shown: int = Field(
+        description="Suggestions the API served in this arm (counted per worker, flushed each poll)"
+    )
+    accepted: int
+    dismissed: int
+    won: int
+    lost: int
+    won_value: float = Field(description="Sum of the values of the won feedback")
+    take_rate: Rate | None = Field(description="accepted / shown, Wilson interval; null before any is shown")
+    win_rate: Rate | None = Field(description="won / (won + lost), Wilson interval")
+    value_per_shown: Rate | None = Field(description="won value / shown, t interval")
+
+
+class Difference(BaseModel):
+    difference: float = Field(description="This arm minus the control")
+    low: float = Field(description="95 % interval")
+    high: float
+    p_value: float
+    test: str
+    significant: bool = Field(description="p below alpha split over the comparisons (Bonferroni)")
+
+
+class Comparison(BaseModel):
+    arm: str
+    against: str = Field(description="The control: the first arm")
+    take_rate: Difference | None
+    win_rate: Difference | None
+    value_per_shown: Difference | None
+    clear: bool = Field(description="The take rate differs clearly, with enough shown per arm")
+
+
+class ExperimentStatus(BaseModel):
+    name: str
+    status: Literal["running", "stopped"]
+    shares: dict[str, int] = Field(description="Arm -> percent of accounts")
+    started_at: str
+    stopped_at: str | None
+    arms: list[ArmStatus]
+    comparisons: list[Comparison]
+    verdict: str | None = Field(description="Only when the difference is statistically clear")
+    why_no_verdict: str | None
+    method: str = Field(description="The tests and thresholds behind the verdict")

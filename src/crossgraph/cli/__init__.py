@@ -7,6 +7,7 @@ import typer
 from crossgraph.cli import (
     account_cmds,
     data_cmds,
+    experiment_cmds,
     graph_cmds,
     intel_cmds,
     neo4j_cmds,
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(neo4j_cmds.app, name="neo4j")
 app.add_typer(graph_cmds.app, name="graph")
 app.add_typer(worklist_cmds.app, name="worklist")
+app.add_typer(experiment_cmds.app, name="experiment")
 data_cmds.register(app)
 train_cmds.register(app)
 serve_cmds.register(app)

@@ -18,6 +18,7 @@ from crossgraph.cli.common import (
     progress_bar,
     settings,
 )
+from crossgraph.graph.changes import record_load
 from crossgraph.graph.ingest import LoadReport, import_online_retail, load_directory
 
 import_app = typer.Typer(help="Import public datasets into the graph.", no_args_is_help=True)
@@ -46,7 +47,8 @@ def load(
     batch_size: int = typer.Option(None, min=1, max=100_000, help="Rows per write transaction."),
     as_json: bool = typer.Option(False, "--json", help="Print the load report as JSON."),
 ) -> None:
-    """Check and load CSV files into the graph. Any bad row stops the load before anything is written."""
+    """Check and load CSV files into the graph. Any bad row stops the load before anything is written.
+    Running API servers answer the loaded accounts from their new purchases within one poll."""
     s = settings()
     with graph() as g, progress_bar() as progress:
         report = load_directory(
@@ -57,6 +59,8 @@ def load(
             batch_size=batch_size or s.ingest_batch_size,
             progress=progress,
         )
+        # Running APIs refold these accounts at their next poll, as after POST /v1/purchases.
+        record_load(g, report.changed)
     _print_report(report, as_json)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -110,12 +111,19 @@ def evaluate(
         "(current, or a version name). Default: the promoted version's, or training/params.json "
         "when none is promoted.",
     ),
+    tune_minutes: float = typer.Option(
+        0.0,
+        "--tune-minutes",
+        min=0.0,
+        help="Search the served model's and every baseline's parameters first, within this many "
+        "minutes, on validation windows carved from before the cutoff, starting from the "
+        "parameters above; the served model is then compared with the tuned baselines.",
+    ),
     tune_budget: int = typer.Option(
         0,
         "--tune",
         min=0,
-        help="Search parameters first with this many ALS trials on validation folds "
-        "carved from before the cutoff, starting from the parameters above.",
+        help="Deprecated (was: this many ALS trials): any N > 0 tunes for 3 minutes; use --tune-minutes.",
     ),
     json_path: Path = typer.Option(
         None, "--json", callback=output_file, help="Write every model's metrics as JSON."
@@ -132,11 +140,12 @@ def evaluate(
         plot_report,
         render_table,
     )
-    from crossgraph.model.tuning import tune
+    from crossgraph.model.tuning import tune, tuned_config
 
     def say(message: str) -> None:
         err_console.print(message, style="dim", highlight=False)
 
+    minutes = tuning_minutes(tune_minutes, tune_budget, say)
     served, source = served_params(params_file, model)
     if accounts is not None and purchases is None:
         raise InvalidInput("--accounts goes with --purchases (on the graph, accounts come from the graph)")
@@ -147,14 +156,17 @@ def evaluate(
     check_cutoff(lines, cut)
     say(f"{len(lines):,} order lines; cutoff {cut.date()}")
     tuning = None
-    if tune_budget:
-        tuning = tune(lines, cut, budget=tune_budget, start=served, progress=say)
+    config = EvaluationConfig(served=served, als=served.als)
+    if minutes:
+        window = (lines.ordered_at.max().astype("datetime64[s]") - np.datetime64(cut, "s")) / np.timedelta64(
+            1, "D"
+        )
+        tuning = tune(lines, cut, minutes=minutes, window_days=float(window), start=served, progress=say)
         console.print(tuning.render_table(top=5))
-        served, source = tuning.best, f"tuned here ({tune_budget} ALS trials), starting from {source}"
+        served, source = tuning.best, f"tuned here ({tuning.seconds:.0f}s), starting from {source}"
+        config = tuned_config(tuning)
     console.print(f"served model: {source}", highlight=False)
-    report = evaluate_models(
-        lines, cut, segments=segments, config=EvaluationConfig(served=served, als=served.als), progress=say
-    )
+    report = evaluate_models(lines, cut, segments=segments, config=config, progress=say)
     console.print(render_table(report))
     best = report.best_baseline()
     console.print(
@@ -188,12 +200,20 @@ def train(
     no_write_back: bool = typer.Option(
         False, "--no-write-back", help="Do not write SIMILAR_TO / RECOMMENDED."
     ),
+    tune_minutes: float = typer.Option(
+        None,
+        "--tune-minutes",
+        min=0.0,
+        help="Search the model's and every baseline's parameters first, within this many minutes, on "
+        "windows before the cutoff, starting from the promoted version's parameters (else the "
+        "file's); the search is recorded in the manifest. Default: tune_minutes in the parameters "
+        "file (3 in training/params.json); 0 = no tuning.",
+    ),
     tune_budget: int = typer.Option(
         None,
         "--tune",
         min=0,
-        help="Search parameters first (this many ALS trials) on windows before the cutoff; the best "
-        "are recorded in the manifest. Default: tune_budget in the parameters file, or 0.",
+        help="Deprecated (was: this many ALS trials): any N > 0 tunes for 3 minutes; use --tune-minutes.",
     ),
 ) -> None:
     """Nightly job: export -> evaluate vs baselines -> gate -> fit -> artifact -> promote -> write-back.
@@ -201,7 +221,7 @@ def train(
     Exit code 0 when the new model was promoted, 2 when the gate refused it (the current model
     stays; the artifact is kept for inspection), 1 on errors."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit parallelises itself
-    from crossgraph.graph.changes import change_seq
+    from crossgraph.graph.changes import change_seq, prune_changes
     from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
     from crossgraph.model.evaluate import render_table
     from crossgraph.model.hybrid import HybridParams
@@ -225,6 +245,10 @@ def train(
         say("exporting purchases from the graph")
         with timed(timings, "export"):
             changes_until = change_seq(g)  # before the export: a change during it is replayed, not lost
+            retention = timedelta(days=settings().change_retention_days)
+            pruned = prune_changes(g, datetime.now(UTC) - retention)
+            if pruned:
+                say(f"change feed: {pruned:,} changes older than {retention.days} days deleted")
             lines = export_order_lines(g)
             accounts, products = export_accounts(g), export_products(g)
             installed = export_installed(g)
@@ -238,7 +262,12 @@ def train(
             test_days=int(config.get("test_days", 120)),
             gate=gate,
             segment_key=str(config.get("segment", "segment")),
-            tune_budget=int(tune_budget if tune_budget is not None else config.get("tune_budget", 0)),
+            tune_minutes=tuning_minutes(
+                tune_minutes if tune_minutes is not None else config.get("tune_minutes"),
+                tune_budget if tune_budget is not None else config.get("tune_budget"),
+                say,
+            ),
+            max_coverage_loss=float(config.get("max_coverage_loss", 0.2)),
             progress=say,
             timings=timings,
             installed=installed,
@@ -256,6 +285,29 @@ def train(
             with timed(timings, "write-back"):
                 _write_back(g, result.version, config)
         say(_stage_line(timings))
+
+
+DEPRECATED_TUNE_MINUTES = 3.0
+
+
+def tuning_minutes(minutes: object, trials: object, say: Any) -> float:
+    """Minutes to tune from --tune-minutes (or tune_minutes) and the deprecated --tune N
+    (tune_budget): N > 0 without minutes means the default 3 minutes, with a warning."""
+    try:
+        if minutes is not None:
+            value = float(minutes)  # type: ignore[arg-type]
+            if value < 0:
+                raise ValueError(value)
+            return value
+        if trials is not None and int(trials) > 0:  # type: ignore[call-overload]
+            say(
+                f"--tune N / tune_budget is deprecated (it counted ALS trials and did not bound the time); "
+                f"tuning for {DEPRECATED_TUNE_MINUTES:g} minutes instead - use --tune-minutes / tune_minutes"
+            )
+            return DEPRECATED_TUNE_MINUTES
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"tune_minutes must be a number of minutes >= 0, got {minutes!r}") from exc
+    return 0.0
 
 
 def _stage_line(timings: dict[str, float]) -> str:
@@ -310,10 +362,20 @@ def show(
         f"model: {m.get('model', '?')}; ALS {als.get('factors')} factors, regularization "
         f"{als.get('regularization')}, alpha {als.get('alpha')}, {als.get('iterations')} iterations; "
         f"blend ALS {params.get('als_weight')} / EASE {params.get('ease_weight')} "
-        f"/ kNN {params.get('knn_weight')}",
+        f"/ kNN {params.get('knn_weight')} / RP3beta {params.get('rp3_weight', 0.0)}",
     ]
     if m.get("tuning"):
-        lines.append(f"tuned: {len(m['tuning'].get('trials', []))} trials on validation windows")
+        tuned = m["tuning"]
+        lines.append(
+            f"tuned: {len(tuned.get('trials', []))} trials on validation windows in "
+            f"{tuned.get('seconds', '?')}s of {tuned.get('budget_seconds', '?')}s"
+        )
+        guard = tuned.get("guard") or {}
+        if guard.get("raised"):
+            lines.append(
+                f"guard: the best blend lost to the tuned {guard.get('best_baseline')} on validation; "
+                f"raised {guard.get('raised')}'s weight ({'met' if guard.get('met') else 'still below'})"
+            )
     if gate:
         verdict = (
             "[green]passed[/]"

@@ -10,8 +10,9 @@ artifact (`changes_until`); a worker loading that model replays the changes afte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -50,6 +51,30 @@ def record_change(graph: Graph, accounts: Sequence[str], kind: ChangeKind) -> in
     """Record that `accounts` changed; the change's number."""
     rows = graph.write("record_change", {"accounts": list(dict.fromkeys(accounts)), "kind": kind})
     return int(rows[0]["seq"]) if rows else change_seq(graph)
+
+
+def record_load(graph: Graph, changed: Mapping[ChangeKind, Sequence[str]], chunk: int = 10_000) -> int:
+    """Record what a file load changed (`crossgraph load`: accounts written, accounts with new
+    purchase lines), as the API records its writes; at most `chunk` accounts per change. How
+    many changes were recorded."""
+    recorded = 0
+    for kind, accounts in changed.items():
+        ids = list(dict.fromkeys(accounts))
+        for start in range(0, len(ids), chunk):
+            record_change(graph, ids[start : start + chunk], kind)
+            recorded += 1
+    return recorded
+
+
+def prune_changes(graph: Graph, before: datetime, batch: int = 10_000) -> int:
+    """Delete the changes recorded before `before`: how many. Run at training: a worker serving
+    a model trained earlier than the retention would miss those changes when it restarts."""
+    deleted = 0
+    while True:
+        n = int(graph.write("prune_changes", {"before": before.isoformat(), "limit": batch})[0]["deleted"])
+        deleted += n
+        if n < batch:
+            return deleted
 
 
 def change_seq(graph: Graph) -> int:

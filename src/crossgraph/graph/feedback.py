@@ -34,6 +34,8 @@ class Feedback:
     model_version: str | None = None
     value: float | None = None
     note: str | None = None
+    experiment: str | None = None  # the experiment running when it was given, and the account's arm
+    arm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ def record_feedback(graph: Graph, feedback: Feedback) -> Recorded:
             "model_version": feedback.model_version,
             "value": feedback.value,
             "note": feedback.note,
+            "experiment": feedback.experiment,
+            "arm": feedback.arm,
         },
     )
     row = rows[0]
@@ -77,7 +81,12 @@ def record_feedback(graph: Graph, feedback: Feedback) -> Recorded:
             f"{stored[1]!r}, action {stored[2]!r}; use a new id for other feedback"
         )
     at = row["stored_at"].to_native()  # neo4j DateTime -> datetime (microseconds, time zone)
-    return Recorded(replace(feedback, at=at, model_version=row["stored_model"]), created=False)
+    stored_as = {
+        "model_version": row["stored_model"],
+        "experiment": row["stored_experiment"],
+        "arm": row["stored_arm"],
+    }
+    return Recorded(replace(feedback, at=at, **stored_as), created=False)
 
 
 def suppressions(graph: Graph, dismissed_since: datetime) -> dict[str, frozenset[str]]:

@@ -44,6 +44,7 @@ from crossgraph.data.tables import (
     reference_values,
 )
 from crossgraph.errors import InvalidInput, InvalidRows
+from crossgraph.graph.changes import ChangeKind
 from crossgraph.graph.driver import Graph
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -68,6 +69,7 @@ class LoadReport:
     new_lines: int = 0  # purchase lines not seen before
     known_lines: int = 0  # purchase lines already in the graph (skipped)
     pairs: int = 0  # account x product pairs touched
+    changed: dict[ChangeKind, list[str]] = field(default_factory=dict)  # accounts written, by change kind
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -374,6 +376,8 @@ def write_tables(
                 progress(name if query.startswith("upsert_") else query, done, len(table_rows))
         if query.startswith("upsert_"):
             report.rows[name] = len(table_rows)
+        if query == "upsert_accounts":
+            report.changed["accounts"] = [str(row["id"]) for row in table_rows]
     purchases = rows.get("purchases")
     if purchases:
         write_purchases(graph, OrderLines.from_rows(purchases), report, batch_size, progress)
@@ -557,6 +561,9 @@ def write_purchases(
         if progress and done_lines < len(lines):  # the rest: pairs with every line in their ledger
             progress("purchases", len(lines), len(lines))
     report.pairs = len(pairs)
+    report.changed["purchases"] = list(
+        dict.fromkeys(pairs.account[~in_graph.exists | in_graph.fresh].tolist())
+    )
     report.new_lines = created + merged
     report.known_lines = len(lines) - report.new_lines
     report.rows["purchases"] = len(lines)

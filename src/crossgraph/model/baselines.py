@@ -29,18 +29,32 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from crossgraph.data.matrix import Interactions
 from crossgraph.data.weighting import WeightingConfig, bm25, pair_values, weighted_matrix
+from crossgraph.errors import InvalidInput
 from crossgraph.model.base import IntArray, Recommender, ScoreArray
 
 
 class PopularityRecommender(Recommender):
+    """score_i = accounts that bought i; with `window_days`, only accounts whose last purchase
+    of i falls in the last `window_days` before the newest purchase fitted on (all-time counts
+    break ties)."""
+
     name = "popularity"
 
-    def __init__(self) -> None:
+    def __init__(self, window_days: float | None = None) -> None:
         super().__init__()
+        if window_days is not None and window_days <= 0:
+            raise InvalidInput(f"popularity window_days must be > 0, got {window_days}")
+        self.window_days = window_days
         self.popularity: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
 
     def _fit(self, interactions: Interactions) -> None:
-        self.popularity = interactions.product_counts().astype(np.float32)
+        counts = interactions.product_counts().astype(np.float64)
+        if self.window_days is not None and interactions.nnz:
+            last = interactions.last_at.astype("datetime64[s]")
+            since = last.max() - np.timedelta64(round(self.window_days * 86_400), "s")
+            recent = np.bincount(interactions.indices[last >= since], minlength=interactions.shape[1])
+            counts = recent + counts / (counts.max() + 1.0)
+        self.popularity = counts.astype(np.float32)
 
     def score(self, account_indices: IntArray) -> ScoreArray:
         return np.tile(self.popularity, (len(account_indices), 1))
@@ -89,6 +103,15 @@ class ItemKNNParams:
     b: float = 0.75
     cosine: bool = False
     account_value: Literal["binary", "orders"] = "binary"  # x_u in score_u = x_u S
+    # With cosine: sim(i, j) = v_i . v_j / (|v_i| |v_j| + shrinkage) - pairs with few common
+    # accounts (small dot products) shrink towards 0 (Koren 2008; the tuner's grid).
+    shrinkage: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.neighbours < 1:
+            raise InvalidInput(f"item-kNN neighbours must be >= 1, got {self.neighbours}")
+        if self.shrinkage < 0:
+            raise InvalidInput(f"item-kNN shrinkage must be >= 0, got {self.shrinkage}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,10 +133,11 @@ class ItemKNNRecommender(Recommender):
     def _fit(self, interactions: Interactions) -> None:
         counts = interactions.with_values(pair_values(interactions, "orders"))
         weighted = bm25(counts.T.tocsr(), self.params.k1, self.params.b)  # products x accounts
+        dots = (weighted @ weighted.T).toarray()
         if self.params.cosine:
             norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-            weighted = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ weighted
-        self.similarity = _top_neighbours((weighted @ weighted.T).toarray(), self.params.neighbours)
+            dots /= np.outer(norms, norms) + max(self.params.shrinkage, 1e-12)
+        self.similarity = _top_neighbours(dots, self.params.neighbours)
         self.account_rows = counts if self.params.account_value == "orders" else self.owned
 
     def score(self, account_indices: IntArray) -> ScoreArray:

@@ -54,6 +54,7 @@ class EvaluationConfig:
     partner_reference: bool = True
     knn: ItemKNNParams = field(default_factory=ItemKNNParams)
     ease: EASEParams = field(default_factory=EASEParams)
+    popularity_days: float | None = None  # popularity over the last N days (tuned: model.tuning)
     min_segment_size: int = 20
     ks: tuple[int, ...] = (5, 10)
     end: datetime | None = None  # end of the test window (default: end of the data)
@@ -232,7 +233,7 @@ def evaluate_models(
         candidates.append((REFERENCE, ALSRecommender(config.als)))
     if config.partner_reference and config.served.ease_weight > 0 and config.served.ease != config.ease:
         candidates.append((REFERENCE, EASERecommender(config.served.ease, name="ease_partner")))
-    candidates.append((BASELINE, PopularityRecommender()))
+    candidates.append((BASELINE, PopularityRecommender(config.popularity_days)))
     if segments is not None:
         candidates.append((BASELINE, SegmentPopularityRecommender(segments, config.min_segment_size)))
     candidates += [(BASELINE, ItemKNNRecommender(config.knn)), (BASELINE, EASERecommender(config.ease))]

@@ -1,10 +1,10 @@
-"""The served model: ALS at the core, blended with EASE (and optionally item-kNN).
+"""The served model: ALS at the core, blended with EASE, item-kNN and RP3beta as the tuner chooses.
 
 For account u and a product i it does not own, each component's score is standardised
 over the account's unowned products, then blended:
 
     z_c(u, i) = (s_c(u, i) - mean_u(s_c)) / std_u(s_c)
-    score(u, i) = w_als z_als + w_ease z_ease + w_knn z_knn
+    score(u, i) = w_als z_als + w_ease z_ease + w_knn z_knn + w_rp3 z_rp3
 
 ALS stays the model of "customers like you": `similar_accounts` are nearest neighbours in
 the ALS account factors. Every component is linear in the account's owned products, so
@@ -12,7 +12,8 @@ the ALS account factors. Every component is linear in the account's owned produc
 
     score(u, i) = sum_j sum_c w_c t_c(u, j, i) / std_u(s_c)  -  sum_c w_c mean_u(s_c) / std_u(s_c)
 
-with t_c the component's own terms (ALS: implicit's explain, EASE: B_ji, kNN: sim(j, i)).
+with t_c the component's own terms (ALS: implicit's explain, EASE: B_ji, kNN: sim(j, i),
+RP3beta: W_ji). A component with weight 0 is not fitted.
 The second sum is the same for every product of the account, so it never changes a
 ranking. All parameters, blend weights included, round-trip through `to_dict` for the
 model manifest.
@@ -33,6 +34,7 @@ from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.base import IntArray, Recommender, ScoreArray
 from crossgraph.model.baselines import EASEParams, EASERecommender, ItemKNNParams, ItemKNNRecommender
+from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 
 # Defaults: the result of `crossgraph.model.tuning.tune` (seed 0, budget 20, three rolling
 # 99-day validation folds ending 2011-09-01) on Online Retail - purchases before the
@@ -57,26 +59,32 @@ class HybridParams:
     als_weight: float = 1.0
     ease_weight: float = 1.0
     knn_weight: float = 0.5
+    rp3: RP3betaParams = field(default_factory=RP3betaParams)
+    rp3_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.als_weight <= 0:
-            raise InvalidInput(
-                f"als_weight must be > 0 (ALS is the core of the model), got {self.als_weight}"
-            )
-        if self.ease_weight < 0 or self.knn_weight < 0:
+        # ALS weight 0 is how the tuner serves a tuned baseline that no blend beats (model.tuning):
+        # ALS is still fitted, for "customers like you" (similar_accounts) and peer evidence.
+        if self.als_weight < 0:
+            raise InvalidInput(f"als_weight must be >= 0, got {self.als_weight}")
+        if self.als_weight + self.ease_weight + self.knn_weight + self.rp3_weight <= 0:
+            raise InvalidInput("at least one blend weight must be > 0")
+        if self.ease_weight < 0 or self.knn_weight < 0 or self.rp3_weight < 0:
             raise InvalidInput(
                 "blend weights must be >= 0, got "
-                f"ease_weight={self.ease_weight}, knn_weight={self.knn_weight}"
+                f"ease_weight={self.ease_weight}, knn_weight={self.knn_weight}, "
+                f"rp3_weight={self.rp3_weight}"
             )
 
     @property
     def blend(self) -> dict[str, float]:
         """Blend weights scaled to sum to 1 (only their ratios matter)."""
-        total = self.als_weight + self.ease_weight + self.knn_weight
+        total = self.als_weight + self.ease_weight + self.knn_weight + self.rp3_weight
         return {
             "als": self.als_weight / total,
             "ease": self.ease_weight / total,
             "knn": self.knn_weight / total,
+            "rp3": self.rp3_weight / total,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +95,8 @@ class HybridParams:
             "als_weight": self.als_weight,
             "ease_weight": self.ease_weight,
             "knn_weight": self.knn_weight,
+            "rp3": self.rp3.to_dict(),
+            "rp3_weight": self.rp3_weight,
         }
 
     @classmethod
@@ -98,6 +108,8 @@ class HybridParams:
             als_weight=float(data["als_weight"]),
             ease_weight=float(data.get("ease_weight", 0.0)),
             knn_weight=float(data.get("knn_weight", 0.0)),
+            rp3=RP3betaParams.from_dict(data.get("rp3", {})),
+            rp3_weight=float(data.get("rp3_weight", 0.0)),
         )
 
 
@@ -110,6 +122,7 @@ class HybridRecommender(Recommender):
         self.als = ALSRecommender(self.params.als, show_progress=show_progress)
         self.ease: EASERecommender | None = None
         self.knn: ItemKNNRecommender | None = None
+        self.rp3: RP3betaRecommender | None = None
         self.fit_seconds: dict[str, float] = {}  # per fitted component
 
     @property
@@ -123,6 +136,7 @@ class HybridRecommender(Recommender):
     def _fit(self, interactions: Interactions) -> None:
         self.ease = EASERecommender(self.params.ease) if self.params.ease_weight else None
         self.knn = ItemKNNRecommender(self.params.knn) if self.params.knn_weight else None
+        self.rp3 = RP3betaRecommender(self.params.rp3) if self.params.rp3_weight else None
         self.fit_seconds = {}
         for name, _, model in self.components():
             started = time.perf_counter()
@@ -135,6 +149,8 @@ class HybridRecommender(Recommender):
             out.append(("ease", self.params.ease_weight, self.ease))
         if self.knn is not None:
             out.append(("knn", self.params.knn_weight, self.knn))
+        if self.rp3 is not None:
+            out.append(("rp3", self.params.rp3_weight, self.rp3))
         return out
 
     def standardised(self, account_indices: IntArray) -> dict[str, tuple[ScoreArray, ScoreArray, ScoreArray]]:
@@ -178,7 +194,7 @@ class HybridRecommender(Recommender):
             if isinstance(model, ALSRecommender):
                 for j, t in model.explain(account_idx, item_idx, n=len(owned)):
                     terms[j] += weight * t / std
-            elif isinstance(model, (EASERecommender, ItemKNNRecommender)):
+            elif isinstance(model, (EASERecommender, ItemKNNRecommender, RP3betaRecommender)):
                 js, ts = model.contributions(account_idx, item_idx)
                 np.add.at(terms, js, weight * ts.astype(np.float64) / std)
         order = owned[np.argsort(-terms[owned], kind="stable")][:n]

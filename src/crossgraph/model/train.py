@@ -31,7 +31,7 @@ from crossgraph.model.evaluate import (
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.registry import Registry
-from crossgraph.model.tuning import tune
+from crossgraph.model.tuning import tune, tuned_config
 
 GATE_METRIC = "ndcg@10"
 
@@ -108,13 +108,15 @@ def train(
     test_days: int = 120,
     gate: GateConfig | None = None,
     segment_key: str = "segment",
-    tune_budget: int = 0,
+    tune_minutes: float = 0.0,
+    max_coverage_loss: float = 0.2,
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
     installed: Sequence[tuple[str, str]] = (),
     changes_until: int = 0,
 ) -> TrainResult:
-    """[Tune] -> evaluate -> gate -> fit on all data -> artifact (always kept). Promotion is the
+    """[Tune within `tune_minutes`] -> evaluate (against the tuned baselines) -> gate -> fit on all
+    data -> artifact (always kept). Promotion is the
     caller's. Tuning searches on validation windows before the evaluation cutoff only.
     `installed` (account id, sku) pairs count as owned in the artifact (see write_artifact);
     `changes_until` is the graph's change number read before the export (graph.changes).
@@ -128,13 +130,28 @@ def train(
     cut = cutoff or default_cutoff(lines, test_days)
     segments = {str(a["id"]): a.get(segment_key) for a in accounts}
     tuning: dict[str, Any] | None = None
-    if tune_budget:
-        say(f"tuning on validation windows before {cut.date()} ({tune_budget} ALS trials)")
-        with timed(clock, "tune"):
-            searched = tune(lines, cut, budget=tune_budget, start=params, progress=say)
-        params, tuning = searched.best, searched.to_dict()
-    say(f"evaluating on a time split at {cut.date()}")
     config = EvaluationConfig(served=params, als=params.als)
+    if tune_minutes:
+        # Start from the last good parameters: the promoted version's, else the caller's.
+        current = registry.current_version()
+        start = HybridParams.from_dict(registry.get(current).manifest["params"]) if current else params
+        window = (lines.ordered_at.max().astype("datetime64[s]") - np.datetime64(cut, "s")) / np.timedelta64(
+            1, "D"
+        )
+        say(f"tuning on validation windows before {cut.date()} (at most {tune_minutes:g} minutes)")
+        with timed(clock, "tune"):
+            searched = tune(
+                lines,
+                cut,
+                minutes=tune_minutes,
+                window_days=float(window),
+                start=start,
+                max_coverage_loss=max_coverage_loss,
+                progress=say,
+            )
+        params, tuning = searched.best, searched.to_dict()
+        config = tuned_config(searched)
+    say(f"evaluating on a time split at {cut.date()}")
     with timed(clock, "evaluate"):
         report = evaluate_models(lines, cut, segments=segments, config=config, progress=say)
     result = TrainResult(version="", cutoff=cut, report=report, passed=True, timings=clock)

@@ -1,18 +1,31 @@
-"""Hyperparameter search for the served model, on validation folds inside the training period.
+"""Time-bounded search for the served model AND every baseline, on validation windows before the cutoff.
 
-Three stages, each scored by the mean of `metric` over rolling validation folds
-(`data.split.validation_folds`); nothing on or after `cutoff` is read:
+Protocol (docs/tuning.md): `n_folds` validation windows of `window_days` (callers pass the
+test window's length) ending `0, stride_days, 2 stride_days...` before `cutoff`, each a
+`time_split` of the history before its end - accounts seen before, only products new to the
+account, products sold before - exactly the test task. Nothing on or after `cutoff` is read.
+Each window's test accounts are scored (a seeded sample of at most `max_accounts`).
 
-1. ALS: `budget` random draws (seeded, without repeats) from factors x regularization x
-   alpha x iterations x weighting, plus the starting parameters as trial 0;
-2. EASE partner: the grid regularization x half-life of its Gram weighting;
-3. blend: with ALS weight 1, a grid over the EASE and item-kNN weights, on cached
-   standardised scores (cheap: no refit).
+Search, in stages, each given a share of the time budget (unused time rolls over):
+
+1. the baselines and blend components, one grid each - popularity window, EASE lambda (log
+   grid), item-kNN neighbours x shrinkage, RP3beta alpha x beta - and ALS (seeded random
+   order over factors x regularisation (log grid) x alpha x weighting);
+   each stage is successive halving over the windows (model.halving), the starting
+   parameters first, so the baselines get the same effort on the same windows as the model;
+2. blend weights on a coarse simplex (steps of `blend_step`, ALS > 0) on cached
+   standardised scores (no refit);
+3. coverage guard: a blend may not lose more than `max_coverage_loss` (relative) of the best
+   tuned baseline's catalogue coverage@k;
+4. never worse than a baseline: when the best blend scores below the best tuned baseline,
+   that baseline's weight (EASE or item-kNN are blend components) rises until it does not;
+   the result records which (`guard`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.split import TimeSplit, validation_folds
@@ -27,47 +41,73 @@ from crossgraph.data.weighting import WeightingConfig
 from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.base import Recommender, top_k
-from crossgraph.model.baselines import EASEParams, EASERecommender
-from crossgraph.model.evaluate import evaluate_recommender
-from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.model.baselines import (
+    EASEParams,
+    EASERecommender,
+    ItemKNNParams,
+    ItemKNNRecommender,
+    PopularityRecommender,
+)
+from crossgraph.model.evaluate import EvaluationConfig
+from crossgraph.model.halving import HalvingResult, successive_halving
+from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.metrics import ranking_metrics
+from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
+
+COMPONENTS = ("als", "ease", "knn", "rp3")  # blend components, in blend-weight order
+BASELINES = ("popularity", "ease", "knn")  # the tuned baselines the served model must not lose to
+KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (> max survivors)
+STAGE_SHARES = {"popularity": 0.03, "ease": 0.17, "knn": 0.15, "rp3": 0.15, "als": 0.42, "blend": 0.08}
 
 
 def _default_weightings() -> tuple[WeightingConfig, ...]:
     return (
         WeightingConfig(scheme="binary"),
         WeightingConfig(scheme="log"),
-        WeightingConfig(scheme="log", half_life_days=45.0),
         WeightingConfig(scheme="log", half_life_days=90.0),
-        WeightingConfig(scheme="log", half_life_days=180.0),
         WeightingConfig(scheme="bm25", bm25_k1=1.2, bm25_b=0.75),
     )
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    factors: tuple[int, ...] = (64, 128, 256)
-    regularization: tuple[float, ...] = (0.1, 1.0, 3.0, 10.0, 30.0)
-    alpha: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
-    iterations: tuple[int, ...] = (10, 15, 25)
+    factors: tuple[int, ...] = (32, 64, 128, 256)
+    regularization: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)  # log grid
+    alpha: tuple[float, ...] = (1.0, 5.0)
+    iterations: tuple[int, ...] = (15,)
     weighting: tuple[WeightingConfig, ...] = field(default_factory=_default_weightings)
-    ease_regularization: tuple[float, ...] = (100.0, 250.0, 500.0)
-    ease_half_life_days: tuple[float | None, ...] = (None, 30.0, 60.0, 90.0, 180.0)
-    blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)  # per unit of ALS weight
+    ease_regularization: tuple[float, ...] = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)  # log grid
+    knn_neighbours: tuple[int, ...] = (20, 50, 200)
+    knn_shrinkage: tuple[float | None, ...] = (None, 0.0, 10.0, 100.0)  # None: BM25 dot products
+    popularity_days: tuple[float | None, ...] = (None, 30.0, 90.0, 365.0)  # None: all time
+    rp3_alpha: tuple[float, ...] = (0.5, 1.0)
+    rp3_beta: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
+    rp3_neighbours: int = 100
+    blend_step: float = 0.25
 
     def als_candidates(self) -> list[tuple[int, float, float, int, WeightingConfig]]:
         return list(
             itertools.product(self.factors, self.regularization, self.alpha, self.iterations, self.weighting)
         )
 
+    def blends(self, components: Sequence[str]) -> list[dict[str, float]]:
+        """Weights on the simplex in steps of `blend_step` (summing to 1), ALS always > 0."""
+        steps = round(1 / self.blend_step)
+        out = []
+        for parts in itertools.product(range(steps + 1), repeat=len(components)):
+            if sum(parts) == steps and parts[0] > 0:
+                out.append({c: p / steps for c, p in zip(components, parts, strict=True)})
+        return out
+
 
 @dataclass(frozen=True)
 class Trial:
-    stage: str  # als | ease | blend
+    stage: str  # popularity | ease | knn | rp3 | als | blend | guard
     params: dict[str, Any]
-    score: float  # mean of the metric over folds
+    score: float  # mean of the metric over the windows it was scored on
     fold_scores: list[float]
     seconds: float
+    coverage: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,47 +116,82 @@ class Trial:
             "score": round(self.score, 5),
             "fold_scores": [round(s, 5) for s in self.fold_scores],
             "seconds": round(self.seconds, 2),
+            "coverage": None if self.coverage is None else round(self.coverage, 4),
+        }
+
+
+@dataclass(frozen=True)
+class TunedBaselines:
+    """The best tuned parameters of each baseline, for the evaluation and the gate."""
+
+    popularity_days: float | None
+    ease: EASEParams
+    knn: ItemKNNParams
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "popularity": {"window_days": self.popularity_days},
+            "ease": self.ease.to_dict(),
+            "knn": self.knn.to_dict(),
         }
 
 
 @dataclass(frozen=True)
 class TuningResult:
     best: HybridParams
+    baselines: TunedBaselines
     metric: str
     trials: list[Trial]
     folds: list[dict[str, Any]]
     seed: int
     seconds: float
+    budget_seconds: float
+    complete: bool  # every stage finished its search before the budget ran out
+    guard: dict[str, Any]  # never-worse-than-a-baseline and coverage guards: what they did
 
     def best_score(self, stage: str) -> float:
-        return max(t.score for t in self.trials if t.stage == stage)
+        return max((t.score for t in self.trials if t.stage == stage), default=float("nan"))
 
     def to_dict(self) -> dict[str, Any]:
+        stages = sorted(
+            {t.stage for t in self.trials},
+            key=lambda s: list(STAGE_SHARES).index(s) if s in STAGE_SHARES else 99,
+        )
         return {
             "best": self.best.to_dict(),
+            "baselines": self.baselines.to_dict(),
             "metric": self.metric,
             "seed": self.seed,
             "folds": self.folds,
-            "best_by_stage": {s: round(self.best_score(s), 5) for s in ("als", "ease", "blend")},
+            "best_by_stage": {s: round(self.best_score(s), 5) for s in stages},
+            "guard": self.guard,
+            "complete": self.complete,
             "trials": [t.to_dict() for t in self.trials],
             "seconds": round(self.seconds, 1),
+            "budget_seconds": round(self.budget_seconds, 1),
         }
 
-    def render_table(self, top: int = 10) -> Any:
+    def render_table(self, top: int = 5) -> Any:
         """The best `top` trials of each stage as a rich Table."""
         from rich.table import Table
 
-        table = Table(title=f"tuning: mean {self.metric} over {len(self.folds)} validation folds")
+        table = Table(
+            title=f"tuning: mean {self.metric} over {len(self.folds)} validation windows, "
+            f"{self.seconds:.0f}s of a {self.budget_seconds:.0f}s budget"
+            + ("" if self.complete else " (budget reached: search cut short)")
+        )
         table.add_column("stage")
         table.add_column("params")
         table.add_column(self.metric, justify="right")
-        table.add_column("per fold", justify="right")
-        for stage in ("als", "ease", "blend"):
+        table.add_column("per window", justify="right")
+        table.add_column("coverage", justify="right")
+        for stage in STAGE_SHARES:
             ranked = sorted((t for t in self.trials if t.stage == stage), key=lambda t: -t.score)
             for t in ranked[:top]:
                 params = ", ".join(f"{k}={v}" for k, v in t.params.items())
                 folds = " ".join(f"{s:.4f}" for s in t.fold_scores)
-                table.add_row(stage, params, f"{t.score:.4f}", folds)
+                cov = "" if t.coverage is None else f"{t.coverage:.3f}"
+                table.add_row(stage, params, f"{t.score:.4f}", folds, cov)
         return table
 
 
@@ -132,44 +207,138 @@ def _als_summary(p: ALSParams) -> dict[str, Any]:
     }
 
 
-def _mean_metric(
-    model_factory: Callable[[], Recommender], folds: Sequence[TimeSplit], metric: str
-) -> list[float]:
-    k = int(metric.split("@")[1])
-    scores = []
-    for fold in folds:
-        model = model_factory().fit(fold.train)
-        metrics, _ = evaluate_recommender(model, fold, ks=(k,))
-        scores.append(metrics[metric])
-    return scores
+FloatMatrix = npt.NDArray[np.float32]
+
+
+@dataclass
+class _Window:
+    """One validation window, ready to score: sampled test accounts, their owned and relevant rows."""
+
+    split: TimeSplit
+    accounts: npt.NDArray[np.intp]
+    owned: Any
+    relevant: Any
+
+    @property
+    def n_items(self) -> int:
+        return int(self.split.train.shape[1])
+
+
+def zscores(raw: FloatMatrix, owned: Any) -> FloatMatrix:
+    """(raw - mean_u) / std_u with the statistics over each row's unowned products (as
+    HybridRecommender.standardised); owned entries are left as they are (top_k excludes them)."""
+    n, m = raw.shape
+    mask = np.zeros((n, m), dtype=bool)
+    mask[np.repeat(np.arange(n), np.diff(owned.indptr)), owned.indices] = True
+    free = ~mask
+    n_free = np.maximum(free.sum(axis=1, keepdims=True), 1)
+    mean = np.where(free, raw, 0.0).sum(axis=1, keepdims=True) / n_free
+    var = np.where(free, (raw - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n_free
+    std = np.sqrt(var)
+    std = np.where(std > 0, std, 1.0)
+    z: FloatMatrix = ((raw - mean) / std).astype(np.float32)
+    return z
+
+
+class _Scorer:
+    """Fits one configuration on one window and scores it; keeps standardised scores of the
+    configurations that may still win (blend components), keyed by (component, key, window)."""
+
+    def __init__(self, windows: list[_Window], k: int, metric: str) -> None:
+        self.windows, self.k, self.metric = windows, k, metric
+        self.z: dict[tuple[str, str, int], FloatMatrix] = {}
+        self.coverage: dict[tuple[str, str, int], float] = {}
+        self.scores: dict[tuple[str, str, int], float] = {}
+
+    def run(self, component: str, key: str, model: Recommender, fold: int, keep: bool) -> float:
+        w = self.windows[fold]
+        model.fit(w.split.train)
+        raw = np.asarray(model.score(w.accounts), dtype=np.float32)
+        items, _ = top_k(raw.copy(), self.k, w.owned)
+        metrics = ranking_metrics(items, w.relevant, ks=(self.k,), n_items=w.n_items)
+        self.coverage[(component, key, fold)] = metrics[f"coverage@{self.k}"]
+        score = float(metrics[self.metric])
+        self.scores[(component, key, fold)] = score
+        if keep:
+            self.z[(component, key, fold)] = zscores(raw, w.owned)
+            # Only the few best of a window can survive the halving: drop the rest's scores.
+            held = sorted(
+                (x for x in self.z if x[0] == component and x[2] == fold), key=lambda x: -self.scores[x]
+            )
+            for x in held[KEEP_PER_WINDOW:]:
+                del self.z[x]
+        return score
+
+    def mean_coverage(self, component: str, key: str, folds: int) -> float:
+        values = [
+            self.coverage[(component, key, f)] for f in range(folds) if (component, key, f) in self.coverage
+        ]
+        return float(np.mean(values)) if values else 0.0
+
+    def forget(self, component: str, keep_key: str) -> None:
+        for key in [k for k in self.z if k[0] == component and k[1] != keep_key]:
+            del self.z[key]
+
+    def blend(self, weights: dict[str, float], keys: dict[str, str], folds: int) -> tuple[list[float], float]:
+        """Per-window metric and mean coverage of the blend sum_c w_c z_c (cached scores only)."""
+        scores, coverage = [], []
+        for f in range(folds):
+            w = self.windows[f]
+            total = np.zeros((len(w.accounts), w.n_items), dtype=np.float32)
+            for c, weight in weights.items():
+                if weight:
+                    total += np.float32(weight) * self.z[(c, keys[c], f)]
+            items, _ = top_k(total, self.k, w.owned)
+            metrics = ranking_metrics(items, w.relevant, ks=(self.k,), n_items=w.n_items)
+            scores.append(float(metrics[self.metric]))
+            coverage.append(metrics[f"coverage@{self.k}"])
+        return scores, float(np.mean(coverage))
+
+
+def _windows(folds: list[TimeSplit], max_accounts: int, seed: int) -> list[_Window]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for split in folds:
+        accounts = split.test_accounts()
+        if len(accounts) > max_accounts:
+            accounts = np.sort(rng.choice(accounts, size=max_accounts, replace=False))
+        out.append(_Window(split, accounts, split.train.binary[accounts], split.test.binary[accounts]))
+    return out
 
 
 def tune(
     lines: OrderLines,
     cutoff: datetime | np.datetime64 | str,
     space: SearchSpace | None = None,
-    budget: int = 20,
+    minutes: float = 3.0,
     seed: int = 0,
     window_days: float = 99.0,
     n_folds: int = 3,
+    stride_days: float = 30.0,
     metric: str = "ndcg@10",
     start: HybridParams | None = None,
     seasonal_period_days: float | None = None,
+    max_accounts: int = 3000,
+    max_coverage_loss: float = 0.2,
     progress: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> TuningResult:
-    """Search the served model's parameters on folds before `cutoff`; return the best and all trials.
+    """Search the served model's and the baselines' parameters on windows before `cutoff`
+    within `minutes` (see the module doc); return the best and every trial.
 
-    `seasonal_period_days` is applied to every weighting with a half-life (see
-    data.weighting); folds shorter than half the period cannot score it, so it is a
-    switch, not a searched dimension.
+    `seasonal_period_days` is applied to every weighting with a half-life (see data.weighting).
     """
-    if budget < 0:
-        raise InvalidInput(f"budget must be >= 0, got {budget}")
+    if minutes <= 0:
+        raise InvalidInput(f"tuning minutes must be > 0, got {minutes}")
+    if not 0 <= max_coverage_loss <= 1:
+        raise InvalidInput(f"max_coverage_loss must be within 0..1, got {max_coverage_loss}")
     space = space or SearchSpace()
     start = start or HybridParams()
     say = progress or (lambda _: None)
-    began = time.perf_counter()
-    folds = validation_folds(lines, cutoff, window_days, n_folds)
+    began = clock()
+    deadline = began + minutes * 60.0
+    k = int(metric.split("@")[1])
+    folds = validation_folds(lines, cutoff, window_days, n_folds, stride_days=stride_days)
     fold_info: list[dict[str, Any]] = [
         {
             "cutoff": str(f.cutoff),
@@ -180,108 +349,241 @@ def tune(
         }
         for f in folds
     ]
-    say("validation folds: " + "; ".join(f"{f['cutoff'][:10]}..{f['end'][:10]}" for f in fold_info))
+    usable = [i for i, f in enumerate(folds) if len(f.test_accounts())]
+    if not usable:
+        raise InvalidInput(
+            f"no validation window before {np.asarray(cutoff, dtype='datetime64[D]')!s} has a test purchase "
+            f"({n_folds} windows of {window_days:g} days): too little history to tune on"
+        )
+    folds = [folds[i] for i in usable]
+    say("validation windows: " + "; ".join(f"{str(f.cutoff)[:10]}..{str(f.end)[:10]}" for f in folds))
+    scorer = _Scorer(_windows(folds, max_accounts, seed), k, metric)
+    rng = np.random.default_rng(seed)
+    trials: list[Trial] = []
+    complete = True
+    shares_left = dict(STAGE_SHARES)
+
+    def stage_deadline(stage: str) -> float:
+        share = shares_left.pop(stage)
+        rest = share + sum(shares_left.values())
+        now = clock()
+        return now + max(deadline - now, 0.0) * share / rest
 
     def seasonal(w: WeightingConfig) -> WeightingConfig:
         if seasonal_period_days is None or w.half_life_days is None:
             return w
         return replace(w, seasonal_period_days=seasonal_period_days)
 
-    trials: list[Trial] = []
+    def search(
+        stage: str,
+        options: list[Any],
+        make: Callable[[Any], Recommender],
+        describe: Callable[[Any], dict[str, Any]],
+        cache: bool,
+    ) -> HalvingResult[Any]:
+        nonlocal complete
+        keys = {id(o): repr(o) for o in options}
+        until = stage_deadline(stage)
 
-    # Stage 1: ALS.
-    rng = np.random.default_rng(seed)
-    candidates = space.als_candidates()
-    picks: list[int] = (
-        rng.choice(len(candidates), size=min(budget, len(candidates)), replace=False).tolist()
-        if budget
-        else []
+        def evaluate(option: Any, fold: int) -> float:
+            return scorer.run(stage, keys[id(option)], make(option), fold, keep=cache)
+
+        found = successive_halving(options, evaluate, len(folds), until, clock=clock)
+        complete &= found.complete
+        for s in found.scored:
+            cov = scorer.mean_coverage(stage, keys[id(s.candidate)], len(s.fold_scores))
+            trials.append(Trial(stage, describe(s.candidate), s.score, s.fold_scores, s.seconds, cov))
+        if cache:
+            scorer.forget(stage, keys[id(found.best.candidate)])
+        say(
+            f"{stage}: {len(found.scored)}/{len(options)} candidates in {clock() - began:.0f}s, best "
+            f"{describe(found.best.candidate)} -> {found.best.score:.4f}"
+            + ("" if found.complete else " (stage budget reached)")
+        )
+        return found
+
+    def ordered(first: Any, rest: list[Any]) -> list[Any]:
+        others = [o for o in rest if o != first]
+        order = rng.permutation(len(others))
+        return [first] + [others[int(i)] for i in order]
+
+    # 1. Baselines and blend components, the starting parameters first.
+    pop = search(
+        "popularity",
+        list(space.popularity_days),
+        lambda d: PopularityRecommender(window_days=d),
+        lambda d: {"window_days": d},
+        cache=False,
     )
-    als_options = [replace(start.als, weighting=seasonal(start.als.weighting))]
-    for i in picks:
-        f, reg, alpha, iters, w = candidates[int(i)]
-        als_options.append(
+    ease_options = ordered(start.ease, [EASEParams(regularization=r) for r in space.ease_regularization])
+    ease = search(
+        "ease",
+        ease_options,
+        EASERecommender,
+        lambda p: {"regularization": p.regularization, "half_life_days": p.weighting.half_life_days},
+        cache=True,
+    )
+    knn_options = ordered(
+        start.knn,
+        [
+            ItemKNNParams(neighbours=n)
+            if s is None
+            else ItemKNNParams(neighbours=n, cosine=True, shrinkage=s)
+            for n, s in itertools.product(space.knn_neighbours, space.knn_shrinkage)
+        ],
+    )
+    knn = search(
+        "knn",
+        knn_options,
+        ItemKNNRecommender,
+        lambda p: {"neighbours": p.neighbours, "cosine": p.cosine, "shrinkage": p.shrinkage},
+        cache=True,
+    )
+    rp3_options = ordered(
+        start.rp3,
+        [
+            RP3betaParams(alpha=a, beta=b, neighbours=space.rp3_neighbours)
+            for a, b in itertools.product(space.rp3_alpha, space.rp3_beta)
+        ],
+    )
+    rp3 = search("rp3", rp3_options, RP3betaRecommender, lambda p: p.to_dict(), cache=True)
+    als_start = replace(start.als, weighting=seasonal(start.als.weighting))
+    als_options = ordered(
+        als_start,
+        [
             ALSParams(
                 factors=f,
-                regularization=reg,
-                alpha=alpha,
-                iterations=iters,
+                regularization=r,
+                alpha=a,
+                iterations=i,
                 weighting=seasonal(w),
                 random_state=start.als.random_state,
             )
-        )
-    best_als, best_als_score = als_options[0], -1.0
-    for n, params in enumerate(als_options):
-        t0 = time.perf_counter()
-        scores = _mean_metric(lambda p=params: ALSRecommender(p), folds, metric)  # type: ignore[misc]
-        trial = Trial("als", _als_summary(params), float(np.mean(scores)), scores, time.perf_counter() - t0)
-        trials.append(trial)
-        say(f"als {n + 1}/{len(als_options)}: {trial.params} -> {trial.score:.4f}")
-        if trial.score > best_als_score:
-            best_als, best_als_score = params, trial.score
-
-    # Stage 2: EASE partner.
-    best_ease, best_ease_score = start.ease, -1.0
-    for reg, half_life in itertools.product(space.ease_regularization, space.ease_half_life_days):
-        params_e = EASEParams(
-            regularization=reg, weighting=seasonal(WeightingConfig(scheme="binary", half_life_days=half_life))
-        )
-        t0 = time.perf_counter()
-        scores = _mean_metric(lambda p=params_e: EASERecommender(p), folds, metric)  # type: ignore[misc]
-        trial = Trial(
-            "ease",
-            {"regularization": reg, "half_life_days": half_life},
-            float(np.mean(scores)),
-            scores,
-            time.perf_counter() - t0,
-        )
-        trials.append(trial)
-        say(f"ease: {trial.params} -> {trial.score:.4f}")
-        if trial.score > best_ease_score:
-            best_ease, best_ease_score = params_e, trial.score
-
-    # Stage 3: blend weights on cached standardised scores.
-    full = HybridParams(
-        als=best_als, ease=best_ease, knn=start.knn, als_weight=1.0, ease_weight=1.0, knn_weight=1.0
+            for f, r, a, i, w in space.als_candidates()
+        ],
     )
-    k = int(metric.split("@")[1])
-    cached = []
-    for fold in folds:
-        model = HybridRecommender(full).fit(fold.train)
-        accounts = fold.test_accounts()
-        stats = model.standardised(accounts)
-        z = {name: (raw - mean) / std for name, (raw, mean, std) in stats.items()}
-        cached.append((z, model.owned[accounts], fold.test.binary[accounts], fold.train.shape[1]))
-    best_blend: tuple[float, float] = (
-        start.ease_weight / start.als_weight,
-        start.knn_weight / start.als_weight,
-    )
-    best_blend_score = -1.0
-    for ease_w, knn_w in itertools.product(space.blend_weights, space.blend_weights):
-        t0 = time.perf_counter()
-        scores = []
-        for z, owned, relevant, n_items in cached:
-            blended = z["als"] + ease_w * z["ease"] + knn_w * z["knn"]
-            items, _ = top_k(blended.astype(np.float32), k, owned)
-            scores.append(ranking_metrics(items, relevant, ks=(k,), n_items=n_items)[metric])
-        trial = Trial(
-            "blend",
-            {"als_weight": 1.0, "ease_weight": ease_w, "knn_weight": knn_w},
-            float(np.mean(scores)),
-            scores,
-            time.perf_counter() - t0,
-        )
-        trials.append(trial)
-        if trial.score > best_blend_score:
-            best_blend, best_blend_score = (ease_w, knn_w), trial.score
-    say(f"blend: ease_weight={best_blend[0]}, knn_weight={best_blend[1]} -> {best_blend_score:.4f}")
+    als = search("als", als_options, ALSRecommender, _als_summary, cache=True)
 
-    best = replace(full, ease_weight=best_blend[0], knn_weight=best_blend[1])
+    # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
+    # windows every winner was scored on count (a stage cut short may have scored only one).
+    found = {"als": als, "ease": ease, "knn": knn, "rp3": rp3}
+    keys = {c: repr(found[c].best.candidate) for c in COMPONENTS}
+    depth = min(len(found[c].best.fold_scores) for c in COMPONENTS)
+    until = stage_deadline("blend")
+    baseline_scores = {
+        "popularity": float(np.mean(pop.best.fold_scores[:depth])),
+        "ease": float(np.mean(ease.best.fold_scores[:depth])),
+        "knn": float(np.mean(knn.best.fold_scores[:depth])),
+    }
+    best_baseline = max(BASELINES, key=lambda b: baseline_scores[b])
+    baseline_coverage = scorer.mean_coverage(
+        best_baseline,
+        repr(found[best_baseline].best.candidate)
+        if best_baseline != "popularity"
+        else repr(pop.best.candidate),
+        depth,
+    )
+    min_coverage = (1 - max_coverage_loss) * baseline_coverage
+    start_blend = {
+        "als": start.als_weight,
+        "ease": start.ease_weight,
+        "knn": start.knn_weight,
+        "rp3": start.rp3_weight,
+    }
+    total = sum(start_blend.values())
+    options = [{c: w / total for c, w in start_blend.items()}, *space.blends(COMPONENTS)]
+    best_blend: dict[str, float] | None = None
+    best_score, best_cov = -math.inf, 0.0
+    for n, weights in enumerate(options):
+        if n > 0 and clock() >= until:
+            complete = False
+            break
+        t0 = clock()
+        scores, cov = scorer.blend(weights, keys, depth)
+        score = float(np.mean(scores))
+        trials.append(
+            Trial(
+                "blend",
+                {f"{c}_weight": round(w, 4) for c, w in weights.items()},
+                score,
+                scores,
+                clock() - t0,
+                cov,
+            )
+        )
+        if cov >= min_coverage and score > best_score:
+            best_blend, best_score, best_cov = weights, score, cov
+    guard: dict[str, Any] = {
+        "best_baseline": best_baseline,
+        "best_baseline_score": round(baseline_scores[best_baseline], 5),
+        "best_baseline_coverage": round(baseline_coverage, 4),
+        "max_coverage_loss": max_coverage_loss,
+        "min_coverage": round(min_coverage, 4),
+        "blend_score": None if best_blend is None else round(best_score, 5),
+        "raised": None,
+    }
+
+    # 3. Never worse than the best tuned baseline: raise its weight until the blend is not.
+    if best_blend is None or best_score < baseline_scores[best_baseline]:
+        guard["raised"] = best_baseline
+        base = best_blend or options[0]
+        lead = best_baseline if best_baseline in COMPONENTS else "ease"
+        if best_baseline not in COMPONENTS:
+            guard["note"] = f"{best_baseline} is not a blend component; raising {lead} instead"
+        for share in (0.5, 0.75, 0.9, 0.97, 0.995, 1.0):  # 1.0: serve the baseline itself
+            weights = {c: (1 - share) * w for c, w in base.items()}
+            weights[lead] += share
+            scores, cov = scorer.blend(weights, keys, depth)
+            score = float(np.mean(scores))
+            trials.append(
+                Trial(
+                    "guard", {f"{c}_weight": round(w, 4) for c, w in weights.items()}, score, scores, 0.0, cov
+                )
+            )
+            best_blend, best_score, best_cov = weights, score, cov
+            if score >= baseline_scores[best_baseline]:
+                break
+        guard["blend_score"] = round(best_score, 5)
+    guard["met"] = bool(best_score >= baseline_scores[best_baseline])
+    guard["blend_coverage"] = round(best_cov, 4)
+    assert best_blend is not None
+    say(
+        f"blend: {', '.join(f'{c}={w:.2f}' for c, w in best_blend.items())} -> {best_score:.4f} "
+        f"(best tuned baseline {best_baseline} {baseline_scores[best_baseline]:.4f}"
+        + (f"; raised {guard['raised']}" if guard["raised"] else "")
+        + ")"
+    )
+    weights = {c: round(w, 4) for c, w in best_blend.items()}
+    best = HybridParams(
+        als=als.best.candidate,
+        ease=ease.best.candidate,
+        knn=knn.best.candidate,
+        rp3=rp3.best.candidate,
+        als_weight=weights["als"],
+        ease_weight=weights["ease"],
+        knn_weight=weights["knn"],
+        rp3_weight=weights["rp3"],
+    )
     return TuningResult(
         best=best,
+        baselines=TunedBaselines(pop.best.candidate, ease.best.candidate, knn.best.candidate),
         metric=metric,
         trials=trials,
-        folds=fold_info,
+        folds=[fold_info[i] for i in usable],
         seed=seed,
-        seconds=time.perf_counter() - began,
+        seconds=clock() - began,
+        budget_seconds=minutes * 60.0,
+        complete=complete,
+        guard=guard,
+    )
+
+
+def tuned_config(result: TuningResult) -> EvaluationConfig:
+    """The evaluation of a tuning result: its served model against its tuned baselines."""
+    return EvaluationConfig(
+        served=result.best,
+        als=result.best.als,
+        ease=result.baselines.ease,
+        knn=result.baselines.knn,
+        popularity_days=result.baselines.popularity_days,
     )

@@ -36,6 +36,5 @@ def give_feedback(state: AppState, account_id: str, user: str, body: WebFeedback
         user=user,
         at=datetime.now(UTC),
         kind=body.kind,
-        model_version=state.holder.version,
     )
     return store_feedback(state, item).recorded

@@ -83,8 +83,10 @@ async def recommendations(
     """Next-best actions for the account, best first, each with a reason a rep can say out loud.
     Cross-sell comes from the model with peer evidence and drivers; accounts newer than the model
     get segment popularity, labelled so. Upsell and renewal come from the graph (installed base,
-    contracts, purchases, trigger events) and are fused by expected value."""
-    engine, state = call.engine, call.state
+    contracts, purchases, trigger events) and are fused by expected value. While an experiment
+    runs, the account's arm answers and is named in `experiment` (docs/experiments.md)."""
+    state = call.state
+    engine, tag = state.experiments.pick(account_id, call.engine)
     options = ListOptions(
         limit=limit,
         filters=parse_filters(engine, category, kind, exclude, product_kind=product_kind),
@@ -99,7 +101,7 @@ async def recommendations(
         body = await run_in_threadpool(
             recommendation_list, engine, state.graph.run, account_id, options, state.intel
         )
-    return json_response(body)
+    return json_response(state.experiments.served(body, tag))
 
 
 @router.get("/{account_id}/similar", response_model=schemas.SimilarList)

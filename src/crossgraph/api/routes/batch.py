@@ -26,7 +26,8 @@ async def batch(
     request: schemas.BatchRequest, engine: EngineDep, state: StateDep, key: ReadKey, http: Request
 ) -> Response:
     """Recommendations for up to `api_batch_max` accounts (`api_batch_max_graph` with upsell or
-    renewal), all from the same model version, and at most `api_batch_max_work` products to
+    renewal), from the same model version (while an experiment runs, each result from its
+    account's arm, named in the result's `experiment`), and at most `api_batch_max_work` products to
     rank: accounts x limit x opportunity kinds. The
     call counts `api_rate_batch_account_cost` per account against the key's rate limit.
     An unknown account does not fail the call: it is listed under `errors` with its status."""
@@ -84,15 +85,15 @@ def _run(engine: EngineDep, state: StateDep, accounts: list[str], options: ListO
     errors: list[dict[str, Any]] = []
     for account_id in accounts:
         try:
-            results.append(
-                recommendation_list(
-                    engine,
-                    state.graph.run,
-                    account_id,
-                    replace(options, suppressed=state.suppressions.of(account_id)),
-                    state.intel,
-                )
+            served, tag = state.experiments.pick(account_id, engine)
+            body = recommendation_list(
+                served,
+                state.graph.run,
+                account_id,
+                replace(options, suppressed=state.suppressions.of(account_id)),
+                state.intel,
             )
+            results.append(state.experiments.served(body, tag))
         except CrossgraphError as exc:
             status = next(code for cls, code, _ in MAPPING if isinstance(exc, cls))
             errors.append({"account": account_id, "status": status, "message": str(exc)})

@@ -14,7 +14,7 @@ from crossgraph.api.deps import StateDep, require
 from crossgraph.api.errors import RESPONSES
 from crossgraph.api.feedback_store import store_feedback
 from crossgraph.api.fields import BodyFloat, StrictJsonRoute, Time
-from crossgraph.api.schemas import ErrorResponse
+from crossgraph.api.schemas import ErrorResponse, ExperimentArm
 from crossgraph.graph.feedback import Action, Feedback
 from crossgraph.keys import ApiKey
 
@@ -34,7 +34,9 @@ class FeedbackIn(BaseModel):
     user: str = Field(min_length=1, max_length=200, description="Who acted (CRM user)")
     at: Time | None = Field(default=None, description="When (default: now; no offset: UTC)")
     kind: Literal["cross_sell", "upsell", "renewal"] = "cross_sell"
-    model_version: str | None = Field(default=None, description="Default: the model being served")
+    model_version: str | None = Field(
+        default=None, description="Default: the model serving the account (its experiment arm's)"
+    )
     value: BodyFloat | None = Field(default=None, ge=0, description="Deal value (won deals)")
     note: str | None = Field(default=None, max_length=2000)
     id: str | None = Field(
@@ -57,6 +59,9 @@ class FeedbackOut(BaseModel):
     )
     suppressed_until: datetime | None = Field(
         description="For dismissals: the product is not suggested to this account until then"
+    )
+    experiment: ExperimentArm | None = Field(
+        default=None, description="The experiment running when it was given and the account's arm"
     )
 
 
@@ -90,7 +95,7 @@ async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey, response: Res
         user=body.user,
         at=at,
         kind=body.kind,
-        model_version=body.model_version or state.holder.version,
+        model_version=body.model_version,  # default: the version serving the account (its arm's)
         value=body.value,
         note=body.note,
     )
@@ -111,4 +116,7 @@ async def feedback(body: FeedbackIn, state: StateDep, _: WriteKey, response: Res
         model_version=item.model_version,
         suppressed=stored.suppressed,
         suppressed_until=stored.suppressed_until,
+        experiment=None
+        if item.experiment is None or item.arm is None
+        else ExperimentArm(name=item.experiment, arm=item.arm),
     )

@@ -1,0 +1,55 @@
+"""The tuner's scheduler: successive halving over validation windows under a deadline."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossgraph.model.halving import successive_halving
+
+QUALITY = {"a": 0.1, "b": 0.5, "c": 0.9, "d": 0.3, "e": 0.7, "f": 0.2}
+
+
+class Clock:
+    """Moves one unit per evaluation (the evaluate callback advances it)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def scorer(clock: Clock, calls: list[tuple[str, int]]):  # type: ignore[no-untyped-def]
+    def evaluate(candidate: str, fold: int) -> float:
+        calls.append((candidate, fold))
+        clock.now += 1.0
+        return QUALITY[candidate] - 0.01 * fold
+
+    return evaluate
+
+
+def test_every_candidate_sees_the_newest_window_and_only_the_best_third_the_others() -> None:
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    result = successive_halving(list(QUALITY), scorer(clock, calls), n_folds=3, deadline=1e9, clock=clock)
+    assert result.complete and result.best.candidate == "c"
+    assert [c for c, f in calls if f == 0] == list(QUALITY)
+    assert sorted(c for c, f in calls if f > 0) == ["c", "c", "e", "e"]  # ceil(6 / 3) survivors
+    assert result.best.fold_scores == pytest.approx([0.9, 0.89, 0.88])
+
+
+def test_the_deadline_stops_new_evaluations_but_the_start_is_always_scored() -> None:
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    clock.now = 10.0
+    result = successive_halving(list(QUALITY), scorer(clock, calls), n_folds=3, deadline=5.0, clock=clock)
+    assert calls == [("a", 0)] and result.best.candidate == "a" and not result.complete
+    clock2, calls2 = Clock(), []  # type: ignore[var-annotated]
+    cut = successive_halving(list(QUALITY), scorer(clock2, calls2), n_folds=3, deadline=3.0, clock=clock2)
+    assert len(calls2) == 3 and not cut.complete
+    assert cut.best.candidate == "c"  # the best of the three scored (a, b, c)
+
+
+def test_a_winner_must_have_reached_the_deepest_rung() -> None:
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    # Six on window 0 (t=6), then only the first survivor gets window 1 before the deadline.
+    result = successive_halving(list(QUALITY), scorer(clock, calls), n_folds=2, deadline=7.0, clock=clock)
+    assert result.best.candidate == "c" and len(result.best.fold_scores) == 2
