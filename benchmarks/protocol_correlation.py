@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/protocol_correlation.py \
         /work/shared/datasets/online_retail/online_retail.csv.gz --cutoff 2011-09-01 --json corr.json
 
-For each configuration of two of today's tuner stages (model.tuning), starting from the
-served parameters (--params, default training/params.json):
+The protocol measured is the tuner's before issue 11 changed it (3 folds of 99 days every
+49.5 days, the grids below), for the record; benchmarks/validation_correlation.py measures
+the new one. For each configuration of two of its stages, starting from the served
+parameters (--params, default training/params.json):
 - blend: every (ease_weight, knn_weight) pair of the search space's blend grid, ALS weight 1;
 - ease: the tuner's EASE grid (regularisation x half-life, binary weighting);
 the validation score is what the tuner sees (mean NDCG@10 over its rolling folds carved
@@ -42,8 +44,12 @@ from crossgraph.model.evaluate import evaluate_recommender
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.metrics import ranking_metrics
 from crossgraph.model.train import default_cutoff
-from crossgraph.model.tuning import SearchSpace
 from crossgraph.params import DEFAULT_PARAMS, read_params
+
+# The grids of the tuner before issue 11 (model/tuning.py at d54ee8c).
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+EASE_REGULARIZATION = (100.0, 250.0, 500.0)
+EASE_HALF_LIFE_DAYS = (None, 30.0, 60.0, 90.0, 180.0)
 
 Cache = list[tuple[dict[str, np.ndarray], Any, Any, int]]
 
@@ -108,7 +114,6 @@ def main() -> None:
     params = HybridParams.from_dict(config["model"]) if "model" in config else HybridParams()
     folds = validation_folds(lines, cutoff, args.window_days, args.folds)
     test = time_split(lines, cutoff)
-    space = SearchSpace()
     out: dict[str, Any] = {"file": str(args.file), "cutoff": cutoff, "stages": {}}
     stages = args.stages.split(",")
     if "blend" in stages:
@@ -120,13 +125,13 @@ def main() -> None:
                 "validation": blend_score(val_cache, e, k),
                 "test": blend_score(test_cache, e, k),
             }
-            for e, k in itertools.product(space.blend_weights, space.blend_weights)
+            for e, k in itertools.product(BLEND_WEIGHTS, BLEND_WEIGHTS)
         ]
         out["stages"]["blend"] = {"summary": correlation(rows), "rows": rows}
         say(f"blend: {out['stages']['blend']['summary']}")
     if "ease" in stages:
         rows = []
-        for reg, half_life in itertools.product(space.ease_regularization, space.ease_half_life_days):
+        for reg, half_life in itertools.product(EASE_REGULARIZATION, EASE_HALF_LIFE_DAYS):
             weighting = WeightingConfig(scheme="binary", half_life_days=half_life)
             ease = EASEParams(regularization=reg, weighting=weighting)
             say(f"ease: regularisation {reg}, half-life {half_life}")

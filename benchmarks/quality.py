@@ -3,13 +3,14 @@
     .venv/bin/python benchmarks/quality.py /work/shared/datasets/online_retail/online_retail.csv.gz \
         --cutoff 2011-09-01
     .venv/bin/python benchmarks/quality.py --dataset completejourney --json cj.json
-    .venv/bin/python benchmarks/quality.py purchases.parquet --accounts accounts.csv --tune 8
+    .venv/bin/python benchmarks/quality.py purchases.parquet --accounts accounts.csv --tune-minutes 3
 
 The file may be in any form `crossgraph evaluate --purchases` reads (docs/data-format.md);
 --dataset NAME fetches and converts a public set first (benchmarks/datasets.py). The served
 model is fitted with the "model" parameters of --params (default training/params.json, the
-shipped defaults), or with those the tuner finds on validation windows before the cutoff
-with --tune N (today's tuner: N ALS trials, then its EASE and blend grids). Every model is
+shipped defaults), or, with --tune-minutes M, with those the tuner finds within M minutes
+on validation windows before the cutoff, next to the baselines it tuned in the same search
+(model.tuning; docs/tuning.md). Every model is
 fitted on the lines before the cutoff (default: 120 days before the last line, as the
 nightly job) and scored on the pairs new to each account after it.
 
@@ -35,13 +36,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from datasets import DATASETS, DEFAULT_CACHE, prepare
 
 from crossgraph.data.purchase_file import read_purchase_file, read_segments
 from crossgraph.model.evaluate import SERVED, EvaluationConfig, EvaluationReport, evaluate_models
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.train import default_cutoff
-from crossgraph.model.tuning import tune
+from crossgraph.model.tuning import tune, tuned_config
 from crossgraph.params import DEFAULT_PARAMS, read_params
 
 
@@ -100,7 +102,9 @@ def main() -> None:
     )
     parser.add_argument("--segment", default="segment")
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameters file (its 'model')")
-    parser.add_argument("--tune", type=int, default=0, help="tune first with this many ALS trials")
+    parser.add_argument(
+        "--tune-minutes", type=float, default=0.0, help="tune first, within this many minutes"
+    )
     parser.add_argument("--json", type=Path, help="write the figures and the full report as JSON")
     args = parser.parse_args()
     if (args.file is None) == (args.dataset is None):
@@ -124,18 +128,19 @@ def main() -> None:
     served = HybridParams.from_dict(config["model"]) if "model" in config else HybridParams()
     source = f"{args.params}" if "model" in config else "built-in defaults"
     tuning_minutes = 0.0
-    if args.tune:
+    evaluation = EvaluationConfig(served=served, als=served.als)
+    if args.tune_minutes:
         began = time.perf_counter()
-        served = tune(lines, cutoff, budget=args.tune, start=served, progress=say).best
+        # Validation windows as long as the test window, as `crossgraph train` tunes.
+        last = lines.ordered_at.max().astype("datetime64[s]")
+        window = float((last - np.datetime64(cutoff, "s")) / np.timedelta64(1, "D"))
+        searched = tune(
+            lines, cutoff, minutes=args.tune_minutes, window_days=window, start=served, progress=say
+        )
+        evaluation = tuned_config(searched)
         tuning_minutes = (time.perf_counter() - began) / 60
-        source = f"tuned here ({args.tune} ALS trials) from {source}"
-    report = evaluate_models(
-        lines,
-        cutoff,
-        segments=segments or None,
-        config=EvaluationConfig(served=served, als=served.als),
-        progress=say,
-    )
+        source = f"tuned here (at most {args.tune_minutes:g} minutes) from {source}"
+    report = evaluate_models(lines, cutoff, segments=segments or None, config=evaluation, progress=say)
     table = rows(report)
     best = report.best_baseline()
     versus = report.interval()
