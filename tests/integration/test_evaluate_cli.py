@@ -18,7 +18,9 @@ from crossgraph.settings import Settings, get_settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 METRICS = {
-    f"{m}@{k}" for m in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage") for k in (5, 10)
+    f"{m}@{k}"
+    for m in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "top1_share")
+    for k in (5, 10)
 }
 
 

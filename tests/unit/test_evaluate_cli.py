@@ -225,6 +225,33 @@ def test_lift_over_a_zero_baseline_is_shown_as_not_available_not_infinite() -> N
     assert math.isinf(report.lift())
 
 
+def test_evaluate_reports_coverage_top_share_and_the_interval_and_reads_segments_from_accounts(
+    registry: Registry, purchases: Path, tmp_path: Path
+) -> None:
+    two_versions(registry)
+    accounts = tmp_path / "accounts.csv"
+    # Two segments of half the accounts each: segment popularity has something to rank by.
+    ids = sorted(set(LINES.account_id))
+    accounts.write_text("id,name,segment\n" + "".join(f"{a},{a},S{i % 2}\n" for i, a in enumerate(ids)))
+    out = tmp_path / "eval.json"
+    args = ("--purchases", str(purchases), "--accounts", str(accounts), "--cutoff", CUTOFF)
+    code, output = run(*args, "--json", str(out))
+    assert code == 0, output
+    assert "purchases.csv: purchases.csv (CSV)" in output
+    assert "top1%@10" in output and "cov@10" in output
+    assert "95% interval [" in output and "paired bootstrap over" in output
+    report = json.loads(out.read_text())
+    assert all({"coverage@10", "top1_share@10"} <= set(m["metrics"]) for m in report["models"])
+    versus = report["served_vs_best_baseline"]
+    assert versus["baseline"] == report["best_baseline"]
+    assert versus["low"] <= versus["difference"] <= versus["high"]
+    assert versus["distinguishable"] == (versus["low"] > 0 or versus["high"] < 0)
+    assert (versus["resamples"], versus["seed"], versus["level"]) == (2000, 0, 0.95)
+
+    code, output = run("--accounts", str(accounts))
+    assert code == 1 and "--accounts goes with --purchases" in output
+
+
 def test_tune_minutes_bounds_the_search_and_the_report_compares_with_the_tuned_baselines(
     registry: Registry, purchases: Path, tmp_path: Path
 ) -> None:

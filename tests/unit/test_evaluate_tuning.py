@@ -47,7 +47,7 @@ def test_the_report_has_every_model_with_every_metric_at_5_and_10(report) -> Non
     assert [m["role"] for m in data["models"]][:2] == ["served", "reference"]
     metrics = {
         f"{metric}@{k}"
-        for metric in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+        for metric in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "top1_share")
         for k in (5, 10)
     }
     assert all(set(model["metrics"]) == metrics for model in data["models"])
@@ -93,19 +93,21 @@ def test_the_popularity_row_has_the_hand_computed_metrics() -> None:
         "map@1": third,
         "hit_rate@1": third,
         "coverage@1": 0.75,
+        "top1_share@1": 0.0,  # the top 1 % of 4 products is P0, which everyone owns
         "precision@3": third,
         "recall@3": 1.0,
         "ndcg@3": pytest.approx((2 / math.log2(3) + 1) / 3),
         "map@3": pytest.approx(2 / 3),
         "hit_rate@3": 1.0,
         "coverage@3": 0.75,
+        "top1_share@3": 0.0,
     }
 
 
 def test_table_and_plot_render(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     table = render_table(report)
     assert table.row_count == len(report.results)
-    assert len(table.columns) == 2 + 2 * 5 + 2
+    assert len(table.columns) == 2 + 2 * 5 + 3  # + coverage, top-1 % share, fit seconds
     # The chart is wider by 1.6 inches (at 120 dpi) for each metric it groups the bars by.
     four = plt.imread(plot_report(report, tmp_path / "models.png"))
     one = plt.imread(plot_report(report, tmp_path / "ndcg.png", metrics=("ndcg@10",)))

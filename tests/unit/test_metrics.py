@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from crossgraph.model.metrics import ranking_metrics
+from crossgraph.model.metrics import breadth, per_account_ndcg, popular_items, ranking_metrics, top_share
 
 
 def relevant_rows(rows: list[list[int]], n_items: int = 10) -> sp.csr_matrix:
@@ -63,3 +63,30 @@ def test_empty_slots_count_as_misses_and_not_as_coverage() -> None:
 def test_k_larger_than_the_lists_is_refused() -> None:
     with pytest.raises(ValueError, match="k=10"):
         ranking_metrics(np.array([[1, 2]]), relevant_rows([[1]]), ks=(10,))
+
+
+def test_per_account_ndcg_averages_to_ndcg_and_skips_accounts_without_relevant_items() -> None:
+    recommended = np.array([[0, 1, 2], [2, 1, 0], [1, 0, 2]])
+    relevant = sp.csr_matrix(np.array([[1, 0, 0], [0, 0, 0], [0, 0, 1]]))
+    per = per_account_ndcg(recommended, relevant, k=3)
+    assert per == pytest.approx([1.0, 1 / np.log2(4)])
+    assert per.mean() == pytest.approx(ranking_metrics(recommended, relevant, ks=(3,))["ndcg@3"])
+
+
+def test_top_share_counts_the_filled_slots_held_by_the_top_one_percent() -> None:
+    # 200 products: the top 1 % are the two most bought (7 and 3).
+    popularity = np.zeros(200, dtype=np.int64)
+    popularity[[7, 3, 5]] = [50, 40, 30]
+    recommended = np.array([[7, 3, 5, -1], [5, 9, 7, 11]])
+    assert top_share(recommended, popularity) == pytest.approx(3 / 7)
+    relevant = sp.csr_matrix(np.ones((2, 200)))
+    metrics = ranking_metrics(recommended, relevant, ks=(4,), popularity=popularity)
+    assert metrics["top1_share@4"] == pytest.approx(3 / 7)
+    assert breadth(recommended, popularity, k=4) == {
+        "coverage@4": pytest.approx(5 / 200),
+        "top1_share@4": pytest.approx(3 / 7),
+    }
+
+
+def test_a_small_catalogue_still_has_a_top_product() -> None:
+    assert list(popular_items(np.array([1, 5, 2]))) == [1]

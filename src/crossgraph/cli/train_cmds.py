@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from crossgraph.cli.common import console, err_console, fails_cleanly, graph, output_file, settings
-from crossgraph.data.orderlines import OrderLines, read_purchases
+from crossgraph.data.orderlines import OrderLines
 from crossgraph.dates import parse_cutoff
 from crossgraph.errors import GraphUnavailable, InvalidInput
 from crossgraph.model.registry import Registry
@@ -81,8 +81,14 @@ def evaluate(
     purchases: Path = typer.Option(
         None,
         "--purchases",
-        help="Evaluate on a file instead of the graph: the project's purchases.csv "
-        "or the UCI Online Retail file (.csv or .csv.gz).",
+        help="Evaluate on a file instead of the graph: the project's purchases.csv, UCI Online "
+        "Retail or Online Retail II, as CSV (plain or gzip) or Parquet (docs/data-format.md).",
+    ),
+    accounts: Path = typer.Option(
+        None,
+        "--accounts",
+        help="With --purchases: an accounts file (CSV with id and the --segment column, e.g. the "
+        "project's accounts.csv) for segment popularity. Online Retail files bring their country.",
     ),
     cutoff: str = typer.Option(
         None,
@@ -90,7 +96,8 @@ def evaluate(
         "Default: 120 days before the last purchase.",
     ),
     segment: str = typer.Option(
-        "segment", help="Account attribute for segment popularity (graph): segment, industry or country."
+        "segment",
+        help="Account attribute for segment popularity (graph or --accounts): segment, industry or country.",
     ),
     params_file: Path = typer.Option(
         None,
@@ -129,6 +136,7 @@ def evaluate(
         EvaluationConfig,
         check_cutoff,
         evaluate_models,
+        interval_line,
         plot_report,
         render_table,
     )
@@ -139,7 +147,9 @@ def evaluate(
 
     minutes = tuning_minutes(tune_minutes, tune_budget, say)
     served, source = served_params(params_file, model)
-    lines, segments = _load(purchases, segment)
+    if accounts is not None and purchases is None:
+        raise InvalidInput("--accounts goes with --purchases (on the graph, accounts come from the graph)")
+    lines, segments = _load(purchases, segment, accounts)
     if len(lines) == 0:
         raise InvalidInput("no purchases to evaluate on")
     cut = _cutoff(cutoff, lines)
@@ -161,7 +171,7 @@ def evaluate(
     best = report.best_baseline()
     console.print(
         f"served {report.served.metrics['ndcg@10']:.4f} NDCG@10 vs best baseline {best.name} "
-        f"{best.metrics['ndcg@10']:.4f} ({report.lift_text()})",
+        f"{best.metrics['ndcg@10']:.4f} ({report.lift_text()}); {interval_line(report)}",
         highlight=False,
     )
     online = _online(purchases)
@@ -377,8 +387,12 @@ def show(
         console.print(line, highlight=False)
     models = m.get("metrics", {}).get("models", [])
     if models:
-        keys = ("ndcg@10", "precision@10", "recall@10", "hit_rate@10", "coverage@10")
-        table = Table(title=f"Offline metrics at cutoff {m.get('metrics', {}).get('cutoff', '?')}")
+        keys = ("ndcg@10", "precision@10", "recall@10", "hit_rate@10", "coverage@10", "top1_share@10")
+        versus = m.get("metrics", {}).get("served_vs_best_baseline")
+        table = Table(
+            title=f"Offline metrics at cutoff {m.get('metrics', {}).get('cutoff', '?')}",
+            caption=None if not versus else _versus_line(versus),
+        )
         for column in ("model", "role", *keys):
             table.add_column(column, justify="left" if column in ("model", "role") else "right")
         for row in models:
@@ -390,6 +404,15 @@ def show(
             )
         console.print(table)
     console.print(f"whole manifest: crossgraph models show {info.version} --json", style="dim")
+
+
+def _versus_line(versus: dict[str, Any]) -> str:
+    """The manifest's served_vs_best_baseline as one line."""
+    verdict = "" if versus.get("distinguishable") else ": not distinguishable"
+    return (
+        f"served - {versus.get('baseline')} NDCG@10 {versus.get('difference', 0):+.4f}, 95% interval "
+        f"[{versus.get('low', 0):+.4f}, {versus.get('high', 0):+.4f}]{verdict}"
+    )
 
 
 @models_app.command("promote")
@@ -475,16 +498,17 @@ def _online(purchases: Path | None) -> dict[str, dict[str, Any]] | None:
     return stats
 
 
-def _load(purchases: Path | None, segment: str) -> tuple[OrderLines, dict[str, str | None]]:
+def _load(
+    purchases: Path | None, segment: str, accounts: Path | None = None
+) -> tuple[OrderLines, dict[str, str | None]]:
     if purchases is not None:
-        from crossgraph.data.online_retail import is_online_retail, read_online_retail
+        from crossgraph.data.purchase_file import read_purchase_file, read_segments
 
-        if not purchases.exists():
-            raise InvalidInput(f"{purchases} does not exist")
-        if is_online_retail(purchases):
-            data = read_online_retail(purchases)
-            return data.lines, {str(a["id"]): a["country"] for a in data.accounts}
-        return read_purchases(purchases), {}
+        data = read_purchase_file(purchases)
+        err_console.print(f"{purchases.name}: {data.format}", style="dim", highlight=False)
+        if accounts is not None:
+            return data.lines, read_segments(accounts, segment)
+        return data.lines, data.segments
     if segment not in ("segment", "industry", "country"):
         raise InvalidInput(f"--segment must be segment, industry or country, got {segment!r}")
     from crossgraph.graph.export import export_accounts, export_order_lines

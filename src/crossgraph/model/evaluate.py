@@ -2,7 +2,10 @@
 
 Every model is fitted on the lines before the cutoff and ranks, for each test account
 (an account seen before the cutoff that buys at least one product new to it after), the
-products it did not own at the cutoff. Metrics are those of `model.metrics` at each k.
+products it did not own at the cutoff. Metrics are those of `model.metrics` at each k,
+with coverage and the top-1 % share of the lists next to them. The served model is set
+against the best baseline with a paired bootstrap interval of the NDCG@10 difference over
+the test accounts (`model.bootstrap`; docs/quality.md).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.split import TimeSplit, time_split
@@ -31,9 +35,11 @@ from crossgraph.model.baselines import (
     PopularityRecommender,
     SegmentPopularityRecommender,
 )
+from crossgraph.model.bootstrap import Interval, paired_bootstrap
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
-from crossgraph.model.metrics import ranking_metrics
+from crossgraph.model.metrics import per_account_ndcg, ranking_metrics
 
+PAIRED_METRIC = "ndcg@10"  # the metric whose per-account scores the bootstrap resamples
 SERVED = "served"
 BASELINE = "baseline"
 REFERENCE = "reference"  # shown for context, neither served nor a baseline (plain ALS)
@@ -62,6 +68,8 @@ class ModelResult:
     fit_seconds: float
     recommend_seconds: float
     shared: bool = False  # the served model's fitted component: fit_seconds were spent once, there
+    # NDCG@10 per test account (the split's test accounts in order): the bootstrap's pairs
+    per_account: npt.NDArray[np.float64] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +94,8 @@ class EvaluationReport:
     results: list[ModelResult]
     served_params: dict[str, Any]
     seconds: float
+    # intervals already computed, by model name (a bootstrap over many accounts takes a second)
+    known_intervals: dict[str, Interval | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def served(self) -> ModelResult:
@@ -100,10 +110,38 @@ class EvaluationReport:
         base = self.best_baseline(metric).metrics[metric]
         return self.served.metrics[metric] / base - 1.0 if base > 0 else float("inf")
 
+    def result(self, name: str) -> ModelResult:
+        found = next((r for r in self.results if r.name == name), None)
+        if found is None:
+            raise KeyError(f"no model {name!r} in the report (models: {[r.name for r in self.results]})")
+        return found
+
+    def interval(self, against: str | None = None) -> Interval | None:
+        """Paired bootstrap interval of the served model's NDCG@10 minus that of `against`
+        (default: the best baseline), over the test accounts; None for results made without
+        per-account scores (a report put together by hand)."""
+        other = self.best_baseline(PAIRED_METRIC) if against is None else self.result(against)
+        if other.name not in self.known_intervals:
+            ours, theirs = self.served.per_account, other.per_account
+            found = None if ours is None or theirs is None else paired_bootstrap(ours, theirs)
+            self.known_intervals[other.name] = found
+        return self.known_intervals[other.name]
+
     def lift_text(self, metric: str = "ndcg@10") -> str:
         """'+5.6%', or 'n/a, best baseline 0' when there is nothing to divide by."""
         lift = self.lift(metric)
         return f"{lift:+.1%}" if math.isfinite(lift) else "n/a, best baseline 0"
+
+    def comparison(self) -> dict[str, Any] | None:
+        """The served model against the best baseline: its name, the metric and the interval."""
+        interval = self.interval()
+        if interval is None:
+            return None
+        return {
+            "baseline": self.best_baseline(PAIRED_METRIC).name,
+            "metric": PAIRED_METRIC,
+            **interval.to_dict(),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +159,7 @@ class EvaluationReport:
             "served_params": self.served_params,
             "best_baseline": self.best_baseline().name,
             "served_lift_ndcg@10": round(self.lift(), 4) if math.isfinite(self.lift()) else None,
+            "served_vs_best_baseline": self.comparison(),
             "seconds": round(self.seconds, 2),
         }
 
@@ -131,16 +170,33 @@ class EvaluationReport:
         return text
 
 
+@dataclass(frozen=True)
+class Scored:
+    metrics: dict[str, float]
+    per_account: npt.NDArray[np.float64]  # NDCG@10 per test account, the split's order
+    seconds: float  # ranking the test accounts
+
+
+def score_recommender(model: Recommender, split: TimeSplit, ks: tuple[int, ...] = (5, 10)) -> Scored:
+    """Metrics (with coverage and top1_share) of an already fitted model on the split's test
+    accounts, its NDCG@10 per test account, and the seconds ranking took."""
+    accounts = split.test_accounts()
+    k = max(*ks, 10)
+    start = time.perf_counter()
+    items, _ = model.recommend(accounts, k=k, exclude_owned=True)
+    seconds = time.perf_counter() - start
+    relevant = split.test.binary[accounts]
+    popularity = split.train.product_counts()
+    metrics = ranking_metrics(items, relevant, ks=ks, n_items=split.train.shape[1], popularity=popularity)
+    return Scored(metrics, per_account_ndcg(items, relevant, k=10), seconds)
+
+
 def evaluate_recommender(
     model: Recommender, split: TimeSplit, ks: tuple[int, ...] = (5, 10)
 ) -> tuple[dict[str, float], float]:
     """Metrics of an already fitted model on the split's test accounts, and seconds taken."""
-    accounts = split.test_accounts()
-    start = time.perf_counter()
-    items, _ = model.recommend(accounts, k=max(ks), exclude_owned=True)
-    seconds = time.perf_counter() - start
-    relevant = split.test.binary[accounts]
-    return ranking_metrics(items, relevant, ks=ks, n_items=split.train.shape[1]), seconds
+    scored = score_recommender(model, split, ks)
+    return scored.metrics, scored.seconds
 
 
 def evaluate_models(
@@ -192,8 +248,19 @@ def evaluate_models(
             fit_seconds = time.perf_counter() - t0
         else:
             model, fit_seconds = shared
-        metrics, rec_seconds = evaluate_recommender(model, split, config.ks)
-        results.append(ModelResult(name, role, metrics, fit_seconds, rec_seconds, shared=shared is not None))
+        scored = score_recommender(model, split, config.ks)
+        metrics = scored.metrics
+        results.append(
+            ModelResult(
+                name,
+                role,
+                metrics,
+                fit_seconds,
+                scored.seconds,
+                shared=shared is not None,
+                per_account=scored.per_account,
+            )
+        )
         top = f"ndcg@{max(config.ks)}"
         say(f"{name}: {top}={metrics[top]:.4f} ({fit_seconds:.1f}s fit{', shared' if shared else ''})")
     return EvaluationReport(
@@ -261,7 +328,8 @@ COLUMNS = ("precision", "recall", "ndcg", "map", "hit_rate")
 
 
 def render_table(report: EvaluationReport, ks: tuple[int, ...] = (5, 10)) -> Any:
-    """A rich Table: one row per model, P/R/NDCG/MAP/HR at each k and coverage at max k."""
+    """A rich Table: one row per model, P/R/NDCG/MAP/HR at each k, coverage and top-1 % share
+    at max k; the caption gives the served model's interval against the best baseline."""
     from rich.table import Table
 
     top = max(ks)
@@ -270,7 +338,8 @@ def render_table(report: EvaluationReport, ks: tuple[int, ...] = (5, 10)) -> Any
         title=(
             f"cutoff {report.cutoff[:10]} - {report.test_accounts} test accounts, {report.test_pairs} "
             f"new pairs; served vs best baseline ({best.name}) NDCG@{top}: {report.lift_text(f'ndcg@{top}')}"
-        )
+        ),
+        caption=interval_line(report),
     )
     table.add_column("model")
     table.add_column("role")
@@ -278,14 +347,37 @@ def render_table(report: EvaluationReport, ks: tuple[int, ...] = (5, 10)) -> Any
         for metric in COLUMNS:
             table.add_column(f"{_short(metric)}@{k}", justify="right")
     table.add_column(f"cov@{top}", justify="right")
+    table.add_column(f"top1%@{top}", justify="right")
     table.add_column("fit s", justify="right")
     for r in report.results:
         cells = [f"{r.metrics[f'{m}@{k}']:.4f}" for k in ks for m in COLUMNS]
         style = "bold" if r.role == SERVED else None
+        share = r.metrics.get(f"top1_share@{top}")
         table.add_row(
-            r.name, r.role, *cells, f"{r.metrics[f'coverage@{top}']:.3f}", f"{r.fit_seconds:.1f}", style=style
+            r.name,
+            r.role,
+            *cells,
+            f"{r.metrics[f'coverage@{top}']:.3f}",
+            "" if share is None else f"{share:.3f}",
+            f"{r.fit_seconds:.1f}",
+            style=style,
         )
     return table
+
+
+def interval_line(report: EvaluationReport) -> str:
+    """'served - ease NDCG@10: +0.0070, 95 % interval [+0.0012, +0.0131] (paired bootstrap over
+    1,411 test accounts, 2,000 resamples, seed 0)', ending 'not distinguishable' when it covers 0."""
+    interval = report.interval()
+    if interval is None:
+        return "no per-account scores: no interval"
+    verdict = "" if interval.distinguishable else ": not distinguishable"
+    return (
+        f"served - {report.best_baseline(PAIRED_METRIC).name} NDCG@10: {interval.difference:+.4f}, "
+        f"{interval.level:.0%} interval [{interval.low:+.4f}, {interval.high:+.4f}] (paired bootstrap over "
+        f"{interval.accounts:,} test accounts, {interval.resamples:,} resamples, "
+        f"seed {interval.seed}){verdict}"
+    )
 
 
 def _short(metric: str) -> str:

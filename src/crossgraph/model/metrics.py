@@ -12,11 +12,18 @@ already excluded; -1 marks an empty slot), hits h_i = [r_i in R]:
 
 each averaged over the accounts with |R| >= 1, and
 
-    coverage@k  = |items appearing in any top-k list| / catalogue size.
+    coverage@k  = |items appearing in any top-k list| / catalogue size,
+    top1_share@k = share of the filled top-k slots (all accounts) taken by the top 1 % of
+                  the catalogue by training popularity (accounts that bought the product;
+                  at least one product), when the popularity is given.
+
+Coverage and top-1 % share say how far a model leans on the best sellers: a model can gain
+NDCG by showing everyone the same few products, and these two show the price.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,6 +31,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+TOP_SHARE = 0.01  # the "top 1 %" of top1_share@k
 
 
 def hits_matrix(recommended: npt.NDArray[np.integer], relevant: sp.csr_matrix) -> npt.NDArray[np.bool_]:
@@ -50,10 +58,12 @@ def ranking_metrics(
     relevant: sp.csr_matrix,
     ks: Sequence[int] = (5, 10),
     n_items: int | None = None,
+    popularity: npt.NDArray[np.integer] | None = None,
 ) -> dict[str, float]:
     """Metrics named like 'ndcg@10'. Row u of `recommended` is the ranked list for the
     account whose relevant items are row u of `relevant`; rows with no relevant item are
-    skipped. `n_items` is the catalogue size for coverage (default: relevant's columns)."""
+    skipped. `n_items` is the catalogue size for coverage (default: relevant's columns);
+    with `popularity` (training accounts per product) top1_share@k is added too."""
     if recommended.ndim != 2:
         raise ValueError(f"recommended must be 2-D (accounts x k), got shape {recommended.shape}")
     if ks and max(ks) > recommended.shape[1]:
@@ -81,4 +91,56 @@ def ranking_metrics(
         top = recs[:, :k]
         shown = np.unique(top[top >= 0])
         out[f"coverage@{k}"] = float(len(shown) / catalogue) if catalogue else 0.0
+        if popularity is not None:
+            out[f"top1_share@{k}"] = top_share(recs[:, :k], popularity)
     return out
+
+
+def per_account_ndcg(
+    recommended: npt.NDArray[np.integer], relevant: sp.csr_matrix, k: int = 10
+) -> npt.NDArray[np.float64]:
+    """NDCG@k of each account with a relevant item, in row order (their mean is ndcg@k):
+    the paired samples of `model.bootstrap`."""
+    n_relevant = np.diff(relevant.tocsr().indptr)
+    keep = np.flatnonzero(n_relevant > 0)
+    recs = np.asarray(recommended)[keep, :k]
+    if recs.shape[1] < k:
+        raise ValueError(f"k={k} needs at least {k} columns, got {recs.shape[1]}")
+    h = hits_matrix(recs, relevant.tocsr()[keep]).astype(np.float64)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    idcg = np.cumsum(discounts)[np.minimum(n_relevant[keep], k) - 1]
+    out: npt.NDArray[np.float64] = (h @ discounts) / idcg
+    return out
+
+
+def popular_items(popularity: npt.NDArray[np.integer], share: float = TOP_SHARE) -> npt.NDArray[np.intp]:
+    """The ceil(share x catalogue) most popular items (at least one; ties to the lower index)."""
+    n = max(1, math.ceil(share * len(popularity)))
+    order = np.argsort(-np.asarray(popularity, dtype=np.int64), kind="stable")
+    return np.sort(order[:n]).astype(np.intp)
+
+
+def top_share(
+    recommended: npt.NDArray[np.integer], popularity: npt.NDArray[np.integer], share: float = TOP_SHARE
+) -> float:
+    """Share of the filled slots of `recommended` (empty slots are -1) that hold one of the
+    top `share` most popular items; 0 when no slot is filled."""
+    recs = np.asarray(recommended)
+    filled = recs[recs >= 0]
+    if len(filled) == 0:
+        return 0.0
+    return float(np.isin(filled, popular_items(popularity, share)).mean())
+
+
+def breadth(
+    recommended: npt.NDArray[np.integer], popularity: npt.NDArray[np.integer], k: int = 10
+) -> dict[str, float]:
+    """coverage@k and top1_share@k of top-k lists over a catalogue of len(popularity)
+    products: what a tuner's coverage guard compares between two configurations."""
+    top = np.asarray(recommended)[:, :k]
+    shown = np.unique(top[top >= 0])
+    catalogue = len(popularity)
+    return {
+        f"coverage@{k}": float(len(shown) / catalogue) if catalogue else 0.0,
+        f"top1_share@{k}": top_share(top, popularity),
+    }

@@ -23,6 +23,7 @@ from crossgraph.data.split import time_split
 from crossgraph.errors import InvalidInput
 from crossgraph.model.artifact import fingerprint, write_artifact
 from crossgraph.model.evaluate import (
+    BASELINE,
     EvaluationConfig,
     EvaluationReport,
     evaluate_models,
@@ -47,11 +48,31 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """A new model is promoted only if it beats popularity and is not worse than the current
-    model (refitted with its own parameters on the same split) by more than `tolerance`."""
+    """A new model is promoted only if no baseline of the same run beats it with a paired
+    bootstrap interval of the NDCG@10 difference that excludes zero (model.bootstrap), and it
+    is not worse than the current model (refitted with its own parameters on the same split)
+    by more than `tolerance`."""
 
-    tolerance: float = 0.02  # relative, on GATE_METRIC
+    tolerance: float = 0.02  # relative, on GATE_METRIC, against the current model
     metric: str = GATE_METRIC
+
+
+def baseline_reasons(report: EvaluationReport) -> list[str]:
+    """Why the served model may not be promoted over the baselines of its run: one reason per
+    baseline that beats it with an interval excluding zero (a difference within the interval's
+    noise is no reason). Each names the baseline, both scores and the interval."""
+    reasons = []
+    served = report.served
+    for baseline in (r for r in report.results if r.role == BASELINE):
+        interval = report.interval(baseline.name)
+        if interval is not None and interval.high < 0:
+            reasons.append(
+                f"{GATE_METRIC} {served.metrics[GATE_METRIC]:.4f} is below the baseline {baseline.name} "
+                f"({baseline.metrics[GATE_METRIC]:.4f}) of this run: difference {interval.difference:+.4f}, "
+                f"{interval.level:.0%} interval [{interval.low:+.4f}, {interval.high:+.4f}] excludes zero "
+                f"(paired bootstrap over {interval.accounts:,} test accounts)"
+            )
+    return reasons
 
 
 @dataclass
@@ -134,10 +155,8 @@ def train(
     with timed(clock, "evaluate"):
         report = evaluate_models(lines, cut, segments=segments, config=config, progress=say)
     result = TrainResult(version="", cutoff=cut, report=report, passed=True, timings=clock)
-    popularity = next(m for m in report.results if m.name == "popularity").metrics[gate.metric]
-    if not result.score > popularity:
-        result.passed = False
-        result.reasons.append(f"{gate.metric} {result.score:.4f} does not beat popularity ({popularity:.4f})")
+    result.reasons += baseline_reasons(report)
+    result.passed = not result.reasons
     current = registry.current_version()
     if current is not None:
         with timed(clock, "gate"):
@@ -178,6 +197,8 @@ def train(
                         "tolerance": gate.tolerance,
                         "current_version": result.current_version,
                         "current_score": result.current_score,
+                        "best_baseline": report.best_baseline(GATE_METRIC).name,
+                        "interval": report.comparison(),
                     },
                     "trained_until": str(np.datetime64(lines.ordered_at.max(), "s")),
                     # the graph's change feed number at export: serving replays the changes after it
