@@ -112,7 +112,7 @@ def require_empty(graph: Graph) -> None:
         held = ", ".join(f"{count:,} {label}" for label, count in nodes.items())
         raise InvalidInput(
             f"--initial loads only into an empty database; this one holds {held}; "
-            "load without --initial (or clear it with `crossgraph graph reset`)"
+            "load without --initial (or empty it first with `crossgraph graph clear --yes`)"
         )
 
 
