@@ -123,9 +123,10 @@ def write_initial(
     report: LoadReport,
     batch_size: int,
     progress: Progress | None = None,
-) -> None:
+) -> str:
     """Import the checked rows' nodes and BOUGHT offline (the server is stopped meanwhile and
-    started again), then write every other table as the transactional load does."""
+    started again), then write every other table as the transactional load does. Returns the
+    importer's summary line."""
     pairs = PairLines.group(lines)
     settings = server.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -139,7 +140,7 @@ def write_initial(
             progress("import files", len(lines), len(lines))
         server.stop()
         try:
-            server.import_csv(nodes, [("BOUGHT", bought)], report=folder / "import.report")
+            summary = server.import_csv(nodes, [("BOUGHT", bought)], report=folder / "import.report")
         except Exception:
             server.drop_store()  # the database was empty: the next start makes it so again
             raise
@@ -154,6 +155,7 @@ def write_initial(
     report.new_lines = len(lines)
     report.known_lines = 0
     report.rows["purchases"] = len(lines)
+    return summary
 
 
 def _keys(rows: dict[str, list[Row]], table: str, key: str) -> Iterator[list[str]]:

@@ -298,13 +298,14 @@ class LocalServer:
 
     def import_csv(
         self, nodes: Sequence[tuple[str, Path]], relationships: Sequence[tuple[str, Path]], report: Path
-    ) -> None:
+    ) -> str:
         """Write the database's store from CSV files with Neo4j's offline importer
         (`neo4j-admin database import full`, from the jars the launcher runs), replacing the
         store the database had. The server must be stopped. `nodes` and `relationships` are
         (label or type, file with the importer's header) pairs; arrays are split on
         IMPORT_ARRAY_DELIMITER. The importer's memory outside the heap is held to the page
-        cache setting (its own default is 90% of the machine)."""
+        cache setting (its own default is 90% of the machine). Returns the importer's summary
+        ("IMPORT DONE in ... Imported: ... nodes ... relationships ...")."""
         if self.pid() is not None:
             raise Neo4jServerError(f"the importer needs the server stopped; it runs (pid {self.pid()})")
         self.install()
@@ -338,6 +339,8 @@ class LocalServer:
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
             raise Neo4jServerError(f"neo4j-admin database import failed (exit {result.returncode}):\n{tail}")
+        done = [line for line in result.stdout.splitlines() if line.startswith("IMPORT DONE")]
+        return " ".join(done) or result.stdout.strip()[-500:]
 
     def drop_store(self) -> None:
         """Remove the database's store and transaction logs (server stopped): the next start
