@@ -369,36 +369,11 @@ def test_pair_lines_group_lines_by_account_and_product_in_file_order() -> None:
     assert [(b["accounts"], n) for b, n in pairs.batches(2)] == [(["A2"], 3), (["A1"], 2), (["A3"], 1)]
     kept = pairs.select(np.array([False, True, False, True]))
     (part, count), *_ = kept.batches(100)
-    assert ingest._rows(part) == [
-        {
-            "account_id": "A1",
-            "sku": "P1",
-            "line_ids": ["L4"],
-            "order_ids": ["O2"],
-            "line_at": [19726 * day],
-            "quantities": [4.0],
-            "revenues": [40.0],
-            "orders": 1,
-            "quantity": 4.0,
-            "revenue": 40.0,
-            "first_at": 19726 * day,
-            "last_at": 19726 * day,
-        },
-        {
-            "account_id": "A3",
-            "sku": "P2",
-            "line_ids": ["L6"],
-            "order_ids": ["O3"],
-            "line_at": [19728 * day],
-            "quantities": [6.0],
-            "revenues": [60.0],
-            "orders": 1,
-            "quantity": 6.0,
-            "revenue": 60.0,
-            "first_at": 19728 * day,
-            "last_at": 19728 * day,
-        },
-    ]
+    assert (part["accounts"], part["account_pairs"]) == (["A1", "A3"], [0, 1, 2])
+    assert part["products"] == ["P1", "P2"]
+    assert (part["line_ids"], part["order_ids"], part["offsets"]) == (["L4", "L6"], ["O2", "O3"], [0, 1, 2])
+    assert (part["quantity"], part["revenue"], part["orders"]) == ([4.0, 6.0], [40.0, 60.0], [1, 1])
+    assert (part["first_at"], part["line_at"]) == ([19726 * day, 19728 * day], [19726 * day, 19728 * day])
     assert count == 2
 
 

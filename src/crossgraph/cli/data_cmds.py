@@ -18,6 +18,7 @@ from crossgraph.cli.common import (
     progress_bar,
     settings,
 )
+from crossgraph.graph.bulk import import_online_retail_initial, load_directory_initial
 from crossgraph.graph.changes import record_load
 from crossgraph.graph.ingest import LoadReport, import_online_retail, load_directory
 
@@ -46,10 +47,28 @@ def load(
     ),
     batch_size: int = typer.Option(None, min=1, max=100_000, help="Rows per write transaction."),
     as_json: bool = typer.Option(False, "--json", help="Print the load report as JSON."),
+    initial: bool = typer.Option(
+        False,
+        "--initial",
+        help="First load into an empty database: write the purchases with Neo4j's offline importer "
+        "(the local server is stopped and started again meanwhile).",
+    ),
 ) -> None:
     """Check and load CSV files into the graph. Any bad row stops the load before anything is written.
     Running API servers answer the loaded accounts from their new purchases within one poll."""
     s = settings()
+    if initial:
+        with progress_bar() as progress:
+            report = load_directory_initial(
+                s,
+                directory,
+                skip_invalid=skip_invalid,
+                rejects_path=rejects,
+                batch_size=batch_size or s.ingest_batch_size,
+                progress=progress,
+            )
+        _print_report(report, as_json)
+        return
     with graph() as g, progress_bar() as progress:
         report = load_directory(
             g,
@@ -70,9 +89,19 @@ def import_online_retail_cmd(
     path: Path = typer.Argument(..., help="online_retail.csv or .csv.gz (UCI Online Retail)."),
     batch_size: int = typer.Option(None, min=1, max=100_000, help="Order lines per write transaction."),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
+    initial: bool = typer.Option(
+        False, "--initial", help="Into an empty database, with Neo4j's offline importer (as load --initial)."
+    ),
 ) -> None:
     """Import the UCI Online Retail file: customers -> accounts, stock codes -> products."""
     s = settings()
+    if initial:
+        with progress_bar() as progress:
+            report = import_online_retail_initial(
+                s, path, batch_size=batch_size or s.ingest_batch_size, progress=progress
+            )
+        _print_report(report, as_json)
+        return
     with graph() as g, progress_bar() as progress:
         report, data = import_online_retail(
             g, path, batch_size=batch_size or s.ingest_batch_size, progress=progress

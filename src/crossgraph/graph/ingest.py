@@ -321,6 +321,20 @@ def write_checked(
 ) -> LoadReport:
     """Resolve the parsed tables' references, then write them; with problems, raise InvalidRows
     (nothing written) or, with `skip_invalid`, write the good rows and the rejects file."""
+    report = check_tables(graph, tables, skip_invalid=skip_invalid, rejects_path=rejects_path)
+    write_tables(graph, {name: t.rows for name, t in tables.items()}, report, batch_size, progress)
+    return report
+
+
+def check_tables(
+    graph: Graph,
+    tables: dict[str, ParsedTable],
+    *,
+    skip_invalid: bool = False,
+    rejects_path: Path | None = None,
+) -> LoadReport:
+    """Resolve the parsed tables' references; with problems, raise InvalidRows or, with
+    `skip_invalid`, drop the bad rows and write the rejects file. The report of the load to come."""
     check_parents(tables, graph)  # first: a refused account may leave references unresolved
     check_references(tables, graph)
     problems = [p for t in tables.values() for p in t.problems]
@@ -330,7 +344,6 @@ def write_checked(
             raise InvalidRows(problems)
         report.rejected = sum(len(t.rejected) for t in tables.values())
         report.rejects_path = write_rejects(rejects_path or Path("rejects.csv"), tables.values())
-    write_tables(graph, {name: t.rows for name, t in tables.items()}, report, batch_size, progress)
     return report
 
 
@@ -506,7 +519,8 @@ def pairs_in_graph(graph: Graph, pairs: PairLines, chunk: int = 20_000) -> Pairs
     accounts = list(dict.fromkeys(pairs.account.tolist()))
     ledgers: dict[tuple[str, str], list[str]] = {}
     for start in range(0, len(accounts), chunk):
-        for record in graph.read("existing_purchase_pairs", {"accounts": accounts[start : start + chunk]}):
+        # Streamed: Graph.read's record.data() copies every value of the ledgers again.
+        for record in graph.stream("existing_purchase_pairs", {"accounts": accounts[start : start + chunk]}):
             account = record["account_id"]
             for sku, line_ids in zip(record["skus"], record["line_ids"], strict=True):
                 ledgers[account, sku] = line_ids
@@ -550,14 +564,11 @@ def write_purchases(
             if progress:
                 progress("purchases", done_lines, len(lines))
         merged = 0
-        if in_graph.fresh.any():
-            before = int(graph.read("count_purchase_lines")[0]["lines"])
-            for params, count in pairs.select(in_graph.fresh).batches(batch_size):
-                graph.write("merge_purchases", {"rows": _rows(params)})
-                done_lines += count
-                if progress:
-                    progress("purchases", done_lines, len(lines))
-            merged = int(graph.read("count_purchase_lines")[0]["lines"]) - before
+        for params, count in pairs.select(in_graph.fresh).batches(batch_size):
+            merged += int(graph.write("merge_purchases", params)[0]["lines"])
+            done_lines += count
+            if progress:
+                progress("purchases", done_lines, len(lines))
         if progress and done_lines < len(lines):  # the rest: pairs with every line in their ledger
             progress("purchases", len(lines), len(lines))
     report.pairs = len(pairs)
@@ -567,31 +578,6 @@ def write_purchases(
     report.new_lines = created + merged
     report.known_lines = len(lines) - report.new_lines
     report.rows["purchases"] = len(lines)
-
-
-def _rows(params: dict[str, list[Any]]) -> list[Row]:
-    """A batch of PairLines.batches as merge_purchases' rows: one map per pair."""
-    accounts = [
-        account
-        for account, (first, stop) in zip(params["accounts"], pairwise(params["account_pairs"]), strict=True)
-        for _ in range(first, stop)
-    ]
-    products = params["products"]
-    rows: list[Row] = []
-    for i, (begin, end) in enumerate(pairwise(params["offsets"])):
-        rows.append(
-            {
-                "account_id": accounts[i],
-                "sku": products[params["product_of_pair"][i]],
-                "line_ids": params["line_ids"][begin:end],
-                "order_ids": params["order_ids"][begin:end],
-                "line_at": params["line_at"][begin:end],
-                "quantities": params["quantities"][begin:end],
-                "revenues": params["revenues"][begin:end],
-                **{key: params[key][i] for key in ("orders", "quantity", "revenue", "first_at", "last_at")},
-            }
-        )
-    return rows
 
 
 @contextmanager
@@ -623,10 +609,16 @@ def import_online_retail(
     """Map the UCI Online Retail file onto accounts, products and purchases and write them."""
     started = time.perf_counter()
     data = read_online_retail(path)
-    accounts = [{**a, "segment": a["country"]} for a in data.accounts]
-    products = [{**p, "active": True} for p in data.products]
     report = LoadReport()
-    write_tables(graph, {"accounts": accounts, "products": products}, report, batch_size, progress)
+    write_tables(graph, online_retail_rows(data), report, batch_size, progress)
     write_purchases(graph, data.lines, report, batch_size, progress)
     report.seconds = time.perf_counter() - started
     return report, data
+
+
+def online_retail_rows(data: OnlineRetail) -> dict[str, list[Row]]:
+    """The accounts and products of the Online Retail file as load rows."""
+    return {
+        "accounts": [{**a, "segment": a["country"]} for a in data.accounts],
+        "products": [{**p, "active": True} for p in data.products],
+    }

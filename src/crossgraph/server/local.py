@@ -22,7 +22,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -34,6 +34,7 @@ from crossgraph.settings import Settings, parse_memory
 LAUNCHER_CLASS = "CrossgraphNeo4j"
 PRIVATE_UMASK = 0o077  # what the JVM creates (store, transaction logs, debug.log) is 0600/0700
 READY_MARKER = "CROSSGRAPH_NEO4J_READY"
+IMPORT_ARRAY_DELIMITER = "\x1f"  # splits array values in import CSVs (ASCII unit separator)
 
 # What Neo4j's own distribution passes to the JVM (conf/neo4j.conf, server.jvm.additional);
 # without the --add-opens flags the embedded server fails at start on Java 17+.
@@ -294,6 +295,59 @@ class LocalServer:
             time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+    def import_csv(
+        self, nodes: Sequence[tuple[str, Path]], relationships: Sequence[tuple[str, Path]], report: Path
+    ) -> str:
+        """Write the database's store from CSV files with Neo4j's offline importer
+        (`neo4j-admin database import full`, from the jars the launcher runs), replacing the
+        store the database had. The server must be stopped. `nodes` and `relationships` are
+        (label or type, file with the importer's header) pairs; arrays are split on
+        IMPORT_ARRAY_DELIMITER. The importer's memory outside the heap is held to the page
+        cache setting (its own default is 90% of the machine). Returns the importer's summary
+        ("IMPORT DONE in ... Imported: ... nodes ... relationships ...")."""
+        if self.pid() is not None:
+            raise Neo4jServerError(f"the importer needs the server stopped; it runs (pid {self.pid()})")
+        self.install()
+        database = self.settings.neo4j_database
+        conf = report.parent / "conf"
+        conf.mkdir(mode=0o700, exist_ok=True)
+        (conf / "neo4j.conf").touch(mode=0o600)
+        heap = self.settings.neo4j_heap
+        command = [
+            "java",
+            f"-Xmx{heap}",
+            *JVM_OPTIONS,
+            "-cp",
+            f"{self.lib_dir}/*",
+            "org.neo4j.cli.AdminTool",
+            "database",
+            "import",
+            "full",
+            *(f"--nodes={label}={path.resolve()}" for label, path in nodes),
+            *(f"--relationships={kind}={path.resolve()}" for kind, path in relationships),
+            f"--array-delimiter=U+{ord(IMPORT_ARRAY_DELIMITER):04X}",
+            "--overwrite-destination=true",
+            f"--max-off-heap-memory={parse_memory(self.settings.neo4j_pagecache)}",
+            f"--report-file={report.resolve()}",
+            database,
+        ]
+        env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(conf)}
+        result = subprocess.run(
+            command, capture_output=True, text=True, check=False, env=env, umask=PRIVATE_UMASK, cwd=self.home
+        )
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+            raise Neo4jServerError(f"neo4j-admin database import failed (exit {result.returncode}):\n{tail}")
+        done = [line for line in result.stdout.splitlines() if line.startswith("IMPORT DONE")]
+        return " ".join(done) or result.stdout.strip()[-500:]
+
+    def drop_store(self) -> None:
+        """Remove the database's store and transaction logs (server stopped): the next start
+        creates it empty. For a failed import into a database that was empty."""
+        data = self.home / "data"
+        for folder in (data / "databases", data / "transactions"):
+            shutil.rmtree(folder / self.settings.neo4j_database, ignore_errors=True)
 
     @staticmethod
     def _terminate(pid: int, timeout: float) -> None:
