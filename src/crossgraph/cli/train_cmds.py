@@ -262,6 +262,7 @@ def train(
             timings=timings,
             installed=installed,
             changes_until=changes_until,
+            peer_search=settings().peer_search,
         )
         console.print(render_table(result.report))
         if not result.passed:

@@ -29,6 +29,7 @@ from crossgraph.model.evaluate import (
     evaluate_recommender,
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.model.peers import PeerSearch
 from crossgraph.model.registry import Registry
 from crossgraph.model.tuning import tune, tuned_config
 
@@ -93,6 +94,7 @@ def train(
     timings: dict[str, float] | None = None,
     installed: Sequence[tuple[str, str]] = (),
     changes_until: int = 0,
+    peer_search: PeerSearch = PeerSearch(),
 ) -> TrainResult:
     """[Tune within `tune_minutes`] -> evaluate (against the tuned baselines) -> gate -> fit on all
     data -> artifact (always kept). Promotion is the
@@ -170,6 +172,7 @@ def train(
                 products=products,
                 metrics=report.to_dict(),
                 installed=installed,
+                peer_search=peer_search,
                 extra={
                     "gate": {
                         "passed": result.passed,
