@@ -67,6 +67,8 @@ def test_spark_trained_artifact_is_served_through_the_api(
     current = Registry(tmp_path / "models").current()
     engine = current.manifest["engine"]
     assert engine["name"] == "spark" and engine["master"] == "local[2]" and engine["spark"].startswith("3.5.")
+    shown = runner.invoke(app, ["models", "show"]).output
+    assert "engine: Spark 3.5." in shown and "similar accounts: exact" in shown
 
     settings = cli_env.model_copy(
         update={

@@ -3,6 +3,7 @@ as implicit, ranking as well on a time split, and an artifact that serving loads
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +28,12 @@ pytestmark = pytest.mark.slow
 
 LINES = block_lines(n_accounts=60, n_blocks=3, block_size=6, seed=3)
 ALS = ALSParams(factors=8, regularization=0.5, alpha=4.0, iterations=8, random_state=1)
+CUTOFF = datetime(2023, 5, 1)  # accounts still add products of their block after it
 SPARK = SparkConfig(master="local[2]", driver_memory="1g", partitions=2)
 
 
 def test_spark_als_ranks_like_implicit_on_the_same_time_split() -> None:
-    split = time_split(LINES, "2023-10-01")
+    split = time_split(LINES, CUTOFF)
     spark = SparkALSRecommender(ALS, SPARK).fit(split.train)
     local = ALSRecommender(ALS).fit(split.train)
     assert spark.user_factors.shape == local.user_factors.shape == (split.train.shape[0], 8)
@@ -52,7 +54,7 @@ def test_train_on_spark_writes_the_same_artifact_serving_reads(tmp_path: Path) -
     accounts = [{"id": a, "name": f"Account {a}"} for a in interactions.accounts.ids]
     products = [{"sku": s, "name": f"Product {s}"} for s in interactions.products.ids]
     params = HybridParams(als=ALS, ease_weight=1.0, knn_weight=0.5)
-    result = train(LINES, accounts, products, registry, params=params, spark=SPARK)
+    result = train(LINES, accounts, products, registry, params=params, cutoff=CUTOFF, spark=SPARK)
     engine_record = result.manifest["engine"]
     assert engine_record["name"] == "spark" and engine_record["spark"].startswith("3.5.")
     assert engine_record["ease"] == "kept" and engine_record["reg_param"] > 0

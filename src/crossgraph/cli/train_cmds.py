@@ -373,6 +373,22 @@ def show(
         f"blend ALS {params.get('als_weight')} / EASE {params.get('ease_weight')} "
         f"/ kNN {params.get('knn_weight')} / RP3beta {params.get('rp3_weight', 0.0)}",
     ]
+    engine, peers = m.get("engine") or {}, m.get("peers") or {}
+    if engine.get("name") == "spark":
+        lines.append(
+            f"engine: Spark {engine.get('spark')} on {engine.get('master')}, regParam "
+            f"{engine.get('reg_param', 0):.4g}; EASE {engine.get('ease')}"
+        )
+    if peers:
+        recall = next((v for k, v in peers.items() if k.startswith("recall@")), None)
+        lines.append(
+            f"similar accounts: {peers.get('method')}"
+            + (
+                f", recall {recall:.4f} against exact on {peers.get('recall_sample'):,} accounts"
+                if recall and peers.get("recall_sample")
+                else ""
+            )
+        )
     if m.get("tuning"):
         tuned = m["tuning"]
         lines.append(
