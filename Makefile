@@ -18,10 +18,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'  # spark: the Spark engine's tests run in CI too
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install crossgraph with its dev tools
+install: $(STAMP) ## create .venv and install crossgraph with its dev tools and the Spark extra
 
 neo4j-install: install ## fetch Neo4j Community 5.26 from Maven Central (once) and build the launcher
 	$(CG) neo4j install

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crossgraph.keys import ApiKey
+
+if TYPE_CHECKING:
+    from crossgraph.model.peers import PeerSearch
 
 # db.tx_log.rotation.retention_policy values Neo4j 5 accepts
 TX_LOG_RETENTION = re.compile(
@@ -65,6 +69,24 @@ class Settings(BaseSettings):
     )
 
     ingest_batch_size: int = Field(default=5000, ge=1, le=100_000)
+
+    # Similar accounts (model.peers; docs/scale.md): exact below the threshold, HNSW above it.
+    peers_ann_min_accounts: int = Field(
+        default=50_000,
+        ge=1,
+        description="From this many accounts on, training searches similar accounts in an HNSW index "
+        "(faiss) instead of comparing every pair; serving searches the same index",
+    )
+    peers_hnsw_m: int = Field(default=16, ge=4, le=256, description="HNSW links per account")
+    peers_ef_construction: int = Field(
+        default=80, ge=8, le=4096, description="HNSW candidate list while building the index"
+    )
+    peers_ef_search: int = Field(
+        default=96, ge=8, le=4096, description="HNSW candidate list per search (higher: better recall)"
+    )
+    peers_recall_sample: int = Field(
+        default=1000, ge=1, description="Accounts whose HNSW peers are compared with exact ones (manifest)"
+    )
 
     # The API (crossgraph serve).
     api_host: str = Field(default="127.0.0.1", description="Interface to bind; loopback by default")
@@ -252,6 +274,18 @@ class Settings(BaseSettings):
     def _memory_size(cls, value: str) -> str:
         parse_memory(value)
         return value
+
+    @property
+    def peer_search(self) -> PeerSearch:
+        from crossgraph.model.peers import PeerSearch  # numpy and scipy: not at settings import
+
+        return PeerSearch(
+            ann_min_accounts=self.peers_ann_min_accounts,
+            hnsw_m=self.peers_hnsw_m,
+            ef_construction=self.peers_ef_construction,
+            ef_search=self.peers_ef_search,
+            recall_sample=self.peers_recall_sample,
+        )
 
     @property
     def neo4j_home(self) -> Path:

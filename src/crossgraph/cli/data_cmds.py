@@ -1,4 +1,4 @@
-"""crossgraph load | import online-retail | demo-data."""
+"""crossgraph load | import online-retail | demo-data | export."""
 
 from __future__ import annotations
 
@@ -28,7 +28,27 @@ import_app = typer.Typer(help="Import public datasets into the graph.", no_args_
 def register(app: typer.Typer) -> None:
     app.command("load")(load)
     app.command("demo-data")(demo_data)
+    app.command("export")(export)
     app.add_typer(import_app, name="import")
+
+
+@fails_cleanly
+def export(
+    parquet: Path = typer.Option(..., "--parquet", help="Folder to write order_lines.parquet into."),
+    before: str = typer.Option(
+        None, "--before", help="Only order lines strictly before this date (YYYY-MM-DD), as train's export."
+    ),
+) -> None:
+    """The graph's order lines (BOUGHT ledgers plus won deals, as `crossgraph train` exports them)
+    as Parquet, for the Spark engine or a data lake (docs/scale.md)."""
+    from crossgraph.data.parquet import write_order_lines
+    from crossgraph.dates import parse_cutoff
+    from crossgraph.graph.export import export_order_lines
+
+    with graph() as g:
+        lines = export_order_lines(g, before=parse_cutoff(before) if before else None)
+    path = write_order_lines(lines, parquet)
+    console.print(f"wrote {len(lines):,} order lines to {path}", highlight=False)
 
 
 @fails_cleanly

@@ -215,6 +215,16 @@ def train(
         min=0,
         help="Deprecated (was: this many ALS trials): any N > 0 tunes for 3 minutes; use --tune-minutes.",
     ),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="Who fits the final model: local (implicit, this machine) or spark (Spark MLlib ALS; "
+        "pip install 'crossgraph[spark]'; docs/scale.md).",
+    ),
+    master: str = typer.Option(
+        "local[2]", "--master", help="Spark master with --engine spark: local[N], spark://HOST:7077, yarn."
+    ),
+    driver_memory: str = typer.Option("2g", "--driver-memory", help="Spark driver memory (--engine spark)."),
 ) -> None:
     """Nightly job: export -> evaluate vs baselines -> gate -> fit -> artifact -> promote -> write-back.
 
@@ -236,6 +246,13 @@ def train(
         raise InvalidInput(f"bad parameters: {exc}") from exc
     cut = parse_cutoff(cutoff) if cutoff else None
     registry = _registry()
+    if engine not in ("local", "spark"):
+        raise InvalidInput(f"--engine {engine!r}: expected local or spark")
+    spark = None
+    if engine == "spark":
+        from crossgraph.model.spark_als import SparkConfig
+
+        spark = SparkConfig(master=master, driver_memory=driver_memory)
 
     def say(message: str) -> None:
         err_console.print(message, style="dim", highlight=False)
@@ -272,6 +289,8 @@ def train(
             timings=timings,
             installed=installed,
             changes_until=changes_until,
+            peer_search=settings().peer_search,
+            spark=spark,
         )
         console.print(render_table(result.report))
         if not result.passed:
@@ -364,6 +383,22 @@ def show(
         f"blend ALS {params.get('als_weight')} / EASE {params.get('ease_weight')} "
         f"/ kNN {params.get('knn_weight')} / RP3beta {params.get('rp3_weight', 0.0)}",
     ]
+    engine, peers = m.get("engine") or {}, m.get("peers") or {}
+    if engine.get("name") == "spark":
+        lines.append(
+            f"engine: Spark {engine.get('spark')} on {engine.get('master')}, regParam "
+            f"{engine.get('reg_param', 0):.4g}; EASE {engine.get('ease')}"
+        )
+    if peers:
+        recall = next((v for k, v in peers.items() if k.startswith("recall@")), None)
+        lines.append(
+            f"similar accounts: {peers.get('method')}"
+            + (
+                f", recall {recall:.4f} against exact on {peers.get('recall_sample'):,} accounts"
+                if recall and peers.get("recall_sample")
+                else ""
+            )
+        )
     if m.get("tuning"):
         tuned = m["tuning"]
         lines.append(

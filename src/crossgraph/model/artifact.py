@@ -7,7 +7,10 @@
     product_factors.npy     ALS product factors (float32), memory-mappable
     owned.npz               accounts x products owned at fit time (CSR, binary)
     als_confidence.npz      the confidences ALS was fitted on (alpha x weighted matrix), for `explain`
-    similar_accounts.npy    top-K peers per account by ALS cosine (int32; -1 = none)
+    similar_accounts.npy    top-K peers per account by ALS cosine (int32; -1 = none), from model.peers
+    peer_index.faiss        the HNSW graph those peers came from, above peers_ann_min_accounts
+                            accounts only (manifest "peers": method, parameters, recall, sha256);
+                            serving searches it for accounts refolded at request time
     similar_scores.npy      their similarity (float32)
     recommended.npy         top-N unowned products per account by the served model (int32; -1 = none)
     recommended_scores.npy  their scores (float32)
@@ -26,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +45,7 @@ import scipy.sparse as sp
 from crossgraph.data.matrix import IdMap, Interactions
 from crossgraph.errors import InvalidArtifact
 from crossgraph.model.hybrid import HybridRecommender
+from crossgraph.model.peers import PeerIndex, PeerSearch
 from crossgraph.recommend.evidence import NONE_PEER, stored_evidence
 from crossgraph.recommend.explain import ALSExplainer
 
@@ -80,7 +85,7 @@ def holdings(interactions: Interactions, installed: Sequence[tuple[str, str]]) -
 
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for name in ("crossgraph", "implicit", "numpy", "scipy", "neo4j"):
+    for name in ("crossgraph", "implicit", "numpy", "scipy", "neo4j", "faiss-cpu"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -101,16 +106,17 @@ def write_artifact(
     top_n: int = 50,
     extra: dict[str, Any] | None = None,
     installed: Sequence[tuple[str, str]] = (),
+    peer_search: PeerSearch = PeerSearch(),
 ) -> dict[str, Any]:
     """Write every file of the artifact into `folder` (the registry's staging directory).
 
     What an account owns (owned.npz: never offered, and what peer evidence counts) is what it
     bought plus the `installed` (account id, sku) pairs of its installed base; the model itself
-    is fitted on purchases only."""
+    is fitted on purchases only. Similar accounts come from a PeerIndex built with `peer_search`."""
     n = interactions.shape[0]
     every = np.arange(n)
     owned = holdings(interactions, installed)
-    peers, peer_scores = model.similar_accounts_batch(every, similar_k)
+    peers, peer_scores, peers_manifest = similar_accounts(folder, model.user_factors, similar_k, peer_search)
     items, item_scores = model.recommend(every, k=top_n, exclude_owned=True, held=owned)
     np.save(folder / "account_ids.npy", interactions.accounts.to_array())
     np.save(folder / "product_ids.npy", interactions.products.to_array())
@@ -143,6 +149,7 @@ def write_artifact(
             "installed_only_pairs": int(owned.nnz - interactions.nnz),
         },
         "similar_k": similar_k,
+        "peers": peers_manifest,
         "top_n": top_n,
         "metrics": metrics,
         "libraries": library_versions(),
@@ -150,6 +157,29 @@ def write_artifact(
     }
     _write_json(folder / "manifest.json", manifest)  # last: its presence marks a complete artifact
     return manifest
+
+
+def similar_accounts(
+    folder: Path, factors: npt.NDArray[np.float32], k: int, config: PeerSearch
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32], dict[str, Any]]:
+    """Every account's top-k peers from a PeerIndex (saved into `folder` when it is HNSW), and
+    what the manifest records: method, parameters, recall against exact search, seconds."""
+    started = time.perf_counter()
+    index = PeerIndex.build(factors, config)
+    built = time.perf_counter()
+    peers, scores = index.search_accounts(np.arange(index.n_accounts), k)
+    searched = time.perf_counter()
+    recall, sampled = index.recall(peers, config.recall_sample, config.seed)
+    record = {
+        "method": index.method,
+        "params": config.to_dict(),
+        f"recall@{k}": round(recall, 4),
+        "recall_sample": sampled,
+        "build_seconds": round(built - started, 2),
+        "search_seconds": round(searched - built, 2),
+        **index.save(folder),
+    }
+    return peers, scores, record
 
 
 @dataclass(frozen=True)
@@ -174,6 +204,7 @@ class Artifact:
     driver_scores: npt.NDArray[np.float32]
     account_info: dict[str, dict[str, Any]]
     product_info: dict[str, dict[str, Any]]
+    peer_index: PeerIndex
 
     @property
     def version(self) -> str:
@@ -202,12 +233,18 @@ class Artifact:
         def info(name: str) -> dict[str, dict[str, Any]]:
             return _read(path / f"{name}.json", lambda f: json.loads(f.read_text(encoding="utf-8")))
 
+        account_factors = array("account_factors")
+        if getattr(account_factors, "ndim", 0) != 2:
+            raise InvalidArtifact(
+                f"{path / 'account_factors.npy'}: {account_factors.ndim} dimensions, "
+                "expected 2 (accounts x factors)"
+            )
         artifact = cls(
             path=path,
             manifest=manifest,
             accounts=IdMap.from_array(array("account_ids", mmap=False)),
             products=IdMap.from_array(array("product_ids", mmap=False)),
-            account_factors=array("account_factors"),
+            account_factors=account_factors,
             product_factors=array("product_factors"),
             owned=matrix("owned"),
             als_confidence=matrix("als_confidence"),
@@ -221,6 +258,7 @@ class Artifact:
             driver_scores=array("driver_scores"),
             account_info=info("accounts"),
             product_info=info("products"),
+            peer_index=PeerIndex.load(path, account_factors, manifest),
         )
         check_shapes(artifact)
         return artifact

@@ -116,10 +116,16 @@ class HybridParams:
 class HybridRecommender(Recommender):
     name = "hybrid"
 
-    def __init__(self, params: HybridParams | None = None, show_progress: bool = False) -> None:
+    def __init__(
+        self,
+        params: HybridParams | None = None,
+        show_progress: bool = False,
+        als: ALSRecommender | None = None,
+    ) -> None:
+        """`als`: another fitter of the same ALS (e.g. model.spark_als), with params.als."""
         super().__init__()
         self.params = params or HybridParams()
-        self.als = ALSRecommender(self.params.als, show_progress=show_progress)
+        self.als = als or ALSRecommender(self.params.als, show_progress=show_progress)
         self.ease: EASERecommender | None = None
         self.knn: ItemKNNRecommender | None = None
         self.rp3: RP3betaRecommender | None = None

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,10 +30,15 @@ from crossgraph.model.evaluate import (
     evaluate_recommender,
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
+from crossgraph.model.peers import PeerSearch
 from crossgraph.model.registry import Registry
 from crossgraph.model.tuning import tune, tuned_config
 
+if TYPE_CHECKING:
+    from crossgraph.model.spark_als import SparkConfig
+
 GATE_METRIC = "ndcg@10"
+SPARK_EASE_MAX_PRODUCTS = 20_000
 
 
 @contextmanager
@@ -92,6 +97,23 @@ class TrainResult:
         return float(self.report.served.metrics[GATE_METRIC])
 
 
+def _final_params(
+    params: HybridParams, n_products: int, spark: SparkConfig | None
+) -> tuple[HybridParams, dict[str, Any]]:
+    """The parameters of the final fit and the manifest's "engine" record of it."""
+    if spark is None:
+        return params, {"name": "local", "ease": "kept" if params.ease_weight else "off"}
+    from crossgraph.model.spark_als import spark_version
+
+    engine: dict[str, Any] = {"name": "spark", "spark": spark_version(), **spark.to_dict()}
+    if params.ease_weight and n_products > SPARK_EASE_MAX_PRODUCTS:
+        # EASE inverts a dense products x products matrix on the driver: 20k products = 3.2 GB
+        engine["ease"] = f"left out: {n_products:,} products > {SPARK_EASE_MAX_PRODUCTS:,}"
+        return replace(params, ease_weight=0.0), engine
+    engine["ease"] = "kept" if params.ease_weight else "off"
+    return params, engine
+
+
 def default_cutoff(lines: OrderLines, test_days: int) -> datetime:
     last = lines.ordered_at.max().astype("datetime64[D]").astype(object)
     return datetime.combine(last, datetime.min.time()) - timedelta(days=test_days)
@@ -114,13 +136,17 @@ def train(
     timings: dict[str, float] | None = None,
     installed: Sequence[tuple[str, str]] = (),
     changes_until: int = 0,
+    peer_search: PeerSearch = PeerSearch(),
+    spark: SparkConfig | None = None,
 ) -> TrainResult:
     """[Tune within `tune_minutes`] -> evaluate (against the tuned baselines) -> gate -> fit on all
     data -> artifact (always kept). Promotion is the
     caller's. Tuning searches on validation windows before the evaluation cutoff only.
     `installed` (account id, sku) pairs count as owned in the artifact (see write_artifact);
     `changes_until` is the graph's change number read before the export (graph.changes).
-    Stage seconds are added to `timings` (a new dict if None), also `result.timings`."""
+    Stage seconds are added to `timings` (a new dict if None), also `result.timings`.
+    With `spark`, the final fit's ALS runs on Spark MLlib (model.spark_als) and EASE is left
+    out above SPARK_EASE_MAX_PRODUCTS products; evaluation and the gate stay single-machine."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
     if len(lines) == 0:
@@ -175,7 +201,15 @@ def train(
     say("fitting the model on all purchases")
     with timed(clock, "fit"):
         interactions = build_interactions(lines)
-        model = HybridRecommender(params).fit(interactions)
+        fitted, engine = _final_params(params, interactions.shape[1], spark)
+        if spark is None:
+            model = HybridRecommender(fitted).fit(interactions)
+        else:
+            from crossgraph.model.spark_als import SparkALSRecommender
+
+            spark_als = SparkALSRecommender(fitted.als, spark)
+            model = HybridRecommender(fitted, als=spark_als).fit(interactions)
+            engine["reg_param"] = spark_als.reg_param
     say("writing the artifact")
     with timed(clock, "artifact"):
         result.version = registry.new_version_name(fingerprint(interactions))
@@ -189,6 +223,7 @@ def train(
                 products=products,
                 metrics=report.to_dict(),
                 installed=installed,
+                peer_search=peer_search,
                 extra={
                     "gate": {
                         "passed": result.passed,
@@ -204,6 +239,7 @@ def train(
                     # the graph's change feed number at export: serving replays the changes after it
                     "changes_until": changes_until,
                     "tuning": tuning,
+                    "engine": engine,
                 },
             )
     return result

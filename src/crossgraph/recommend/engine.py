@@ -188,7 +188,6 @@ class Engine:
         )
         self._segments = _segment_tables(self.owned, self.industries, self.countries)
         self.fold_in = FoldIn.of_manifest(artifact.product_factors, artifact.manifest)
-        self.factor_norms = np.linalg.norm(np.asarray(self.account_factors, dtype=np.float32), axis=1)
         # Replaced whole (one assignment) as changes arrive; starts after the fit's export.
         self.overlay = Overlay(seq=int(artifact.manifest.get("changes_until") or 0))
 
@@ -505,22 +504,14 @@ class Engine:
         self, vector: npt.NDArray[np.float32], k: int, exclude: int | None = None
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """The model's k accounts with the factors most similar (cosine) to `vector`, closest
-        first (ties to the lower index), as training's similar_accounts ranks them. One
-        accounts x factors product: about 5 ms at 100k accounts x 256 factors."""
-        norm = float(np.linalg.norm(vector))
-        # cosine = x_a . v / (|x_a| |v|); accounts with a zero factor are never peers
-        divisor = np.where(self.factor_norms > 0, self.factor_norms, np.inf) * (norm if norm > 0 else np.inf)
-        sims = np.asarray((self.account_factors @ vector) / divisor, dtype=np.float32)
-        sims[self.factor_norms == 0] = -np.inf
-        if exclude is not None:
-            sims[exclude] = -np.inf
-        k = min(k, len(sims))
-        if k == 0 or norm == 0:
+        first (ties to the lower index), searched in the index training's similar accounts came
+        from (model.peers: exact, or the artifact's HNSW graph above its size threshold)."""
+        if k < 1:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-        best = np.argpartition(-sims, k - 1)[:k]
-        best = best[np.lexsort((best, -sims[best]))]
-        best = best[np.isfinite(sims[best])]
-        return best.astype(np.intp), sims[best]
+        skip = [-1 if exclude is None else exclude]
+        found, sims = self.artifact.peer_index.search(np.asarray(vector, dtype=np.float32), k, exclude=skip)
+        keep = found[0] >= 0
+        return found[0][keep], sims[0][keep]
 
     def folded_peers(self, folded: FoldedAccount, limit: int | None = None) -> list[Peer]:
         out = [
