@@ -33,7 +33,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from crossgraph.api.app import create_app
+from crossgraph.experiment.design import Design
 from crossgraph.graph.driver import Graph
+from crossgraph.graph.experiments import arm_counts, report, start_experiment, stop_experiment
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.worklist import build_worklist, write_snapshot
 from crossgraph.settings import Settings
@@ -42,6 +44,7 @@ from tests.integration.served import ADMIN_KEY, NEW_ACCOUNT, Served, build_serve
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "api" / "openapi.json"
+EXPERIMENT = "contract-test"  # a stopped experiment the fixture records
 MAX_EXAMPLES = 25  # per operation; see README.md for the run time this gives
 CHECKS = [
     not_a_server_error,
@@ -64,6 +67,11 @@ def served(neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
         some = [served.artifact.accounts.id(i) for i in range(12)]
         body = build_worklist(engine, g, as_of=date(2026, 6, 30), accounts=some, workers=2)
     write_snapshot(served.settings.worklist_folder, body)
+    # A recorded (stopped) experiment, so GET /v1/experiments/{name} has one to show
+    with Graph.connect(served.settings) as g:
+        design = Design.parse(EXPERIMENT, f"current,{served.registry.current_version()}", "50/50")
+        experiment = start_experiment(g, design)
+        stop_experiment(g, EXPERIMENT, report(experiment, arm_counts(g, design), 0.05, 200))
     return served
 
 
@@ -91,10 +99,9 @@ def steer(schema: schemathesis.BaseSchema, served: Served) -> None:
     def ids(params: Any) -> st.SearchStrategy[Any]:
         if not isinstance(params, dict):
             return st.just(params)
+        pools = {"account_id": accounts, "sku": skus, "name": [EXPERIMENT]}
         fields = {
-            name: real(accounts if name == "account_id" else skus, value)
-            if name in ("account_id", "sku")
-            else st.just(value)
+            name: real(pools[name], value) if name in pools else st.just(value)
             for name, value in params.items()
         }
         return st.fixed_dictionaries(fields)

@@ -88,6 +88,15 @@ def test_an_experiment_splits_answers_counts_each_arm_and_records_its_result(
         for account, result in zip(accounts[30:], batch["results"], strict=True):
             served_arm(result, account)
 
+        # An account's evidence, peers and plan come from its arm's model too.
+        for account in (next(a for a in accounts if design.arm_of(a) == arm) for arm in design.arms):
+            arm_version = version[design.arm_of(account)]
+            sku = served.artifact.products.id(0)
+            for path in (f"evidence/{sku}", "similar", "plan"):
+                response = client.get(f"/v1/accounts/{account}/{path}", headers=READ)
+                assert response.status_code == 200, response.text
+                assert response.json()["model_version"] == arm_version, path
+
         posted: Counter[tuple[str, str]] = Counter()
         value: Counter[str] = Counter()
         for n, account in enumerate(accounts[:24]):

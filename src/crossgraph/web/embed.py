@@ -59,7 +59,7 @@ async def sidebar(
         return page(request, "embed_error.html", None, {"message": str(exc)}, status_code=403)
     chosen = tuple(k for k in KINDS if k in (split_values(kinds) or grant.kinds) and k in grant.kinds)
     state = w.state
-    engine = state.holder.engine
+    engine, tag = state.experiments.pick(grant.account_id, state.holder.engine)  # its arm's model
     options = ListOptions(
         limit=min(limit or grant.limit, grant.limit),
         kinds=chosen or grant.kinds,
@@ -68,6 +68,7 @@ async def sidebar(
     body = await run_in_threadpool(
         recommendation_list, engine, state.graph.run, grant.account_id, options, state.intel
     )
+    state.experiments.served(body, tag)  # counted as shown for the arm
     context = {
         "account": body["account"],
         "items": body["items"],
@@ -112,7 +113,6 @@ async def shown(request: Request, body: Shown, grant: Grant) -> JSONResponse:
 async def why(request: Request, sku: Annotated[str, Path(max_length=200)], grant: Grant) -> HTMLResponse:
     """The full evidence for one product of the token's account, as a fragment of the widget."""
     state = web(request).state
-    evidence = await run_in_threadpool(
-        product_evidence, state.holder.engine, state.graph, grant.account_id, sku
-    )
+    engine, _ = state.experiments.pick(grant.account_id, state.holder.engine)
+    evidence = await run_in_threadpool(product_evidence, engine, state.graph, grant.account_id, sku)
     return HTMLResponse(fragment("macros.html", "evidence_body", ev=evidence))

@@ -134,7 +134,7 @@ async def account_page(request: Request, account_id: AccountId, viewer: Rep) -> 
     """One graph pass: the plan holds the next-best actions (fused, without what the account's
     reps dismissed or won) next to the live facts; with Neo4j down, the model's list alone."""
     state = web(request).state
-    engine = state.holder.engine
+    engine, tag = state.experiments.pick(account_id, state.holder.engine)  # its arm's model
     day = today()
     suppressed = state.suppressions.of(account_id)
     plan: dict[str, Any] | None
@@ -150,6 +150,7 @@ async def account_page(request: Request, account_id: AccountId, viewer: Rep) -> 
         body = await run_in_threadpool(
             recommendation_list, engine, state.graph.run, account_id, options, state.intel
         )
+    state.experiments.served(body, tag)  # counted as shown for the arm
     index = engine.account_index.get(account_id)
     similar = engine.similar_accounts(index, 8, 3) if index is not None else []
     context = {
@@ -209,8 +210,9 @@ async def _plan_download(
     state = web(request).state
 
     def build() -> str | bytes:
+        engine, _ = state.experiments.pick(account_id, state.holder.engine)
         plan = build_plan(
-            state.holder.engine, state.graph.run, account_id,
+            engine, state.graph.run, account_id,
             intel=state.intel, top=8, suppressed=state.suppressions.of(account_id),
         )  # fmt: skip
         return render(plan)
@@ -237,7 +239,8 @@ async def account_why(
     request: Request, account_id: AccountId, sku: Annotated[str, Path(max_length=200)], viewer: Rep
 ) -> HTMLResponse:
     state = web(request).state
-    evidence = await run_in_threadpool(product_evidence, state.holder.engine, state.graph, account_id, sku)
+    engine, _ = state.experiments.pick(account_id, state.holder.engine)
+    evidence = await run_in_threadpool(product_evidence, engine, state.graph, account_id, sku)
     return HTMLResponse(fragment("macros.html", "evidence_body", ev=evidence))
 
 

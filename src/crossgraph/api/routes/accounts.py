@@ -113,7 +113,8 @@ async def similar(
 ) -> schemas.SimilarList:
     """The account's closest peers (ALS account factors): similarity, shared products, segment,
     and what they own that this account does not."""
-    engine, state = call.engine, call.state
+    state = call.state
+    engine, _ = state.experiments.pick(account_id, call.engine)  # in an experiment: its arm's model
     index = engine.account_index.get(account_id)
     if index is None:
         live = await run_in_threadpool(live_account, engine, state.graph.run, account_id)
@@ -148,7 +149,8 @@ def evidence(
 ) -> schemas.ProductEvidence:
     """Everything to pitch one product: which of the closest peers bought it, when and how
     often, what they owned before buying it, and the owned products that drive the score."""
-    return product_evidence(call.engine, call.state.graph, account_id, sku)
+    engine, _ = call.state.experiments.pick(account_id, call.engine)  # in an experiment: its arm's model
+    return product_evidence(engine, call.state.graph, account_id, sku)
 
 
 def _opt(value: object) -> str | None:
@@ -175,8 +177,9 @@ def plan(
 ) -> Response:
     """The account plan: installed base, contracts and end dates, revenue per year and trend, last
     purchase, top opportunities with evidence, risks, and suggested actions per quarter."""
+    engine, _ = call.state.experiments.pick(account_id, call.engine)  # in an experiment: its arm's model
     body = build_plan(
-        call.engine,
+        engine,
         call.state.graph.run,
         account_id,
         as_of=as_of,
