@@ -886,8 +886,10 @@ def test_next_best_actions_fuse_cross_sell_upsell_and_renewal_by_expected_value(
     assert [i["expected_value"] for i in items] == sorted((i["expected_value"] for i in items), reverse=True)
     assert len({i["sku"] for i in items}) == len(items)
     for item in items:
+        # expected margin (docs/ranking.md), not list price
+        assert item["margin"] == pytest.approx(item["value"] * item["margin_rate"], abs=0.01)
         assert item["expected_value"] == pytest.approx(
-            item["likelihood"] * item["value"] * item["boost"], abs=0.01
+            item["likelihood"] * item["margin"] * item["boost"] * item["urgency"], rel=1e-4, abs=0.01
         )
         if item["kind"] == "cross_sell":
             assert item["evidence"]["peers_considered"] == 20

@@ -59,9 +59,9 @@ def test_neo4j_down_gives_degraded_answers_and_recovery(
             asked: list[str] = []
             real_run = Graph._run
 
-            def spy(graph: Graph, query: str, *args: Any) -> list[dict[str, Any]]:
+            def spy(graph: Graph, query: str, *args: Any, **kwargs: Any) -> Any:
                 asked.append(query)
-                return real_run(graph, query, *args)
+                return real_run(graph, query, *args, **kwargs)
 
             monkeypatch.setattr(Graph, "_run", spy)
             server.stop()

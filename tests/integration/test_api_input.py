@@ -208,6 +208,7 @@ def test_every_v1_route_asks_for_its_scope_at_the_gate(served: Served) -> None:
     assert scopes.pop(("/v1/accounts", "POST")) == "write"
     assert scopes.pop(("/v1/accounts", "GET")) == "read"  # the worklist
     assert scopes.pop(("/v1/review", "GET")) == "read"
+    assert scopes.pop(("/v1/experiments/{name}", "GET")) == "read"
     assert set(scopes.values()) == {"read"} and len(scopes) == 8
 
 
