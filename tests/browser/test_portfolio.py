@@ -69,6 +69,7 @@ def test_kpi_and_worklist_pages_show_their_figures(live: Live, tab: Tab) -> None
     ):
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.locator("svg.chart.lines")).to_have_count(3)
+    expect(page.locator("#kpi-computed")).to_contain_text("Computed from the graph at")  # no refresh yet
     screenshot(page, "kpis")
     page.goto(f"{live.url}/ui/worklist")
     rows = page.locator("tr[data-account]")

@@ -340,6 +340,28 @@ def test_evidence_lists_the_buying_peers_with_dates_and_prior_purchases(
         assert prior["account_owns"] == (prior["sku"] in owned_skus(served, account))
 
 
+def test_evidence_orders_prior_products_by_buying_peers_then_closest_peer_then_sku(
+    served: Served, client: TestClient
+) -> None:
+    """Products tied on how many buying peers had them come in the order of the closest buying
+    peer that had them, then by sku: the same list on every call and every server, not the
+    order Neo4j happened to walk a peer's purchases in."""
+    ties = 0
+    for i in range(12):
+        account = served.artifact.accounts.id(i)
+        top = client.get(f"/v1/accounts/{account}/recommendations", params={"limit": 3}, headers=READ).json()
+        for item in top["items"]:
+            body = client.get(f"/v1/accounts/{account}/evidence/{item['sku']}", headers=READ).json()
+            counted: dict[str, int] = {}
+            for peer in body["peers"]:  # closest first
+                for product in peer["bought_before"]:  # by sku
+                    counted[product["sku"]] = counted.get(product["sku"], 0) + 1
+            expected = sorted(counted, key=lambda sku: -counted[sku])[:10]  # stable: ties keep that order
+            assert [p["sku"] for p in body["owned_before"]] == expected
+            ties += len(expected) - len({counted[sku] for sku in expected})
+    assert ties > 0  # the accounts checked do have tied products
+
+
 def test_batch_answers_each_account_and_lists_unknown_ones(served: Served, client: TestClient) -> None:
     known = [served.artifact.accounts.id(i) for i in (1, 2)]
     body = client.post(

@@ -9,13 +9,16 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from crossgraph.api.app import create_app
 from crossgraph.graph.driver import Graph
+from crossgraph.intel.nightly import refresh_nightly
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.nba import ListOptions, recommendation_list
 from crossgraph.settings import Settings
@@ -212,6 +215,46 @@ def test_kpi_page_defines_every_figure_and_charts_its_history(manager: TestClien
     assert page.text.count('<svg class="chart lines"') == sum(d.chart for d in KPIS)
     nrr = api["net_revenue_retention"]
     assert f"{nrr:.0%}" in page.text
+
+
+def kpi_grid(html: str) -> str:
+    found = re.search(r'<div class="kpi-grid">.*?</div>\s*<footer', html, re.S)
+    assert found, html
+    return found.group(0)
+
+
+def test_kpi_and_whitespace_pages_answer_from_the_nightly_snapshot_and_say_when(
+    served: Served, manager: TestClient, tmp_path: Path
+) -> None:
+    """After `crossgraph worklist refresh`, the KPI page shows the snapshot's day with the same
+    figures and quarterly history as computed from the graph for that day, stamped with when
+    they were computed; the heatmap's top accounts are the snapshot's ranking, and it says so."""
+    day = date(2026, 6, 30)
+    live = manager.get("/ui/kpis", params={"as_of": day.isoformat()}, headers=HTML)
+    assert "Computed from the graph at " in live.text
+    heat_params = {"by": "product", "top": 8, "limit": 6}
+    live_heat = manager.get("/ui/whitespace", params=heat_params, headers=HTML)
+    assert "as ranked at" not in live_heat.text
+    settings = served.settings.model_copy(update={"worklist_dir": tmp_path / "snapshots"})
+    with Graph.connect(settings) as g:
+        refresh_nightly(
+            g,
+            settings.worklist_folder,
+            as_of=day,
+            cac=settings.kpi_cac,
+            computed_at=datetime(2026, 7, 1, 2, 30, tzinfo=UTC),
+        )
+    with TestClient(create_app(settings)) as client:
+        nightly = sign_in(client, "max")
+        page = nightly.get("/ui/kpis", headers=HTML)  # no day asked: the snapshot's, not today
+        assert page.status_code == 200, page.text
+        assert f"Reporting day <strong>{day}</strong>" in page.text
+        assert "As of 2026-07-01 02:30 UTC, from the nightly refresh" in page.text
+        assert kpi_grid(page.text) == kpi_grid(live.text)
+        heat = nightly.get("/ui/whitespace", params=heat_params, headers=HTML)
+        assert "top accounts by revenue as ranked at 2026-07-01T02:30:00+00:00" in heat.text
+        rows = [c["data-account"] for c in tags(heat.text, "td", "data-account")]
+        assert rows == [c["data-account"] for c in tags(live_heat.text, "td", "data-account")]
 
 
 def test_kpi_page_refuses_a_reporting_day_out_of_range_or_not_a_day(manager: TestClient) -> None:

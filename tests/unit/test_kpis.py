@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +16,11 @@ from crossgraph.intel.kpis import (
     GraphFacts,
     Holding,
     PurchaseFacts,
+    history_days,
     kpis_from_facts,
     years_before,
 )
+from crossgraph.intel.nightly import read_nightly, write_nightly
 
 AS_OF = date(2024, 7, 1)
 
@@ -218,3 +221,27 @@ def test_lifetime_value_needs_churn_and_clv_to_cac_a_cost() -> None:
     assert got.account_churn == 0.0
     assert got.relationship_years is None and got.customer_lifetime_value is None
     assert got.clv_to_cac is None and got.time_to_upsell_days is None and got.deals == 0
+
+
+def test_the_history_is_six_quarter_starts_before_the_day_then_the_day() -> None:
+    assert history_days(date(2026, 6, 30)) == [
+        *(date(y, m, 1) for y, m in ((2025, 1), (2025, 4), (2025, 7), (2025, 10), (2026, 1), (2026, 4))),
+        date(2026, 6, 30),
+    ]
+    assert history_days(date(2026, 4, 1))[-3:] == [date(2025, 10, 1), date(2026, 1, 1), date(2026, 4, 1)]
+
+
+def test_a_nightly_snapshot_gives_the_kpi_page_the_same_figures_and_history(tmp_path: Path) -> None:
+    lines = [
+        ("A1", "C", "2023-03-02", 40.0),
+        ("A1", "D", "2024-02-01", 7.5),
+        ("A2", "C", "2024-05-05", 12.25),
+    ]
+    series = [kpis_from_facts(facts(lines), day, cac=100.0) for day in history_days(AS_OF)]
+    write_nightly(tmp_path, series[-1], ["A1", "A2"], history=series[:-1])
+    stored = read_nightly(tmp_path / "nightly.json").kpi_series()
+    assert stored is not None
+    assert [k.to_dict() for k in stored] == [k.to_dict() for k in series]
+    assert [k.as_of for k in stored] == history_days(AS_OF)
+    write_nightly(tmp_path, series[-1], ["A1", "A2"])  # as written before the history was stored
+    assert read_nightly(tmp_path / "nightly.json").kpi_series() is None

@@ -48,8 +48,8 @@ from crossgraph.api.routes import (
 from crossgraph.api.state import GraphLink, ModelHolder, Suppressions
 from crossgraph.errors import AccountNotFound, InvalidInput, ModelNotLoaded
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.feedback import last_dismissal, outcome_counts, suppressions
-from crossgraph.graph.live import find_account, peer_purchases
+from crossgraph.graph.feedback import outcome_counts, suppressions
+from crossgraph.graph.live import evidence_facts
 from crossgraph.intel.signals import SignalConfig
 from crossgraph.keys import KeyRing, read_keys_file
 from crossgraph.model.registry import Registry
@@ -212,9 +212,7 @@ def _warm_up(state: AppState, graph: Graph) -> None:
     def direct(call: Callable[[Graph], T]) -> T:
         return call(graph)
 
-    peer_purchases(graph, [p.id for p in engine.peers(index)], sku)
-    find_account(graph, account)
-    last_dismissal(graph, account, sku)
+    evidence_facts(graph, account, [p.id for p in engine.peers(index)], sku)
     with contextlib.suppress(AccountNotFound):
         recommendation_list(engine, direct, account, ListOptions(kinds=KINDS), state.intel)
         build_plan(engine, direct, account, intel=state.intel)

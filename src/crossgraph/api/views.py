@@ -13,8 +13,7 @@ from fastapi import Response
 from crossgraph.api import schemas
 from crossgraph.api.state import GraphLink
 from crossgraph.errors import AccountNotFound, GraphUnavailable, ProductNotFound
-from crossgraph.graph.feedback import last_dismissal
-from crossgraph.graph.live import find_account, find_product, peer_purchases
+from crossgraph.graph.live import evidence_facts, find_account, find_product, peer_purchases
 from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine, Peer
 from crossgraph.recommend.nba import account_dict, live_account, opt_str
@@ -70,13 +69,7 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
         )
     peers = engine.peers(index)
     owns = engine.peers_owning(np.asarray([p.index for p in peers], dtype=np.intp), np.asarray([item]))[:, 0]
-    live_facts = graph.run(
-        lambda g: (
-            peer_purchases(g, [p.id for p in peers], sku),
-            find_account(g, account_id),
-            last_dismissal(g, account_id, sku),
-        )
-    )
+    live_facts = graph.run(lambda g: evidence_facts(g, account_id, [p.id for p in peers], sku))
     purchases: dict[str, dict[str, Any]] = {}
     account_owns = bool(engine.owned[index, item])
     notes = []
@@ -86,8 +79,8 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
             "Neo4j is unreachable: purchase dates and histories are missing; counts come from the model"
         )
     else:
-        purchases, current, last = live_facts
-        dismissed = _dismissal(last, graph.settings.feedback_suppress_days)
+        purchases = live_facts.purchases
+        dismissed = _dismissal(live_facts.last_dismissal, graph.settings.feedback_suppress_days)
         if dismissed is not None:
             notes.append(
                 f"dismissed for this account on {dismissed.at.date()}"
@@ -98,7 +91,7 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
                     else f"; suppressed until {dismissed.suppressed_until.date()}, suggested again since"
                 )
             )
-        account_owns = account_owns or sku in ((current or {}).get("owned") or [])
+        account_owns = account_owns or sku in live_facts.owned
     buyers = [p for p, o in zip(peers, owns, strict=True) if o or p.id in purchases]
     before = Counter(s for p in buyers for s in purchases.get(p.id, {}).get("bought_before", []))
     mine = set(engine.owned_indices(index).tolist())

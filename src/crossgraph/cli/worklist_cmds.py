@@ -115,9 +115,7 @@ def refresh(
     from crossgraph.api.app import intel_config
     from crossgraph.cli.account_cmds import current_engine
     from crossgraph.dates import parse_day
-    from crossgraph.graph.live import top_accounts
-    from crossgraph.intel.kpis import compute_kpis
-    from crossgraph.intel.nightly import RANKED, write_nightly
+    from crossgraph.intel.nightly import refresh_nightly
     from crossgraph.recommend.worklist import build_worklist, write_snapshot
 
     config = settings()
@@ -142,10 +140,10 @@ def refresh(
     )
     started = time.perf_counter()
     with graph() as g:
-        kpis = compute_kpis(g, as_of=parse_day(body["as_of"]), cac=config.kpi_cac)
-        ranked = top_accounts(g, RANKED)
-    nightly = write_nightly(config.worklist_folder, kpis, ranked)
+        nightly, kpis, ranked = refresh_nightly(
+            g, config.worklist_folder, as_of=parse_day(body["as_of"]), cac=config.kpi_cac
+        )
     err_console.print(
-        f"KPIs as of {kpis.as_of} and the top {len(ranked)} accounts by revenue in "
-        f"{time.perf_counter() - started:.1f} s: {nightly}"
+        f"KPIs as of {kpis.as_of} (with their quarterly history) and the top {ranked} accounts "
+        f"by revenue in {time.perf_counter() - started:.1f} s: {nightly}"
     )

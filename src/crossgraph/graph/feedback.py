@@ -101,14 +101,6 @@ def suppressions(graph: Graph, dismissed_since: datetime) -> dict[str, frozenset
     return {account: frozenset(skus) for account, skus in found.items()}
 
 
-def last_dismissal(graph: Graph, account_id: str, sku: str) -> dict[str, Any] | None:
-    """When and by whom the account last dismissed the product (at, user, note), or None."""
-    rows = graph.read("last_dismissal", {"account_id": account_id, "sku": sku})
-    if not rows:
-        return None
-    return {**rows[0], "at": rows[0]["at"].to_native()}
-
-
 def feedback_stats(graph: Graph) -> dict[str, dict[str, Any]]:
     """Per model version: counts per action, acceptance rate (accepted / shown) and win rate
     (won / (won + lost)); a rate is None until its denominator is positive."""

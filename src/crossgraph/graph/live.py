@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,31 @@ def find_product(graph: Graph, sku: str) -> dict[str, Any] | None:
 
 def peer_purchases(graph: Graph, peer_ids: Sequence[str], sku: str) -> dict[str, dict[str, Any]]:
     """Per peer that bought `sku`: first/last purchase (UTC), orders, quantity, revenue, bought_before."""
-    rows = graph.read("peer_purchases", {"peer_ids": list(peer_ids), "sku": sku})
+    return _by_peer(graph.read("peer_purchases", {"peer_ids": list(peer_ids), "sku": sku}))
+
+
+@dataclass(frozen=True)
+class EvidenceFacts:
+    """What the evidence for one account x product reads from the graph, in one round trip."""
+
+    owned: list[str]  # skus the account has bought (empty when it is not in the graph)
+    purchases: dict[str, dict[str, Any]]  # as peer_purchases: per peer that bought the product
+    last_dismissal: dict[str, Any] | None  # at, user, note of the account's latest dismissal of it
+
+
+def evidence_facts(graph: Graph, account_id: str, peer_ids: Sequence[str], sku: str) -> EvidenceFacts:
+    """The account's owned skus, how `peer_ids` bought `sku`, and the account's latest dismissal
+    of it: one query (the evidence route's only round trip)."""
+    row = graph.read("evidence_facts", {"account_id": account_id, "peer_ids": list(peer_ids), "sku": sku})[0]
+    last = row["last_dismissal"]
+    return EvidenceFacts(
+        owned=[str(s) for s in row["owned"]],
+        purchases=_by_peer(row["purchases"]),
+        last_dismissal=None if last is None else {**last, "at": last["at"].to_native()},
+    )
+
+
+def _by_peer(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {
         str(r["account_id"]): {**r, "first_at": _utc(r["first_at"]), "last_at": _utc(r["last_at"])}
         for r in rows

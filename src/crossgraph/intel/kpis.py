@@ -52,6 +52,10 @@ MONEY = frozenset(
 )
 
 
+DATES = ("as_of", "year_start", "previous_start")
+HISTORY_QUARTERS = 6  # the KPI history: the reporting day and the starts of six quarters before it
+
+
 @dataclass(frozen=True)
 class KPIs:
     """The account-growth figures on one reporting day, with the counts behind each.
@@ -122,6 +126,14 @@ class KPIs:
             out[f.name] = value
         return out
 
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any]) -> KPIs:
+        """The figures to_dict wrote (a nightly snapshot's), as rounded there; other keys ignored."""
+        values = {f.name: body[f.name] for f in fields(cls)}
+        for name in DATES:
+            values[name] = date.fromisoformat(values[name])
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class PurchaseFacts:
@@ -190,6 +202,29 @@ def kpi_history(graph: Graph, days: Sequence[date], *, cac: float | None = None)
         return []
     facts = read_facts(graph, max(days), since=years_before(min(days), 2))
     return [kpis_from_facts(facts, day, cac=cac) for day in days]
+
+
+def history_days(day: date) -> list[date]:
+    """The days of the KPI history charts: the starts of the last HISTORY_QUARTERS quarters
+    before `day`, oldest first, then `day` itself."""
+    return [*quarter_starts(day, HISTORY_QUARTERS), day]
+
+
+def quarter_starts(day: date, n: int) -> list[date]:
+    """The first days of the n quarters before `day` (a quarter start itself excluded), oldest first."""
+    month = (day.month - 1) // 3 * 3 + 1
+    start = date(day.year, month, 1)
+    if start == day:
+        start = _months_back(start, 3)
+    out = [start]
+    while len(out) < n:
+        out.append(_months_back(out[-1], 3))
+    return sorted(out)
+
+
+def _months_back(day: date, months: int) -> date:
+    total = day.year * 12 + day.month - 1 - months
+    return date(total // 12, total % 12 + 1, 1)
 
 
 def read_facts(graph: Graph, as_of: date, *, since: date | None = None) -> GraphFacts:

@@ -1,5 +1,6 @@
 """The portfolio figures precomputed by the nightly run, so that whole-graph answers come from a
-file: the KPIs of the reporting day and the accounts ranked by revenue.
+file: the KPIs of the reporting day (with their quarterly history for the KPI page) and the
+accounts ranked by revenue.
 
 Computing the KPIs reads every order line of two years from the graph (seconds on 10k accounts,
 a minute on 100k), and ranking the accounts by revenue reads every purchase. `crossgraph
@@ -7,8 +8,9 @@ worklist refresh` (run after the nightly `crossgraph train`, see training/) comp
 writes `nightly.json` next to the worklist snapshots (CROSSGRAPH_WORKLIST_DIR, default
 `<data_dir>/worklist/`), atomically. The API answers `GET /v1/kpis` without `as_of` (or with
 the file's own `as_of`) from it, and `GET /v1/whitespace` without accounts takes its rows from
-the ranking; any other day, a different CROSSGRAPH_KPI_CAC, or no file yet is computed from the
-graph on the call, as before. Purchases and contracts recorded after the refresh count from the
+the ranking (the web workspace's KPI and whitespace pages do the same); any other day, a
+different CROSSGRAPH_KPI_CAC, or no file yet is computed from the graph on the call, as before.
+Purchases and contracts recorded after the refresh count from the
 next one. `computed_at` says when the figures were computed.
 """
 
@@ -26,7 +28,9 @@ from typing import Any
 import orjson
 
 from crossgraph.errors import InvalidInput
-from crossgraph.intel.kpis import KPIs
+from crossgraph.graph.driver import Graph
+from crossgraph.graph.live import top_accounts
+from crossgraph.intel.kpis import HISTORY_QUARTERS, KPIs, history_days, kpi_history
 from crossgraph.money import cents
 
 FORMAT = 1
@@ -43,18 +47,36 @@ def kpi_answer(kpis: KPIs, computed_at: datetime, *, precomputed: bool) -> dict[
     }
 
 
+def refresh_nightly(
+    graph: Graph, folder: Path, *, as_of: date, cac: float | None, computed_at: datetime | None = None
+) -> tuple[Path, KPIs, int]:
+    """Compute the KPIs of `as_of` with their history (one read of the graph, kpi_history) and
+    the top RANKED accounts by revenue, and write them: the path, the KPIs, the accounts ranked."""
+    series = kpi_history(graph, history_days(as_of), cac=cac)
+    ranked = top_accounts(graph, RANKED)
+    path = write_nightly(folder, series[-1], ranked, history=series[:-1], computed_at=computed_at)
+    return path, series[-1], len(ranked)
+
+
 def write_nightly(
-    folder: Path, kpis: KPIs, top_accounts: Sequence[str], *, computed_at: datetime | None = None
+    folder: Path,
+    kpis: KPIs,
+    ranked: Sequence[str],
+    *,
+    history: Sequence[KPIs] = (),
+    computed_at: datetime | None = None,
 ) -> Path:
     """`folder`/nightly.json, replaced atomically (a temporary file, then a rename).
-    `top_accounts`: account ids by total revenue, largest first (graph.live.top_accounts)."""
+    `ranked`: account ids by total revenue, largest first (graph.live.top_accounts); `history`:
+    the KPIs at the quarter starts before kpis.as_of (intel.kpis.history_days), oldest first."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     at = computed_at or datetime.now(UTC)
     body = {
         "format": FORMAT,
         "computed_at": at.astimezone(UTC).isoformat(timespec="seconds"),
         "kpis": kpi_answer(kpis, at, precomputed=True),
-        "top_accounts": list(top_accounts),
+        "history": [k.to_dict() for k in history],
+        "top_accounts": list(ranked),
     }
     target = folder / FILE
     handle, temp = tempfile.mkstemp(dir=folder, prefix=".nightly-", suffix=".tmp")
@@ -74,6 +96,7 @@ class Nightly:
     computed_at: str  # ISO, UTC
     kpis: dict[str, Any]  # what GET /v1/kpis answers
     top_accounts: list[str]  # by total revenue, largest first (at most RANKED)
+    history: list[dict[str, Any]]  # the KPIs at the quarter starts before as_of (empty: not stored)
 
     @property
     def as_of(self) -> date:
@@ -88,6 +111,13 @@ class Nightly:
         )
         return same_cac and (as_of is None or as_of == self.as_of)
 
+    def kpi_series(self) -> list[KPIs] | None:
+        """The KPI page's series (history_days of the snapshot's day), or None when the file
+        holds no history of that many quarters (written before it did)."""
+        if len(self.history) != HISTORY_QUARTERS:
+            return None
+        return [KPIs.from_dict(k) for k in [*self.history, self.kpis]]
+
 
 def read_nightly(path: Path) -> Nightly:
     try:
@@ -99,11 +129,18 @@ def read_nightly(path: Path) -> Nightly:
         or body.get("format") != FORMAT
         or not isinstance(body.get("kpis"), dict)
         or not isinstance(body.get("top_accounts"), list)
+        or not isinstance(body.get("history", []), list)
     ):
         raise InvalidInput(
             f"{path} is not a nightly snapshot of format {FORMAT}; run `crossgraph worklist refresh`"
         )
-    return Nightly(path, str(body["computed_at"]), body["kpis"], [str(a) for a in body["top_accounts"]])
+    return Nightly(
+        path,
+        str(body["computed_at"]),
+        body["kpis"],
+        [str(a) for a in body["top_accounts"]],
+        list(body.get("history", [])),
+    )
 
 
 class NightlyHolder:

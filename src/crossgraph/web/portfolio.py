@@ -3,7 +3,9 @@
 Each page takes its figures from the core functions behind the JSON API: the worklist from
 recommendation_list (web.opportunity says how it stays fast), the whitespace from
 build_whitespace (as /v1/whitespace), the KPIs from intel.kpis (as /v1/kpis, plus their history
-from kpi_history), the model page from the registry and feedback_stats (as /v1/model)."""
+from kpi_history), the model page from the registry and feedback_stats (as /v1/model). The KPI
+and whitespace pages read the nightly snapshot (intel.nightly) where the API does: the current
+KPIs with their history, and the top accounts by revenue; each says when those were computed."""
 
 from __future__ import annotations
 
@@ -19,16 +21,18 @@ from starlette.concurrency import run_in_threadpool
 
 from crossgraph.api.deps import AppState
 from crossgraph.api.fields import Day
+from crossgraph.api.routes.kpis import nightly
 from crossgraph.api.routes.worklist import holder as worklist_holder
 from crossgraph.dates import today
 from crossgraph.errors import GraphUnavailable, WorklistMissing
 from crossgraph.graph.feedback import feedback_stats, with_rates
 from crossgraph.graph.writeback import write_back_version
-from crossgraph.intel.kpis import KPIs, kpi_history
+from crossgraph.intel.kpis import KPIs, history_days, kpi_history
+from crossgraph.intel.nightly import Nightly
 from crossgraph.model.registry import RegistryError, VersionInfo
 from crossgraph.params import read_params
 from crossgraph.recommend.nba import split_values
-from crossgraph.recommend.whitespace import Whitespace, build_whitespace
+from crossgraph.recommend.whitespace import Ranking, Whitespace, build_whitespace
 from crossgraph.recommend.worklist import FLAG_TEXT, Sort, Worklist
 from crossgraph.web import charts
 from crossgraph.web.auth import Admin, Manager, web
@@ -40,8 +44,17 @@ router = APIRouter(include_in_schema=False)
 MAX_ACCOUNTS = 200  # as /v1/whitespace
 SCORE_MAX = 100.0
 HEAT_CLASSES = 10
-QUARTERS = 6  # KPI history: the reporting day and the starts of the last six quarters before it
 NDCG = "ndcg@10"
+
+
+@dataclass(frozen=True)
+class KpiSeries:
+    """The KPI page's figures: at history_days of the reporting day (it last), and when and
+    where they were computed (the nightly snapshot, or the graph on a request)."""
+
+    series: list[KPIs]
+    computed_at: str  # ISO, UTC
+    precomputed: bool
 
 
 @dataclass
@@ -49,7 +62,7 @@ class Caches:
     """What the portfolio pages keep between requests, one per app (tests run several)."""
 
     cross_sell: CrossSellCache
-    kpis: dict[tuple[str | None, date, date | None], list[KPIs]]
+    kpis: dict[tuple[str | None, date, date | None], KpiSeries]
     lock: threading.Lock
 
 
@@ -216,11 +229,15 @@ HeatDep = Annotated[HeatQuery, Depends(heat_query)]
 
 
 async def _matrix(request: Request, q: HeatQuery) -> Whitespace:
+    """As /v1/whitespace: the top accounts as the nightly run ranked them when it has (a note
+    says when), else ranked on the request."""
     state = web(request).state
+    snapshot = nightly(request, state.settings).get()
     return await run_in_threadpool(
         lambda: build_whitespace(
             state.holder.engine,
             state.graph.run_report,
+            ranking=None if snapshot is None else Ranking(snapshot.top_accounts, snapshot.computed_at),
             accounts=q.accounts,
             top=q.top,
             by=q.by,
@@ -305,26 +322,14 @@ def heatmap(matrix: Whitespace, q: HeatQuery) -> dict[str, Any]:
 
 
 # -- KPIs -------------------------------------------------------------------------------
-def quarter_starts(day: date, n: int) -> list[date]:
-    """The first days of the n quarters before `day` (a quarter start itself excluded), oldest first."""
-    month = (day.month - 1) // 3 * 3 + 1
-    start = date(day.year, month, 1)
-    if start == day:
-        start = _months_back(start, 3)
-    out = [start]
-    while len(out) < n:
-        out.append(_months_back(out[-1], 3))
-    return sorted(out)
-
-
-def _months_back(day: date, months: int) -> date:
-    total = day.year * 12 + day.month - 1 - months
-    return date(total // 12, total % 12 + 1, 1)
-
-
-def kpi_series(state: AppState, cache: Caches, as_of: date | None) -> list[KPIs]:
-    """The KPIs on the reporting day (last) and at the last QUARTERS quarter starts before it,
-    cached per model version, calendar day and requested day. Blocking: call from a thread."""
+def kpi_series(state: AppState, cache: Caches, as_of: date | None, snapshot: Nightly | None) -> KpiSeries:
+    """The KPIs at history_days of the reporting day: from the nightly snapshot when it answers
+    the same question as /v1/kpis would from it and holds the history, else computed from the
+    graph, cached per model version, calendar day and requested day. Blocking: call from a thread."""
+    if snapshot is not None and snapshot.answers_kpis(as_of, state.settings.kpi_cac):
+        stored = snapshot.kpi_series()
+        if stored is not None:
+            return KpiSeries(stored, snapshot.computed_at, precomputed=True)
     key = (state.holder.version, datetime.now(UTC).date(), as_of)
     found = cache.kpis.get(key)
     if found is not None:
@@ -336,16 +341,17 @@ def kpi_series(state: AppState, cache: Caches, as_of: date | None) -> list[KPIs]
 
         def compute(g: Any) -> list[KPIs]:
             day = as_of or today()  # the default day of every KPI, plan and list (crossgraph.dates)
-            return kpi_history(g, [*quarter_starts(day, QUARTERS), day], cac=state.settings.kpi_cac)
+            return kpi_history(g, history_days(day), cac=state.settings.kpi_cac)
 
         series = state.graph.run_report(compute)
         if series is None:
             raise GraphUnavailable(
                 "KPIs are computed from the graph, and Neo4j is unreachable; try again shortly"
             )
+        found = KpiSeries(series, datetime.now(UTC).isoformat(timespec="seconds"), precomputed=False)
         cache.kpis.clear()  # one entry: yesterday's figures are of no use
-        cache.kpis[key] = series
-        return series
+        cache.kpis[key] = found
+        return found
 
 
 @router.get("/ui/kpis", response_class=HTMLResponse)
@@ -355,7 +361,9 @@ async def kpis_page(
     as_of: Annotated[Day | None, Query(description="Reporting day")] = None,
 ) -> HTMLResponse:
     state = web(request).state
-    series = await run_in_threadpool(kpi_series, state, caches(request), as_of)
+    snapshot = nightly(request, state.settings).get()
+    found = await run_in_threadpool(kpi_series, state, caches(request), as_of, snapshot)
+    series = found.series
     now = series[-1]
     labels = [_period(k.as_of) for k in series]
     charts_by_key = {}
@@ -377,8 +385,15 @@ async def kpis_page(
         "labels": labels,
         "definitions": KPIS,
         "charts": charts_by_key,
+        "computed_at": _stamp(found.computed_at),
+        "precomputed": found.precomputed,
     }
     return page(request, "kpis.html", viewer, context)
+
+
+def _stamp(iso: str) -> str:
+    """'2026-07-01T02:30:00+00:00' -> '2026-07-01 02:30 UTC'."""
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _period(as_of: date) -> str:
