@@ -36,6 +36,9 @@ from crossgraph.model.base import IntArray, Recommender, ScoreArray
 from crossgraph.model.baselines import EASEParams, EASERecommender, ItemKNNParams, ItemKNNRecommender
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 
+# How a component is named to a rep (the reason's "scored by ...") and in the manifest
+COMPONENT_LABELS = {"als": "ALS", "ease": "EASE", "knn": "item-kNN", "rp3": "RP3beta"}
+
 # Defaults: the result of `crossgraph.model.tuning.tune` (seed 0, budget 20, three rolling
 # 99-day validation folds ending 2011-09-01) on Online Retail - purchases before the
 # 2011-09-01 cutoff only. Rerun: benchmarks/evaluate_online_retail.py --tune.
@@ -86,6 +89,16 @@ class HybridParams:
             "knn": self.knn_weight / total,
             "rp3": self.rp3_weight / total,
         }
+
+    @property
+    def weighted(self) -> list[str]:
+        """The components that score (weight > 0), in blend order."""
+        return [name for name, share in self.blend.items() if share > 0]
+
+    def describe(self) -> str:
+        """'hybrid (EASE + ALS)', 'hybrid (item-kNN; ALS for peers)': what scores the list."""
+        scoring = " + ".join(COMPONENT_LABELS[c] for c in self.weighted)
+        return f"hybrid ({scoring}{'' if self.als_weight > 0 else '; ALS for peers'})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
