@@ -96,7 +96,7 @@ class HybridParams:
         return [name for name, share in self.blend.items() if share > 0]
 
     def describe(self) -> str:
-        """'hybrid (EASE + ALS)', 'hybrid (item-kNN; ALS for peers)': what scores the list."""
+        """'hybrid (ALS + EASE + item-kNN)', 'hybrid (item-kNN; ALS for peers)': what scores the list."""
         scoring = " + ".join(COMPONENT_LABELS[c] for c in self.weighted)
         return f"hybrid ({scoring}{'' if self.als_weight > 0 else '; ALS for peers'})"
 
