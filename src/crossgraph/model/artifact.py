@@ -119,6 +119,7 @@ def write_artifact(
     every = np.arange(n)
     owned = holdings(interactions, installed)
     peers, peer_scores, peers_manifest = similar_accounts(folder, model.user_factors, similar_k, peer_search)
+    model.keep_statistics()  # the ranking's standardisation, reused to split its scores (drivers)
     items, item_scores = model.recommend(every, k=top_n, exclude_owned=True, held=owned)
     np.save(folder / "account_ids.npy", interactions.accounts.to_array())
     np.save(folder / "product_ids.npy", interactions.products.to_array())

@@ -70,29 +70,42 @@ def blended_split(
 
     so that score = parts.sum(C) = terms.sum(O) - offset (ALS terms up to the gap between its
     fitted factors and the exact solve, see recommend.explain)."""
-    stats = model.standardised(accounts)
     owned, als_terms = explainer.contributions_batch(accounts, items)
     wanted = items >= 0
     safe = items.clip(0)
     names = model.params.weighted
-    rows = np.arange(len(accounts))[:, None]
     terms = np.zeros_like(als_terms)
     parts = np.zeros((len(accounts), len(names), items.shape[1]))
     offset = np.zeros(len(accounts))
     for name, weight, component in model.components():
         if weight <= 0:
             continue
-        raw, mean, std = (np.asarray(a, dtype=np.float64) for a in stats[name])
-        parts[:, names.index(name)] = np.where(wanted, weight * (raw[rows, safe] - mean) / std, 0.0)
+        mean, std = _statistics(model, name, accounts)  # [B, 1] each
+        if isinstance(component, ALSRecommender):
+            own = als_terms
+            # x_u . y_i from the fitted factors: the served score, not the terms' exact solve
+            user = np.asarray(model.user_factors[accounts], dtype=np.float64)
+            raw = np.einsum("bf,bnf->bn", user, np.asarray(model.item_factors[safe], dtype=np.float64))
+        else:
+            own = _linear_terms(component, accounts, owned, safe)
+            raw = own.sum(axis=1)  # these components are linear: their terms sum to the score
+        parts[:, names.index(name)] = np.where(wanted, weight * (raw - mean) / std, 0.0)
         offset += weight * mean[:, 0] / std[:, 0]
-        own = (
-            als_terms
-            if isinstance(component, ALSRecommender)
-            else _linear_terms(component, accounts, owned, safe)
-        )
         terms += (weight / std[:, :, None]) * own
     terms *= wanted[:, None, :]
     return owned, terms, parts, offset
+
+
+def _statistics(
+    model: HybridRecommender, name: str, accounts: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(mean_u, std_u) [B, 1] of a component: recorded by the scoring that ranked the list
+    (HybridRecommender.keep_statistics), else computed now (every product scored again)."""
+    if model.statistics is not None:
+        mean, std = model.statistics[name]
+        return mean[accounts, None].astype(np.float64), std[accounts, None].astype(np.float64)
+    _, mean_now, std_now = model.standardised(accounts)[name]
+    return mean_now.astype(np.float64), std_now.astype(np.float64)
 
 
 def _linear_terms(
