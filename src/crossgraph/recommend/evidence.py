@@ -120,10 +120,12 @@ def _linear_terms(
     x, weights = component.linear_parts()
     valid = owned >= 0
     values = np.take_along_axis(np.asarray(x[accounts].toarray()), owned.clip(0), axis=1) * valid
-    unique, where = np.unique(owned.clip(0), return_inverse=True)
-    block = weights[unique].toarray() if isinstance(weights, sp.csr_matrix) else weights[unique]
-    dense = np.asarray(block, dtype=np.float64)  # [U, P]
-    gathered = dense[where.reshape(owned.shape)[:, :, None], items[:, None, :]]  # [B, O, N]
+    if isinstance(weights, sp.csr_matrix):  # the batch's owned rows, dense [U, P], then a gather
+        unique, where = np.unique(owned.clip(0), return_inverse=True)
+        block = weights[unique].toarray()
+        gathered = block[where.reshape(owned.shape)[:, :, None], items[:, None, :]]  # [B, O, N]
+    else:
+        gathered = weights[owned.clip(0)[:, :, None], items[:, None, :]]
     out: npt.NDArray[np.float64] = values[:, :, None] * gathered
     return out
 
