@@ -23,6 +23,7 @@ from rich.table import Table
 from crossgraph.model import artifact as art
 
 FACTORS, PEERS, TOP_N, SHOWN = 64, 20, 50, 3
+COMPONENTS = ["als", "ease", "knn", "rp3"]  # every component weighted: the largest shares file
 
 
 def write_synthetic(folder: Path, accounts: int, products: int, density: float) -> None:
@@ -42,6 +43,8 @@ def write_synthetic(folder: Path, accounts: int, products: int, density: float) 
     np.save(folder / "evidence_peers.npy", rng.integers(0, PEERS, (accounts, TOP_N, SHOWN), dtype=np.uint8))
     np.save(folder / "driver_items.npy", rng.integers(-1, products, (accounts, TOP_N, SHOWN), dtype=np.int32))
     np.save(folder / "driver_scores.npy", rng.random((accounts, TOP_N, SHOWN), dtype=np.float32))
+    shares = rng.integers(0, 101, (accounts, TOP_N, len(COMPONENTS)), dtype=np.uint8)
+    np.save(folder / "component_shares.npy", shares)
     ids = [f"A{i:06d}" for i in range(accounts)]
     (folder / "accounts.json").write_text(json.dumps({a: {"id": a, "name": a} for a in ids}))
     (folder / "products.json").write_text(
@@ -51,6 +54,7 @@ def write_synthetic(folder: Path, accounts: int, products: int, density: float) 
         "format": art.ARTIFACT_FORMAT,
         "version": "bench",
         "data": {"accounts": accounts, "products": products},
+        "components": COMPONENTS,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
 

@@ -317,7 +317,12 @@ def test_evidence_lists_the_buying_peers_with_dates_and_prior_purchases(
     owners = [p for p in peers_of(served, account) if item["sku"] in owned_skus(served, p)]
     assert body["peers_owning"] == item["evidence"]["peers_owning"] == len(owners)
     assert [p["id"] for p in body["peers"]] == owners
-    assert [d["sku"] for d in body["drivers"]][:3] == [d["sku"] for d in item["drivers"]]
+    # the same drivers as the list: the served blend's split, the components named in the reason
+    assert body["drivers"] == item["drivers"]
+    labels = {"als": "ALS", "ease": "EASE", "knn": "item-kNN", "rp3": "RP3beta"}
+    scored_by = item["reason"].split("; scored by ")[1]
+    named = {part.rsplit(" ", 2)[0] for part in scored_by.split(", ")}
+    assert named <= {labels[c] for c in served.artifact.manifest["components"]}, item["reason"]
     with Graph.connect(neo4j_settings) as g:
         for peer in body["peers"]:
             facts = g.write_text(

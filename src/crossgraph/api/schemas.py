@@ -42,7 +42,10 @@ class PeerRef(BaseModel):
 class Driver(BaseModel):
     sku: str
     name: str
-    contribution: float = Field(description="This owned product's share of the ALS score")
+    contribution: float = Field(
+        description="This owned product's part of the score: for the model's list, of the served "
+        "blend (summed over its weighted components); for items beyond it, of the ALS score"
+    )
 
 
 class EvidenceSummary(BaseModel):
@@ -154,7 +157,8 @@ class RecommendationList(BaseModel):
                         "score": 99.6,
                         "model_score": 2.41,
                         "source": "model",
-                        "reason": "7 of your 20 closest peers own Service Premium; goes with Press X100",
+                        "reason": "7 of your 20 closest peers own Service Premium; goes with Press X100, "
+                        "which you own; scored by EASE 60 %, ALS 40 %",
                         "evidence": {"peers_considered": 20, "peers_owning": 7, "top_peers": []},
                         "drivers": [{"sku": "M-100", "name": "Press X100", "contribution": 0.31}],
                     }

@@ -110,7 +110,7 @@ def product_evidence(engine: Engine, graph: GraphLink, account_id: str, sku: str
         share_of_all_accounts=_share(engine, item),
         peers=[_peer_purchase(engine, p, purchases.get(p.id)) for p in buyers],
         owned_before=[_prior(engine, s, n, mine) for s, n in before.most_common(10)],
-        drivers=[schemas.Driver(**d) for d in engine.drivers(index, [item], 5)[0]],
+        drivers=[schemas.Driver(**d) for d in engine.explained(index, item, 5)[0]],
         dismissed=dismissed,
         partial=live_facts is None,
         notes=notes,

@@ -14,9 +14,11 @@
     similar_scores.npy      their similarity (float32)
     recommended.npy         top-N unowned products per account by the served model (int32; -1 = none)
     recommended_scores.npy  their scores (float32)
-    evidence_counts.npy, evidence_peers.npy, driver_items.npy, driver_scores.npy
-                            peer evidence and drivers of every stored recommendation
-                            (crossgraph.recommend.evidence), so the sidebar path only reads
+    evidence_counts.npy, evidence_peers.npy, driver_items.npy, driver_scores.npy,
+    component_shares.npy    peer evidence (ALS peers), drivers (the served blend's split) and
+                            each weighted component's percent of the score, for every stored
+                            recommendation (crossgraph.recommend.evidence; manifest
+                            "components" names the share columns), so the sidebar path only reads
     accounts.json / products.json   display attributes (name, industry, country, category, ...)
 
 Scoring the blend needs EASE and item-kNN matrices that are large; serving reads the
@@ -50,7 +52,7 @@ from crossgraph.recommend.evidence import NONE_PEER, stored_evidence
 from crossgraph.recommend.explain import ALSExplainer
 
 T = TypeVar("T")
-ARTIFACT_FORMAT = 3  # 2: adds als_confidence.npz; 3: stored evidence and drivers
+ARTIFACT_FORMAT = 4  # 2: als_confidence.npz; 3: stored evidence and drivers; 4: blended drivers, shares
 
 
 def fingerprint(interactions: Interactions) -> str:
@@ -117,6 +119,7 @@ def write_artifact(
     every = np.arange(n)
     owned = holdings(interactions, installed)
     peers, peer_scores, peers_manifest = similar_accounts(folder, model.user_factors, similar_k, peer_search)
+    model.keep_statistics()  # the ranking's standardisation, reused to split its scores (drivers)
     items, item_scores = model.recommend(every, k=top_n, exclude_owned=True, held=owned)
     np.save(folder / "account_ids.npy", interactions.accounts.to_array())
     np.save(folder / "product_ids.npy", interactions.products.to_array())
@@ -130,7 +133,7 @@ def write_artifact(
     np.save(folder / "recommended.npy", items.astype(np.int32))
     np.save(folder / "recommended_scores.npy", item_scores.astype(np.float32))
     explainer = ALSExplainer(model.item_factors, confidence, model.params.als.regularization)
-    stored = stored_evidence(owned, peers, items, explainer)
+    stored = stored_evidence(owned, peers, items, model, explainer)
     for name, array in stored.items():
         np.save(folder / f"{name}.npy", array)
     _write_json(folder / "accounts.json", {str(a["id"]): a for a in accounts})
@@ -139,7 +142,8 @@ def write_artifact(
         "format": ARTIFACT_FORMAT,
         "version": version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": "hybrid (ALS + EASE + item-kNN)",
+        "model": model.params.describe(),
+        "components": model.params.weighted,
         "params": model.params.to_dict(),
         "data": {
             "fingerprint": fingerprint(interactions),
@@ -202,6 +206,7 @@ class Artifact:
     evidence_peers: npt.NDArray[np.uint8]
     driver_items: npt.NDArray[np.int32]
     driver_scores: npt.NDArray[np.float32]
+    component_shares: npt.NDArray[np.uint8]
     account_info: dict[str, dict[str, Any]]
     product_info: dict[str, dict[str, Any]]
     peer_index: PeerIndex
@@ -256,6 +261,7 @@ class Artifact:
             evidence_peers=array("evidence_peers"),
             driver_items=array("driver_items"),
             driver_scores=array("driver_scores"),
+            component_shares=array("component_shares"),
             account_info=info("accounts"),
             product_info=info("products"),
             peer_index=PeerIndex.load(path, account_factors, manifest),
@@ -272,6 +278,7 @@ def check_shapes(artifact: Artifact) -> None:
     recommended, recommended_scores, evidence_counts (A, N), products in [-1, P)
     evidence_peers (A, N, T), positions in [0, K) or NONE_PEER
     driver_items, driver_scores (A, N, D), products in [-1, P)
+    component_shares (A, N, C), C = len(manifest "components")
     """
     a = artifact
     n_accounts, n_products = len(a.accounts), len(a.products)
@@ -296,6 +303,12 @@ def check_shapes(artifact: Artifact) -> None:
         ),
         ("driver_items.npy", a.driver_items.shape, (n_accounts, top_n, drivers), "recommended.npy"),
         ("driver_scores.npy", a.driver_scores.shape, (n_accounts, top_n, drivers), "driver_items.npy"),
+        (
+            "component_shares.npy",
+            a.component_shares.shape,
+            (n_accounts, top_n, len(a.manifest.get("components", []))),
+            "recommended.npy and manifest.json's components",
+        ),
     ]
     for name, shape, want, against in expected:
         if tuple(shape) != want:

@@ -143,6 +143,10 @@ class ItemKNNRecommender(Recommender):
     def score(self, account_indices: IntArray) -> ScoreArray:
         return np.asarray((self.account_rows[account_indices] @ self.similarity).toarray(), dtype=np.float32)
 
+    def linear_parts(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """(X, S) with score = X S: account rows x_u and the item-item similarity."""
+        return self.account_rows, self.similarity
+
     def contributions(self, account_idx: int, item_idx: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
         """Owned items j of the account and x_uj * sim(j, item): the exact terms of its score."""
         row = self.account_rows[account_idx]
@@ -203,6 +207,10 @@ class EASERecommender(Recommender):
 
     def score(self, account_indices: IntArray) -> ScoreArray:
         return np.asarray(self.owned[account_indices] @ self.weights, dtype=np.float32)
+
+    def linear_parts(self) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
+        """(X, B) with score = X B: the binary owned rows and the item-item weights."""
+        return self.owned, self.weights
 
     def contributions(self, account_idx: int, item_idx: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
         """Owned items j of the account and B_j,item: the exact terms of its score."""

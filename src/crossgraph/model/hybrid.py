@@ -36,6 +36,9 @@ from crossgraph.model.base import IntArray, Recommender, ScoreArray
 from crossgraph.model.baselines import EASEParams, EASERecommender, ItemKNNParams, ItemKNNRecommender
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 
+# How a component is named to a rep (the reason's "scored by ...") and in the manifest
+COMPONENT_LABELS = {"als": "ALS", "ease": "EASE", "knn": "item-kNN", "rp3": "RP3beta"}
+
 # Defaults: the result of `crossgraph.model.tuning.tune` (seed 0, budget 20, three rolling
 # 99-day validation folds ending 2011-09-01) on Online Retail - purchases before the
 # 2011-09-01 cutoff only. Rerun: benchmarks/evaluate_online_retail.py --tune.
@@ -87,6 +90,16 @@ class HybridParams:
             "rp3": self.rp3_weight / total,
         }
 
+    @property
+    def weighted(self) -> list[str]:
+        """The components that score (weight > 0), in blend order."""
+        return [name for name, share in self.blend.items() if share > 0]
+
+    def describe(self) -> str:
+        """'hybrid (ALS + EASE + item-kNN)', 'hybrid (item-kNN; ALS for peers)': what scores the list."""
+        scoring = " + ".join(COMPONENT_LABELS[c] for c in self.weighted)
+        return f"hybrid ({scoring}{'' if self.als_weight > 0 else '; ALS for peers'})"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "als": self.als.to_dict(),
@@ -130,6 +143,9 @@ class HybridRecommender(Recommender):
         self.knn: ItemKNNRecommender | None = None
         self.rp3: RP3betaRecommender | None = None
         self.fit_seconds: dict[str, float] = {}  # per fitted component
+        # Per component (mean_u, std_u) of every account scored since `keep_statistics`, so that
+        # splitting a stored list's scores (recommend.evidence) need not score every product again
+        self.statistics: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] | None = None
 
     @property
     def user_factors(self) -> npt.NDArray[np.float32]:
@@ -178,11 +194,21 @@ class HybridRecommender(Recommender):
             out[name] = (raw, mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32))
         return out
 
+    def keep_statistics(self) -> None:
+        """From now on `score` records each account's standardisation (see `statistics`)."""
+        self.statistics = {
+            name: (np.zeros(self.n_accounts, dtype=np.float32), np.ones(self.n_accounts, dtype=np.float32))
+            for name, _, _ in self.components()
+        }
+
     def score(self, account_indices: IntArray) -> ScoreArray:
         weights = {name: w for name, w, _ in self.components()}
         total = np.zeros((len(account_indices), self.n_items), dtype=np.float32)
         for name, (raw, mean, std) in self.standardised(account_indices).items():
             total += weights[name] * (raw - mean) / std
+            if self.statistics is not None:  # rows of this call's accounts only: thread-safe
+                self.statistics[name][0][account_indices] = mean[:, 0]
+                self.statistics[name][1][account_indices] = std[:, 0]
         return total
 
     def explain(self, account_idx: int, item_idx: int, n: int = 10) -> list[tuple[int, float]]:

@@ -78,6 +78,10 @@ class RP3betaRecommender(Recommender):
     def score(self, account_indices: IntArray) -> ScoreArray:
         return np.asarray((self.owned[account_indices] @ self.similarity).toarray(), dtype=np.float32)
 
+    def linear_parts(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """(X, W) with score = X W: the binary owned rows and the walk's item-item weights."""
+        return self.owned, self.similarity
+
     def contributions(self, account_idx: int, item_idx: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
         """Owned items j of the account and W_j,item: the exact terms of its score."""
         owned = self.owned[account_idx].indices.astype(np.intp)

@@ -3,9 +3,11 @@
 Everything here is in memory and allocation-light, because a CRM sidebar asks on every
 account page: the served ranking is the artifact's precomputed top-N of the blended model,
 filtered per request, and its peer evidence and drivers were computed at training time
-(crossgraph.recommend.evidence). Products outside the stored list get the same numbers
-computed live: peer evidence from the account's nearest peers and their rows of the owned
-matrix, drivers by splitting the ALS score over the products the account owns.
+(crossgraph.recommend.evidence): drivers split the served blend's score over the products the
+account owns, and the reason names the components that scored it with their share ("scored by
+EASE 60 %, ALS 40 %"). Products outside the stored list are scored by ALS alone, so their
+numbers are computed live from ALS: peer evidence from the account's nearest peers and their
+rows of the owned matrix, drivers by splitting the ALS score.
 
 When a filter (category, kind, excludes) leaves fewer candidates than asked for, the list is
 extended by the ALS score alone (`source="als"`), ranked after every blended-model item.
@@ -36,6 +38,7 @@ import numpy.typing as npt
 
 from crossgraph.model.artifact import Artifact
 from crossgraph.model.foldin import FoldIn
+from crossgraph.model.hybrid import COMPONENT_LABELS
 from crossgraph.money import cents
 from crossgraph.recommend.evidence import NONE_PEER, peers_owning
 from crossgraph.recommend.explain import ALSExplainer
@@ -179,6 +182,8 @@ class Engine:
         self.evidence_peers = np.asarray(artifact.evidence_peers)
         self.driver_items = np.asarray(artifact.driver_items)
         self.driver_scores = np.asarray(artifact.driver_scores)
+        self.component_shares = np.asarray(artifact.component_shares)
+        self.components = [str(c) for c in artifact.manifest.get("components", [])]
         self.account_factors = artifact.account_factors
         self.product_factors = artifact.product_factors
         self.explainer = ALSExplainer(
@@ -287,6 +292,7 @@ class Engine:
         shown = self.evidence_peers[account][positions].tolist()
         driver_items = self.driver_items[account][positions, :n_drivers].tolist()
         driver_scores = self.driver_scores[account][positions, :n_drivers].tolist()
+        shares = self.component_shares[account][positions].tolist()
         peers = self.similar[account].tolist()
         similarity = self.similar_scores[account].tolist()
         considered = sum(1 for p in peers if p >= 0)
@@ -314,7 +320,7 @@ class Engine:
                 for j, c in zip(driver_items[k], driver_scores[k], strict=True)
                 if j >= 0
             ]
-            reason = model_reason(self.product_names[item], ev, found)
+            reason = model_reason(self.product_names[item], ev, found, self.scored_by(shares[k]))
             out.append(self._suggestion(item, k + 1, fits[k], scores[k], "model", reason, ev, found))
         return out
 
@@ -367,7 +373,7 @@ class Engine:
             zip(items.tolist(), scores.tolist(), places.tolist(), sources, evidence, drivers, strict=True),
             start=first_rank,
         ):
-            reason = model_reason(self.product_names[item], ev, found)
+            reason = model_reason(self.product_names[item], ev, found, "ALS")
             out.append(self._suggestion(item, rank, fit_score(place, n), score, source, reason, ev, found))
         return out
 
@@ -411,8 +417,32 @@ class Engine:
             "related_skus": [],
         }
 
+    def scored_by(self, shares: list[int]) -> str:
+        """'EASE 60 %, ALS 40 %': the components of a stored item's score, largest share first."""
+        named = sorted(zip(shares, self.components, strict=True), key=lambda p: -p[0])
+        return ", ".join(f"{COMPONENT_LABELS.get(c, c)} {pct} %" for pct, c in named if pct > 0)
+
+    def explained(self, account: int, item: int, n: int = 3) -> tuple[list[DriverDict], str]:
+        """(drivers, scored by) of the score `score_of` gives: the stored split of the served blend
+        (at most N_DRIVERS drivers) for a product in the stored list, else the live ALS split."""
+        where = np.flatnonzero(self.recommended[account] == item)
+        if not len(where):
+            return self.drivers(account, [item], n)[0], "ALS"
+        k = int(where[0])
+        found: list[DriverDict] = [
+            {"sku": self.skus[j], "name": self.product_names[j], "contribution": c}
+            for j, c in zip(
+                self.driver_items[account][k, :n].tolist(),
+                self.driver_scores[account][k, :n].tolist(),
+                strict=True,
+            )
+            if j >= 0
+        ]
+        return found, self.scored_by(self.component_shares[account][k].tolist())
+
     def drivers(self, account: int, items: npt.ArrayLike, n: int = 3) -> list[list[DriverDict]]:
-        """Per item, the owned products contributing most to its ALS score (largest first)."""
+        """Per item, the owned products contributing most to its ALS score (largest first): the
+        drivers of products outside the stored list, which ALS alone scores."""
         return [
             [{"sku": self.skus[j], "name": self.product_names[j], "contribution": c} for j, c in found]
             for found in self.explainer.drivers(account, items, n)
@@ -552,7 +582,7 @@ class Engine:
         for rank, (item, place, ev, driving) in enumerate(
             zip(items.tolist(), at.tolist(), evidence, found, strict=True), start=1
         ):
-            reason = model_reason(self.product_names[item], ev, driving)
+            reason = model_reason(self.product_names[item], ev, driving, "ALS")
             fit = fit_score(place, len(ranked))
             out.append(self._suggestion(item, rank, fit, float(scores[item]), "als", reason, ev, driving))
         return out
@@ -628,14 +658,17 @@ def peers_owning_text(owning: int, considered: int) -> str:
     return f"{owning} of your {considered} closest peers {'owns' if owning == 1 else 'own'}"
 
 
-def model_reason(name: str, evidence: EvidenceDict, drivers: list[DriverDict]) -> str:
-    """One line a rep can say out loud, built from the same numbers the response carries."""
+def model_reason(name: str, evidence: EvidenceDict, drivers: list[DriverDict], scored_by: str = "") -> str:
+    """One line a rep can say out loud, built from the same numbers the response carries; the
+    peers are ALS's, the drivers and `scored_by` ('EASE 60 %, ALS 40 %') those of the score."""
     if evidence["peers_considered"] and evidence["peers_owning"]:
         text = f"{peers_owning_text(evidence['peers_owning'], evidence['peers_considered'])} {name}"
     else:
         text = f"Accounts with a purchase profile like yours buy {name}"
     if drivers:
         text += f"; goes with {drivers[0]['name']}, which you own"
+    if scored_by:
+        text += f"; scored by {scored_by}"
     return text
 
 

@@ -7,8 +7,17 @@ and the live answers are the same numbers.
 
     evidence_counts[a, k]     how many of account a's K closest peers own product recommended[a, k]
     evidence_peers[a, k, :]   positions (in similar_accounts[a]) of the closest few of them; 255 = none
-    driver_items[a, k, :]     the owned products contributing most to its ALS score; -1 = none
-    driver_scores[a, k, :]    their contributions
+    driver_items[a, k, :]     the owned products contributing most to its served (blended) score;
+                              -1 = none
+    driver_scores[a, k, :]    their contributions, summed over the weighted components
+    component_shares[a, k, :] percent of the score each weighted component gave (blend order)
+
+The drivers split the served blend, not ALS alone (HybridRecommender.explain, batched here):
+owned product j's contribution to item i is sum_c w_c t_c(u, j, i) / std_u(s_c) over the
+components with weight > 0, so with ALS at weight 0 they are the served baseline's own terms.
+A component's share is its positive part w_c z_c(u, i) over the sum of the positive parts
+(what raised the product, not what held it back); the parts sum to the score. Peer evidence
+stays with the ALS peers (similar_accounts), whatever the blend.
 """
 
 from __future__ import annotations
@@ -17,7 +26,11 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from crossgraph.model.base import for_chunks, in_threads
+from crossgraph.model.als import ALSRecommender
+from crossgraph.model.base import Recommender, for_chunks, in_threads
+from crossgraph.model.baselines import EASERecommender, ItemKNNRecommender
+from crossgraph.model.hybrid import HybridRecommender
+from crossgraph.model.rp3beta import RP3betaRecommender
 from crossgraph.recommend.explain import ALSExplainer
 
 TOP_PEERS = 3
@@ -42,16 +55,106 @@ def peers_owning(
     return out
 
 
+def blended_split(
+    model: HybridRecommender,
+    explainer: ALSExplainer,
+    accounts: npt.NDArray[np.intp],
+    items: npt.NDArray[np.intp],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The served score of items [B, N] (-1 = none) split two ways, for accounts [B]:
+
+    owned [B, O]      the accounts' products, -1 after an account's own
+    terms [B, O, N]   owned product j's part, sum_c w_c t_c(u, j, i) / std_u(s_c)
+    parts [B, C, N]   component c's part w_c z_c(u, i), C = model.params.weighted
+    offset [B]        sum_c w_c mean_u(s_c) / std_u(s_c)
+
+    so that score = parts.sum(C) = terms.sum(O) - offset (ALS terms up to the gap between its
+    fitted factors and the exact solve, see recommend.explain)."""
+    owned, als_terms = explainer.contributions_batch(accounts, items)
+    wanted = items >= 0
+    safe = items.clip(0)
+    names = model.params.weighted
+    terms = np.zeros_like(als_terms)
+    parts = np.zeros((len(accounts), len(names), items.shape[1]))
+    offset = np.zeros(len(accounts))
+    for name, weight, component in model.components():
+        if weight <= 0:
+            continue
+        mean, std = _statistics(model, name, accounts)  # [B, 1] each
+        if isinstance(component, ALSRecommender):
+            own = als_terms
+            # x_u . y_i from the fitted factors: the served score, not the terms' exact solve
+            user = np.asarray(model.user_factors[accounts], dtype=np.float64)
+            raw = np.einsum("bf,bnf->bn", user, np.asarray(model.item_factors[safe], dtype=np.float64))
+        else:
+            own = _linear_terms(component, accounts, owned, safe)
+            raw = own.sum(axis=1)  # these components are linear: their terms sum to the score
+        parts[:, names.index(name)] = np.where(wanted, weight * (raw - mean) / std, 0.0)
+        offset += weight * mean[:, 0] / std[:, 0]
+        terms += (weight / std[:, :, None]) * own
+    terms *= wanted[:, None, :]
+    return owned, terms, parts, offset
+
+
+def _statistics(
+    model: HybridRecommender, name: str, accounts: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(mean_u, std_u) [B, 1] of a component: recorded by the scoring that ranked the list
+    (HybridRecommender.keep_statistics), else computed now (every product scored again)."""
+    if model.statistics is not None:
+        mean, std = model.statistics[name]
+        return mean[accounts, None].astype(np.float64), std[accounts, None].astype(np.float64)
+    _, mean_now, std_now = model.standardised(accounts)[name]
+    return mean_now.astype(np.float64), std_now.astype(np.float64)
+
+
+def _linear_terms(
+    component: Recommender,
+    accounts: npt.NDArray[np.intp],
+    owned: npt.NDArray[np.intp],
+    items: npt.NDArray[np.intp],
+) -> npt.NDArray[np.float64]:
+    """[B, O, N] terms x_uj M_ji of a component scoring X M (EASE, item-kNN, RP3beta)."""
+    if not isinstance(component, (EASERecommender, ItemKNNRecommender, RP3betaRecommender)):
+        raise TypeError(f"{type(component).__name__} is not a linear item-item component")
+    x, weights = component.linear_parts()
+    valid = owned >= 0
+    values = np.take_along_axis(np.asarray(x[accounts].toarray()), owned.clip(0), axis=1) * valid
+    if isinstance(weights, sp.csr_matrix):  # the batch's owned rows, dense [U, P], then a gather
+        unique, where = np.unique(owned.clip(0), return_inverse=True)
+        block = weights[unique].toarray()
+        gathered = block[where.reshape(owned.shape)[:, :, None], items[:, None, :]]  # [B, O, N]
+    else:
+        gathered = weights[owned.clip(0)[:, :, None], items[:, None, :]]
+    out: npt.NDArray[np.float64] = values[:, :, None] * gathered
+    return out
+
+
+def component_shares(parts: npt.NDArray[np.float64], blend: list[float]) -> npt.NDArray[np.uint8]:
+    """Percent [B, N, C] each component gave, from parts [B, C, N]: positive parts over their sum
+    (the blend weights where nothing is positive)."""
+    positive = parts.clip(0)
+    total = positive.sum(axis=1, keepdims=True)
+    weights = np.asarray(blend, dtype=np.float64)[None, :, None] / sum(blend)
+    share = np.where(total > 0, positive / np.where(total > 0, total, 1.0), weights)
+    out: npt.NDArray[np.uint8] = np.rint(100 * share).astype(np.uint8).transpose(0, 2, 1)
+    return out
+
+
 def _store_drivers(
+    model: HybridRecommender,
     explainer: ALSExplainer,
     recommended: npt.NDArray[np.integer],
     drivers: npt.NDArray[np.int32],
     contributions: npt.NDArray[np.float32],
+    shares: npt.NDArray[np.uint8],
     rows_per_batch: int = 16_384,
+    max_accounts: int = 256,
 ) -> None:
-    """Fill drivers/contributions [accounts, N, N_DRIVERS] for every stored recommendation.
-    Accounts go in order of how many products they own, so a batch pads little; each batch
-    holds about `rows_per_batch` owned slots (one batched solve)."""
+    """Fill drivers/contributions [accounts, N, N_DRIVERS] and shares [accounts, N, C] for every
+    stored recommendation. Accounts go in order of how many products they own, so a batch pads
+    little; each batch holds about `rows_per_batch` owned slots (one batched solve) and at most
+    `max_accounts` accounts (the blend scores them over every product to standardise)."""
     indptr = explainer.confidence.indptr
     by_size = np.argsort(np.diff(indptr), kind="stable").astype(np.intp)
     sizes = np.maximum(np.diff(indptr)[by_size], 1)
@@ -59,15 +162,21 @@ def _store_drivers(
     start = 0
     while start < len(by_size):  # sizes ascend: grow a batch while its widest account fits the budget
         stop = start + 1
-        while stop < len(by_size) and (stop - start + 1) * int(sizes[stop]) <= rows_per_batch:
+        while (
+            stop < len(by_size)
+            and stop - start < max_accounts
+            and (stop - start + 1) * int(sizes[stop]) <= rows_per_batch
+        ):
             stop += 1
         ranges.append((start, stop))
         start = stop
+    blend = [model.params.blend[c] for c in model.params.weighted]
 
     def store(start: int, stop: int) -> None:
         accounts = by_size[start:stop]
         items = recommended[accounts].astype(np.intp)
-        owned, terms = explainer.contributions_batch(accounts, items)  # [B, O, N]
+        owned, terms, parts, _ = blended_split(model, explainer, accounts, items)  # [B, O, N]
+        shares[accounts] = component_shares(parts, blend)
         take = min(N_DRIVERS, owned.shape[1])
         ranked = np.where(owned[:, :, None] >= 0, -terms, np.inf)
         best = np.argsort(ranked, axis=1, kind="stable")[:, :take, :]  # [B, take, N]
@@ -84,16 +193,18 @@ def stored_evidence(
     owned: sp.csr_matrix,
     similar: npt.NDArray[np.integer],
     recommended: npt.NDArray[np.integer],
+    model: HybridRecommender,
     explainer: ALSExplainer,
     batch: int = 256,
 ) -> dict[str, npt.NDArray[np.generic]]:
-    """The four evidence arrays for every account's stored list, in batches of accounts: the
+    """The five evidence arrays for every account's stored list, in batches of accounts: the
     peers' rows become one dense block per batch, so ownership is a gather, not a loop."""
     n_accounts, top_n = recommended.shape
     counts = np.zeros((n_accounts, top_n), dtype=np.uint8)
     shown = np.full((n_accounts, top_n, TOP_PEERS), NONE_PEER, dtype=np.uint8)
     drivers = np.full((n_accounts, top_n, N_DRIVERS), -1, dtype=np.int32)
     contributions = np.zeros((n_accounts, top_n, N_DRIVERS), dtype=np.float32)
+    shares = np.zeros((n_accounts, top_n, len(model.params.weighted)), dtype=np.uint8)
 
     def gather(start: int, stop: int) -> None:
         items = recommended[start:stop].astype(np.intp)  # [B, N], -1 = none
@@ -109,10 +220,11 @@ def stored_evidence(
         shown[start:stop] = np.where(valid, order, NONE_PEER).transpose(0, 2, 1).astype(np.uint8)
 
     for_chunks(n_accounts, batch, gather)
-    _store_drivers(explainer, recommended, drivers, contributions)
+    _store_drivers(model, explainer, recommended, drivers, contributions, shares)
     return {
         "evidence_counts": counts,
         "evidence_peers": shown,
         "driver_items": drivers,
         "driver_scores": contributions,
+        "component_shares": shares,
     }
