@@ -363,6 +363,22 @@ def test_a_damaged_artifact_is_refused_at_load_naming_the_file(
     assert str(refused.value).startswith(f"{folder / file}: ")
 
 
+def test_an_artifact_written_before_blended_drivers_still_serves(engine: Engine, tmp_path: Path) -> None:
+    """Format 3 (no component shares) loads after an upgrade: the same list, reasons without
+    'scored by', until the next training run writes format 4."""
+    folder = tmp_path / "format3"
+    shutil.copytree(engine.artifact.path, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.pop("components", None)
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 3}))
+    (folder / "component_shares.npy").unlink()
+    old = Engine(Artifact.load(folder))
+    account = engine.account_ids[0]
+    items = old.recommend(old.account_index[account], 5)
+    assert [i["sku"] for i in items] == [i["sku"] for i in engine.recommend(engine.account_index[account], 5)]
+    assert items and all("scored by" not in i["reason"] for i in items)
+
+
 def test_an_artifact_of_another_format_is_refused_naming_the_manifest(engine: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "old"
     shutil.copytree(engine.artifact.path, folder)

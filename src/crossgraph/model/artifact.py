@@ -53,6 +53,9 @@ from crossgraph.recommend.explain import ALSExplainer
 
 T = TypeVar("T")
 ARTIFACT_FORMAT = 4  # 2: als_confidence.npz; 3: stored evidence and drivers; 4: blended drivers, shares
+# Format 3 still loads (its drivers split ALS only, its reasons name no components), so serving
+# goes on after an upgrade until the next training run writes format 4.
+FORMATS_READ = (3, ARTIFACT_FORMAT)
 
 
 def fingerprint(interactions: Interactions) -> str:
@@ -220,7 +223,7 @@ class Artifact:
         """Read the artifact in `path`; InvalidArtifact names the file that cannot be read or
         whose shape disagrees with the rest, so a damaged version fails here, not per request."""
         manifest = _read(path / "manifest.json", lambda f: json.loads(f.read_text(encoding="utf-8")))
-        if manifest.get("format") != ARTIFACT_FORMAT:
+        if manifest.get("format") not in FORMATS_READ:
             raise InvalidArtifact(
                 f"{path / 'manifest.json'}: artifact format {manifest.get('format')!r}, "
                 f"expected {ARTIFACT_FORMAT}"
@@ -261,7 +264,9 @@ class Artifact:
             evidence_peers=array("evidence_peers"),
             driver_items=array("driver_items"),
             driver_scores=array("driver_scores"),
-            component_shares=array("component_shares"),
+            component_shares=array("component_shares")
+            if manifest["format"] >= 4
+            else np.zeros((*array("recommended").shape, 0), dtype=np.uint8),  # 3: no shares stored
             account_info=info("accounts"),
             product_info=info("products"),
             peer_index=PeerIndex.load(path, account_factors, manifest),
