@@ -144,7 +144,7 @@ def test_the_cli_refreshes_and_shows_the_worklist(
     snapshot = latest_snapshot(tmp_path / "snapshots")
     assert snapshot is not None and "121 accounts as of 2026-06-30" in result.output
     # ... and the KPIs of that day, which GET /v1/kpis then answers without asking the graph
-    assert "KPIs as of 2026-06-30 and the top" in result.output
+    assert "KPIs as of 2026-06-30 (with their quarterly history) and the top" in result.output
     settings = served.settings.model_copy(update={"worklist_dir": tmp_path / "snapshots"})
     with TestClient(create_app(served.settings)) as client:  # no nightly file there: ranked live
         ranked_live = client.get("/v1/whitespace", params={"top": 4, "limit": 3}, headers=READ).json()
