@@ -68,8 +68,31 @@ ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=140)
 
 
-def build(settings: Settings, work: Path, accounts: int, products: int, seed: int) -> None:
-    """Demo data in the graph and a promoted model, unless --workdir already has them."""
+def bench_settings(work: Path, *, heap: str = "2g", pagecache: str = "1g", **overrides: Any) -> Settings:
+    """A benchmark's own local Neo4j (a free port unless `neo4j_port` is given) with its data,
+    models and keys in `work`; the benchmarks share this so they measure the same set-up."""
+    fields: dict[str, Any] = {
+        "neo4j_uri": None,
+        "neo4j_port": free_port(),
+        "data_dir": work / "data",
+        "model_dir": work / "models",
+        "api_keys_file": work / "keys.json",
+        "neo4j_heap": heap,
+        "neo4j_pagecache": pagecache,
+    }
+    return Settings(**{**fields, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def build(
+    settings: Settings,
+    work: Path,
+    accounts: int,
+    products: int | None,
+    seed: int,
+    as_of: date | None = date(2026, 6, 30),
+) -> None:
+    """Demo data in the graph and a promoted model, unless --workdir already has them
+    (`products` None: the generator's default; `as_of` None: today)."""
     registry = Registry(settings.model_dir)
     if registry.current_version() is not None:
         console.print(f"reusing model {registry.current_version()} in {settings.model_dir}", style="dim")
@@ -77,9 +100,7 @@ def build(settings: Settings, work: Path, accounts: int, products: int, seed: in
     started = time.perf_counter()
     with Graph.connect(settings) as g:
         if not g.read("count_nodes"):  # a kept --workdir has the data already
-            generate_demo(
-                work / "demo", accounts=accounts, products=products, seed=seed, as_of=date(2026, 6, 30)
-            )
+            generate_demo(work / "demo", accounts=accounts, products=products, seed=seed, as_of=as_of)
             init_schema(g)
             load_directory(g, work / "demo")
             console.print(f"demo data loaded in {time.perf_counter() - started:.0f} s", style="dim")
@@ -274,15 +295,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="crossgraph-api-bench-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        settings = Settings(
-            neo4j_uri=None,
-            neo4j_port=free_port(),
-            data_dir=work / "data",
-            model_dir=work / "models",
-            api_keys_file=work / "keys.json",
-            neo4j_heap="2g",
-            neo4j_pagecache="1g",
-        )
+        settings = bench_settings(work)
         server = LocalServer(settings)
         server.start(echo=lambda m: console.print(m, style="dim"))
         api: subprocess.Popen[bytes] | None = None

@@ -35,7 +35,7 @@ from rich.table import Table
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import build
+from api import bench_settings, build
 
 from crossgraph.api.app import create_app
 from crossgraph.graph.changes import account_rows
@@ -43,8 +43,7 @@ from crossgraph.graph.driver import Graph
 from crossgraph.keys import ApiKey
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.folding import fold_account
-from crossgraph.server.local import LocalServer, free_port
-from crossgraph.settings import Settings
+from crossgraph.server.local import LocalServer
 
 console = Console(width=140)
 KEY = "bench-write-key"
@@ -117,15 +116,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="crossgraph-foldin-bench-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        settings = Settings(
-            neo4j_uri=None,
-            neo4j_port=free_port(),
-            data_dir=work / "data",
-            model_dir=work / "models",
+        settings = bench_settings(
+            work,
             api_keys_file=work / "no-keys.json",
             api_keys=[ApiKey(name="bench", key=SecretStr(KEY), scopes=["write"])],
-            neo4j_heap="2g",
-            neo4j_pagecache="1g",
         )
         server = LocalServer(settings)
         server.start(echo=lambda m: console.print(m, style="dim"))

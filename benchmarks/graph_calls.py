@@ -48,18 +48,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from crossgraph.data.demo import generate_demo
-from crossgraph.graph.driver import Graph
-from crossgraph.graph.export import export_accounts, export_order_lines, export_products
-from crossgraph.graph.ingest import load_directory
-from crossgraph.graph.schema import init_schema
 from crossgraph.keys import create_key
 from crossgraph.model.artifact import Artifact
-from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.registry import Registry
-from crossgraph.model.train import train
 from crossgraph.server.local import LocalServer, free_port
 from crossgraph.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api import bench_settings, build  # the same set-up as benchmarks/api.py
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=140)
@@ -78,32 +74,6 @@ PORTFOLIO = {
     "KPIs": "/v1/kpis",
     "worklist first page": "/v1/accounts?limit=50",
 }
-
-
-def build(settings: Settings, work: Path, accounts: int, seed: int) -> None:
-    """Demo data in the graph and a promoted model, unless --workdir already has them."""
-    registry = Registry(settings.model_dir)
-    if registry.current_version() is not None:
-        console.print(f"reusing model {registry.current_version()} in {settings.model_dir}", style="dim")
-        return
-    started = time.perf_counter()
-    with Graph.connect(settings) as g:
-        if not g.read("count_nodes"):  # a kept --workdir has the data already
-            generate_demo(work / "demo", accounts=accounts, seed=seed)
-            init_schema(g)
-            load_directory(g, work / "demo")
-            console.print(f"demo data loaded in {time.perf_counter() - started:.0f} s", style="dim")
-        config = json.loads((ROOT / "training" / "params.json").read_text())
-        result = train(
-            export_order_lines(g),
-            export_accounts(g),
-            export_products(g),
-            registry,
-            params=HybridParams.from_dict(config["model"]),
-            test_days=int(config.get("test_days", 120)),
-        )
-    registry.promote(result.version)
-    console.print(f"model {result.version} trained in {time.perf_counter() - started:.0f} s", style="dim")
 
 
 def refresh(env: dict[str, str], settings: Settings, force: bool) -> float | None:
@@ -199,14 +169,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="crossgraph-graph-calls-") as tmp:
         work = (args.workdir or Path(tmp)).resolve()
         work.mkdir(parents=True, exist_ok=True)
-        settings = Settings(
-            neo4j_uri=None,
-            neo4j_port=args.neo4j_port or free_port(),
-            data_dir=work / "data",
-            model_dir=work / "models",
-            api_keys_file=work / "keys.json",
-            neo4j_heap=os.environ.get("CROSSGRAPH_NEO4J_HEAP", "1g"),
-            neo4j_pagecache=os.environ.get("CROSSGRAPH_NEO4J_PAGECACHE", "1g"),
+        settings = bench_settings(
+            work,
+            heap=os.environ.get("CROSSGRAPH_NEO4J_HEAP", "1g"),
+            pagecache=os.environ.get("CROSSGRAPH_NEO4J_PAGECACHE", "1g"),
+            neo4j_port=args.neo4j_port,
         )
         server = LocalServer(settings)
         server.start(echo=lambda m: console.print(m, style="dim"))
@@ -224,7 +191,7 @@ def main() -> None:
             "CROSSGRAPH_API_REPORT_TIMEOUT": str(max(args.graph_timeout, 300.0)),
         }
         try:
-            build(settings, work, args.accounts, args.seed)
+            build(settings, work, args.accounts, None, args.seed, as_of=None)
             refreshed = refresh(env, settings, args.refresh)
             key = create_key(settings.keys_file, f"bench-{time.time_ns()}", ["read", "admin"])  # unlimited
             ids = Artifact.load(Registry(settings.model_dir).current().path).accounts.ids.tolist()

@@ -50,6 +50,9 @@ from crossgraph.model.train import train
 from crossgraph.server.local import LocalServer, free_port
 from crossgraph.settings import Settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api import bench_settings  # the same local Neo4j set-up as benchmarks/api.py
+
 console = Console(width=140)
 CALL_TIMEOUT = 30.0
 
@@ -205,15 +208,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="crossgraph-soak-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        settings = Settings(
-            neo4j_uri=None,
-            neo4j_port=free_port(),
-            data_dir=work / "data",
-            model_dir=work / "models",
-            api_keys_file=work / "keys.json",
-            neo4j_heap="1g",
-            neo4j_pagecache="512m",
-        )
+        settings = bench_settings(work, heap="1g", pagecache="512m")
         server = LocalServer(settings)
         server.start(echo=lambda m: console.print(m, style="dim"))
         api: subprocess.Popen[bytes] | None = None

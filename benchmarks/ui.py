@@ -45,13 +45,12 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import build, wait_ready  # the same demo build and readiness wait as benchmarks/api.py
+from api import bench_settings, build, wait_ready  # the same set-up as benchmarks/api.py
 
 from crossgraph.keys import create_key
 from crossgraph.model.artifact import Artifact
 from crossgraph.model.registry import Registry
 from crossgraph.server.local import LocalServer, free_port
-from crossgraph.settings import Settings
 from crossgraph.web.tokens import embed_secret, mint_embed
 from crossgraph.web.users import create_user
 
@@ -190,15 +189,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="crossgraph-ui-bench-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        settings = Settings(
-            neo4j_uri=None,
-            neo4j_port=free_port(),
-            data_dir=work / "data",
-            model_dir=work / "models",
-            api_keys_file=work / "keys.json",
-            neo4j_heap="2g",
-            neo4j_pagecache="1g",
-        )
+        settings = bench_settings(work)
         server = LocalServer(settings)
         server.start(echo=lambda m: console.print(m, style="dim"))
         api: subprocess.Popen[bytes] | None = None
