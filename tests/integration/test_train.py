@@ -36,10 +36,8 @@ GOOD = HybridParams.from_dict(
 )
 
 
-def params_file(path: Path, params: HybridParams, tolerance: float = 0.02) -> Path:
-    path.write_text(
-        json.dumps({"model": params.to_dict(), "gate": {"tolerance": tolerance}, "test_days": 180})
-    )
+def params_file(path: Path, params: HybridParams) -> Path:
+    path.write_text(json.dumps({"model": params.to_dict(), "test_days": 180}))
     return path
 
 
@@ -100,13 +98,10 @@ def test_train_promotes_writes_back_and_the_gate_refuses_a_bad_model(
     listing = runner.invoke(app, ["models", "list"])
     assert "refused" in listing.output and "passed" in listing.output
 
-    # Tuning searches before the cutoff and the manifest records what it chose. The tolerance
-    # of 1 leaves one gate condition, beating popularity, which any tuned model does on this
-    # data (the comparison with the current model is the refusal above): the run must pass.
-    lenient = params_file(tmp_path / "lenient.json", HybridParams(), tolerance=1.0)
-    tuned = runner.invoke(
-        app, ["train", "--params", str(lenient), "--tune-minutes", "0.25", "--no-write-back"]
-    )
+    # Tuning searches before the cutoff and the manifest records what it chose; the tuned model
+    # is within the noise of the current one (or better), so the run passes.
+    start = params_file(tmp_path / "start.json", HybridParams())
+    tuned = runner.invoke(app, ["train", "--params", str(start), "--tune-minutes", "0.25", "--no-write-back"])
     assert tuned.exit_code == 0, tuned.output
     manifest = Registry(tmp_path / "models").versions()[-1].manifest
     assert manifest["gate"]["passed"] is True

@@ -257,6 +257,11 @@ def train(
     def say(message: str) -> None:
         err_console.print(message, style="dim", highlight=False)
 
+    if gate.tolerance is not None:
+        say(
+            "gate.tolerance is deprecated and ignored: the gate refuses a model the current one beats "
+            "with a paired bootstrap interval excluding zero (docs/quality.md)"
+        )
     timings: dict[str, float] = {}
     with graph() as g:
         say("exporting purchases from the graph")

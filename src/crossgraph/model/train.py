@@ -22,12 +22,14 @@ from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.split import time_split
 from crossgraph.errors import InvalidInput
 from crossgraph.model.artifact import fingerprint, write_artifact
+from crossgraph.model.bootstrap import Interval, paired_bootstrap
 from crossgraph.model.evaluate import (
     BASELINE,
+    PAIRED_METRIC,
     EvaluationConfig,
     EvaluationReport,
     evaluate_models,
-    evaluate_recommender,
+    score_recommender,
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.peers import PeerSearch
@@ -37,7 +39,7 @@ from crossgraph.model.tuning import tune, tuned_config
 if TYPE_CHECKING:
     from crossgraph.model.spark_als import SparkConfig
 
-GATE_METRIC = "ndcg@10"
+GATE_METRIC = PAIRED_METRIC  # the bootstrap resamples per-account NDCG@10
 SPARK_EASE_MAX_PRODUCTS = 20_000
 
 
@@ -53,13 +55,22 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """A new model is promoted only if no baseline of the same run beats it with a paired
-    bootstrap interval of the NDCG@10 difference that excludes zero (model.bootstrap), and it
-    is not worse than the current model (refitted with its own parameters on the same split)
-    by more than `tolerance`."""
+    """A new model is promoted only if neither a baseline of the same run nor the current model
+    (refitted with its own parameters on the same split) beats it with a paired bootstrap
+    interval of the NDCG@10 difference that excludes zero (model.bootstrap).
 
-    tolerance: float = 0.02  # relative, on GATE_METRIC, against the current model
+    `tolerance` is what the gate used before (a point comparison with the current model within
+    a relative tolerance); it is accepted so that older parameter files still load, and ignored."""
+
     metric: str = GATE_METRIC
+    tolerance: float | None = None  # deprecated, ignored: the interval decides
+
+    def __post_init__(self) -> None:
+        if self.metric != GATE_METRIC:
+            raise InvalidInput(
+                f"gate metric {self.metric!r}: the gate compares per-account {GATE_METRIC} with a "
+                f"paired bootstrap, so it must be {GATE_METRIC!r}"
+            )
 
 
 def baseline_reasons(report: EvaluationReport) -> list[str]:
@@ -80,6 +91,27 @@ def baseline_reasons(report: EvaluationReport) -> list[str]:
     return reasons
 
 
+def current_model_reason(
+    report: EvaluationReport, current: str, current_scores: Any
+) -> tuple[Interval, str | None]:
+    """The served model against the current model refitted on the same split (`current_scores`:
+    its NDCG@10 per test account, the split's order): the paired bootstrap interval of served
+    minus current, and a reason to refuse when it lies entirely below zero (else None)."""
+    served = report.served
+    if served.per_account is None:
+        raise InvalidInput("the evaluation report has no per-account scores: the gate needs them")
+    interval = paired_bootstrap(served.per_account, current_scores)
+    if interval.high >= 0:
+        return interval, None
+    return interval, (
+        f"{GATE_METRIC} {served.metrics[GATE_METRIC]:.4f} is below the current model {current} "
+        f"({served.metrics[GATE_METRIC] - interval.difference:.4f}, refitted on the same split): "
+        f"difference {interval.difference:+.4f}, {interval.level:.0%} interval "
+        f"[{interval.low:+.4f}, {interval.high:+.4f}] excludes zero "
+        f"(paired bootstrap over {interval.accounts:,} test accounts)"
+    )
+
+
 @dataclass
 class TrainResult:
     version: str
@@ -89,6 +121,7 @@ class TrainResult:
     reasons: list[str] = field(default_factory=list)
     current_version: str | None = None
     current_score: float | None = None
+    current_interval: Interval | None = None  # served minus the current model, paired bootstrap
     manifest: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: tune, evaluate, ...
 
@@ -189,15 +222,12 @@ def train(
             current_params = HybridParams.from_dict(registry.get(current).manifest["params"])
             split = time_split(lines, cut)
             refit = HybridRecommender(current_params).fit(split.train)
-            metrics, _ = evaluate_recommender(refit, split)
-            result.current_version, result.current_score = current, float(metrics[gate.metric])
-            floor = result.current_score * (1 - gate.tolerance)
-            if result.score < floor:
+            scored = score_recommender(refit, split)
+            result.current_version, result.current_score = current, float(scored.metrics[gate.metric])
+            result.current_interval, reason = current_model_reason(report, current, scored.per_account)
+            if reason is not None:
                 result.passed = False
-                result.reasons.append(
-                    f"{gate.metric} {result.score:.4f} is below the current model {current} "
-                    f"({result.current_score:.4f}) minus the {gate.tolerance:.0%} tolerance ({floor:.4f})"
-                )
+                result.reasons.append(reason)
     say("fitting the model on all purchases")
     with timed(clock, "fit"):
         interactions = build_interactions(lines)
@@ -229,9 +259,11 @@ def train(
                         "passed": result.passed,
                         "reasons": result.reasons,
                         "metric": gate.metric,
-                        "tolerance": gate.tolerance,
                         "current_version": result.current_version,
                         "current_score": result.current_score,
+                        "current_interval": None
+                        if result.current_interval is None
+                        else result.current_interval.to_dict(),
                         "best_baseline": report.best_baseline(GATE_METRIC).name,
                         "interval": report.comparison(),
                     },
