@@ -6,9 +6,10 @@ go on to the remaining folds, and a candidate's score is the mean over the folds
 scored on. The winner is the best candidate among those that reached the highest rung.
 
 Time: before each evaluation the scheduler checks `clock() < deadline`; past it, it starts
-nothing new. The first candidate (the starting parameters) is always scored on fold 0, so
-there is a result even with no time left; a running evaluation is never interrupted, so the
-overrun is at most one evaluation.
+nothing new. The first `required` candidates (the starting parameters and the untuned
+defaults) are always scored on fold 0, so there is a result even with no time left and the
+known-good parameters always compete; a running evaluation is never interrupted, so the
+overrun is at most one evaluation beyond those.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def successive_halving(
     eta: int = 3,
     max_survivors: int = 4,
     clock: Callable[[], float] = time.monotonic,
+    required: int = 1,
 ) -> HalvingResult[T]:
     """Score `candidates` with evaluate(candidate, fold) and return the best; see the module doc."""
     if not candidates:
@@ -65,7 +67,7 @@ def successive_halving(
         entry.seconds += clock() - started
 
     for n, candidate in enumerate(candidates):
-        if n > 0 and clock() >= deadline:
+        if n >= required and clock() >= deadline:
             complete = False
             break
         entry = Scored(candidate)

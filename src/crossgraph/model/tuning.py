@@ -12,9 +12,12 @@ Search, in stages, each given a share of the time budget (unused time rolls over
    grid), item-kNN neighbours x shrinkage, RP3beta alpha x beta - and ALS (seeded random
    order over factors x regularisation (log grid) x alpha x weighting);
    each stage is successive halving over the windows (model.halving), the starting
-   parameters first, so the baselines get the same effort on the same windows as the model;
-2. blend weights on a coarse simplex (steps of `blend_step`, ALS > 0) on cached
-   standardised scores (no refit);
+   parameters and the untuned defaults first and always scored, then the grid nearest to the
+   start (model.grid_order), so the baselines get the same effort on the same windows as the
+   model and a search cut short has scored the likely-good region;
+2. blend weights on a coarse simplex (steps of `blend_step`, ALS > 0, nearest to the starting
+   blend first), then steps of `blend_step / 2` around the best, on cached standardised
+   scores (no refit);
 3. coverage guard: a blend may not lose more than `max_coverage_loss` (relative) of the best
    tuned baseline's catalogue coverage@k;
 4. never worse than a baseline: when the best blend scores below the best tuned baseline,
@@ -49,15 +52,16 @@ from crossgraph.model.baselines import (
     PopularityRecommender,
 )
 from crossgraph.model.evaluate import EvaluationConfig
+from crossgraph.model.grid_order import likely_good_first
 from crossgraph.model.halving import HalvingResult, successive_halving
-from crossgraph.model.hybrid import HybridParams
+from crossgraph.model.hybrid import DEFAULT_ALS, DEFAULT_EASE, HybridParams
 from crossgraph.model.metrics import ranking_metrics
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 
 COMPONENTS = ("als", "ease", "knn", "rp3")  # blend components, in blend-weight order
 BASELINES = ("popularity", "ease", "knn")  # the tuned baselines the served model must not lose to
 KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (> max survivors)
-STAGE_SHARES = {"popularity": 0.03, "ease": 0.17, "knn": 0.15, "rp3": 0.15, "als": 0.42, "blend": 0.08}
+STAGE_SHARES = {"popularity": 0.03, "ease": 0.17, "knn": 0.13, "rp3": 0.12, "als": 0.40, "blend": 0.15}
 
 
 def _default_weightings() -> tuple[WeightingConfig, ...]:
@@ -71,9 +75,9 @@ def _default_weightings() -> tuple[WeightingConfig, ...]:
 
 @dataclass(frozen=True)
 class SearchSpace:
-    factors: tuple[int, ...] = (32, 64, 128, 256)
-    regularization: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)  # log grid
-    alpha: tuple[float, ...] = (1.0, 5.0)
+    factors: tuple[int, ...] = (64, 128, 256)
+    regularization: tuple[float, ...] = (1.0, 10.0, 100.0)  # log grid
+    alpha: tuple[float, ...] = (1.0,)
     iterations: tuple[int, ...] = (15,)
     weighting: tuple[WeightingConfig, ...] = field(default_factory=_default_weightings)
     ease_regularization: tuple[float, ...] = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)  # log grid
@@ -97,6 +101,20 @@ class SearchSpace:
         for parts in itertools.product(range(steps + 1), repeat=len(components)):
             if sum(parts) == steps and parts[0] > 0:
                 out.append({c: p / steps for c, p in zip(components, parts, strict=True)})
+        return out
+
+    def refinements(self, weights: dict[str, float]) -> list[dict[str, float]]:
+        """The blends `blend_step / 2` away from `weights`: half a step moved from one component
+        to another (ALS stays > 0 unless it was 0 already, no weight below 0)."""
+        half = self.blend_step / 2
+        out = []
+        for give, take in itertools.permutations(weights, 2):
+            if weights[give] < half - 1e-9 or (give == "als" and weights[give] - half < 1e-9):
+                continue
+            moved = dict(weights)
+            moved[give] = round(moved[give] - half, 6)
+            moved[take] = round(moved[take] + half, 6)
+            out.append(moved)
         return out
 
 
@@ -380,6 +398,7 @@ def tune(
         make: Callable[[Any], Recommender],
         describe: Callable[[Any], dict[str, Any]],
         cache: bool,
+        required: int = 1,
     ) -> HalvingResult[Any]:
         nonlocal complete
         keys = {id(o): repr(o) for o in options}
@@ -388,7 +407,7 @@ def tune(
         def evaluate(option: Any, fold: int) -> float:
             return scorer.run(stage, keys[id(option)], make(option), fold, keep=cache)
 
-        found = successive_halving(options, evaluate, len(folds), until, clock=clock)
+        found = successive_halving(options, evaluate, len(folds), until, clock=clock, required=required)
         complete &= found.complete
         for s in found.scored:
             cov = scorer.mean_coverage(stage, keys[id(s.candidate)], len(s.fold_scores))
@@ -402,10 +421,8 @@ def tune(
         )
         return found
 
-    def ordered(first: Any, rest: list[Any]) -> list[Any]:
-        others = [o for o in rest if o != first]
-        order = rng.permutation(len(others))
-        return [first] + [others[int(i)] for i in order]
+    def ordered(first: Any, defaults: Sequence[Any], grid: list[Any]) -> tuple[list[Any], int]:
+        return likely_good_first(first, defaults, grid, rng)
 
     # 1. Baselines and blend components, the starting parameters first.
     pop = search(
@@ -415,16 +432,22 @@ def tune(
         lambda d: {"window_days": d},
         cache=False,
     )
-    ease_options = ordered(start.ease, [EASEParams(regularization=r) for r in space.ease_regularization])
+    ease_options, required = ordered(
+        start.ease,
+        [EASEParams(), DEFAULT_EASE],
+        [EASEParams(regularization=r) for r in space.ease_regularization],
+    )
     ease = search(
         "ease",
         ease_options,
         EASERecommender,
         lambda p: {"regularization": p.regularization, "half_life_days": p.weighting.half_life_days},
         cache=True,
+        required=required,
     )
-    knn_options = ordered(
+    knn_options, required = ordered(
         start.knn,
+        [ItemKNNParams()],
         [
             ItemKNNParams(neighbours=n)
             if s is None
@@ -438,18 +461,25 @@ def tune(
         ItemKNNRecommender,
         lambda p: {"neighbours": p.neighbours, "cosine": p.cosine, "shrinkage": p.shrinkage},
         cache=True,
+        required=required,
     )
-    rp3_options = ordered(
+    rp3_options, required = ordered(
         start.rp3,
+        [RP3betaParams()],
         [
             RP3betaParams(alpha=a, beta=b, neighbours=space.rp3_neighbours)
             for a, b in itertools.product(space.rp3_alpha, space.rp3_beta)
         ],
     )
-    rp3 = search("rp3", rp3_options, RP3betaRecommender, lambda p: p.to_dict(), cache=True)
+    rp3 = search("rp3", rp3_options, RP3betaRecommender, lambda p: p.to_dict(), cache=True, required=required)
     als_start = replace(start.als, weighting=seasonal(start.als.weighting))
-    als_options = ordered(
+    als_options, required = ordered(
         als_start,
+        [
+            replace(
+                DEFAULT_ALS, weighting=seasonal(DEFAULT_ALS.weighting), random_state=start.als.random_state
+            )
+        ],
         [
             ALSParams(
                 factors=f,
@@ -462,7 +492,7 @@ def tune(
             for f, r, a, i, w in space.als_candidates()
         ],
     )
-    als = search("als", als_options, ALSRecommender, _als_summary, cache=True)
+    als = search("als", als_options, ALSRecommender, _als_summary, cache=True, required=required)
 
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
@@ -491,28 +521,38 @@ def tune(
         "rp3": start.rp3_weight,
     }
     total = sum(start_blend.values())
-    options = [{c: w / total for c, w in start_blend.items()}, *space.blends(COMPONENTS)]
+    first = {c: w / total for c, w in start_blend.items()}
+    default_blend = HybridParams().blend
+    options, _ = likely_good_first(first, [default_blend], space.blends(COMPONENTS), rng, _blend_distance)
     best_blend: dict[str, float] | None = None
     best_score, best_cov = -math.inf, 0.0
-    for n, weights in enumerate(options):
-        if n > 0 and clock() >= until:
-            complete = False
-            break
-        t0 = clock()
-        scores, cov = scorer.blend(weights, keys, depth)
-        score = float(np.mean(scores))
-        trials.append(
-            Trial(
-                "blend",
-                {f"{c}_weight": round(w, 4) for c, w in weights.items()},
-                score,
-                scores,
-                clock() - t0,
-                cov,
-            )
-        )
-        if cov >= min_coverage and score > best_score:
-            best_blend, best_score, best_cov = weights, score, cov
+    tried: list[dict[str, float]] = []
+
+    def try_blends(candidates: list[dict[str, float]]) -> bool:
+        """Score the candidates not tried yet in order; False when the stage's time ran out."""
+        nonlocal best_blend, best_score, best_cov
+        for weights in candidates:
+            if any(_blend_distance(weights, t) < 1e-6 for t in tried):
+                continue
+            if tried and clock() >= until:
+                return False
+            tried.append(weights)
+            t0 = clock()
+            scores, cov = scorer.blend(weights, keys, depth)
+            score = float(np.mean(scores))
+            params = {f"{c}_weight": round(w, 4) for c, w in weights.items()}
+            trials.append(Trial("blend", params, score, scores, clock() - t0, cov))
+            if cov >= min_coverage and score > best_score:
+                best_blend, best_score, best_cov = weights, score, cov
+        return True
+
+    finished = try_blends(options)
+    refined: dict[str, float] | None = None
+    while finished and best_blend is not None and best_blend != refined:
+        # Half steps around the best until none improves it (each blend is scored once).
+        refined = best_blend
+        finished = try_blends(space.refinements(best_blend))
+    complete &= finished
     guard: dict[str, Any] = {
         "best_baseline": best_baseline,
         "best_baseline_score": round(baseline_scores[best_baseline], 5),
@@ -576,6 +616,11 @@ def tune(
         complete=complete,
         guard=guard,
     )
+
+
+def _blend_distance(a: dict[str, float], b: dict[str, float]) -> float:
+    """L1 distance of two blends' weights (each summing to 1)."""
+    return sum(abs(a.get(c, 0.0) - b.get(c, 0.0)) for c in a.keys() | b.keys())
 
 
 def tuned_config(result: TuningResult) -> EvaluationConfig:
