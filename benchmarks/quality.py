@@ -18,7 +18,8 @@ Printed: a Markdown table, one row per model: NDCG@10, recall@10, catalogue cove
 share of suggestions from the top 1 % most popular products, and the paired bootstrap 95 %
 interval of the served model's NDCG@10 minus that model's (2,000 resamples of the test
 accounts, seed 0; docs/quality.md); then the served model against the best baseline and the
-minutes spent tuning. --json writes the same figures with the whole evaluation report.
+minutes spent tuning. --json writes the same figures with the whole evaluation report, the
+tuning result (every trial, the guards) and the load average at the end.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def main() -> None:
     served = HybridParams.from_dict(config["model"]) if "model" in config else HybridParams()
     source = f"{args.params}" if "model" in config else "built-in defaults"
     tuning_minutes = 0.0
+    tuning: dict[str, Any] | None = None
     evaluation = EvaluationConfig(served=served, als=served.als)
     if args.tune_minutes:
         began = time.perf_counter()
@@ -138,6 +140,7 @@ def main() -> None:
             lines, cutoff, minutes=args.tune_minutes, window_days=window, start=served, progress=say
         )
         evaluation = tuned_config(searched)
+        tuning = searched.to_dict()
         tuning_minutes = (time.perf_counter() - began) / 60
         source = f"tuned here (at most {args.tune_minutes:g} minutes) from {source}"
     report = evaluate_models(lines, cutoff, segments=segments or None, config=evaluation, progress=say)
@@ -164,6 +167,8 @@ def main() -> None:
             "cutoff": cutoff,
             "served_params_source": source,
             "tuning_minutes": round(tuning_minutes, 2),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "tuning": tuning,
             "table": table,
             "report": report.to_dict(),
             "seconds": round(time.perf_counter() - started, 1),

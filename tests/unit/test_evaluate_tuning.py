@@ -152,8 +152,9 @@ def test_tuning_is_deterministic_and_reads_only_the_training_period() -> None:
     assert first.best == second.best
     assert [t.params for t in first.trials] == [t.params for t in second.trials]
     assert {t.stage for t in first.trials} >= {"popularity", "ease", "knn", "rp3", "als", "blend"}
-    assert len([t for t in first.trials if t.stage == "als"]) == 1 + 4  # start + the grid
-    assert len([t for t in first.trials if t.stage == "ease"]) == 2  # the start is on the grid: once
+    assert len([t for t in first.trials if t.stage == "als"]) == 1 + 1 + 4  # start + shipped + grid
+    # The start is on the grid (scored once); the untuned lambda 250 and the shipped EASE too.
+    assert len([t for t in first.trials if t.stage == "ease"]) == 2 + 2
     assert all(np.datetime64(f["end"]) <= np.datetime64(CUTOFF) for f in first.folds)
     assert json.loads(json.dumps(first.to_dict()))["best"] == first.best.to_dict()
 
@@ -187,13 +188,17 @@ class Ticking:
         return self.now
 
 
-def test_the_time_budget_bounds_every_stage_and_the_start_is_still_scored() -> None:
+def test_the_time_budget_bounds_every_stage_and_the_start_and_defaults_are_still_scored() -> None:
     result = run_tune(0, clock=Ticking())
     assert not result.complete
-    for stage in ("popularity", "ease", "knn", "rp3", "als"):
+    # The start and the untuned defaults (FAST's item-kNN and RP3beta are the defaults), newest
+    # window only; nothing of the grid.
+    expected = {"popularity": 1, "ease": 3, "knn": 1, "rp3": 1, "als": 2}
+    for stage, count in expected.items():
         scored = [t for t in result.trials if t.stage == stage]
-        assert len(scored) == 1 and len(scored[0].fold_scores) == 1, stage  # the start, newest window
-    assert (result.best.als, result.best.ease) == (FAST.als, FAST.ease)
+        assert len(scored) == count and all(len(t.fold_scores) == 1 for t in scored), stage
+    ease = {t.params["regularization"] for t in result.trials if t.stage == "ease"}
+    assert ease == {FAST.ease.regularization, EASEParams().regularization, HybridParams().ease.regularization}
     assert "search cut short" in result.render_table().title
 
 
