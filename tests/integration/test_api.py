@@ -511,14 +511,24 @@ def test_a_damaged_new_version_is_refused_and_the_served_model_stays(
             for r in caplog.records
         ), [r.getMessage() for r in caplog.records]
         assert client.get(url, params={"limit": 5}, headers=READ).json() == answer
-        assert client.get("/v1/model", headers=READ).json()["version"] == before
+        model = client.get("/v1/model", headers=READ).json()
+        assert model["version"] == before
+        # The refusal is shown to API users, naming the file within the registry, not the server's paths.
+        assert model["load_error"]["version"] == damaged.name
+        assert f"versions/{damaged.name}/product_factors.npy: shape" in model["load_error"]["reason"]
+        assert str(served.registry.root) not in model["load_error"]["reason"]
         assert client.get("/readyz").json()["model_version"] == before
-        refused = client.post("/v1/admin/reload", headers=ADMIN)
+        # The watcher does not retry the refused version on every poll (nothing changed).
+        refusals = failed_reloads(client)
+        time.sleep(served.settings.api_poll_seconds * 4)
+        assert failed_reloads(client) == refusals
+        refused = client.post("/v1/admin/reload", headers=ADMIN)  # an explicit reload does retry
         assert refused.status_code == 503 and problem in refused.json()["detail"]
         assert client.get(url, params={"limit": 5}, headers=READ).json() == answer
     finally:
         served.registry.promote(before)
         shutil.rmtree(damaged)
+    assert client.get("/v1/model", headers=READ).json()["load_error"] is None
 
 
 def test_the_service_starts_without_a_model_and_says_so(served: Served, tmp_path: Path) -> None:

@@ -347,6 +347,18 @@ class ModelInfo(BaseModel):
     calibrated_at: datetime | None = Field(
         default=None, description="When the likelihoods were last calibrated; null: never (Neo4j down)"
     )
+    load_error: LoadError | None = Field(
+        default=None,
+        description="The last promoted version this server refused to load (damaged or of an unknown "
+        "format) while it goes on serving `version`; null when the current version loaded. A refused "
+        "version is retried on POST /v1/admin/reload or when another version is promoted.",
+    )
+
+
+class LoadError(BaseModel):
+    version: str | None = Field(description="The promoted version that could not be loaded")
+    at: datetime
+    reason: str = Field(description="Why, naming files relative to the model registry")
 
 
 class ReloadResult(BaseModel):

@@ -35,7 +35,15 @@ async def model(engine: EngineDep, state: StateDep, _: ReadKey) -> schemas.Model
         feedback_by_version=online,
         likelihoods=likelihoods(state),
         calibrated_at=state.calibrated_at,
+        load_error=load_error(state),
     )
+
+
+def load_error(state: AppState) -> schemas.LoadError | None:
+    refused = state.holder.refusal()
+    if refused is None:
+        return None
+    return schemas.LoadError(version=refused.version, at=refused.at, reason=refused.reason)
 
 
 def likelihoods(state: AppState) -> list[schemas.Likelihood]:
