@@ -277,7 +277,7 @@ def test_model_page_lists_versions_with_metrics_and_no_button_for_a_manager(
     # The fused list's likelihood per signal, as /v1/model gives it.
     signals = [row["data-signal"] for row in tags(page.text, "tr", "data-signal")]
     model = manager.get("/v1/model", headers=READ).json()
-    assert signals and signals == [item["signal"] for item in model["likelihoods"]]
+    assert signals == ["cross_sell", *(item["signal"] for item in model["likelihoods"])]
 
 
 # -- who may --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from crossgraph.api.deps import AdminKey, AppState, EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
 from crossgraph.errors import ModelNotLoaded
 from crossgraph.graph.feedback import feedback_stats, with_rates
-from crossgraph.recommend.ranking import calibrate
+from crossgraph.recommend.ranking import CrossSellCalibration, calibrate
 
 router = APIRouter(prefix="/v1", tags=["model"], responses=RESPONSES)
 
@@ -35,7 +35,21 @@ async def model(engine: EngineDep, state: StateDep, _: ReadKey) -> schemas.Model
         feedback_by_version=online,
         likelihoods=likelihoods(state),
         calibrated_at=state.calibrated_at,
+        cross_sell_calibration=cross_sell_calibration(state),
         load_error=load_error(state),
+    )
+
+
+def cross_sell_calibration(state: AppState) -> schemas.CrossSellFactor:
+    fusion = state.intel.fusion
+    c = fusion.cross_sell_calibration or CrossSellCalibration(fusion.prior_strength)
+    return schemas.CrossSellFactor(
+        prior_strength=c.strength,
+        won=c.won,
+        failed=c.failed,
+        decisions=c.decisions,
+        expected=round(c.expected, 4),
+        factor=round(c.factor, 4),
     )
 
 
