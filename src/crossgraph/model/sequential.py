@@ -39,9 +39,9 @@ CHUNK = 4_000_000  # transitions turned into one sparse block at a time (bounds 
 
 @dataclass(frozen=True)
 class SequentialParams:
-    window_days: float = 30.0
-    beta: float = 0.5
-    half_life_days: float = 60.0
+    window_days: float = 90.0
+    beta: float = 0.0
+    half_life_days: float = 30.0
     shrinkage: float = 10.0
     neighbours: int = 100
 

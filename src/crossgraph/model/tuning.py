@@ -94,7 +94,7 @@ class SearchSpace:
     rp3_beta: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
     rp3_neighbours: int = 100
     seq_window_days: tuple[float, ...] = (30.0, 90.0)
-    seq_beta: tuple[float, ...] = (0.0, 0.5)
+    seq_beta: tuple[float, ...] = (0.0, 0.25)
     seq_half_life_days: tuple[float, ...] = (30.0, 180.0)
     blend_step: float = 0.25
 
