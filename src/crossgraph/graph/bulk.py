@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from crossgraph.data.online_retail import read_online_retail
 from crossgraph.data.orderlines import OrderLines
-from crossgraph.errors import InvalidInput
+from crossgraph.errors import InvalidInput, Neo4jServerError
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import (
     NOUNS,
@@ -142,8 +142,14 @@ def write_initial(
         server.stop()
         try:
             summary = server.import_csv(nodes, [("BOUGHT", bought)], report=folder / "import.report")
-        except Exception:
+        except Neo4jServerError as exc:
             server.drop_store()  # the database was empty: the next start makes it so again
+            raise Neo4jServerError(
+                f"{exc}\nThe importer's partial store was removed: the database is empty again; "
+                "nothing was loaded"
+            ) from exc
+        except BaseException:
+            server.drop_store()
             raise
         finally:
             server.start(echo=lambda _: None)
