@@ -9,8 +9,9 @@ CG := $(BIN)/crossgraph
 DEMO_DIR ?= data/demo
 DEMO_ACCOUNTS ?= 500
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: help install neo4j-install neo4j-start neo4j-stop demo demo-data serve lint typecheck unit test check bench clean
+.PHONY: help install install-spark neo4j-install neo4j-start neo4j-stop demo demo-data serve lint typecheck unit test check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -18,10 +19,15 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,spark]'  # spark: the Spark engine's tests run in CI too
+	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install crossgraph with its dev tools and the Spark extra
+$(SPARK_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+install: $(STAMP) ## create .venv and install crossgraph with its dev tools
+install-spark: $(SPARK_STAMP) ## add the Spark engine's extra (pyspark, ~320 MB; `make test` needs it)
 
 neo4j-install: install ## fetch Neo4j Community 5.26 from Maven Central (once) and build the launcher
 	$(CG) neo4j install
@@ -71,7 +77,7 @@ typecheck: install ## mypy --strict
 unit: install ## unit tests only (no Neo4j)
 	$(BIN)/pytest tests/unit -q
 
-test: lint typecheck neo4j-install ## everything CI runs: lint, types, unit and integration tests (starts its own Neo4j)
+test: lint typecheck neo4j-install install-spark ## everything CI runs: lint, types, unit and integration tests (starts its own Neo4j)
 	$(BIN)/pytest -q
 
 bench: install ## benchmarks (see benchmarks/README.md)

@@ -5,7 +5,7 @@ of putting the components on one scale, on the validation windows and on the tes
     .venv/bin/python benchmarks/blend_analysis.py FILE --cutoff 2011-09-01 --from or.json
 
 --from takes the JSON of `benchmarks/quality.py --json` (its served parameters: the tuned
-components). The four components (ALS, EASE, item-kNN, RP3beta) are fitted once per
+components). The components (ALS, EASE, item-kNN, RP3beta, bought next) are fitted once per
 validation window (the tuner's: 3 windows of the test length, 30 days apart, at most 3,000
 sampled accounts) and once on the test split. Every blend on the simplex in steps of 1/4 is
 scored with
@@ -48,6 +48,7 @@ from crossgraph.model.baselines import EASERecommender, ItemKNNRecommender
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.metrics import ranking_metrics
 from crossgraph.model.rp3beta import RP3betaRecommender
+from crossgraph.model.sequential import SequentialRecommender
 from crossgraph.model.train import default_cutoff
 from crossgraph.model.tuning import COMPONENTS, SearchSpace, zscores
 
@@ -73,6 +74,7 @@ def components(params: HybridParams) -> dict[str, Recommender]:
         "ease": EASERecommender(params.ease),
         "knn": ItemKNNRecommender(params.knn),
         "rp3": RP3betaRecommender(params.rp3),
+        "seq": SequentialRecommender(params.seq),
     }
 
 

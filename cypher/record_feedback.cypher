@@ -8,7 +8,7 @@ OPTIONAL CALL (a, p) {
   WITH a, p WHERE a IS NOT NULL AND p IS NOT NULL
   MERGE (f:Feedback {id: $id})
   ON CREATE SET f.action = $action, f.user = $user, f.at = datetime($at), f.kind = $kind, f.signal = $signal,
-                f.model_version = $model_version, f.value = $value, f.note = $note,
+                f.model_version = $model_version, f.value = $value, f.note = $note, f.likelihood = $likelihood,
                 f.experiment = $experiment, f.arm = $arm, f.created = true
   ON MATCH SET f.created = false
   WITH a, p, f, f.created AS created

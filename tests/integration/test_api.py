@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from crossgraph.api import schemas
 from crossgraph.api.app import create_app
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.export import export_order_lines
+from crossgraph.recommend.engine import CROSS_SELL_FLOOR
 from crossgraph.server.local import free_port
 from crossgraph.settings import Settings, get_settings
 from tests.integration.served import ADMIN, NEW_ACCOUNT, READ, WRITE, Served, build_served, wait_for
@@ -511,14 +513,24 @@ def test_a_damaged_new_version_is_refused_and_the_served_model_stays(
             for r in caplog.records
         ), [r.getMessage() for r in caplog.records]
         assert client.get(url, params={"limit": 5}, headers=READ).json() == answer
-        assert client.get("/v1/model", headers=READ).json()["version"] == before
+        model = client.get("/v1/model", headers=READ).json()
+        assert model["version"] == before
+        # The refusal is shown to API users, naming the file within the registry, not the server's paths.
+        assert model["load_error"]["version"] == damaged.name
+        assert f"versions/{damaged.name}/product_factors.npy: shape" in model["load_error"]["reason"]
+        assert str(served.registry.root) not in model["load_error"]["reason"]
         assert client.get("/readyz").json()["model_version"] == before
-        refused = client.post("/v1/admin/reload", headers=ADMIN)
+        # The watcher does not retry the refused version on every poll (nothing changed).
+        refusals = failed_reloads(client)
+        time.sleep(served.settings.api_poll_seconds * 4)
+        assert failed_reloads(client) == refusals
+        refused = client.post("/v1/admin/reload", headers=ADMIN)  # an explicit reload does retry
         assert refused.status_code == 503 and problem in refused.json()["detail"]
         assert client.get(url, params={"limit": 5}, headers=READ).json() == answer
     finally:
         served.registry.promote(before)
         shutil.rmtree(damaged)
+    assert client.get("/v1/model", headers=READ).json()["load_error"] is None
 
 
 def test_the_service_starts_without_a_model_and_says_so(served: Served, tmp_path: Path) -> None:
@@ -777,12 +789,65 @@ def test_decided_feedback_calibrates_the_likelihoods_model_shows_and_the_list_us
     items = client.get(
         f"/v1/accounts/{account}/recommendations", params={"opportunity": "upsell", "limit": 20}, headers=READ
     ).json()["items"]
+    # One item per product: the product's item is the lowered one, or another signal's that now
+    # outweighs it.
+    lowered = upgrade["expected_value"] * up["likelihood"] / prior
     again = next(i for i in items if i["sku"] == upgrade["sku"])
-    assert f"from {up['decisions']} decisions" in again["likelihood_basis"]
-    assert again["expected_value"] < upgrade["expected_value"]
+    if again["signal"] == signal:
+        assert f"from {up['decisions']} decisions" in again["likelihood_basis"]
+        assert again["expected_value"] == pytest.approx(lowered, rel=1e-3)
+    else:
+        assert again["expected_value"] >= lowered
+    # Every listed item of the signal, on any account's list, uses the calibrated rate.
+    listed = [
+        item
+        for a in (served.artifact.accounts.id(i) for i in range(40))
+        for item in client.get(
+            f"/v1/accounts/{a}/recommendations", params={"opportunity": "upsell", "limit": 20}, headers=READ
+        ).json()["items"]
+        if item["signal"] == signal
+    ]
+    assert listed and all(f"from {up['decisions']} decisions" in i["likelihood_basis"] for i in listed)
     # Another server process calibrates from the graph at start.
     with TestClient(create_app(served.settings)) as other:
         assert likelihoods(other)[signal] == up
+
+
+def test_cross_sell_decisions_scale_the_peers_share_by_observed_over_expected_wins(
+    served: Served, client: TestClient
+) -> None:
+    """Cross-sell items lost: the server records each item's peers' share with the decision, the
+    factor drops to (strength + won) / (strength + expected wins), and the list's cross-sell
+    likelihoods (and so their rank against upsell and renewal) follow it."""
+
+    def factor(c: TestClient) -> dict[str, float]:
+        return dict(c.get("/v1/model", headers=READ).json()["cross_sell_calibration"])
+
+    def share(item: dict[str, Any]) -> float:
+        ev = item["evidence"]
+        return max(ev["peers_owning"] / ev["peers_considered"], CROSS_SELL_FLOOR)
+
+    account = served.artifact.accounts.id(23)
+    url = f"/v1/accounts/{account}/recommendations"
+    items = client.get(url, params={"limit": 4}, headers=READ).json()["items"]
+    before = factor(client)
+    for n, item in enumerate(items[:3]):
+        body = {"account": account, "sku": item["sku"], "action": "lost", "user": "j.meyer"}
+        body["id"] = f"fb-xs-{n}"
+        assert client.post("/v1/feedback", json=body, headers=WRITE).status_code == 201
+    after = factor(client)
+    assert after["failed"] == before["failed"] + 3
+    assert after["expected"] == pytest.approx(before["expected"] + sum(share(i) for i in items[:3]), abs=1e-3)
+    strength = served.settings.likelihood_prior_strength
+    expected_factor = (strength + after["won"]) / (strength + after["expected"])
+    assert after["factor"] == pytest.approx(expected_factor, abs=1e-4)
+    assert after["factor"] < before["factor"]
+    left = items[3]  # still on the list: its likelihood is its peers' share times the factor
+    listed = client.get(url, params={"limit": 4}, headers=READ).json()["items"]
+    again = next(i for i in listed if i["sku"] == left["sku"])
+    assert again["likelihood"] == pytest.approx(min(1.0, share(left) * after["factor"]), abs=1e-3)
+    assert f"x {after['factor']:.2f} from {after['decisions']} decisions" in again["likelihood_basis"]
+    assert again["expected_value"] < left["expected_value"]
 
 
 def test_feedback_refused_while_neo4j_is_down_says_how_to_retry(

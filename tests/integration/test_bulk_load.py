@@ -9,15 +9,17 @@ from typing import Any
 import pytest
 
 from crossgraph.data.demo import generate_demo
-from crossgraph.errors import InvalidInput
-from crossgraph.graph.bulk import load_directory_initial, local_server
+from crossgraph.data.orderlines import OrderLines
+from crossgraph.errors import InvalidInput, Neo4jServerError
+from crossgraph.graph.bulk import load_directory_initial, local_server, write_initial
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.ingest import load_directory
-from crossgraph.graph.schema import graph_stats
+from crossgraph.graph.ingest import LoadReport, load_directory
+from crossgraph.graph.schema import graph_stats, init_schema
 from crossgraph.settings import Settings
 
 pytestmark = pytest.mark.neo4j
 
+KEYS = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
 NODES = "MATCH (n) RETURN labels(n) AS labels, properties(n) AS properties"
 RELATIONSHIPS = (
     "MATCH (a)-[r]->(b) RETURN type(r) AS type, properties(r) AS properties, "
@@ -75,6 +77,39 @@ def test_initial_load_gives_the_graph_of_the_transactional_load(
         reload = load_directory(again, demo)
     assert (reload.new_lines, reload.known_lines) == (0, transactional.new_lines)
     assert everything(neo4j_settings) == expected
+
+
+def test_a_failed_import_leaves_the_database_empty_usable_and_says_so(
+    graph: Graph, neo4j_settings: Settings, tmp_path: Path
+) -> None:
+    if not neo4j_settings.uses_local_server:
+        pytest.skip("the offline importer writes the local server's store")
+    # A purchase of a product the node file lacks: the importer itself refuses the relationship
+    # (the checks before it would have caught this in a real load; here it reaches Neo4j).
+    rows = {"accounts": [{"id": "A1"}], "products": [{"sku": "P1"}]}
+    lines = OrderLines.from_rows(
+        dict(zip(KEYS, line, strict=True))
+        for line in [
+            ("L1", "O1", "A1", "P1", 1.0, 10.0, "2024-01-01 00:00:00"),
+            ("L2", "O1", "A1", "NOT-A-PRODUCT", 1.0, 10.0, "2024-01-01 00:00:00"),
+        ]
+    )
+    server = local_server(neo4j_settings)
+
+    with pytest.raises(Neo4jServerError) as raised:
+        write_initial(server, rows, lines, LoadReport(), batch_size=500)
+
+    message = str(raised.value)
+    assert "neo4j-admin database import failed" in message
+    assert "NOT-A-PRODUCT" in message  # the importer's own words on what it refused
+    assert "the database is empty again; nothing was loaded" in message
+    assert server.status().running
+    with Graph.connect(neo4j_settings) as after:
+        assert graph_stats(after).as_dict() == {"nodes": {}, "relationships": {}}
+        init_schema(after)
+        load_directory(after, Path(__file__).parents[1] / "fixtures" / "small")
+        assert graph_stats(after).nodes["Account"] == 4
+    assert not list(neo4j_settings.data_dir.glob("import-*"))  # the importer's files are gone
 
 
 def test_initial_load_refuses_a_database_that_holds_anything(

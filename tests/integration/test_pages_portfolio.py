@@ -274,6 +274,10 @@ def test_model_page_lists_versions_with_metrics_and_no_button_for_a_manager(
         assert f'data-version="{info.version}"' in page.text
     assert "serving" in page.text and "ndcg@10" in page.text.lower()
     assert "/ui/model/rollback" not in page.text
+    # The fused list's likelihood per signal, as /v1/model gives it.
+    signals = [row["data-signal"] for row in tags(page.text, "tr", "data-signal")]
+    model = manager.get("/v1/model", headers=READ).json()
+    assert signals == ["cross_sell", *(item["signal"] for item in model["likelihoods"])]
 
 
 # -- who may --------------------------------------------------------------------------------

@@ -25,8 +25,9 @@ from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.registry import Registry
 from crossgraph.settings import Settings, get_settings
 from tests.integration.served import small_params
+from tests.optional import need
 
-pytest.importorskip("pyspark")
+need("pyspark")
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 runner = CliRunner()
 

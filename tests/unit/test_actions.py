@@ -248,3 +248,30 @@ def test_a_products_own_margin_replaces_its_kinds() -> None:
     signals = AccountSignals(upsell=[healthy_upgrade(1.0)], renewal=[], risks=[])
     item = fuse([], signals, [], products=products, kinds=("upsell",), as_of=AS_OF, limit=5)[0]
     assert item["margin_rate"] == 0.05 and item["expected_value"] == pytest.approx(0.25 * 500_000 * 0.05)
+
+
+def test_cross_sell_wins_below_the_peers_share_scale_every_cross_sell_item_down_not_their_order() -> None:
+    # 40 cross-sell items decided whose peers' shares promised 20 wins; 4 were won:
+    # factor (20 + 4) / (20 + 20) = 0.6. Feedback without a recorded share does not count.
+    xs = {"kind": "cross_sell", "signal": "model"}
+    rows = [
+        {**xs, "action": "won", "n": 4, "expected": 3.0, "measured": 4},
+        {**xs, "action": "lost", "n": 40, "expected": 17.0, "measured": 36},
+        {**xs, "action": "accepted", "n": 9, "expected": 5.0, "measured": 9},
+    ]
+    config = calibrated(FusionConfig(), rows)
+    assert config.cross_sell_calibration is not None
+    assert (config.cross_sell_calibration.won, config.cross_sell_calibration.failed) == (4, 36)
+    assert config.cross_sell_calibration.factor == pytest.approx(0.6)
+    items = annotate(cross(), config)
+    assert [i["sku"] for i in items] == ["C1", "T1"]  # one factor for all: the model's order stays
+    assert items[0]["likelihood"] == pytest.approx(0.5 * 0.6)
+    assert items[0]["expected_value"] == pytest.approx(0.3 * 100 * 0.40)
+    assert items[0]["likelihood_basis"].endswith("x 0.60 from 40 decisions (4 won, 20.0 expected)")
+    # No decisions yet: the peers' share as it is, and the basis says only that.
+    fresh = annotate(cross(), calibrated(FusionConfig(), []))
+    assert fresh[0]["likelihood"] == 0.5
+    assert fresh[0]["likelihood_basis"] == "share of the closest peers owning it"
+    # Wins above the shares raise it, never past 1.
+    lucky = calibrated(FusionConfig(), [{**rows[0], "n": 60, "measured": 60, "expected": 10.0}])
+    assert annotate([suggestion("C1", 1, 19, 1.0)], lucky)[0]["likelihood"] == 1.0

@@ -84,7 +84,7 @@ def test_hybrid_params_round_trip_through_json() -> None:
         rp3_weight=0.5,
     )
     assert HybridParams.from_dict(json.loads(json.dumps(params.to_dict()))) == params
-    assert params.blend == pytest.approx({"als": 0.4, "ease": 0.3, "knn": 0.1, "rp3": 0.2})
+    assert params.blend == pytest.approx({"als": 0.4, "ease": 0.3, "knn": 0.1, "rp3": 0.2, "seq": 0.0})
 
 
 def test_a_hybrid_without_any_weight_or_with_a_negative_one_is_refused() -> None:

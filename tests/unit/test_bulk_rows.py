@@ -24,7 +24,6 @@ def test_one_row_per_pair_with_its_ledger_and_the_aggregates_create_purchases_wr
                 ("L2", "O2", "A1", "P1", 2.0, 0.2, "2024-01-01 00:00:00"),
                 ("L3", "O2", "A2", "P1", 3.0, 30.0, "2024-01-02 00:00:00"),
             ),
-            batch_size=100,
         )
     )
     assert rows == [
@@ -38,5 +37,5 @@ def test_one_row_per_pair_with_its_ledger_and_the_aggregates_create_purchases_wr
 @pytest.mark.parametrize("line_id", ["L1\nL2", "L1\x1fL2"])
 def test_an_id_the_importer_would_split_or_break_is_refused_by_name(line_id: str) -> None:
     with pytest.raises(InvalidInput, match="load without --initial") as raised:
-        list(bought_rows(pairs((line_id, "O1", "A1", "P1", 1.0, 1.0, "2024-01-01 00:00:00")), batch_size=100))
+        list(bought_rows(pairs((line_id, "O1", "A1", "P1", 1.0, 1.0, "2024-01-01 00:00:00"))))
     assert repr(line_id) in str(raised.value)

@@ -20,6 +20,7 @@ from crossgraph.model.baselines import (
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.rp3beta import RP3betaRecommender
+from crossgraph.model.sequential import SequentialRecommender
 from tests.unit.lines_factory import block_pairs
 
 SMALL_ALS = ALSParams(factors=8, regularization=0.1, alpha=10.0, iterations=15)
@@ -30,6 +31,7 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "ease": lambda: EASERecommender(EASEParams(regularization=1.0)),
     "als": lambda: ALSRecommender(SMALL_ALS),
     "rp3beta": RP3betaRecommender,
+    "sequential": SequentialRecommender,
     "hybrid": lambda: HybridRecommender(
         HybridParams(als=SMALL_ALS, ease=EASEParams(regularization=1.0), ease_weight=0.5, knn_weight=0.5)
     ),

@@ -21,9 +21,10 @@ from crossgraph.model.registry import Registry
 from crossgraph.model.spark_als import SparkALSRecommender, SparkConfig
 from crossgraph.model.train import train
 from crossgraph.recommend.engine import Engine
+from tests.optional import need
 from tests.unit.lines_factory import block_lines
 
-pytest.importorskip("pyspark")
+need("pyspark")
 pytestmark = pytest.mark.slow
 
 LINES = block_lines(n_accounts=60, n_blocks=3, block_size=6, seed=3)

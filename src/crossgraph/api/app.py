@@ -256,7 +256,7 @@ def _refresh_keys(state: AppState) -> None:
 
 def _tick(state: AppState) -> None:
     _refresh_keys(state)
-    if state.holder.version is None or state.holder.changed():
+    if state.holder.pending():
         _load_model(state)
     _refresh_suppressions(state)
     last = state.calibrated_at

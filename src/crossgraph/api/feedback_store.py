@@ -30,6 +30,8 @@ def store_feedback(state: AppState, item: Feedback, retry: str = "try again shor
     if tag is not None:
         item = replace(item, experiment=tag["name"], arm=tag["arm"])
     item = replace(item, model_version=item.model_version or version)
+    if item.kind == "cross_sell" and item.action in OUTCOMES:
+        item = replace(item, likelihood=_shown_likelihood(state, item))
     stored = state.graph.run(lambda g: (record_feedback(g, item),))
     if stored is None:
         raise GraphUnavailable(f"Neo4j is unreachable: feedback cannot be stored now; {retry}")
@@ -50,6 +52,17 @@ def store_feedback(state: AppState, item: Feedback, retry: str = "try again shor
     if kept.action in OUTCOMES and recorded.created:  # a decision: this process's likelihoods at once
         recalibrate(state)
     return Stored(recorded, suppressed, until)
+
+
+def _shown_likelihood(state: AppState, item: Feedback) -> float | None:
+    """The peers' share the account's model gives the product now (what its cross-sell item
+    shows before calibration), recorded with a decision so the calibration can compare wins
+    with it; None without a model or when the model does not know the account or product."""
+    current = state.holder.loaded
+    if current is None:
+        return None
+    engine, _ = state.experiments.pick(item.account_id, current)
+    return engine.cross_sell_likelihood(item.account_id, item.sku)
 
 
 def recalibrate(state: AppState) -> None:

@@ -322,6 +322,18 @@ class Likelihood(BaseModel):
     )
 
 
+class CrossSellFactor(BaseModel):
+    prior_strength: float = Field(description="Pseudo-wins behind the factor's prior of 1")
+    won: int = Field(description="Cross-sell items won (latest decision per account and product)")
+    failed: int = Field(description="Cross-sell items lost or dismissed")
+    decisions: int = Field(description="won + failed (decisions that recorded the peers' share)")
+    expected: float = Field(description="Wins the peers' shares of those items predicted (their sum)")
+    factor: float = Field(
+        description="(prior_strength + won) / (prior_strength + expected): what the fused list multiplies "
+        "a cross-sell item's peer share by (capped at 1); 1 before any decision"
+    )
+
+
 class ModelInfo(BaseModel):
     version: str
     created: str | None
@@ -347,6 +359,21 @@ class ModelInfo(BaseModel):
     calibrated_at: datetime | None = Field(
         default=None, description="When the likelihoods were last calibrated; null: never (Neo4j down)"
     )
+    cross_sell_calibration: CrossSellFactor | None = Field(
+        default=None, description="How cross-sell wins follow the peers' share (docs/ranking.md)"
+    )
+    load_error: LoadError | None = Field(
+        default=None,
+        description="The last promoted version this server refused to load (damaged or of an unknown "
+        "format) while it goes on serving `version`; null when the current version loaded. A refused "
+        "version is retried on POST /v1/admin/reload or when another version is promoted.",
+    )
+
+
+class LoadError(BaseModel):
+    version: str | None = Field(description="The promoted version that could not be loaded")
+    at: datetime
+    reason: str = Field(description="Why, naming files relative to the model registry")
 
 
 class ReloadResult(BaseModel):

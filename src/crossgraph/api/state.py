@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -32,19 +33,34 @@ GRAPH_WORKERS = POOL_SIZE // 2
 WARM_UP_DEADLINES = 10  # the probe's warm-up of a (re)started server may take 10 x api_graph_timeout
 
 
+@dataclass(frozen=True)
+class LoadFailure:
+    """The last promoted version that could not be loaded: which, when, and why (the reason
+    names files relative to the model registry, never its location on the server)."""
+
+    version: str | None
+    at: datetime
+    reason: str
+
+
 class ModelHolder:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._engine: Engine | None = None
         self.loaded_at: datetime | None = None
-        self.last_error: str | None = None
+        self.refused: LoadFailure | None = None
         self._lock = threading.Lock()  # one reload at a time; readers never take it
 
     @property
     def engine(self) -> Engine:
         engine = self._engine
         if engine is None:
-            # No paths or exception text: any key holder reads this (the log has last_error).
+            refused = self.refused
+            if refused is not None and refused.version is not None:
+                raise ModelNotLoaded(
+                    f"no model is loaded: the promoted version {refused.version} could not be loaded "
+                    f"({refused.reason}); promote another version or repair it and reload"
+                )
             raise ModelNotLoaded("no model is loaded yet; the service answers once one is promoted")
         return engine
 
@@ -72,14 +88,41 @@ class ModelHolder:
                     self._engine = engine
                     self.loaded_at = datetime.now(UTC)
                     log.info("serving model %s (was %s)", info.version, previous)
-                self.last_error = None
+                self.refused = None
                 return previous, info.version
             except (CrossgraphError, OSError, ValueError, KeyError) as exc:
-                self.last_error = str(exc)
+                version = self.registry.current_version()
+                self.refused = LoadFailure(version, datetime.now(UTC), self._relative(exc))
                 raise ModelNotLoaded(f"cannot load the current model: {exc}") from exc
 
     def changed(self) -> bool:
+        """The registry's current version is another than the one served."""
         return self.registry.current_version() not in (None, self.version)
+
+    def pending(self) -> bool:
+        """Whether the watcher should try a load: a version it does not serve is current, and it
+        is not the one refused last (a damaged version is tried again only by an explicit
+        reload, POST /v1/admin/reload, or once another version is promoted; not every poll).
+        Without any promoted model, it keeps waiting for one."""
+        current = self.registry.current_version()
+        if current is None:
+            return self._engine is None
+        refused = self.refused
+        return current != self.version and (refused is None or refused.version != current)
+
+    def refusal(self) -> LoadFailure | None:
+        """The refused load, while the refused version is still the registry's current one."""
+        refused = self.refused
+        if refused is None or refused.version != self.registry.current_version():
+            return None
+        return refused
+
+    def _relative(self, exc: BaseException) -> str:
+        reason = str(exc)
+        roots = {str(self.registry.root.resolve()), str(self.registry.root)}
+        for root in sorted(roots, key=len, reverse=True):  # the longer one first
+            reason = reason.replace(root + "/", "").replace(root, "the model registry")
+        return reason
 
 
 class Suppressions:

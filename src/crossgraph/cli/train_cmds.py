@@ -386,7 +386,8 @@ def show(
         f"model: {m.get('model', '?')}; ALS {als.get('factors')} factors, regularization "
         f"{als.get('regularization')}, alpha {als.get('alpha')}, {als.get('iterations')} iterations; "
         f"blend ALS {params.get('als_weight')} / EASE {params.get('ease_weight')} "
-        f"/ kNN {params.get('knn_weight')} / RP3beta {params.get('rp3_weight', 0.0)}",
+        f"/ kNN {params.get('knn_weight')} / RP3beta {params.get('rp3_weight', 0.0)} "
+        f"/ bought next {params.get('seq_weight', 0.0)}",
     ]
     engine, peers = m.get("engine") or {}, m.get("peers") or {}
     if engine.get("name") == "spark":

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from crossgraph.data.online_retail import read_online_retail
 from crossgraph.data.orderlines import OrderLines
-from crossgraph.errors import InvalidInput
+from crossgraph.errors import InvalidInput, Neo4jServerError
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import (
+    NOUNS,
     LoadReport,
     PairLines,
     Progress,
@@ -53,8 +55,7 @@ BOUGHT_HEADER = (
     "first_at:localdatetime",
     "last_at:localdatetime",
 )
-# What the importer would read differently from the value itself: a newline (fields may not
-# span lines without the importer's slow multi-line mode) or the array delimiter.
+# What the importer would read differently from the value itself (see _texts).
 UNSAFE = ("\n", "\r", IMPORT_ARRAY_DELIMITER)
 
 
@@ -135,14 +136,20 @@ def write_initial(
         accounts = _write_csv(folder / "accounts.csv", ["id:ID(Account)"], _keys(rows, "accounts", "id"))
         products = _write_csv(folder / "products.csv", ["sku:ID(Product)"], _keys(rows, "products", "sku"))
         nodes = [("Account", accounts), ("Product", products)]
-        bought = _write_csv(folder / "bought.csv", BOUGHT_HEADER, bought_rows(pairs, batch_size))
+        bought = _write_csv(folder / "bought.csv", BOUGHT_HEADER, bought_rows(pairs))
         if progress:
             progress("import files", len(lines), len(lines))
         server.stop()
         try:
             summary = server.import_csv(nodes, [("BOUGHT", bought)], report=folder / "import.report")
-        except Exception:
+        except Neo4jServerError as exc:
             server.drop_store()  # the database was empty: the next start makes it so again
+            raise Neo4jServerError(
+                f"{exc}\nThe importer's partial store was removed: the database is empty again; "
+                "nothing was loaded"
+            ) from exc
+        except BaseException:
+            server.drop_store()
             raise
         finally:
             server.start(echo=lambda _: None)
@@ -159,57 +166,71 @@ def write_initial(
 
 
 def _keys(rows: dict[str, list[Row]], table: str, key: str) -> Iterator[list[str]]:
-    for row in rows.get(table, []):
-        yield [_safe(str(row[key]))]
+    values = np.empty(len(rows.get(table, [])), dtype=object)
+    values[:] = [row[key] for row in rows.get(table, [])]
+    for text in _texts(values, NOUNS[table] + " " + key):
+        yield [text]
 
 
-def bought_rows(pairs: PairLines, batch_size: int) -> Iterator[list[Any]]:
+def bought_rows(pairs: PairLines) -> Iterator[list[Any]]:
     """One import row per account x product pair: the ledger and the aggregates that
-    create_purchases writes, from the same batches."""
-    for params, _ in pairs.batches(batch_size):
-        accounts = params["accounts"]
-        products = params["products"]
-        first_at = np.array(params["first_at"], dtype="datetime64[s]").astype(str).tolist()
-        last_at = np.array(params["last_at"], dtype="datetime64[s]").astype(str).tolist()
-        for account, (first, stop) in zip(accounts, pairwise(params["account_pairs"]), strict=True):
-            for i in range(first, stop):
-                s, e = params["offsets"][i], params["offsets"][i + 1]
-                yield [
-                    _safe(account),
-                    _safe(products[params["product_of_pair"][i]]),
-                    _array(params["line_ids"][s:e]),
-                    _array(params["order_ids"][s:e]),
-                    _array(params["line_at"][s:e]),
-                    _array(params["quantities"][s:e]),
-                    _array(params["revenues"][s:e]),
-                    params["orders"][i],
-                    _number(params["quantity"][i]),
-                    _number(params["revenue"][i]),
-                    first_at[i],
-                    last_at[i],
-                ]
+    create_purchases writes (PairLines.aggregates). Every value is checked and turned into text
+    once per column, not once per pair: 266k pairs of Online Retail in about 1 s instead of 7."""
+    totals = pairs.aggregates
+    accounts = _texts(pairs.account, "account id")
+    skus = _texts(pairs.sku, "sku")
+    line_ids = _texts(pairs.line_id, "order line id")
+    order_ids = _texts(pairs.order_id, "order id")
+    line_at = list(map(str, pairs.line_at.tolist()))
+    quantities = _numbers(pairs.quantity, "quantity")
+    revenues = _numbers(pairs.revenue, "revenue")
+    quantity = _numbers(totals.quantity, "quantity")
+    revenue = _numbers(totals.revenue, "revenue")
+    orders = totals.orders.tolist()
+    first_at = totals.first_at.astype("datetime64[s]").astype(str).tolist()
+    last_at = totals.last_at.astype("datetime64[s]").astype(str).tolist()
+    join = IMPORT_ARRAY_DELIMITER.join
+    for i, (s, e) in enumerate(pairwise(pairs.bounds.tolist())):
+        yield [
+            accounts[i],
+            skus[i],
+            join(line_ids[s:e]),
+            join(order_ids[s:e]),
+            join(line_at[s:e]),
+            join(quantities[s:e]),
+            join(revenues[s:e]),
+            orders[i],
+            quantity[i],
+            revenue[i],
+            first_at[i],
+            last_at[i],
+        ]
 
 
-def _array(values: Iterable[Any]) -> str:
-    return IMPORT_ARRAY_DELIMITER.join(
-        _safe(v) if isinstance(v, str) else _number(v) if isinstance(v, float) else str(v) for v in values
-    )
-
-
-def _number(value: float) -> str:
-    """A double as the importer parses it back to the same value (repr round-trips)."""
-    if not np.isfinite(value):
-        raise InvalidInput(f"{value!r} cannot be written by the offline importer; load without --initial")
-    return repr(value)
-
-
-def _safe(text: str) -> str:
-    if any(c in text for c in UNSAFE):
+def _texts(values: npt.NDArray[np.object_], what: str) -> list[str]:
+    """The values as text, refused if the importer would read one differently: a line break
+    (fields may not span lines without the importer's slow multi-line mode) or the array
+    delimiter."""
+    texts = list(map(str, values.tolist()))
+    joined = "".join(texts)
+    if any(c in joined for c in UNSAFE):
+        bad = next(t for t in texts if any(c in t for c in UNSAFE))
         raise InvalidInput(
-            f"{text!r} holds a line break or the character U+{ord(IMPORT_ARRAY_DELIMITER):04X}, "
+            f"{what} {bad!r} holds a line break or the character U+{ord(IMPORT_ARRAY_DELIMITER):04X}, "
             "which the offline importer cannot take; load without --initial"
         )
-    return text
+    return texts
+
+
+def _numbers(values: npt.NDArray[np.float64], what: str) -> list[str]:
+    """Doubles as the importer parses them back to the same values (repr round-trips)."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = values[~finite][0]
+        raise InvalidInput(
+            f"{what} {bad!r} cannot be written by the offline importer; load without --initial"
+        )
+    return list(map(repr, values.tolist()))
 
 
 def _write_csv(path: Path, header: Iterable[str], rows: Iterable[list[Any]]) -> Path:

@@ -39,6 +39,7 @@ class Feedback:
     note: str | None = None
     experiment: str | None = None  # the experiment running when it was given, and the account's arm
     arm: str | None = None
+    likelihood: float | None = None  # cross-sell decisions: the peers' share the item showed (server-side)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def record_feedback(graph: Graph, feedback: Feedback) -> Recorded:
             "note": feedback.note,
             "experiment": feedback.experiment,
             "arm": feedback.arm,
+            "likelihood": feedback.likelihood,
         },
     )
     row = rows[0]

@@ -397,6 +397,17 @@ def write_tables(
 
 
 @dataclass(frozen=True)
+class PairAggregates:
+    """Per pair: distinct orders, summed quantity and revenue, first and last line (seconds)."""
+
+    orders: npt.NDArray[np.int64]
+    quantity: npt.NDArray[np.float64]
+    revenue: npt.NDArray[np.float64]
+    first_at: npt.NDArray[np.int64]
+    last_at: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
 class PairLines:
     """Order lines grouped by account x product: lines sorted by account, then sku (both in order
     of first appearance; a pair's lines keep their file order), pair i holding the lines
@@ -452,6 +463,28 @@ class PairLines:
             revenue=self.revenue[line_keep],
         )
 
+    @functools.cached_property
+    def aggregates(self) -> PairAggregates:
+        """What a new BOUGHT holds besides its ledger, per pair, for every pair at once."""
+        sizes = np.diff(self.bounds)
+        starts = self.bounds[:-1]
+        if len(self) == 0:
+            empty = np.zeros(0)
+            return PairAggregates(
+                np.zeros(0, np.int64), empty, empty, empty.astype(np.int64), empty.astype(np.int64)
+            )
+        # Distinct orders per pair: distinct (pair, order) keys, counted per pair.
+        pair_of_line = np.repeat(np.arange(len(self), dtype=np.int64), sizes)
+        order_code, order_ids = _factorize(self.order_id)
+        keys = np.unique(pair_of_line * max(len(order_ids), 1) + order_code)
+        return PairAggregates(
+            orders=np.bincount(keys // max(len(order_ids), 1), minlength=len(self)).astype(np.int64),
+            quantity=np.add.reduceat(self.quantity, starts),
+            revenue=np.add.reduceat(self.revenue, starts),
+            first_at=np.minimum.reduceat(self.line_at, starts),
+            last_at=np.maximum.reduceat(self.line_at, starts),
+        )
+
     def batches(self, lines_per_batch: int) -> Iterator[tuple[dict[str, list[Any]], int]]:
         """Parameters of create_purchases for about `lines_per_batch` lines at a time, cut only
         between accounts: the batch's accounts, each with its pairs account_pairs[j] ..
@@ -474,8 +507,7 @@ class PairLines:
             accounts = self.account[first:stop]
             account_starts = np.flatnonzero(np.r_[True, accounts[1:] != accounts[:-1]])
             product_of_pair, products = _factorize(self.sku[first:stop])
-            order_ids = self.order_id[begin:end].tolist()
-            seconds = self.line_at[begin:end]
+            totals = self.aggregates
             yield (
                 {
                     "accounts": accounts[account_starts].tolist(),
@@ -484,17 +516,17 @@ class PairLines:
                     "product_of_pair": product_of_pair.tolist(),
                     "offsets": offsets,
                     "line_ids": self.line_id[begin:end].tolist(),
-                    "order_ids": order_ids,
-                    "line_at": seconds.tolist(),
+                    "order_ids": self.order_id[begin:end].tolist(),
+                    "line_at": self.line_at[begin:end].tolist(),
                     "quantities": self.quantity[begin:end].tolist(),
                     "revenues": self.revenue[begin:end].tolist(),
                     # Aggregates of each pair as a new BOUGHT holds them (an existing pair
                     # recomputes its own from the merged ledger in Cypher).
-                    "orders": [len(set(order_ids[a:b])) for a, b in pairwise(offsets)],
-                    "quantity": np.add.reduceat(self.quantity[begin:end], local).tolist(),
-                    "revenue": np.add.reduceat(self.revenue[begin:end], local).tolist(),
-                    "first_at": np.minimum.reduceat(seconds, local).tolist(),
-                    "last_at": np.maximum.reduceat(seconds, local).tolist(),
+                    "orders": totals.orders[first:stop].tolist(),
+                    "quantity": totals.quantity[first:stop].tolist(),
+                    "revenue": totals.revenue[first:stop].tolist(),
+                    "first_at": totals.first_at[first:stop].tolist(),
+                    "last_at": totals.last_at[first:stop].tolist(),
                 },
                 end - begin,
             )

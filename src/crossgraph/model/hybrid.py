@@ -1,10 +1,11 @@
-"""The served model: ALS at the core, blended with EASE, item-kNN and RP3beta as the tuner chooses.
+"""The served model: ALS at the core, blended with EASE, item-kNN, RP3beta and "bought next" as the
+tuner chooses.
 
 For account u and a product i it does not own, each component's score is standardised
 over the account's unowned products, then blended:
 
     z_c(u, i) = (s_c(u, i) - mean_u(s_c)) / std_u(s_c)
-    score(u, i) = w_als z_als + w_ease z_ease + w_knn z_knn + w_rp3 z_rp3
+    score(u, i) = w_als z_als + w_ease z_ease + w_knn z_knn + w_rp3 z_rp3 + w_seq z_seq
 
 ALS stays the model of "customers like you": `similar_accounts` are nearest neighbours in
 the ALS account factors. Every component is linear in the account's owned products, so
@@ -13,7 +14,7 @@ the ALS account factors. Every component is linear in the account's owned produc
     score(u, i) = sum_j sum_c w_c t_c(u, j, i) / std_u(s_c)  -  sum_c w_c mean_u(s_c) / std_u(s_c)
 
 with t_c the component's own terms (ALS: implicit's explain, EASE: B_ji, kNN: sim(j, i),
-RP3beta: W_ji). A component with weight 0 is not fitted.
+RP3beta: W_ji, bought next: r_uj T_ji). A component with weight 0 is not fitted.
 The second sum is the same for every product of the account, so it never changes a
 ranking. All parameters, blend weights included, round-trip through `to_dict` for the
 model manifest.
@@ -35,9 +36,13 @@ from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.base import IntArray, Recommender, ScoreArray
 from crossgraph.model.baselines import EASEParams, EASERecommender, ItemKNNParams, ItemKNNRecommender
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
+from crossgraph.model.sequential import SequentialParams, SequentialRecommender
 
 # How a component is named to a rep (the reason's "scored by ...") and in the manifest
-COMPONENT_LABELS = {"als": "ALS", "ease": "EASE", "knn": "item-kNN", "rp3": "RP3beta"}
+COMPONENT_LABELS = {"als": "ALS", "ease": "EASE", "knn": "item-kNN", "rp3": "RP3beta", "seq": "bought next"}
+
+# The components whose score is X M, linear in the owned products (their terms are exact drivers)
+LINEAR_COMPONENTS = (EASERecommender, ItemKNNRecommender, RP3betaRecommender, SequentialRecommender)
 
 # Defaults: the result of `crossgraph.model.tuning.tune` (seed 0, budget 20, three rolling
 # 99-day validation folds ending 2011-09-01) on Online Retail - purchases before the
@@ -64,30 +69,33 @@ class HybridParams:
     knn_weight: float = 0.5
     rp3: RP3betaParams = field(default_factory=RP3betaParams)
     rp3_weight: float = 0.0
+    seq: SequentialParams = field(default_factory=SequentialParams)
+    seq_weight: float = 0.0
 
     def __post_init__(self) -> None:
         # ALS weight 0 is how the tuner serves a tuned baseline that no blend beats (model.tuning):
         # ALS is still fitted, for "customers like you" (similar_accounts) and peer evidence.
         if self.als_weight < 0:
             raise InvalidInput(f"als_weight must be >= 0, got {self.als_weight}")
-        if self.als_weight + self.ease_weight + self.knn_weight + self.rp3_weight <= 0:
+        if self.als_weight + self.ease_weight + self.knn_weight + self.rp3_weight + self.seq_weight <= 0:
             raise InvalidInput("at least one blend weight must be > 0")
-        if self.ease_weight < 0 or self.knn_weight < 0 or self.rp3_weight < 0:
+        if min(self.ease_weight, self.knn_weight, self.rp3_weight, self.seq_weight) < 0:
             raise InvalidInput(
                 "blend weights must be >= 0, got "
                 f"ease_weight={self.ease_weight}, knn_weight={self.knn_weight}, "
-                f"rp3_weight={self.rp3_weight}"
+                f"rp3_weight={self.rp3_weight}, seq_weight={self.seq_weight}"
             )
 
     @property
     def blend(self) -> dict[str, float]:
         """Blend weights scaled to sum to 1 (only their ratios matter)."""
-        total = self.als_weight + self.ease_weight + self.knn_weight + self.rp3_weight
+        total = self.als_weight + self.ease_weight + self.knn_weight + self.rp3_weight + self.seq_weight
         return {
             "als": self.als_weight / total,
             "ease": self.ease_weight / total,
             "knn": self.knn_weight / total,
             "rp3": self.rp3_weight / total,
+            "seq": self.seq_weight / total,
         }
 
     @property
@@ -110,6 +118,8 @@ class HybridParams:
             "knn_weight": self.knn_weight,
             "rp3": self.rp3.to_dict(),
             "rp3_weight": self.rp3_weight,
+            "seq": self.seq.to_dict(),
+            "seq_weight": self.seq_weight,
         }
 
     @classmethod
@@ -123,6 +133,8 @@ class HybridParams:
             knn_weight=float(data.get("knn_weight", 0.0)),
             rp3=RP3betaParams.from_dict(data.get("rp3", {})),
             rp3_weight=float(data.get("rp3_weight", 0.0)),
+            seq=SequentialParams.from_dict(data.get("seq", {})),
+            seq_weight=float(data.get("seq_weight", 0.0)),
         )
 
 
@@ -142,6 +154,7 @@ class HybridRecommender(Recommender):
         self.ease: EASERecommender | None = None
         self.knn: ItemKNNRecommender | None = None
         self.rp3: RP3betaRecommender | None = None
+        self.seq: SequentialRecommender | None = None
         self.fit_seconds: dict[str, float] = {}  # per fitted component
         # Per component (mean_u, std_u) of every account scored since `keep_statistics`, so that
         # splitting a stored list's scores (recommend.evidence) need not score every product again
@@ -159,6 +172,7 @@ class HybridRecommender(Recommender):
         self.ease = EASERecommender(self.params.ease) if self.params.ease_weight else None
         self.knn = ItemKNNRecommender(self.params.knn) if self.params.knn_weight else None
         self.rp3 = RP3betaRecommender(self.params.rp3) if self.params.rp3_weight else None
+        self.seq = SequentialRecommender(self.params.seq) if self.params.seq_weight else None
         self.fit_seconds = {}
         for name, _, model in self.components():
             started = time.perf_counter()
@@ -173,6 +187,8 @@ class HybridRecommender(Recommender):
             out.append(("knn", self.params.knn_weight, self.knn))
         if self.rp3 is not None:
             out.append(("rp3", self.params.rp3_weight, self.rp3))
+        if self.seq is not None:
+            out.append(("seq", self.params.seq_weight, self.seq))
         return out
 
     def standardised(self, account_indices: IntArray) -> dict[str, tuple[ScoreArray, ScoreArray, ScoreArray]]:
@@ -226,7 +242,7 @@ class HybridRecommender(Recommender):
             if isinstance(model, ALSRecommender):
                 for j, t in model.explain(account_idx, item_idx, n=len(owned)):
                     terms[j] += weight * t / std
-            elif isinstance(model, (EASERecommender, ItemKNNRecommender, RP3betaRecommender)):
+            elif isinstance(model, LINEAR_COMPONENTS):
                 js, ts = model.contributions(account_idx, item_idx)
                 np.add.at(terms, js, weight * ts.astype(np.float64) / std)
         order = owned[np.argsort(-terms[owned], kind="stable")][:n]

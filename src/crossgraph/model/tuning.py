@@ -9,7 +9,8 @@ Each window's test accounts are scored (a seeded sample of at most `max_accounts
 Search, in stages, each given a share of the time budget (unused time rolls over):
 
 1. the baselines and blend components, one grid each - popularity window, EASE lambda (log
-   grid), item-kNN neighbours x shrinkage, RP3beta alpha x beta - and ALS (seeded random
+   grid), item-kNN neighbours x shrinkage, RP3beta alpha x beta, bought next window x beta x
+   half-life - and ALS (seeded random
    order over factors x regularisation (log grid) x alpha x weighting);
    each stage is successive halving over the windows (model.halving), the starting
    parameters and the untuned defaults first and always scored, then the grid nearest to the
@@ -57,11 +58,20 @@ from crossgraph.model.halving import HalvingResult, successive_halving
 from crossgraph.model.hybrid import DEFAULT_ALS, DEFAULT_EASE, HybridParams
 from crossgraph.model.metrics import ranking_metrics
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
+from crossgraph.model.sequential import SequentialParams, SequentialRecommender
 
-COMPONENTS = ("als", "ease", "knn", "rp3")  # blend components, in blend-weight order
+COMPONENTS = ("als", "ease", "knn", "rp3", "seq")  # blend components, in blend-weight order
 BASELINES = ("popularity", "ease", "knn")  # the tuned baselines the served model must not lose to
 KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (> max survivors)
-STAGE_SHARES = {"popularity": 0.03, "ease": 0.17, "knn": 0.13, "rp3": 0.12, "als": 0.40, "blend": 0.15}
+STAGE_SHARES = {
+    "popularity": 0.03,
+    "ease": 0.17,
+    "knn": 0.13,
+    "rp3": 0.09,
+    "seq": 0.06,
+    "als": 0.37,
+    "blend": 0.15,
+}
 
 
 def _default_weightings() -> tuple[WeightingConfig, ...]:
@@ -87,6 +97,9 @@ class SearchSpace:
     rp3_alpha: tuple[float, ...] = (0.5, 1.0)
     rp3_beta: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
     rp3_neighbours: int = 100
+    seq_window_days: tuple[float, ...] = (30.0, 90.0)
+    seq_beta: tuple[float, ...] = (0.0, 0.25)
+    seq_half_life_days: tuple[float, ...] = (30.0, 180.0)
     blend_step: float = 0.25
 
     def als_candidates(self) -> list[tuple[int, float, float, int, WeightingConfig]]:
@@ -120,7 +133,7 @@ class SearchSpace:
 
 @dataclass(frozen=True)
 class Trial:
-    stage: str  # popularity | ease | knn | rp3 | als | blend | guard
+    stage: str  # popularity | ease | knn | rp3 | seq | als | blend | guard
     params: dict[str, Any]
     score: float  # mean of the metric over the windows it was scored on
     fold_scores: list[float]
@@ -472,6 +485,17 @@ def tune(
         ],
     )
     rp3 = search("rp3", rp3_options, RP3betaRecommender, lambda p: p.to_dict(), cache=True, required=required)
+    seq_options, required = ordered(
+        start.seq,
+        [SequentialParams()],
+        [
+            replace(start.seq, window_days=w, beta=b, half_life_days=h)
+            for w, b, h in itertools.product(space.seq_window_days, space.seq_beta, space.seq_half_life_days)
+        ],
+    )
+    seq = search(
+        "seq", seq_options, SequentialRecommender, lambda p: p.to_dict(), cache=True, required=required
+    )
     als_start = replace(start.als, weighting=seasonal(start.als.weighting))
     als_options, required = ordered(
         als_start,
@@ -496,7 +520,7 @@ def tune(
 
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
-    found = {"als": als, "ease": ease, "knn": knn, "rp3": rp3}
+    found = {"als": als, "ease": ease, "knn": knn, "rp3": rp3, "seq": seq}
     keys = {c: repr(found[c].best.candidate) for c in COMPONENTS}
     depth = min(len(found[c].best.fold_scores) for c in COMPONENTS)
     until = stage_deadline("blend")
@@ -519,6 +543,7 @@ def tune(
         "ease": start.ease_weight,
         "knn": start.knn_weight,
         "rp3": start.rp3_weight,
+        "seq": start.seq_weight,
     }
     total = sum(start_blend.values())
     first = {c: w / total for c, w in start_blend.items()}
@@ -603,6 +628,8 @@ def tune(
         ease_weight=weights["ease"],
         knn_weight=weights["knn"],
         rp3_weight=weights["rp3"],
+        seq=seq.best.candidate,
+        seq_weight=weights["seq"],
     )
     return TuningResult(
         best=best,

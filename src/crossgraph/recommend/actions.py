@@ -39,8 +39,10 @@ from crossgraph.recommend.ranking import (
     DEFAULT_MARGIN,
     MARGIN_RATES,
     SERVICE_KIND,
+    CrossSellCalibration,
     Posterior,
     calibrate,
+    calibrate_cross_sell,
     margin_rate,
     need_factor,
     share,
@@ -80,6 +82,8 @@ class FusionConfig:
     need_floor: float = 0.1
     # signal -> its rate calibrated on feedback (ranking.calibrate); empty: the configured rates
     calibration: Mapping[str, Posterior] = field(default_factory=lambda: _frozen({}), hash=False)
+    # the peers' share -> a cross-sell likelihood (ranking.calibrate_cross_sell); None: factor 1
+    cross_sell_calibration: CrossSellCalibration | None = None
     event_boost: float = 1.5
     event_days: int = 180
     # event type -> the signals it makes more likely (an event naming a product boosts that product)
@@ -128,8 +132,10 @@ class FusionConfig:
 def calibrated(config: FusionConfig, outcomes: Iterable[Mapping[str, Any]]) -> FusionConfig:
     """The config with every signal's likelihood calibrated on the feedback outcome rows
     (graph.feedback.outcome_counts): the prior is the configured rate."""
-    posteriors = calibrate(config.likelihood, outcomes, config.prior_strength)
-    return replace(config, calibration=MappingProxyType(posteriors))
+    rows = list(outcomes)
+    posteriors = calibrate(config.likelihood, rows, config.prior_strength)
+    cross_sell = calibrate_cross_sell(rows, config.prior_strength)
+    return replace(config, calibration=MappingProxyType(posteriors), cross_sell_calibration=cross_sell)
 
 
 def cross_sell_action(
@@ -142,6 +148,11 @@ def cross_sell_action(
         ev = item["evidence"]
         owning = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
         action["likelihood"] = max(owning, config.cross_sell_floor)
+    calibration = config.cross_sell_calibration
+    basis = "share of the closest peers owning it"
+    if calibration is not None and calibration.decisions:
+        action["likelihood"] = round(min(1.0, action["likelihood"] * calibration.factor), 4)
+        basis += calibration.describe()
     product = (products or {}).get(item["sku"]) or {"kind": item.get("product_kind")}
     rate = config.margin_rate(product)
     action.update(
@@ -150,7 +161,7 @@ def cross_sell_action(
         need=None,
         urgency=1.0,
         due_in_days=None,
-        likelihood_basis="share of the closest peers owning it",
+        likelihood_basis=basis,
     )
     weigh(action)
     return action

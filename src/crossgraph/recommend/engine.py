@@ -448,6 +448,25 @@ class Engine:
             for found in self.explainer.drivers(account, items, n)
         ]
 
+    def cross_sell_likelihood(self, account_id: str, sku: str) -> float | None:
+        """The likelihood a cross-sell item of this account and product shows before calibration:
+        the share of the account's closest peers owning it (refolded peers for an account changed
+        since the fit), at least the floor. None when the model knows the account or product not."""
+        item = self.product_index.get(sku)
+        folded = self.overlay.folded.get(account_id)
+        account = self.account_index.get(account_id)
+        if item is None or (folded is None and account is None):
+            return None
+        if folded is not None:
+            peers, scores = folded.peers, folded.peer_scores
+        else:
+            assert account is not None
+            peers, scores = self.similar[account], self.similar_scores[account]
+        evidence = self.evidence_of(peers, scores, np.array([item]), top=0)[0]
+        considered = evidence["peers_considered"]
+        share = evidence["peers_owning"] / considered if considered else 0.0
+        return max(share, self.cross_sell_floor)
+
     def peer_evidence(
         self, account: int, items: npt.NDArray[np.integer[Any]], top: int = 3
     ) -> list[EvidenceDict]:

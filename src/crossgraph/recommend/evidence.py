@@ -28,9 +28,7 @@ import scipy.sparse as sp
 
 from crossgraph.model.als import ALSRecommender
 from crossgraph.model.base import Recommender, for_chunks, in_threads
-from crossgraph.model.baselines import EASERecommender, ItemKNNRecommender
-from crossgraph.model.hybrid import HybridRecommender
-from crossgraph.model.rp3beta import RP3betaRecommender
+from crossgraph.model.hybrid import LINEAR_COMPONENTS, HybridRecommender
 from crossgraph.recommend.explain import ALSExplainer
 
 TOP_PEERS = 3
@@ -114,8 +112,8 @@ def _linear_terms(
     owned: npt.NDArray[np.intp],
     items: npt.NDArray[np.intp],
 ) -> npt.NDArray[np.float64]:
-    """[B, O, N] terms x_uj M_ji of a component scoring X M (EASE, item-kNN, RP3beta)."""
-    if not isinstance(component, (EASERecommender, ItemKNNRecommender, RP3betaRecommender)):
+    """[B, O, N] terms x_uj M_ji of a component scoring X M (EASE, item-kNN, RP3beta, bought next)."""
+    if not isinstance(component, LINEAR_COMPONENTS):
         raise TypeError(f"{type(component).__name__} is not a linear item-item component")
     x, weights = component.linear_parts()
     valid = owned >= 0

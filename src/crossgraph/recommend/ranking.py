@@ -107,6 +107,56 @@ class Posterior:
         return f"{self.mean:.2f} from {self.decisions} decisions ({self.won} won; prior {self.prior:.2f})"
 
 
+@dataclass(frozen=True)
+class CrossSellCalibration:
+    """How far cross-sell wins follow the peers' share: the observed over the expected wins,
+    shrunk towards 1. Each decided cross-sell item expected `likelihood` wins (the peers' share
+    it showed when decided); with a Gamma(strength, strength) prior on the factor and Poisson
+    wins, the posterior mean is (strength + won) / (strength + expected)."""
+
+    strength: float
+    won: int = 0
+    failed: int = 0
+    expected: float = 0.0  # the sum of the decided items' likelihoods when they were decided
+
+    @property
+    def decisions(self) -> int:
+        return self.won + self.failed
+
+    @property
+    def factor(self) -> float:
+        return (self.strength + self.won) / (self.strength + self.expected)
+
+    def describe(self) -> str:
+        """'' before any decision, else ' x 0.62 from 12 decisions (3 won, 4.8 expected)'."""
+        if not self.decisions:
+            return ""
+        return (
+            f" x {self.factor:.2f} from {self.decisions} decisions "
+            f"({self.won} won, {self.expected:.1f} expected)"
+        )
+
+
+def calibrate_cross_sell(counts: Iterable[Mapping[str, Any]], strength: float) -> CrossSellCalibration:
+    """The cross-sell factor from rows of (kind, action, n, expected, measured): only decided
+    items that recorded their likelihood count (`measured` of the `n`, whose likelihoods sum
+    to `expected`); feedback from before likelihoods were recorded is left out."""
+    won = failed = 0
+    expected = 0.0
+    for row in counts:
+        if row["kind"] != "cross_sell":
+            continue
+        measured = int(row.get("measured") or 0)
+        if row["action"] in SUCCESS:
+            won += measured
+        elif row["action"] in FAILURE:
+            failed += measured
+        else:
+            continue
+        expected += float(row.get("expected") or 0.0)
+    return CrossSellCalibration(strength, won, failed, expected)
+
+
 def signal_kind(signal: str) -> str:
     return "renewal" if signal == "renewal" else "upsell"
 

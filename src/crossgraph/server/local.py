@@ -324,6 +324,7 @@ class LocalServer:
             "database",
             "import",
             "full",
+            "--verbose",  # on bad input: the file, line and value refused (see _import_error)
             *(f"--nodes={label}={path.resolve()}" for label, path in nodes),
             *(f"--relationships={kind}={path.resolve()}" for kind, path in relationships),
             f"--array-delimiter=U+{ord(IMPORT_ARRAY_DELIMITER):04X}",
@@ -337,8 +338,10 @@ class LocalServer:
             command, capture_output=True, text=True, check=False, env=env, umask=PRIVATE_UMASK, cwd=self.home
         )
         if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
-            raise Neo4jServerError(f"neo4j-admin database import failed (exit {result.returncode}):\n{tail}")
+            raise Neo4jServerError(
+                f"neo4j-admin database import failed (exit {result.returncode}):\n"
+                + _import_error(result.stdout + result.stderr)
+            )
         done = [line for line in result.stdout.splitlines() if line.startswith("IMPORT DONE")]
         return " ".join(done) or result.stdout.strip()[-500:]
 
@@ -377,6 +380,21 @@ class LocalServer:
                 debug.read_text(errors="replace").splitlines()[-lines:]
             )
         return "\n".join(text.splitlines()[-2 * lines :])
+
+
+def _import_error(output: str) -> str:
+    """What the importer said went wrong: the first cause it gives, without the stack frames
+    (for bad input: the file, line, field and value it refused), else its last lines that are
+    not progress dots."""
+    lines = [
+        line.rstrip()
+        for line in output.splitlines()
+        if line.strip() and not line.lstrip().startswith((".", "at ", "..."))
+    ]
+    causes = [i for i, line in enumerate(lines) if line.startswith("Caused by:")]
+    if not causes:
+        return "\n".join(lines[-15:])
+    return "\n".join(lines[causes[0] : causes[1] if len(causes) > 1 else causes[0] + 12])
 
 
 def make_private(folder: Path) -> None:

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from crossgraph.api.deps import AppState
 from crossgraph.api.fields import Day
 from crossgraph.api.routes.kpis import nightly
+from crossgraph.api.routes.model import cross_sell_calibration, likelihoods
 from crossgraph.api.routes.worklist import holder as worklist_holder
 from crossgraph.dates import today
 from crossgraph.errors import GraphUnavailable, WorklistMissing
@@ -464,6 +465,10 @@ async def model_page(request: Request, viewer: Manager) -> HTMLResponse:
         "chart": chart,
         "notice": notice,
         "metric": NDCG,
+        "refused": state.holder.refusal(),
+        "likelihoods": likelihoods(state),
+        "cross_sell": cross_sell_calibration(state),
+        "calibrated_at": state.calibrated_at,
     }
     return page(request, "model.html", viewer, context)
 

@@ -10,7 +10,7 @@ from crossgraph.api.deps import AdminKey, AppState, EngineDep, ReadKey, StateDep
 from crossgraph.api.errors import RESPONSES
 from crossgraph.errors import ModelNotLoaded
 from crossgraph.graph.feedback import feedback_stats, with_rates
-from crossgraph.recommend.ranking import calibrate
+from crossgraph.recommend.ranking import CrossSellCalibration, calibrate
 
 router = APIRouter(prefix="/v1", tags=["model"], responses=RESPONSES)
 
@@ -35,7 +35,29 @@ async def model(engine: EngineDep, state: StateDep, _: ReadKey) -> schemas.Model
         feedback_by_version=online,
         likelihoods=likelihoods(state),
         calibrated_at=state.calibrated_at,
+        cross_sell_calibration=cross_sell_calibration(state),
+        load_error=load_error(state),
     )
+
+
+def cross_sell_calibration(state: AppState) -> schemas.CrossSellFactor:
+    fusion = state.intel.fusion
+    c = fusion.cross_sell_calibration or CrossSellCalibration(fusion.prior_strength)
+    return schemas.CrossSellFactor(
+        prior_strength=c.strength,
+        won=c.won,
+        failed=c.failed,
+        decisions=c.decisions,
+        expected=round(c.expected, 4),
+        factor=round(c.factor, 4),
+    )
+
+
+def load_error(state: AppState) -> schemas.LoadError | None:
+    refused = state.holder.refusal()
+    if refused is None:
+        return None
+    return schemas.LoadError(version=refused.version, at=refused.at, reason=refused.reason)
 
 
 def likelihoods(state: AppState) -> list[schemas.Likelihood]:
