@@ -290,6 +290,7 @@ def train(
                 say,
             ),
             max_coverage_loss=float(config.get("max_coverage_loss", 0.2)),
+            tune_components=config.get("tune_components"),
             progress=say,
             timings=timings,
             installed=installed,

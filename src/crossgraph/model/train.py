@@ -34,7 +34,7 @@ from crossgraph.model.evaluate import (
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.peers import PeerSearch
 from crossgraph.model.registry import Registry
-from crossgraph.model.tuning import tune, tuned_config
+from crossgraph.model.tuning import DEFAULT_COMPONENTS, tune, tuned_config
 
 if TYPE_CHECKING:
     from crossgraph.model.spark_als import SparkConfig
@@ -165,6 +165,7 @@ def train(
     segment_key: str = "segment",
     tune_minutes: float = 0.0,
     max_coverage_loss: float = 0.2,
+    tune_components: Sequence[str] | None = None,  # None: tuning.DEFAULT_COMPONENTS
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
     installed: Sequence[tuple[str, str]] = (),
@@ -207,6 +208,7 @@ def train(
                 start=start,
                 max_coverage_loss=max_coverage_loss,
                 progress=say,
+                components=tune_components or DEFAULT_COMPONENTS,
             )
         params, tuning = searched.best, searched.to_dict()
         config = tuned_config(searched)

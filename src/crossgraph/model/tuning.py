@@ -61,6 +61,10 @@ from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 from crossgraph.model.sequential import SequentialParams, SequentialRecommender
 
 COMPONENTS = ("als", "ease", "knn", "rp3", "seq")  # blend components, in blend-weight order
+# What a tune searches unless told otherwise (training/params.json "tune_components"): bought
+# next is opt-in, because the validation windows overrate it (docs/tuning.md: chosen on Online
+# Retail and Complete Journey, it lowered their test NDCG@10 with intervals excluding zero).
+DEFAULT_COMPONENTS = ("als", "ease", "knn", "rp3")
 BASELINES = ("popularity", "ease", "knn")  # the tuned baselines the served model must not lose to
 KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (> max survivors)
 STAGE_SHARES = {
@@ -353,6 +357,7 @@ def tune(
     max_coverage_loss: float = 0.2,
     progress: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    components: Sequence[str] = DEFAULT_COMPONENTS,
 ) -> TuningResult:
     """Search the served model's and the baselines' parameters on windows before `cutoff`
     within `minutes` (see the module doc); return the best and every trial.
@@ -363,6 +368,12 @@ def tune(
         raise InvalidInput(f"tuning minutes must be > 0, got {minutes}")
     if not 0 <= max_coverage_loss <= 1:
         raise InvalidInput(f"max_coverage_loss must be within 0..1, got {max_coverage_loss}")
+    if not {"als", "ease", "knn"} <= set(components) <= set(COMPONENTS):
+        raise InvalidInput(
+            f"tune components must include als, ease and knn (the guard may raise a baseline's weight) "
+            f"and be among {', '.join(COMPONENTS)}; got {', '.join(components)}"
+        )
+    blended = tuple(c for c in COMPONENTS if c in components)  # blend-weight order
     space = space or SearchSpace()
     start = start or HybridParams()
     say = progress or (lambda _: None)
@@ -392,7 +403,8 @@ def tune(
     rng = np.random.default_rng(seed)
     trials: list[Trial] = []
     complete = True
-    shares_left = dict(STAGE_SHARES)
+    # A component left out of the search leaves its share to the stages after it.
+    shares_left = {s: share for s, share in STAGE_SHARES.items() if s not in COMPONENTS or s in blended}
 
     def stage_deadline(stage: str) -> float:
         share = shares_left.pop(stage)
@@ -493,9 +505,11 @@ def tune(
             for w, b, h in itertools.product(space.seq_window_days, space.seq_beta, space.seq_half_life_days)
         ],
     )
-    seq = search(
-        "seq", seq_options, SequentialRecommender, lambda p: p.to_dict(), cache=True, required=required
-    )
+    seq = None
+    if "seq" in blended:
+        seq = search(
+            "seq", seq_options, SequentialRecommender, lambda p: p.to_dict(), cache=True, required=required
+        )
     als_start = replace(start.als, weighting=seasonal(start.als.weighting))
     als_options, required = ordered(
         als_start,
@@ -520,9 +534,10 @@ def tune(
 
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
-    found = {"als": als, "ease": ease, "knn": knn, "rp3": rp3, "seq": seq}
-    keys = {c: repr(found[c].best.candidate) for c in COMPONENTS}
-    depth = min(len(found[c].best.fold_scores) for c in COMPONENTS)
+    searched = {"als": als, "ease": ease, "knn": knn, "rp3": rp3, "seq": seq}
+    found = {c: r for c, r in searched.items() if r is not None}
+    keys = {c: repr(found[c].best.candidate) for c in blended}
+    depth = min(len(found[c].best.fold_scores) for c in blended)
     until = stage_deadline("blend")
     baseline_scores = {
         "popularity": float(np.mean(pop.best.fold_scores[:depth])),
@@ -545,10 +560,11 @@ def tune(
         "rp3": start.rp3_weight,
         "seq": start.seq_weight,
     }
+    start_blend = {c: w for c, w in start_blend.items() if c in blended}
     total = sum(start_blend.values())
     first = {c: w / total for c, w in start_blend.items()}
-    default_blend = HybridParams().blend
-    options, _ = likely_good_first(first, [default_blend], space.blends(COMPONENTS), rng, _blend_distance)
+    default_blend = {c: w for c, w in HybridParams().blend.items() if c in blended}
+    options, _ = likely_good_first(first, [default_blend], space.blends(blended), rng, _blend_distance)
     best_blend: dict[str, float] | None = None
     best_score, best_cov = -math.inf, 0.0
     tried: list[dict[str, float]] = []
@@ -628,8 +644,8 @@ def tune(
         ease_weight=weights["ease"],
         knn_weight=weights["knn"],
         rp3_weight=weights["rp3"],
-        seq=seq.best.candidate,
-        seq_weight=weights["seq"],
+        seq=seq.best.candidate if seq is not None else start.seq,
+        seq_weight=weights.get("seq", 0.0),
     )
     return TuningResult(
         best=best,
