@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.data.orderlines import OrderLines
-from crossgraph.data.split import Split, time_split
+from crossgraph.data.split import Split, TimeSplit, time_split
 from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.base import Recommender
@@ -215,14 +215,7 @@ def evaluate_models(
     config = config or EvaluationConfig()
     say = progress or (lambda _: None)
     started = time.perf_counter()
-    check_cutoff(lines, cutoff, end=config.end)
-    split = time_split(lines, cutoff, end=config.end)
-    if split.test.nnz == 0:
-        raise InvalidInput(
-            f"no test pairs on or after the cutoff {_day(cutoff)}: no account seen before it "
-            f"bought a product new to it (and sold before it) afterwards{_span(lines)}; "
-            "pick an earlier cutoff"
-        )
+    split = evaluation_split(lines, cutoff, end=config.end)
     return evaluate_split(
         split,
         train_lines=len(split.train_lines),
@@ -231,6 +224,22 @@ def evaluate_models(
         progress=say,
         started=started,
     )
+
+
+def evaluation_split(
+    lines: OrderLines, cutoff: datetime | np.datetime64 | str, end: datetime | None = None
+) -> TimeSplit:
+    """The time split the evaluation ranks on; InvalidInput naming the dates when it has nothing
+    to fit on or no test pair."""
+    check_cutoff(lines, cutoff, end=end)
+    split = time_split(lines, cutoff, end=end)
+    if split.test.nnz == 0:
+        raise InvalidInput(
+            f"no test pairs on or after the cutoff {_day(cutoff)}: no account seen before it "
+            f"bought a product new to it (and sold before it) afterwards{_span(lines)}; "
+            "pick an earlier cutoff"
+        )
+    return split
 
 
 def evaluate_split(

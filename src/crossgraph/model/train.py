@@ -19,7 +19,7 @@ import numpy as np
 
 from crossgraph.data.matrix import Interactions, build_interactions
 from crossgraph.data.orderlines import OrderLines
-from crossgraph.data.split import Split, time_split
+from crossgraph.data.split import Split
 from crossgraph.errors import InvalidInput
 from crossgraph.model.artifact import fingerprint, write_artifact
 from crossgraph.model.base import Recommender
@@ -27,8 +27,9 @@ from crossgraph.model.evaluate import (
     BASELINE,
     EvaluationConfig,
     EvaluationReport,
-    evaluate_models,
     evaluate_recommender,
+    evaluate_split,
+    evaluation_split,
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.peers import PeerSearch
@@ -184,8 +185,12 @@ def train(
         params, tuning = searched.best, searched.to_dict()
         config = tuned_config(searched)
     say(f"evaluating on a time split at {cut.date()}")
+    with timed(clock, "split"):
+        split = evaluation_split(lines, cut)
     with timed(clock, "evaluate"):
-        report = evaluate_models(lines, cut, segments=segments, config=config, progress=say)
+        report = evaluate_split(
+            split, train_lines=len(split.train_lines), segments=segments, config=config, progress=say
+        )
     result = TrainResult(version="", cutoff=cut, report=report, passed=True, timings=clock)
     result.reasons += baseline_reasons(report)
     result.passed = not result.reasons
@@ -193,8 +198,8 @@ def train(
         result,
         registry,
         gate,
-        lambda: time_split(lines, cut),
-        lambda p, split: HybridRecommender(p).fit(split.train),
+        lambda: split,
+        lambda p, made: HybridRecommender(p).fit(made.train),
     )
     say("fitting the model on all purchases")
     with timed(clock, "fit"):
