@@ -10,8 +10,9 @@ engine in a process of its own so peak memory is its own:
 Stages: read, split, evaluate (served model and baselines on the split; Spark: sampled test
 accounts), fit (matrix/pairs, weighting, ALS + blend on all lines), peers (the artifact's
 similar accounts), write (the rest of the artifact). Peak memory: the Python process's max RSS
-and, for Spark, the JVM's (VmHWM). Parameters: training/params.json's model, --factors and
---iterations override ALS's; no tuning, no current model (no gate refit).
+and, for Spark, the JVM's (VmHWM). Parameters: training/params.json's model with ALS
+factors = --factors (64 unless given, params.json has 256) and --iterations if given; no
+tuning, no current model (no gate refit).
 
     .venv/bin/python benchmarks/scale.py --engines --accounts 20000 --products 2000 --data /tmp/cg-scale
     .venv/bin/python benchmarks/scale.py --engines --accounts 100000 --products 5000 --data /tmp/cg-scale
@@ -214,7 +215,6 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, default=Path("data/scale"), help="--engines: demo data and Parquet"
     )
-    parser.add_argument("--factors", type=int, help="--engines: ALS factors (default training/params.json's)")
     parser.add_argument("--iterations", type=int, help="--engines: ALS iterations (default params.json's)")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--factors", type=int, default=64)

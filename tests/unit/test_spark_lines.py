@@ -74,8 +74,20 @@ def lake(session: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return spark_lines.read_lines(session, folder).cache()
 
 
-def test_spark_pairs_have_the_single_machine_id_maps_and_aggregates(lake: Any) -> None:
-    pairs = spark_lines.pairs(lake)
+@pytest.fixture(scope="module")
+def all_pairs(lake: Any) -> spark_lines.SparkPairs:
+    return spark_lines.pairs(lake)
+
+
+@pytest.fixture(scope="module")
+def split(lake: Any) -> spark_lines.SparkSplit:
+    return spark_lines.time_split(lake, CUTOFF)
+
+
+def test_spark_pairs_have_the_single_machine_id_maps_and_aggregates(
+    all_pairs: spark_lines.SparkPairs,
+) -> None:
+    pairs = all_pairs
     local = build_interactions(LINES)
     assert pairs.accounts.to_array().tolist() == local.accounts.to_array().tolist()
     assert pairs.products.to_array().tolist() == local.products.to_array().tolist()
@@ -100,8 +112,10 @@ def test_spark_pairs_have_the_single_machine_id_maps_and_aggregates(lake: Any) -
     ],
     ids=["log-recency", "linear-revenue-seasonal", "bm25", "binary-recency"],
 )
-def test_spark_confidences_are_the_single_machine_weights(lake: Any, config: WeightingConfig) -> None:
-    pairs = spark_lines.pairs(lake)
+def test_spark_confidences_are_the_single_machine_weights(
+    all_pairs: spark_lines.SparkPairs, config: WeightingConfig
+) -> None:
+    pairs = all_pairs
     local = build_interactions(LINES)
     _, confidence = spark_lines.collect_pairs(
         spark_lines.confidences(pairs, config), pairs.accounts, pairs.products
@@ -110,8 +124,8 @@ def test_spark_confidences_are_the_single_machine_weights(lake: Any, config: Wei
     np.testing.assert_allclose(confidence, weights(local, config), rtol=1e-5, atol=1e-6)
 
 
-def test_spark_time_split_is_the_single_machine_split(lake: Any) -> None:
-    spark = spark_lines.time_split(lake, CUTOFF)
+def test_spark_time_split_is_the_single_machine_split(split: spark_lines.SparkSplit) -> None:
+    spark = split
     local = time_split(LINES, CUTOFF)
     assert spark.train.accounts.to_array().tolist() == local.train.accounts.to_array().tolist()
     assert spark.train.products.to_array().tolist() == local.train.products.to_array().tolist()
@@ -126,16 +140,20 @@ def test_spark_time_split_is_the_single_machine_split(lake: Any) -> None:
     )
 
 
-def test_a_sampled_spark_split_keeps_that_many_test_accounts_and_all_their_pairs(lake: Any) -> None:
-    full = spark_lines.time_split(lake, CUTOFF)
+def test_a_sampled_spark_split_keeps_that_many_test_accounts_and_all_their_pairs(
+    lake: Any, split: spark_lines.SparkSplit
+) -> None:
+    full = split
     sampled = spark_lines.time_split(lake, CUTOFF, sample=10, seed=1)
     chosen = sampled.test_accounts()
     assert len(chosen) == 10 and sampled.test_account_total == full.test_account_total > 10
     assert sampled.test.binary[chosen].toarray().tolist() == full.test.binary[chosen].toarray().tolist()
 
 
-def test_each_engine_ranks_its_own_split_within_the_tolerance(lake: Any, session: Any) -> None:
-    spark_split = spark_lines.time_split(lake, CUTOFF)
+def test_each_engine_ranks_its_own_split_within_the_tolerance(
+    split: spark_lines.SparkSplit, session: Any
+) -> None:
+    spark_split = split
     local_split = time_split(LINES, CUTOFF)
     spark = SparkALSRecommender(ALS, SPARK, session=session, pairs=spark_split.train_pairs).fit(
         spark_split.train

@@ -119,6 +119,7 @@ def pairs(lines: Frame, ids: SparkPairs | None = None) -> SparkPairs:
             fn.min("at").alias("first_at"),
             fn.max("at").alias("last_at"),
         )
+        .cache()  # every fit and the split read the pairs again; they are far fewer than the lines
     )
     return SparkPairs(accounts, products, frame, account_index, product_index)
 
