@@ -37,8 +37,8 @@ def read_lines(session: Any, source: Path | str) -> Frame:
     """Order lines from Parquet: `crossgraph export --parquet DIR`'s DIR (its order_lines.parquet),
     or any Parquet file or folder (hdfs://, s3a://, ...) with the same columns. Returns
     line_id, order_id, account_id, sku (string), quantity, revenue (double), at (epoch seconds)."""
-    from pyspark.sql import functions as fn
     from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as fn
 
     path = str(Path(source) / FILE) if (Path(str(source)) / FILE).exists() else str(source)
     try:
