@@ -85,6 +85,13 @@ def demo_lake(folder: Path, accounts: int, products: int) -> tuple[Path, Path]:
     return demo, lake
 
 
+def own_peak_mb() -> float:
+    """This process's peak RSS since its exec (VmHWM; ru_maxrss would include the parent's RSS
+    at the fork, e.g. the demo generation)."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next((int(x.split()[1]) for x in status if x.startswith("VmHWM")), 0) / 1024
+
+
 def jvm_peak_mb() -> float:
     """Peak RSS (VmHWM) of the java processes below this one (Spark's driver JVM), 0 without."""
     children: dict[int, list[int]] = {}
@@ -153,7 +160,7 @@ def run_engine(
         "test_accounts": result.report.test_accounts,
         "train_lines": result.report.train_lines,
         "pairs": result.manifest["data"]["pairs"],
-        "peak_rss_mb": round(peak_mb()),
+        "peak_rss_mb": round(own_peak_mb()),
         "jvm_peak_mb": round(jvm_peak_mb()),
         "engine_record": {k: v for k, v in result.manifest["engine"].items() if k != "evaluation"}
         | {"evaluation": result.manifest["engine"].get("evaluation")},
