@@ -1,4 +1,23 @@
-"""Scale benchmark, peers: every account's top-k similar accounts, exact vs HNSW (model.peers).
+"""Scale benchmarks: the two training engines side by side (--engines), and peers, every
+account's top-k similar accounts, exact vs HNSW (model.peers).
+
+Engines (`--engines`): demo data of --accounts x --products (data.demo, seed 7, as of
+2026-06-30; kept in --data DIR and reused by a rerun with the same sizes) as Parquet
+(`crossgraph export --parquet`'s layout), then the nightly job's training on it twice, each
+engine in a process of its own so peak memory is its own:
+- local: data.parquet.read_order_lines, then model.train.train (numpy split, implicit ALS);
+- spark: model.spark_train.train_on_spark on local[2] (lines, split, weighting, ALS in Spark).
+Stages: read, split, evaluate (served model and baselines on the split; Spark: sampled test
+accounts), fit (matrix/pairs, weighting, ALS + blend on all lines), peers (the artifact's
+similar accounts), write (the rest of the artifact). Peak memory: the Python process's max RSS
+and, for Spark, the JVM's (VmHWM). Parameters: training/params.json's model with ALS
+factors = --factors (64 unless given, params.json has 256) and --iterations if given; no
+tuning, no current model (no gate refit).
+
+    .venv/bin/python benchmarks/scale.py --engines --accounts 20000 --products 2000 --data /tmp/cg-scale
+    .venv/bin/python benchmarks/scale.py --engines --accounts 100000 --products 5000 --data /tmp/cg-scale
+
+Peers:
 
     .venv/bin/python benchmarks/scale.py                        # 100k accounts x 64 factors
     .venv/bin/python benchmarks/scale.py --accounts 20000       # quick check
@@ -21,9 +40,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +69,160 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+STAGES = ("read", "split", "evaluate", "gate", "fit", "peers", "write")
+
+
+def demo_lake(folder: Path, accounts: int, products: int) -> tuple[Path, Path]:
+    """(demo CSV folder, Parquet lake folder) for these sizes, generated once."""
+    from crossgraph.data.demo import generate_demo
+    from crossgraph.data.orderlines import read_purchases
+    from crossgraph.data.parquet import write_order_lines
+
+    demo, lake = folder / f"demo-{accounts}x{products}", folder / f"lake-{accounts}x{products}"
+    if not (lake / "order_lines.parquet").exists():
+        generate_demo(demo, accounts=accounts, products=products, seed=7, as_of=date(2026, 6, 30))
+        write_order_lines(read_purchases(demo / "purchases.csv"), lake)
+    return demo, lake
+
+
+def own_peak_mb() -> float:
+    """This process's peak RSS since its exec (VmHWM; ru_maxrss would include the parent's RSS
+    at the fork, e.g. the demo generation)."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next((int(x.split()[1]) for x in status if x.startswith("VmHWM")), 0) / 1024
+
+
+def jvm_peak_mb() -> float:
+    """Peak RSS (VmHWM) of the java processes below this one (Spark's driver JVM), 0 without."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    peak, todo = 0.0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if "java" in Path(f"/proc/{pid}/comm").read_text():
+            peak += next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM")), 0) / 1024
+    return peak
+
+
+def run_engine(
+    engine: str, demo: Path, lake: Path, factors: int | None, iterations: int | None
+) -> dict[str, Any]:
+    """One engine's training on the lake, in this process: seconds per stage, peaks, NDCG@10."""
+    from dataclasses import replace
+
+    from crossgraph.data.parquet import read_order_lines
+    from crossgraph.data.tables import ACCOUNTS, PRODUCTS, read_table
+    from crossgraph.model.hybrid import HybridParams
+    from crossgraph.model.registry import Registry
+    from crossgraph.model.train import timed, train
+    from crossgraph.params import DEFAULT_PARAMS, read_params
+
+    params = HybridParams.from_dict(read_params(DEFAULT_PARAMS)["model"])
+    als = replace(
+        params.als, factors=factors or params.als.factors, iterations=iterations or params.als.iterations
+    )
+    params = replace(params, als=als)
+    accounts = read_table(ACCOUNTS, demo / "accounts.csv").rows
+    products = read_table(PRODUCTS, demo / "products.csv").rows
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as models:
+        registry = Registry(Path(models))
+        if engine == "local":
+            with timed(timings, "read"):
+                lines = read_order_lines(lake)
+            result = train(lines, accounts, products, registry, params=params, timings=timings)
+        else:
+            from crossgraph.model.spark_als import SparkConfig
+            from crossgraph.model.spark_train import train_on_spark
+
+            spark = SparkConfig(master="local[2]", driver_memory="2g", partitions=4)
+            result = train_on_spark(
+                lake, accounts, products, registry, spark=spark, params=params, timings=timings
+            )
+    peers = result.manifest["peers"]
+    timings["peers"] = float(peers.get("build_seconds", 0.0)) + float(peers.get("search_seconds", 0.0))
+    timings["write"] = timings.pop("artifact") - timings["peers"]
+    return {
+        "engine": engine,
+        "seconds": {stage: round(timings.get(stage, 0.0), 1) for stage in STAGES},
+        "total": round(sum(timings.values()), 1),
+        "ndcg@10": round(result.score, 4),
+        "test_accounts": result.report.test_accounts,
+        "train_lines": result.report.train_lines,
+        "pairs": result.manifest["data"]["pairs"],
+        "peak_rss_mb": round(own_peak_mb()),
+        "jvm_peak_mb": round(jvm_peak_mb()),
+        "engine_record": {k: v for k, v in result.manifest["engine"].items() if k != "evaluation"}
+        | {"evaluation": result.manifest["engine"].get("evaluation")},
+    }
+
+
+def engines(args: argparse.Namespace) -> None:
+    """Both engines on the same data, each in a child process; one table."""
+    demo_lake(args.data, args.accounts, args.products)  # generated here, once for both
+    load = os.getloadavg()[0]
+    runs = []
+    for engine in ("local", "spark"):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            command = [sys.executable, __file__, "--engine-run", engine, "--data", str(args.data)]
+            command += [
+                "--accounts",
+                str(args.accounts),
+                "--products",
+                str(args.products),
+                "--json",
+                out.name,
+            ]
+            command += [
+                f"--{k}={v}" for k, v in (("factors", args.factors), ("iterations", args.iterations)) if v
+            ]
+            subprocess.run(command, check=True)
+            runs.append(json.loads(Path(out.name).read_text()))
+    first = runs[0]
+    table = Table(
+        title=f"training engines, {args.accounts:,} x {args.products:,} demo data: {first['train_lines']:,} "
+        f"train lines, {first['pairs']:,} bought pairs; load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
+    table.add_column("stage")
+    for run in runs:
+        table.add_column(f"{run['engine']} s", justify="right")
+    for stage in STAGES:
+        table.add_row(stage, *(f"{run['seconds'][stage]:.1f}" for run in runs))
+    table.add_section()
+    table.add_row("total", *(f"{run['total']:.1f}" for run in runs))
+    table.add_row(
+        "peak RSS MB (python + JVM)", *(f"{run['peak_rss_mb']:,} + {run['jvm_peak_mb']:,}" for run in runs)
+    )
+    table.add_row("NDCG@10 (served)", *(f"{run['ndcg@10']:.4f}" for run in runs))
+    table.add_row("test accounts ranked", *(f"{run['test_accounts']:,}" for run in runs))
+    Console().print(table)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=2)
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--engines", action="store_true", help="compare the training engines (see above)")
+    parser.add_argument("--engine-run", choices=("local", "spark"), help=argparse.SUPPRESS)
+    parser.add_argument("--products", type=int, default=5_000, help="--engines: demo products")
+    parser.add_argument(
+        "--data", type=Path, default=Path("data/scale"), help="--engines: demo data and Parquet"
+    )
+    parser.add_argument("--iterations", type=int, help="--engines: ALS iterations (default params.json's)")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument("--k", type=int, default=20)
@@ -61,6 +234,14 @@ def main() -> None:
     parser.add_argument("--skip-exact", action="store_true", help="HNSW only (exact grows with accounts^2)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.engine_run:
+        demo, lake = demo_lake(args.data, args.accounts, args.products)
+        run = run_engine(args.engine_run, demo, lake, args.factors, args.iterations)
+        args.json.write_text(json.dumps(run, indent=2))
+        return
+    if args.engines:
+        engines(args)
+        return
 
     factors = synthetic_factors(args.accounts, args.factors, args.noise)
     runs: dict[str, dict[str, Any]] = {}

@@ -68,7 +68,8 @@ DEFAULT_PARAMS = Path(__file__).resolve().parents[1] / "training" / "params.json
 STAGE_NOTES = {
     "export": "order lines, accounts, products from Neo4j",
     "tune": "parameter search on pre-cutoff windows",
-    "evaluate": "time split; served model, references and baselines",
+    "split": "time split: train and test matrices",
+    "evaluate": "served model, references and baselines on the split",
     "gate": "current model refitted on the split",
     "fit": "matrix + ALS/EASE/kNN blend on all purchases",
     "artifact": "peers, top-50 products, evidence, factors, manifest",
@@ -383,7 +384,7 @@ def render(
             report = result.report
             models = sum((0.0 if r.shared else r.fit_seconds) + r.recommend_seconds for r in report.results)
             table.add_row(
-                "  split + matrices",
+                "  other (matrices, bootstrap)",
                 f"{report.seconds - models:.1f}",
                 "",
                 "",

@@ -1,5 +1,6 @@
 """The Spark engine end to end on small demo data: the graph's order lines as Parquet,
-`crossgraph train --engine spark --master local[2]`, and its artifact served by the real API."""
+`crossgraph train --engine spark --master local[2]` (the graph's lines, then the Parquet's read in
+Spark), and its artifact served by the real API."""
 
 from __future__ import annotations
 
@@ -70,6 +71,38 @@ def test_spark_trained_artifact_is_served_through_the_api(
     assert engine["name"] == "spark" and engine["master"] == "local[2]" and engine["spark"].startswith("3.5.")
     shown = runner.invoke(app, ["models", "show"]).output
     assert "engine: Spark 3.5." in shown and "similar accounts: exact" in shown
+
+    # the lines read in Spark from the Parquet a lake holds; the gate refits the current model there
+    everything = runner.invoke(app, ["export", "--parquet", str(tmp_path / "all")])
+    assert everything.exit_code == 0, everything.output
+    from_lake = runner.invoke(
+        app,
+        [
+            "train",
+            "--params",
+            str(config),
+            "--engine",
+            "spark",
+            "--driver-memory",
+            "1g",
+            "--parquet",
+            str(tmp_path / "all"),
+            "--evaluation-sample",
+            "25",
+        ],
+    )
+    assert from_lake.exit_code == 0, from_lake.output
+    lake_model = Registry(tmp_path / "models").current()
+    assert lake_model.version != current.version
+    engine = lake_model.manifest["engine"]
+    assert engine["input"] == str(tmp_path / "all") and engine["evaluation"]["test_accounts"] == 25
+    assert engine["evaluation"]["of_test_accounts"] > 25
+    assert lake_model.manifest["gate"]["current_version"] == current.version
+    assert lake_model.manifest["metrics"]["split"]["test_accounts"] == 25
+    assert (lake_model.path / "account_ids.npy").read_bytes() == (
+        current.path / "account_ids.npy"
+    ).read_bytes()
+    current = lake_model
 
     settings = cli_env.model_copy(
         update={

@@ -225,6 +225,21 @@ def train(
         "local[2]", "--master", help="Spark master with --engine spark: local[N], spark://HOST:7077, yarn."
     ),
     driver_memory: str = typer.Option("2g", "--driver-memory", help="Spark driver memory (--engine spark)."),
+    parquet: str = typer.Option(
+        None,
+        "--parquet",
+        help="With --engine spark: read the order lines from Parquet in Spark instead of exporting them "
+        "from the graph (the folder `crossgraph export --parquet` writes, or a data lake's Parquet "
+        "with the same columns: a path, hdfs:// or s3a://). Accounts and products still come from "
+        "the graph. No tuning on this path.",
+    ),
+    evaluation_sample: int = typer.Option(
+        20_000,
+        "--evaluation-sample",
+        min=1,
+        help="With --parquet: the evaluation ranks at most this many test accounts (a seeded random "
+        "sample; the manifest's engine.evaluation says how many of how many).",
+    ),
 ) -> None:
     """Nightly job: export -> evaluate vs baselines -> gate -> fit -> artifact -> promote -> write-back.
 
@@ -248,11 +263,15 @@ def train(
     registry = _registry()
     if engine not in ("local", "spark"):
         raise InvalidInput(f"--engine {engine!r}: expected local or spark")
+    if parquet is not None and engine != "spark":
+        raise InvalidInput(
+            "--parquet goes with --engine spark (the local engine trains on the graph's lines)"
+        )
     spark = None
     if engine == "spark":
         from crossgraph.model.spark_als import SparkConfig
 
-        spark = SparkConfig(master=master, driver_memory=driver_memory)
+        spark = SparkConfig(master=master, driver_memory=driver_memory, evaluation_sample=evaluation_sample)
 
     def say(message: str) -> None:
         err_console.print(message, style="dim", highlight=False)
@@ -262,42 +281,71 @@ def train(
             "gate.tolerance is deprecated and ignored: the gate refuses a model the current one beats "
             "with a paired bootstrap interval excluding zero (docs/quality.md)"
         )
+    minutes = tuning_minutes(
+        tune_minutes if tune_minutes is not None else config.get("tune_minutes"),
+        tune_budget if tune_budget is not None else config.get("tune_budget"),
+        say,
+    )
+    if parquet is not None and minutes:
+        if tune_minutes:
+            raise InvalidInput(
+                "--tune-minutes needs the order lines on this machine; it does not go with --parquet"
+            )
+        say(f"--parquet: the parameters file's {minutes:g} tuning minutes are skipped (no tuning in Spark)")
+
     timings: dict[str, float] = {}
     with graph() as g:
-        say("exporting purchases from the graph")
+        say("exporting purchases from the graph" if parquet is None else "exporting accounts and products")
         with timed(timings, "export"):
             changes_until = change_seq(g)  # before the export: a change during it is replayed, not lost
             retention = timedelta(days=settings().change_retention_days)
             pruned = prune_changes(g, datetime.now(UTC) - retention)
             if pruned:
                 say(f"change feed: {pruned:,} changes older than {retention.days} days deleted")
-            lines = export_order_lines(g)
+            lines = export_order_lines(g) if parquet is None else OrderLines.empty()
             accounts, products = export_accounts(g), export_products(g)
             installed = export_installed(g)
-        result = run_training(
-            lines,
-            accounts,
-            products,
-            registry,
-            params=params,
-            cutoff=cut,
-            test_days=int(config.get("test_days", 120)),
-            gate=gate,
-            segment_key=str(config.get("segment", "segment")),
-            tune_minutes=tuning_minutes(
-                tune_minutes if tune_minutes is not None else config.get("tune_minutes"),
-                tune_budget if tune_budget is not None else config.get("tune_budget"),
-                say,
-            ),
-            max_coverage_loss=float(config.get("max_coverage_loss", 0.2)),
-            tune_components=config.get("tune_components"),
-            progress=say,
-            timings=timings,
-            installed=installed,
-            changes_until=changes_until,
-            peer_search=settings().peer_search,
-            spark=spark,
-        )
+        if parquet is not None and spark is not None:
+            from crossgraph.model.spark_train import train_on_spark
+
+            result = train_on_spark(
+                parquet,
+                accounts,
+                products,
+                registry,
+                spark=spark,
+                params=params,
+                cutoff=cut,
+                test_days=int(config.get("test_days", 120)),
+                gate=gate,
+                segment_key=str(config.get("segment", "segment")),
+                progress=say,
+                timings=timings,
+                installed=installed,
+                changes_until=changes_until,
+                peer_search=settings().peer_search,
+            )
+        else:
+            result = run_training(
+                lines,
+                accounts,
+                products,
+                registry,
+                params=params,
+                cutoff=cut,
+                test_days=int(config.get("test_days", 120)),
+                gate=gate,
+                segment_key=str(config.get("segment", "segment")),
+                tune_minutes=minutes,
+                max_coverage_loss=float(config.get("max_coverage_loss", 0.2)),
+                tune_components=config.get("tune_components"),
+                progress=say,
+                timings=timings,
+                installed=installed,
+                changes_until=changes_until,
+                peer_search=settings().peer_search,
+                spark=spark,
+            )
         console.print(render_table(result.report))
         if not result.passed:
             say(_stage_line(timings))

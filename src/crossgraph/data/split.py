@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +53,28 @@ class TimeSplit:
     def test_accounts(self) -> npt.NDArray[np.intp]:
         """Indices of accounts with at least one test pair (the ones metrics average over)."""
         return np.flatnonzero(self.test.account_counts() > 0)
+
+
+class Split(Protocol):
+    """What evaluating on a split reads: a TimeSplit, or data.spark_lines.SparkSplit (computed in
+    Spark, its train lines left there)."""
+
+    @property
+    def cutoff(self) -> np.datetime64: ...
+
+    @property
+    def end(self) -> np.datetime64 | None: ...
+
+    @property
+    def unseen_product_pairs(self) -> int: ...
+
+    @property
+    def train(self) -> Interactions: ...
+
+    @property
+    def test(self) -> Interactions: ...
+
+    def test_accounts(self) -> npt.NDArray[np.intp]: ...
 
 
 def _instant(value: datetime | np.datetime64 | str) -> np.datetime64:

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.data.orderlines import OrderLines
-from crossgraph.data.split import TimeSplit, time_split
+from crossgraph.data.split import Split, TimeSplit, time_split
 from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.base import Recommender
@@ -177,7 +177,7 @@ class Scored:
     seconds: float  # ranking the test accounts
 
 
-def score_recommender(model: Recommender, split: TimeSplit, ks: tuple[int, ...] = (5, 10)) -> Scored:
+def score_recommender(model: Recommender, split: Split, ks: tuple[int, ...] = (5, 10)) -> Scored:
     """Metrics (with coverage and top1_share) of an already fitted model on the split's test
     accounts, its NDCG@10 per test account, and the seconds ranking took."""
     accounts = split.test_accounts()
@@ -192,7 +192,7 @@ def score_recommender(model: Recommender, split: TimeSplit, ks: tuple[int, ...] 
 
 
 def evaluate_recommender(
-    model: Recommender, split: TimeSplit, ks: tuple[int, ...] = (5, 10)
+    model: Recommender, split: Split, ks: tuple[int, ...] = (5, 10)
 ) -> tuple[dict[str, float], float]:
     """Metrics of an already fitted model on the split's test accounts, and seconds taken."""
     scored = score_recommender(model, split, ks)
@@ -215,19 +215,55 @@ def evaluate_models(
     config = config or EvaluationConfig()
     say = progress or (lambda _: None)
     started = time.perf_counter()
-    check_cutoff(lines, cutoff, end=config.end)
-    split = time_split(lines, cutoff, end=config.end)
+    split = evaluation_split(lines, cutoff, end=config.end)
+    return evaluate_split(
+        split,
+        train_lines=len(split.train_lines),
+        segments=segments,
+        config=config,
+        progress=say,
+        started=started,
+    )
+
+
+def evaluation_split(
+    lines: OrderLines, cutoff: datetime | np.datetime64 | str, end: datetime | None = None
+) -> TimeSplit:
+    """The time split the evaluation ranks on; InvalidInput naming the dates when it has nothing
+    to fit on or no test pair."""
+    check_cutoff(lines, cutoff, end=end)
+    split = time_split(lines, cutoff, end=end)
     if split.test.nnz == 0:
         raise InvalidInput(
             f"no test pairs on or after the cutoff {_day(cutoff)}: no account seen before it "
             f"bought a product new to it (and sold before it) afterwards{_span(lines)}; "
             "pick an earlier cutoff"
         )
+    return split
+
+
+def evaluate_split(
+    split: Split,
+    *,
+    train_lines: int,
+    segments: Mapping[str, str | None] | None = None,
+    config: EvaluationConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+    served: HybridRecommender | None = None,
+    ease_baseline: bool = True,
+    started: float | None = None,
+) -> EvaluationReport:
+    """`evaluate_models` on a split already made (the Spark engine's, data.spark_lines):
+    `served` is the (unfitted) served model when its ALS is fitted elsewhere (model.spark_als);
+    `ease_baseline=False` leaves the EASE baseline out (a products x products dense matrix)."""
+    config = config or EvaluationConfig()
+    say = progress or (lambda _: None)
+    started = time.perf_counter() if started is None else started
     say(
-        f"split at {split.cutoff}: {len(split.train_lines)} train lines, "
+        f"split at {split.cutoff}: {train_lines} train lines, "
         f"{len(split.test_accounts())} test accounts, {split.test.nnz} test pairs"
     )
-    served = HybridRecommender(config.served)
+    served = served or HybridRecommender(config.served)
     candidates: list[tuple[str, Recommender]] = [(SERVED, served)]
     if config.als is not None:
         candidates.append((REFERENCE, ALSRecommender(config.als)))
@@ -236,7 +272,9 @@ def evaluate_models(
     candidates.append((BASELINE, PopularityRecommender(config.popularity_days)))
     if segments is not None:
         candidates.append((BASELINE, SegmentPopularityRecommender(segments, config.min_segment_size)))
-    candidates += [(BASELINE, ItemKNNRecommender(config.knn)), (BASELINE, EASERecommender(config.ease))]
+    candidates.append((BASELINE, ItemKNNRecommender(config.knn)))
+    if ease_baseline:
+        candidates.append((BASELINE, EASERecommender(config.ease)))
 
     results: list[ModelResult] = []
     for role, model in candidates:
@@ -266,7 +304,7 @@ def evaluate_models(
     return EvaluationReport(
         cutoff=str(split.cutoff),
         end=None if split.end is None else str(split.end),
-        train_lines=len(split.train_lines),
+        train_lines=train_lines,
         accounts=split.train.shape[0],
         products=split.train.shape[1],
         test_accounts=len(split.test_accounts()),

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.data.matrix import Interactions
+from crossgraph.data.spark_lines import SparkPairs, confidences
 from crossgraph.data.weighting import weighted_matrix
 from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
@@ -41,6 +42,14 @@ class SparkConfig:
     checkpoint_dir: str | None = None  # shared storage on a cluster (hdfs://, s3a://); temporary if None
     checkpoint_interval: int = 5
     partitions: int = 8  # shuffle partitions and ALS blocks
+    # --parquet: test accounts the evaluation ranks (a seeded random sample above this many)
+    evaluation_sample: int = 20_000
+
+    def __post_init__(self) -> None:
+        if self.evaluation_sample < 1:
+            raise InvalidInput(
+                f"the evaluation sample must be >= 1 test account, got {self.evaluation_sample}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +89,7 @@ def spark_session(config: SparkConfig) -> Iterator[Any]:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(config.partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")  # data.spark_lines: times as written, no shift
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
@@ -96,18 +106,41 @@ class SparkALSRecommender(ALSRecommender):
 
     name = "als"
 
-    def __init__(self, params: ALSParams | None = None, config: SparkConfig | None = None) -> None:
+    def __init__(
+        self,
+        params: ALSParams | None = None,
+        config: SparkConfig | None = None,
+        *,
+        session: Any = None,
+        pairs: SparkPairs | None = None,
+    ) -> None:
+        """With `session` and `pairs` (data.spark_lines, the same pairs as the Interactions given
+        to `fit`), the confidences are computed in Spark from the pairs there; without, they are
+        computed on the driver and sent to a session of its own."""
         super().__init__(params)
+        if (session is None) != (pairs is None):
+            raise InvalidInput("SparkALSRecommender needs both session and pairs, or neither")
         self.config = config or SparkConfig()
+        self.session = session
+        self.pairs = pairs
         self.reg_param = 0.0
 
     def _fit(self, interactions: Interactions) -> None:
-        import pandas as pd
-        from pyspark.ml.recommendation import ALS
-
         p = self.params
-        self.user_items = weighted_matrix(interactions, p.weighting)
         self.reg_param = reg_param(p, interactions)
+        if self.pairs is not None:
+            if self.pairs.shape != interactions.shape:
+                raise InvalidInput(
+                    f"Spark pairs are {self.pairs.shape[0]} x {self.pairs.shape[1]}, the interactions "
+                    f"{interactions.shape[0]} x {interactions.shape[1]}: fit on the pairs' own Interactions"
+                )
+            frame = confidences(self.pairs, p.weighting).select("account", "product", "confidence")
+            self.user_items = interactions.with_values(_aligned(frame, interactions))
+            self._fit_frame(self.session, frame, interactions.shape)
+            return
+        import pandas as pd
+
+        self.user_items = weighted_matrix(interactions, p.weighting)
         coo = self.user_items.tocoo()
         rows = pd.DataFrame(
             {
@@ -116,29 +149,45 @@ class SparkALSRecommender(ALSRecommender):
                 "confidence": coo.data.astype(np.float32),
             }
         )
-        n_accounts, n_products = self.user_items.shape
         with spark_session(self.config) as session:
-            frame = session.createDataFrame(rows).repartition(self.config.partitions)
-            als = ALS(
-                rank=p.factors,
-                maxIter=p.iterations,
-                regParam=self.reg_param,
-                alpha=p.alpha,
-                implicitPrefs=True,
-                seed=p.random_state,
-                checkpointInterval=self.config.checkpoint_interval,
-                numUserBlocks=self.config.partitions,
-                numItemBlocks=self.config.partitions,
-                userCol="account",
-                itemCol="product",
-                ratingCol="confidence",
-            )
-            fitted = als.fit(frame)
-            self.user_factors = _in_order(fitted.userFactors.toPandas(), n_accounts, p.factors)
-            self.item_factors = _in_order(fitted.itemFactors.toPandas(), n_products, p.factors)
+            self._fit_frame(session, session.createDataFrame(rows), interactions.shape)
+
+    def _fit_frame(self, session: Any, frame: Any, shape: tuple[int, int]) -> None:
+        """MLlib ALS on (account, product, confidence) rows; factors back in id-map order."""
+        from pyspark.ml.recommendation import ALS
+
+        p = self.params
+        n_accounts, n_products = shape
+        als = ALS(
+            rank=p.factors,
+            maxIter=p.iterations,
+            regParam=self.reg_param,
+            alpha=p.alpha,
+            implicitPrefs=True,
+            seed=p.random_state,
+            checkpointInterval=self.config.checkpoint_interval,
+            numUserBlocks=self.config.partitions,
+            numItemBlocks=self.config.partitions,
+            userCol="account",
+            itemCol="product",
+            ratingCol="confidence",
+        )
+        fitted = als.fit(frame.repartition(self.config.partitions))
+        self.user_factors = _in_order(fitted.userFactors.toPandas(), n_accounts, p.factors)
+        self.item_factors = _in_order(fitted.itemFactors.toPandas(), n_products, p.factors)
 
     def explain(self, account_idx: int, item_idx: int, n: int = 10) -> list[tuple[int, float]]:
         raise InvalidInput("explain() needs implicit's model; serving explains with recommend.explain")
+
+
+def _aligned(frame: Any, interactions: Interactions) -> npt.NDArray[np.float32]:
+    """The `confidence` of (account, product, confidence) rows in the CSR order of `interactions`
+    (the same pairs): sorted by account, then product."""
+    table = frame.toPandas()
+    if len(table) != interactions.nnz:
+        raise InvalidInput(f"Spark has {len(table)} confidences for {interactions.nnz} pairs")
+    order = np.lexsort((table["product"].to_numpy(), table["account"].to_numpy()))
+    return np.asarray(table["confidence"].to_numpy()[order], dtype=np.float32)
 
 
 def _in_order(factors: Any, n: int, rank: int) -> npt.NDArray[np.float32]:

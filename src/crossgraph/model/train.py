@@ -12,23 +12,25 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crossgraph.data.matrix import build_interactions
+from crossgraph.data.matrix import Interactions, build_interactions
 from crossgraph.data.orderlines import OrderLines
-from crossgraph.data.split import time_split
+from crossgraph.data.split import Split
 from crossgraph.errors import InvalidInput
 from crossgraph.model.artifact import fingerprint, write_artifact
+from crossgraph.model.base import Recommender
 from crossgraph.model.bootstrap import Interval, paired_bootstrap
 from crossgraph.model.evaluate import (
     BASELINE,
     PAIRED_METRIC,
     EvaluationConfig,
     EvaluationReport,
-    evaluate_models,
+    evaluate_split,
+    evaluation_split,
     score_recommender,
 )
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
@@ -130,7 +132,7 @@ class TrainResult:
         return float(self.report.served.metrics[GATE_METRIC])
 
 
-def _final_params(
+def final_params(
     params: HybridParams, n_products: int, spark: SparkConfig | None
 ) -> tuple[HybridParams, dict[str, Any]]:
     """The parameters of the final fit and the manifest's "engine" record of it."""
@@ -148,8 +150,13 @@ def _final_params(
 
 
 def default_cutoff(lines: OrderLines, test_days: int) -> datetime:
-    last = lines.ordered_at.max().astype("datetime64[D]").astype(object)
-    return datetime.combine(last, datetime.min.time()) - timedelta(days=test_days)
+    return cutoff_before(lines.ordered_at.max(), test_days)
+
+
+def cutoff_before(last: np.datetime64, test_days: int) -> datetime:
+    """Midnight of the last purchase's day, minus test_days."""
+    day: date = np.asarray(last).astype("datetime64[D]").item()
+    return datetime.combine(day, datetime.min.time()) - timedelta(days=test_days)
 
 
 def train(
@@ -213,27 +220,26 @@ def train(
         params, tuning = searched.best, searched.to_dict()
         config = tuned_config(searched)
     say(f"evaluating on a time split at {cut.date()}")
+    with timed(clock, "split"):
+        split = evaluation_split(lines, cut)
     with timed(clock, "evaluate"):
-        report = evaluate_models(lines, cut, segments=segments, config=config, progress=say)
+        report = evaluate_split(
+            split, train_lines=len(split.train_lines), segments=segments, config=config, progress=say
+        )
     result = TrainResult(version="", cutoff=cut, report=report, passed=True, timings=clock)
     result.reasons += baseline_reasons(report)
     result.passed = not result.reasons
-    current = registry.current_version()
-    if current is not None:
-        with timed(clock, "gate"):
-            current_params = HybridParams.from_dict(registry.get(current).manifest["params"])
-            split = time_split(lines, cut)
-            refit = HybridRecommender(current_params).fit(split.train)
-            scored = score_recommender(refit, split)
-            result.current_version, result.current_score = current, float(scored.metrics[gate.metric])
-            result.current_interval, reason = current_model_reason(report, current, scored.per_account)
-            if reason is not None:
-                result.passed = False
-                result.reasons.append(reason)
+    check_current(
+        result,
+        registry,
+        gate,
+        lambda: split,
+        lambda p, made: HybridRecommender(p).fit(made.train),
+    )
     say("fitting the model on all purchases")
     with timed(clock, "fit"):
         interactions = build_interactions(lines)
-        fitted, engine = _final_params(params, interactions.shape[1], spark)
+        fitted, engine = final_params(params, interactions.shape[1], spark)
         if spark is None:
             model = HybridRecommender(fitted).fit(interactions)
         else:
@@ -242,7 +248,66 @@ def train(
             spark_als = SparkALSRecommender(fitted.als, spark)
             model = HybridRecommender(fitted, als=spark_als).fit(interactions)
             engine["reg_param"] = spark_als.reg_param
-    say("writing the artifact")
+    write(
+        result,
+        registry,
+        model,
+        interactions,
+        accounts,
+        products,
+        gate=gate,
+        trained_until=str(np.datetime64(lines.ordered_at.max(), "s")),
+        extra={"changes_until": changes_until, "tuning": tuning, "engine": engine},
+        installed=installed,
+        peer_search=peer_search,
+        progress=say,
+    )
+    return result
+
+
+def check_current(
+    result: TrainResult,
+    registry: Registry,
+    gate: GateConfig,
+    split: Callable[[], Split],
+    refit: Callable[[HybridParams, Split], Recommender],
+) -> None:
+    """The gate's second half: refit the current model's parameters on the same split (made by
+    `split` only when there is a current model) and refuse the new model when the current one
+    beats it with a paired bootstrap interval excluding zero (current_model_reason)."""
+    current = registry.current_version()
+    if current is None:
+        return
+    with timed(result.timings, "gate"):
+        current_params = HybridParams.from_dict(registry.get(current).manifest["params"])
+        made = split()
+        scored = score_recommender(refit(current_params, made), made)
+        result.current_version, result.current_score = current, float(scored.metrics[gate.metric])
+        result.current_interval, reason = current_model_reason(result.report, current, scored.per_account)
+        if reason is not None:
+            result.passed = False
+            result.reasons.append(reason)
+
+
+def write(
+    result: TrainResult,
+    registry: Registry,
+    model: HybridRecommender,
+    interactions: Interactions,
+    accounts: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+    *,
+    gate: GateConfig,
+    trained_until: str,
+    extra: dict[str, Any],
+    installed: Sequence[tuple[str, str]] = (),
+    peer_search: PeerSearch = PeerSearch(),
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """The artifact of `model` fitted on `interactions`, with the report and the gate's verdict
+    in its manifest (result.version and result.manifest are set here)."""
+    report, clock = result.report, result.timings
+    (progress or (lambda _: None))("writing the artifact")
     with timed(clock, "artifact"):
         result.version = registry.new_version_name(fingerprint(interactions))
         with registry.writing(result.version) as folder:
@@ -269,11 +334,9 @@ def train(
                         "best_baseline": report.best_baseline(GATE_METRIC).name,
                         "interval": report.comparison(),
                     },
-                    "trained_until": str(np.datetime64(lines.ordered_at.max(), "s")),
-                    # the graph's change feed number at export: serving replays the changes after it
-                    "changes_until": changes_until,
-                    "tuning": tuning,
-                    "engine": engine,
+                    "trained_until": trained_until,
+                    # changes_until: the graph's change feed number at export, serving replays the
+                    # changes after it; tuning: the search, if any; engine: who fitted the model
+                    **extra,
                 },
             )
-    return result
