@@ -50,7 +50,7 @@ def test_spark_trained_artifact_is_served_through_the_api(
 
     params: HybridParams = small_params()
     config = tmp_path / "params.json"
-    config.write_text(json.dumps({"model": params.to_dict(), "gate": {"tolerance": 1.0}, "test_days": 180}))
+    config.write_text(json.dumps({"model": params.to_dict(), "test_days": 180}))
     trained = runner.invoke(
         app,
         [
