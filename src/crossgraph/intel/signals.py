@@ -289,33 +289,47 @@ def read_signal_facts(
     """The account's facts, its `peers`' facts (contracts, and ledgers of the products it
     bought) and its trigger events from events[0] to events[1] (both included; none without a
     window), in one round trip. Raises AccountNotFound for an id that is not in the graph."""
+    found = read_signal_facts_many(graph, {account_id: peers}, events=events, config=config)
+    if account_id not in found:
+        raise AccountNotFound(account_id)
+    return found[account_id]
+
+
+def read_signal_facts_many(
+    graph: Graph,
+    peers: Mapping[str, Sequence[str]],
+    *,
+    events: tuple[date, date] | None = None,
+    config: SignalConfig = SignalConfig(),
+) -> dict[str, SignalFacts]:
+    """read_signal_facts of several accounts (account id -> its peers) in one round trip, by
+    account id; ids that are not in the graph are not in the answer."""
     since, until = events if events is not None else (None, None)
     rows = graph.read_values(
-        "signals_account",
+        "signals_accounts",
         {
-            "id": account_id,
+            "accounts": [{"id": account, "peer_ids": list(ids)} for account, ids in peers.items()],
             "levels": list(config.levels),
             "service_kind": SERVICE_KIND,
-            "peer_ids": list(peers),
             "since": since,
             "until": until,
         },
     )
-    if not rows:
-        raise AccountNotFound(account_id)
-    row = rows[0]
-    return SignalFacts(
-        facts=_account_facts(row),
-        peers=[
-            PeerFacts(
-                id=str(peer["id"]),
-                contracts=tuple(_contract(c) for c in peer["contracts"]),
-                bought={str(b["sku"]): _ledger(b) for b in peer["bought"]},
-            )
-            for peer in row["peers"]
-        ],
-        events=[_event(e) for e in row["events"]],
-    )
+    return {
+        str(row["id"]): SignalFacts(
+            facts=_account_facts(row),
+            peers=[
+                PeerFacts(
+                    id=str(peer["id"]),
+                    contracts=tuple(_contract(c) for c in peer["contracts"]),
+                    bought={str(b["sku"]): _ledger(b) for b in peer["bought"]},
+                )
+                for peer in row["peers"]
+            ],
+            events=[_event(e) for e in row["events"]],
+        )
+        for row in rows
+    }
 
 
 def event_window(as_of: date, days: int) -> tuple[date, date]:

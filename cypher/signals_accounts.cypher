@@ -1,14 +1,16 @@
-// One account's facts for its upsell and risk signals, in one row (one round trip for a fused
-// list or a plan): what it bought (with the ledger of its order lines, so the caller can cut at
+// Each account's facts for its upsell and risk signals, one row per account of $accounts (maps of
+// id and peer_ids; one round trip for a fused list or a plan, or for a page of the nightly
+// worklist): what it bought (with the ledger of its order lines, so the caller can cut at
 // any date), its installed base, its contracts, its contacts and touchpoints, and the products
 // one UPGRADES_TO step beyond each; its trigger events between $since and $until (dates, both
-// included; none when they are null), newest first; and what it is compared with: each of
-// $peer_ids' contracts and how it buys the account's products (unknown ids and the account
-// itself skipped, ordered by id). No row: unknown account.
+// included; none when they are null), newest first; and what it is compared with: each of its
+// peer_ids' contracts and how it buys the account's products (unknown ids and the account
+// itself skipped, ordered by id). No row for an unknown account.
 // For contracts, `services` lists the candidate service products of the levels in $levels:
 // the contract product's upgrade ladder first, then $service_kind products that FIT a covered
 // machine (service ladders are short, hence the bounded path).
-MATCH (a:Account {id: $id})
+UNWIND $accounts AS wanted
+MATCH (a:Account {id: wanted.id})
 CALL (a) {
   MATCH (a)-[b:BOUGHT]->(p:Product)
   OPTIONAL MATCH (p)-[:UPGRADES_TO]->(next:Product)
@@ -69,8 +71,8 @@ CALL (a) {
   WITH e ORDER BY e.occurred_at DESC, e.id
   RETURN collect(e {.id, .type, .occurred_at, .text, .sku}) AS events
 }
-CALL (a, bought) {
-  UNWIND $peer_ids AS peer_id
+CALL (a, bought, wanted) {
+  UNWIND wanted.peer_ids AS peer_id
   MATCH (p:Account {id: peer_id})
     WHERE p <> a
   WITH DISTINCT p, [b IN bought | b.sku] AS skus
