@@ -4,8 +4,9 @@
 // any date), its installed base, its contracts, its contacts and touchpoints, and the products
 // one UPGRADES_TO step beyond each; its trigger events between $since and $until (dates, both
 // included; none when they are null), newest first; and what it is compared with: each of its
-// peer_ids' contracts and how it buys the account's products (unknown ids and the account
-// itself skipped, ordered by id). No row for an unknown account.
+// peer_ids' contracts and how it buys the account's products: per product the quantity and the
+// distinct orders of its lines before $peer_until (epoch seconds; every line when null) (unknown
+// ids and the account itself skipped, ordered by id). No row for an unknown account.
 // For contracts, `services` lists the candidate service products of the levels in $levels:
 // the contract product's upgrade ladder first, then $service_kind products that FIT a covered
 // machine (service ladders are short, hence the bounded path).
@@ -45,8 +46,9 @@ CALL (a) {
     RETURN collect(up {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS ladder
   }
   CALL (covers) {
-    OPTIONAL MATCH (alt:Product {kind: $service_kind})-[:FITS]->(machine:Product)
-      WHERE machine.sku IN covers AND alt.tier IN $levels
+    UNWIND covers AS covered  // from the covered machines (a few), not from every service product
+    MATCH (machine:Product {sku: covered})<-[:FITS]-(alt:Product)
+      WHERE alt.kind = $service_kind AND alt.tier IN $levels
     WITH DISTINCT alt ORDER BY alt.sku
     RETURN collect(alt {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS fitting
   }
@@ -83,9 +85,13 @@ CALL (a, bought, wanted) {
   CALL (p, skus) {
     MATCH (p)-[b:BOUGHT]->(prod:Product)
       WHERE prod.sku IN skus
+    WITH prod, b.line_orders AS orders, b.line_quantities AS quantities,
+         [i IN range(0, size(b.line_at) - 1) WHERE $peer_until IS NULL OR b.line_at[i] < $peer_until] AS kept
+    // summed in line order, as Ledger.per_order sums them
     RETURN collect({
-      sku: prod.sku, line_at: b.line_at, line_orders: b.line_orders,
-      line_quantities: b.line_quantities, line_revenues: b.line_revenues
+      sku: prod.sku,
+      quantity: reduce(total = 0.0, i IN kept | total + quantities[i]),
+      orders: size(reduce(seen = [], i IN kept | CASE WHEN orders[i] IN seen THEN seen ELSE seen + orders[i] END))
     }) AS peer_bought
   }
   WITH p, contracts, peer_bought ORDER BY p.id

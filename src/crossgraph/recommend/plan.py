@@ -91,7 +91,9 @@ def account_view(
 
     window = event_window(day, intel.fusion.event_days)
     found: SignalFacts | None = run(
-        lambda g: read_signal_facts(g, account_id, peers=peer_ids, events=window, config=intel.signals)
+        lambda g: read_signal_facts(
+            g, account_id, peers=peer_ids, events=window, as_of=day, config=intel.signals
+        )
     )
     if found is None:
         raise GraphUnavailable(

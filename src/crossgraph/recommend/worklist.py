@@ -136,7 +136,7 @@ def page_entries(
     candidates = {key: cross_sell(engine, run, key, chosen) for key, chosen in options.items()}
     window = event_window(day, intel.fusion.event_days)
     peers = {key: found.peers(engine) for key, found in candidates.items()}
-    facts = read_signal_facts_many(graph, peers, events=window, config=intel.signals)
+    facts = read_signal_facts_many(graph, peers, events=window, as_of=day, config=intel.signals)
     out = []
     for account in accounts:
         key = account["id"]
