@@ -51,6 +51,7 @@ from rich.table import Table
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from crossgraph.data.demo import generate_demo
+from crossgraph.graph.bulk import load_directory_initial
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.export import export_accounts, export_order_lines, export_products
 from crossgraph.graph.ingest import load_directory
@@ -99,11 +100,18 @@ def build(
         return
     started = time.perf_counter()
     with Graph.connect(settings) as g:
-        if not g.read("count_nodes"):  # a kept --workdir has the data already
-            generate_demo(work / "demo", accounts=accounts, products=products, seed=seed, as_of=as_of)
-            init_schema(g)
-            load_directory(g, work / "demo")
-            console.print(f"demo data loaded in {time.perf_counter() - started:.0f} s", style="dim")
+        empty = not g.read("count_nodes")  # a kept --workdir has the data already
+    if empty:
+        generate_demo(work / "demo", accounts=accounts, products=products, seed=seed, as_of=as_of)
+        console.print(f"demo data written in {time.perf_counter() - started:.0f} s", style="dim")
+        if settings.uses_local_server:  # an empty store: Neo4j's offline importer (load --initial)
+            load_directory_initial(settings, work / "demo")
+        else:
+            with Graph.connect(settings) as g:
+                init_schema(g)
+                load_directory(g, work / "demo")
+        console.print(f"demo data loaded in {time.perf_counter() - started:.0f} s", style="dim")
+    with Graph.connect(settings) as g:
         config = json.loads((ROOT / "training" / "params.json").read_text())
         result = train(
             export_order_lines(g),

@@ -5,9 +5,12 @@
     .venv/bin/python benchmarks/graph_calls.py --accounts 500 --requests 50    # quick look
 
 Builds (once per --workdir) the demo data of `crossgraph demo-data DIR --accounts N --seed 7`, a
-local Neo4j with it loaded, a trained and promoted model (training/params.json's model) and the
+local Neo4j with it loaded (into the empty store by Neo4j's offline importer, as
+`crossgraph load --initial`), a trained and promoted model (training/params.json's model) and the
 nightly `crossgraph worklist refresh` (which also writes the KPI snapshot); a kept --workdir is
-reused as it is (--refresh runs the refresh again, e.g. after a code change). Then it starts
+reused as it is (--refresh runs the refresh again, e.g. after a code change; --build-only stops
+after the model, e.g. to build 100k accounts in the background; --account-routes-only skips the
+refresh and the portfolio routes that read it). Then it starts
 `crossgraph serve` as a separate process and sends sequential GETs over one keep-alive
 connection, the routes taking turns (one round over every route, then the next), so a drift in
 the machine's load or Neo4j's caches reaches them all alike:
@@ -158,6 +161,14 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=50, help="random accounts the requests cycle over")
     parser.add_argument("--workdir", type=Path, default=None, help="keep data, model and snapshots here")
     parser.add_argument("--refresh", action="store_true", help="run the worklist refresh even if one exists")
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the data, graph and model in --workdir, then stop"
+    )
+    parser.add_argument(
+        "--account-routes-only",
+        action="store_true",
+        help="no refresh; only the per-account routes (bare, fused list, plan, evidence)",
+    )
     parser.add_argument("--neo4j-port", type=int, default=None, help="default: a free port")
     parser.add_argument("--port", type=int, default=None, help="the API's port (default: a free port)")
     parser.add_argument("--graph-timeout", type=float, default=30.0, help="the API's graph deadline, s")
@@ -192,7 +203,9 @@ def main() -> None:
         }
         try:
             build(settings, work, args.accounts, None, args.seed, as_of=None)
-            refreshed = refresh(env, settings, args.refresh)
+            if args.build_only:
+                return
+            refreshed = None if args.account_routes_only else refresh(env, settings, args.refresh)
             key = create_key(settings.keys_file, f"bench-{time.time_ns()}", ["read", "admin"])  # unlimited
             ids = Artifact.load(Registry(settings.model_dir).current().path).accounts.ids.tolist()
             sample = random.Random(args.seed).sample(ids, min(args.sample, len(ids)))
@@ -205,6 +218,8 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=120) as client:
                 paths = route_paths(client, sample)
+                if args.account_routes_only:
+                    paths = {name: route for name, route in paths.items() if name not in PORTFOLIO}
                 rows = measure(client, paths, args.requests, args.portfolio_requests)
         finally:
             if api is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,13 @@ from fastapi.testclient import TestClient
 from crossgraph.api.app import create_app, intel_config
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.feedback import Feedback, record_feedback
+from crossgraph.graph.feedback import Feedback, record_feedback, suppressions
 from crossgraph.intel.kpis import compute_kpis
+from crossgraph.intel.potential import PotentialConfig
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.plan import build_plan
 from crossgraph.recommend.review import build_review, to_markdown
-from crossgraph.recommend.worklist import build_worklist, latest_snapshot, write_snapshot
+from crossgraph.recommend.worklist import account_row, build_worklist, latest_snapshot, write_snapshot
 from crossgraph.settings import Settings, get_settings
 from tests.integration.served import NEW_ACCOUNT, READ, Served, build_served
 
@@ -72,6 +73,33 @@ def test_every_account_has_a_row_that_agrees_with_its_plan(served: Served, workl
             assert row["potential"] == pytest.approx(100 * weighted, abs=0.51)
             checked += 1
     assert checked == 12
+
+
+def test_rows_read_a_page_at_a_time_are_each_accounts_own(served: Served) -> None:
+    """The refresh reads the facts of a page of accounts in one query; every row is still the
+    one the account gives computed alone (no peer, contract or purchase of another account of
+    its page leaks in), over pages that split the accounts unevenly."""
+    engine = Engine(served.artifact)
+    intel = intel_config(served.settings)
+    since = datetime.combine(AS_OF - timedelta(days=90), datetime.min.time(), UTC)
+    with Graph.connect(served.settings) as g:
+        paged = build_worklist(engine, g, as_of=AS_OF, intel=intel, page=7, workers=2, keep_lists=False)
+        hidden = suppressions(g, since)
+        alone = {
+            a["id"]: account_row(
+                engine,
+                lambda call: call(g),
+                a,
+                AS_OF,
+                intel,
+                PotentialConfig(),
+                hidden.get(a["id"], frozenset()),
+            )
+            for a in g.read("worklist_accounts")
+        }
+    assert [r["id"] for r in paged["rows"]] == sorted(alone) and len(alone) == 121
+    for row in paged["rows"]:
+        assert row == alone[row["id"]], row["id"]
 
 
 def test_machines_drive_the_potential(worklist: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from crossgraph.intel.signals import (
     Contract,
     Ledger,
     PeerFacts,
+    PeerVolume,
     Product,
     SignalConfig,
     compute_signals,
@@ -145,10 +146,7 @@ def test_contract_level_without_a_product_of_that_level_still_names_the_level() 
 def test_volume_prices_the_gap_from_own_revenue_without_a_list_price() -> None:
     own = ledger((date(2024, 6, 1), "O1", 2, 30), (date(2024, 7, 1), "O2", 2, 30))  # 15 a unit
     facts = AccountFacts("A", "Acme", bought=(Bought(LUBE, own),))
-    peers = [
-        PeerFacts(f"P{i}", bought={"C-1": ledger((date(2024, 5, 1), "X", q, 0))})
-        for i, q in enumerate((8, 10, 12))
-    ]
+    peers = [PeerFacts(f"P{i}", bought={"C-1": PeerVolume(q, 1)}) for i, q in enumerate((8, 10, 12))]
     (offer,) = compute_signals(facts, peers, AS_OF).upsell
     assert (offer.signal, offer.value) == ("volume", 120.0)  # (10 - 2) x 15
     assert offer.evidence["peers_buying"] == 3

@@ -106,7 +106,10 @@ def refresh(
         None, "--as-of", help="Compute as of this day, YYYY-MM-DD (default today, UTC)"
     ),
     keep: int = typer.Option(30, min=1, max=1000, help="Snapshots to keep (the oldest go)"),
-    workers: int = typer.Option(4, min=1, max=64, help="Accounts computed at a time"),
+    workers: int = typer.Option(2, min=1, max=64, help="Pages of accounts computed at a time"),
+    page: int = typer.Option(
+        200, min=1, max=5000, help="Accounts whose facts are read from the graph in one query"
+    ),
 ) -> None:
     """Compute the worklist for every account of the graph with the promoted model and write a
     snapshot the API and `crossgraph worklist` read, then the KPIs of the same day and the
@@ -129,6 +132,7 @@ def refresh(
             intel=intel_config(config, g),
             suppress_days=config.feedback_suppress_days,
             workers=workers,
+            page=page,
             progress=progress,
         )
     path = write_snapshot(config.worklist_folder, body, keep=keep)

@@ -74,5 +74,5 @@ def top_accounts(graph: Graph, limit: int) -> list[str]:
 
 def account_revenue(graph: Graph, account_ids: Sequence[str]) -> dict[tuple[str, str], float]:
     """(account, sku) -> revenue of everything the given accounts bought."""
-    rows = graph.read("account_purchases", {"ids": list(account_ids)})
+    rows = graph.read_values("account_revenue", {"ids": list(account_ids)})
     return {(str(r["account_id"]), str(r["sku"])): float(r["revenue"] or 0.0) for r in rows}

@@ -244,10 +244,23 @@ class AccountFacts:
 
 
 @dataclass(frozen=True)
+class PeerVolume:
+    """How a peer buys one product: the quantity and distinct orders of its order lines up to
+    the day its facts were read for (read_signal_facts' as_of)."""
+
+    quantity: float = 0.0
+    orders: int = 0
+
+    def per_order(self) -> float | None:
+        """Quantity per distinct order (Ledger.per_order); None without lines."""
+        return self.quantity / self.orders if self.orders else None
+
+
+@dataclass(frozen=True)
 class PeerFacts:
     id: str
     contracts: tuple[Contract, ...] = ()
-    bought: Mapping[str, Ledger] = field(default_factory=dict)
+    bought: Mapping[str, PeerVolume] = field(default_factory=dict)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -265,7 +278,7 @@ def account_signals(
 
     `peers` are similar accounts (e.g. the model's); contract level and volume compare with them.
     Raises AccountNotFound for an id that is not in the graph."""
-    found = read_signal_facts(graph, account_id, peers=peers, config=config)
+    found = read_signal_facts(graph, account_id, peers=peers, as_of=as_of, config=config)
     return compute_signals(found.facts, found.peers, as_of, config)
 
 
@@ -284,38 +297,59 @@ def read_signal_facts(
     *,
     peers: Sequence[str] = (),
     events: tuple[date, date] | None = None,
+    as_of: date | None = None,
     config: SignalConfig = SignalConfig(),
 ) -> SignalFacts:
-    """The account's facts, its `peers`' facts (contracts, and ledgers of the products it
-    bought) and its trigger events from events[0] to events[1] (both included; none without a
-    window), in one round trip. Raises AccountNotFound for an id that is not in the graph."""
+    """The account's facts, its `peers`' facts (contracts, and how they buy the products it
+    bought, counting their order lines up to the end of `as_of`; every line without it) and its
+    trigger events from events[0] to events[1] (both included; none without a window), in one
+    round trip. Raises AccountNotFound for an id that is not in the graph."""
+    found = read_signal_facts_many(graph, {account_id: peers}, events=events, as_of=as_of, config=config)
+    if account_id not in found:
+        raise AccountNotFound(account_id)
+    return found[account_id]
+
+
+def read_signal_facts_many(
+    graph: Graph,
+    peers: Mapping[str, Sequence[str]],
+    *,
+    events: tuple[date, date] | None = None,
+    as_of: date | None = None,
+    config: SignalConfig = SignalConfig(),
+) -> dict[str, SignalFacts]:
+    """read_signal_facts of several accounts (account id -> its peers) in one round trip, by
+    account id; ids that are not in the graph are not in the answer."""
     since, until = events if events is not None else (None, None)
     rows = graph.read_values(
-        "signals_account",
+        "signals_accounts",
         {
-            "id": account_id,
+            "accounts": [{"id": account, "peer_ids": list(ids)} for account, ids in peers.items()],
             "levels": list(config.levels),
             "service_kind": SERVICE_KIND,
-            "peer_ids": list(peers),
             "since": since,
             "until": until,
+            "peer_until": None if as_of is None else day_end(as_of),
         },
     )
-    if not rows:
-        raise AccountNotFound(account_id)
-    row = rows[0]
-    return SignalFacts(
-        facts=_account_facts(row),
-        peers=[
-            PeerFacts(
-                id=str(peer["id"]),
-                contracts=tuple(_contract(c) for c in peer["contracts"]),
-                bought={str(b["sku"]): _ledger(b) for b in peer["bought"]},
-            )
-            for peer in row["peers"]
-        ],
-        events=[_event(e) for e in row["events"]],
-    )
+    return {
+        str(row["id"]): SignalFacts(
+            facts=_account_facts(row),
+            peers=[
+                PeerFacts(
+                    id=str(peer["id"]),
+                    contracts=tuple(_contract(c) for c in peer["contracts"]),
+                    bought={
+                        str(b["sku"]): PeerVolume(float(b["quantity"]), int(b["orders"]))
+                        for b in peer["bought"]
+                    },
+                )
+                for peer in row["peers"]
+            ],
+            events=[_event(e) for e in row["events"]],
+        )
+        for row in rows
+    }
 
 
 def event_window(as_of: date, days: int) -> tuple[date, date]:
@@ -442,7 +476,8 @@ def _date(value: Any) -> date:
 def compute_signals(
     facts: AccountFacts, peers: Sequence[PeerFacts], as_of: date, config: SignalConfig = SignalConfig()
 ) -> AccountSignals:
-    """Every signal of one account from its facts and its peers' facts, as they stood at `as_of`.
+    """Every signal of one account from its facts and its peers' facts (read for `as_of`,
+    read_signal_facts), as they stood at `as_of`.
     Upsell is sorted by value (highest first), renewals by end date, risks by flag."""
     now = facts.as_of(as_of)
     owned = now.owned(as_of)
@@ -666,12 +701,11 @@ def volume(
 ) -> list[Opportunity]:
     """Products whose quantity per order is below `volume_share` of the peers' median quantity per
     order; value = list price x (median - own), the revenue of one order brought up to the peers'."""
-    end = day_end(as_of)
     out = []
     for b in sorted(facts.bought, key=lambda b: b.product.sku):
         own = b.ledger.per_order()
-        ledgers = [p.bought[b.product.sku].until(end) for p in peers if b.product.sku in p.bought]
-        theirs = [q for q in (ledger.per_order() for ledger in ledgers) if q is not None]
+        bought = [p.bought[b.product.sku] for p in peers if b.product.sku in p.bought]
+        theirs = [q for q in (peer.per_order() for peer in bought) if q is not None]
         if own is None or len(theirs) < config.min_peers:
             continue
         median = statistics.median(theirs)

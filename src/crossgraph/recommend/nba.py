@@ -5,10 +5,12 @@ be asked (the API's GraphLink.run, or a direct call in the CLI)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
+
+import numpy as np
 
 from crossgraph.dates import today
 from crossgraph.errors import AccountNotFound, GraphUnavailable, InvalidInput
@@ -23,7 +25,7 @@ from crossgraph.intel.signals import (
     read_signal_facts,
 )
 from crossgraph.recommend.actions import KINDS, FusionConfig, Kind, annotate, fuse, list_events
-from crossgraph.recommend.engine import Engine, Filters, Suggestion
+from crossgraph.recommend.engine import Engine, Filters, Suggestion, fit_score
 from crossgraph.recommend.overlay import FoldedAccount
 
 GraphRun = Callable[[Callable[[Graph], Any]], Any]
@@ -175,12 +177,12 @@ class Candidates:
             return [p.id for p in engine.folded_peers(self.folded)]
         return [] if self.index is None else [p.id for p in engine.peers(self.index)]
 
-    def fit_scores(self, engine: Engine) -> dict[str, float]:
+    def fit_scores(self, engine: Engine) -> Mapping[str, float]:
         """Sku -> the 0-100 score of every product the account could buy (engine.fit_score)."""
         if self.folded is not None:
             found = engine.folded_fit_scores(self.folded)
         elif self.index is not None:
-            found = engine.fit_scores(self.index)
+            return PlacedScores(engine, self.index)
         else:
             found = engine.fallback_fit_scores(
                 industry=self.account.get("industry"),
@@ -188,6 +190,28 @@ class Candidates:
                 owned_skus=self.owned,
             )
         return {engine.skus[i]: v for i, v in found.items()}
+
+
+class PlacedScores(Mapping[str, float]):
+    """engine.fit_scores of an account in the model, by sku, each computed when asked: a list
+    asks for the few products it shows, of thousands (the nightly worklist, for every account)."""
+
+    def __init__(self, engine: Engine, index: int) -> None:
+        self._engine = engine
+        self._places = engine.places(index)
+        self._candidates = int(engine.candidates[index])
+
+    def __getitem__(self, sku: str) -> float:
+        item = self._engine.product_index.get(sku)
+        if item is None or self._places[item] < 0:
+            raise KeyError(sku)
+        return fit_score(int(self._places[item]), self._candidates)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._engine.skus[int(i)] for i in np.flatnonzero(self._places >= 0))
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self._places >= 0))
 
 
 def cross_sell(engine: Engine, run: GraphRun, account_id: str, options: ListOptions) -> Candidates:
@@ -309,7 +333,7 @@ def _signals(
 ) -> tuple[AccountSignals, list[TriggerEvent]]:
     """The account's signals and recent events from one read of the graph."""
     window = event_window(as_of, intel.fusion.event_days)
-    found = read_signal_facts(g, account_id, peers=peers, events=window, config=intel.signals)
+    found = read_signal_facts(g, account_id, peers=peers, events=window, as_of=as_of, config=intel.signals)
     return compute_signals(found.facts, found.peers, as_of, intel.signals), found.events
 
 

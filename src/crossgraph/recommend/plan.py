@@ -84,19 +84,34 @@ def account_view(
     """Raises GraphUnavailable when the graph cannot be asked (the facts live there)."""
     intel = intel or Intel()
     day = as_of or today()
-    options = ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3, filters=Filters(exclude=suppressed))
+    options = view_options(day, top, suppressed)
     candidates = cross_sell(engine, run, account_id, options)
 
     peer_ids = candidates.peers(engine)
 
     window = event_window(day, intel.fusion.event_days)
     found: SignalFacts | None = run(
-        lambda g: read_signal_facts(g, account_id, peers=peer_ids, events=window, config=intel.signals)
+        lambda g: read_signal_facts(
+            g, account_id, peers=peer_ids, events=window, as_of=day, config=intel.signals
+        )
     )
     if found is None:
         raise GraphUnavailable(
             "an account plan needs the graph (installed base, contracts, revenue); try again"
         )
+    return view_of(engine, candidates, found, options, intel)
+
+
+def view_options(day: date, top: int, suppressed: frozenset[str]) -> ListOptions:
+    """The list an account view fuses: every kind, `top` items, the `suppressed` skus left out."""
+    return ListOptions(limit=top, kinds=KINDS, as_of=day, drivers=3, filters=Filters(exclude=suppressed))
+
+
+def view_of(
+    engine: Engine, candidates: Candidates, found: SignalFacts, options: ListOptions, intel: Intel
+) -> AccountView:
+    """The view from what account_view reads (the worklist reads the facts a page at a time)."""
+    day = options.as_of or today()
     signals = compute_signals(found.facts, found.peers, day, intel.signals)
     items = fuse_for(engine, candidates, signals, found.events, options, day, intel)
     return AccountView(candidates, found.facts.as_of(day), signals, found.events, items, day)

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from crossgraph.errors import AccountNotFound, GraphUnavailable, InvalidInput
 from crossgraph.graph.live import account_revenue, top_accounts
 from crossgraph.money import cents
-from crossgraph.recommend.engine import Engine
+from crossgraph.recommend.engine import Engine, fit_score
 from crossgraph.recommend.nba import GraphRun
 
 By = Literal["product", "category"]
@@ -156,28 +157,36 @@ def whitespace(
         if by == "category"
         else {}
     )
+    bought: dict[str, set[str]] = {}
+    for acc, sku in revenue or {}:
+        bought.setdefault(acc, set()).add(sku)
     rows: list[list[Cell]] = []
     for account_id in account_ids:
         a = engine.account_index[account_id]
         owned = set(engine.owned_indices(a).tolist())
-        live = {s for (acc, s) in (revenue or {}) if acc == account_id}
+        live = bought.get(account_id, set())
         places = engine.places(a)
-        fit = engine.fit_scores(a)
+        candidates = int(engine.candidates[a])
         served = [int(i) for i in engine.recommended[a] if i >= 0]
         rank_of = {item: r for r, item in enumerate(served, start=1)}
         peers = engine.similar[a]
         peers = peers[peers >= 0]
         if by == "product":
             has = engine.peers_owning(peers, np.asarray(product_cols, dtype=np.intp))
+            shares = has.mean(axis=0).tolist() if len(peers) else [0.0] * len(product_cols)
             row = []
             for k, item in enumerate(product_cols):
                 sku = engine.skus[item]
                 if item in owned or sku in live:
                     row.append(Cell(owned=True, revenue=_revenue(revenue, account_id, [sku])))
                 else:
-                    share = float(has[:, k].mean()) if len(peers) else 0.0
                     row.append(
-                        Cell(owned=False, score=fit.get(item), rank=rank_of.get(item), peer_share=share)
+                        Cell(
+                            owned=False,
+                            score=_score(places, candidates, item),
+                            rank=rank_of.get(item),
+                            peer_share=shares[k],
+                        )
                     )
             rows.append(row)
         else:
@@ -198,7 +207,7 @@ def whitespace(
                 row.append(
                     Cell(
                         owned=False,
-                        score=fit[best],
+                        score=_score(places, candidates, best),
                         rank=rank_of.get(best),
                         peer_share=share,
                         best_sku=engine.skus[best],
@@ -217,6 +226,12 @@ def whitespace(
         else ["Neo4j is unreachable: owned cells come from the model's data, without revenue"]
     )
     return Whitespace(by, accounts, cols, rows, engine.version, partial=revenue is None, notes=notes)
+
+
+def _score(places: npt.NDArray[np.int64], candidates: int, item: int) -> float | None:
+    """engine.fit_scores(account)[item] from the account's places, for the cells' items only."""
+    place = int(places[item])
+    return fit_score(place, candidates) if place >= 0 else None
 
 
 def _account(

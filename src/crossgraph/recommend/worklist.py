@@ -22,7 +22,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,19 +33,20 @@ import numpy.typing as npt
 import orjson
 
 from crossgraph.dates import today
-from crossgraph.errors import InvalidInput, WorklistMissing
+from crossgraph.errors import AccountNotFound, InvalidInput, WorklistMissing
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.feedback import suppressions
 from crossgraph.intel.potential import PotentialConfig, upsell_potential
-from crossgraph.intel.signals import AccountFacts, upsell_talk_due
+from crossgraph.intel.signals import AccountFacts, event_window, read_signal_facts_many, upsell_talk_due
 from crossgraph.money import cents
 from crossgraph.recommend.engine import Engine
-from crossgraph.recommend.nba import GraphRun, Intel
-from crossgraph.recommend.plan import AccountView, account_view, revenue
+from crossgraph.recommend.nba import GraphRun, Intel, cross_sell
+from crossgraph.recommend.plan import AccountView, account_view, revenue, view_of, view_options
 
 FORMAT = 1
 KEEP = 30
 TOP = 8  # opportunities per account that count into the open value (as the plan's default)
+PAGE = 200  # accounts whose facts the refresh reads in one query
 CONTRACT_SOON_DAYS = 90
 SORTS = ("potential", "open_value", "revenue", "last_touchpoint")
 Sort = Literal["potential", "open_value", "revenue", "last_touchpoint"]
@@ -67,16 +68,20 @@ def build_worklist(
     intel: Intel | None = None,
     config: PotentialConfig = PotentialConfig(),
     suppress_days: int = 90,
-    workers: int = 4,
+    workers: int = 2,
+    page: int = PAGE,
     keep_lists: bool = True,
     accounts: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Every account of the graph, one row each (see the module doc); JSON-ready. Products
     dismissed within `suppress_days` before `as_of`, or won, are left out as in the lists.
-    `workers` accounts are computed at a time (the work is mostly waiting for Neo4j). With
+    The accounts' facts are read `page` accounts per query (one round trip each), `workers`
+    pages at a time (one page's rows are computed while Neo4j reads the next). With
     `keep_lists`, each account's opportunity list is kept in the graph as the list of `as_of`'s
     quarter (write_lists), which the quarterly review compares. `accounts`: only these (ids)."""
+    if page < 1:
+        raise InvalidInput(f"page={page} must be at least 1")
     intel = intel or Intel()
     day = as_of or today()
     started = time.perf_counter()
@@ -87,20 +92,18 @@ def build_worklist(
     since = datetime.combine(day - timedelta(days=suppress_days), datetime.min.time(), UTC)
     hidden = suppressions(graph, since)
 
-    def run(call: Callable[[Graph], Any]) -> Any:
-        return call(graph)
+    def entries(chunk: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        return page_entries(engine, graph, chunk, day, intel, config, hidden)
 
-    def row(account: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        suppressed = hidden.get(account["id"], frozenset())
-        return account_entry(engine, run, account, day, intel, config, suppressed)
-
+    chunks = [every[start : start + page] for start in range(0, len(every), page)]
     rows, lists = [], []
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="worklist") as pool:
-        for done, (found, listed) in enumerate(pool.map(row, every), start=1):
-            rows.append(found)
-            lists.append(listed)
-            if progress and (done % 50 == 0 or done == len(every)):
-                progress("accounts", done, len(every))
+        for done in pool.map(entries, chunks):
+            for found, listed in done:
+                rows.append(found)
+                lists.append(listed)
+            if progress:
+                progress("accounts", len(rows), len(every))
     if keep_lists:
         write_lists(graph, lists, day, engine.version)
     return {
@@ -112,6 +115,37 @@ def build_worklist(
         "potential_weights": dict(config.weights),
         "rows": rows,
     }
+
+
+def page_entries(
+    engine: Engine,
+    graph: Graph,
+    accounts: Sequence[dict[str, Any]],
+    day: date,
+    intel: Intel,
+    config: PotentialConfig,
+    hidden: Mapping[str, frozenset[str]],
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """account_entry of each of `accounts`, their facts read in one query (read_signal_facts_many);
+    `hidden`: account id -> its suppressed skus."""
+
+    def run(call: Callable[[Graph], Any]) -> Any:
+        return call(graph)
+
+    options = {a["id"]: view_options(day, TOP, hidden.get(a["id"], frozenset())) for a in accounts}
+    candidates = {key: cross_sell(engine, run, key, chosen) for key, chosen in options.items()}
+    window = event_window(day, intel.fusion.event_days)
+    peers = {key: found.peers(engine) for key, found in candidates.items()}
+    facts = read_signal_facts_many(graph, peers, events=window, as_of=day, config=intel.signals)
+    out = []
+    for account in accounts:
+        key = account["id"]
+        if key not in facts:
+            raise AccountNotFound(key)  # gone from the graph since the accounts were listed
+        view = view_of(engine, candidates[key], facts[key], options[key], intel)
+        found = view_row(engine, view, account, intel, config)
+        out.append((found, opportunity_list(view, found)))
+    return out
 
 
 def account_entry(

@@ -1,14 +1,17 @@
-// One account's facts for its upsell and risk signals, in one row (one round trip for a fused
-// list or a plan): what it bought (with the ledger of its order lines, so the caller can cut at
+// Each account's facts for its upsell and risk signals, one row per account of $accounts (maps of
+// id and peer_ids; one round trip for a fused list or a plan, or for a page of the nightly
+// worklist): what it bought (with the ledger of its order lines, so the caller can cut at
 // any date), its installed base, its contracts, its contacts and touchpoints, and the products
 // one UPGRADES_TO step beyond each; its trigger events between $since and $until (dates, both
-// included; none when they are null), newest first; and what it is compared with: each of
-// $peer_ids' contracts and how it buys the account's products (unknown ids and the account
-// itself skipped, ordered by id). No row: unknown account.
+// included; none when they are null), newest first; and what it is compared with: each of its
+// peer_ids' contracts and how it buys the account's products: per product the quantity and the
+// distinct orders of its lines before $peer_until (epoch seconds; every line when null) (unknown
+// ids and the account itself skipped, ordered by id). No row for an unknown account.
 // For contracts, `services` lists the candidate service products of the levels in $levels:
 // the contract product's upgrade ladder first, then $service_kind products that FIT a covered
 // machine (service ladders are short, hence the bounded path).
-MATCH (a:Account {id: $id})
+UNWIND $accounts AS wanted
+MATCH (a:Account {id: wanted.id})
 CALL (a) {
   MATCH (a)-[b:BOUGHT]->(p:Product)
   OPTIONAL MATCH (p)-[:UPGRADES_TO]->(next:Product)
@@ -43,8 +46,9 @@ CALL (a) {
     RETURN collect(up {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS ladder
   }
   CALL (covers) {
-    OPTIONAL MATCH (alt:Product {kind: $service_kind})-[:FITS]->(machine:Product)
-      WHERE machine.sku IN covers AND alt.tier IN $levels
+    UNWIND covers AS covered  // from the covered machines (a few), not from every service product
+    MATCH (machine:Product {sku: covered})<-[:FITS]-(alt:Product)
+      WHERE alt.kind = $service_kind AND alt.tier IN $levels
     WITH DISTINCT alt ORDER BY alt.sku
     RETURN collect(alt {.sku, .name, .kind, .category, .tier, .list_price, .active}) AS fitting
   }
@@ -69,8 +73,8 @@ CALL (a) {
   WITH e ORDER BY e.occurred_at DESC, e.id
   RETURN collect(e {.id, .type, .occurred_at, .text, .sku}) AS events
 }
-CALL (a, bought) {
-  UNWIND $peer_ids AS peer_id
+CALL (a, bought, wanted) {
+  UNWIND wanted.peer_ids AS peer_id
   MATCH (p:Account {id: peer_id})
     WHERE p <> a
   WITH DISTINCT p, [b IN bought | b.sku] AS skus
@@ -81,9 +85,13 @@ CALL (a, bought) {
   CALL (p, skus) {
     MATCH (p)-[b:BOUGHT]->(prod:Product)
       WHERE prod.sku IN skus
+    WITH prod, b.line_orders AS orders, b.line_quantities AS quantities,
+         [i IN range(0, size(b.line_at) - 1) WHERE $peer_until IS NULL OR b.line_at[i] < $peer_until] AS kept
+    // summed in line order, as Ledger.per_order sums them
     RETURN collect({
-      sku: prod.sku, line_at: b.line_at, line_orders: b.line_orders,
-      line_quantities: b.line_quantities, line_revenues: b.line_revenues
+      sku: prod.sku,
+      quantity: reduce(total = 0.0, i IN kept | total + quantities[i]),
+      orders: size(reduce(seen = [], i IN kept | CASE WHEN orders[i] IN seen THEN seen ELSE seen + orders[i] END))
     }) AS peer_bought
   }
   WITH p, contracts, peer_bought ORDER BY p.id
