@@ -18,7 +18,7 @@ from crossgraph.model.artifact import Artifact, write_artifact
 from crossgraph.model.baselines import EASEParams
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.sequential import SequentialParams, SequentialRecommender, transition_counts
-from crossgraph.model.tuning import COMPONENTS, SearchSpace, tune
+from crossgraph.model.tuning import COMPONENTS, DEFAULT_COMPONENTS, SearchSpace, TuningResult, tune
 from crossgraph.recommend.engine import Engine
 from crossgraph.recommend.evidence import blended_split
 from crossgraph.recommend.explain import ALSExplainer
@@ -210,8 +210,8 @@ START = HybridParams(
 )
 
 
-def tuned(rows: list[Row], cutoff: str) -> HybridParams:
-    result = tune(
+def tuning(rows: list[Row], cutoff: str, components: tuple[str, ...]) -> TuningResult:
+    return tune(
         lines_of(rows),
         cutoff,
         space=SPACE,
@@ -220,24 +220,19 @@ def tuned(rows: list[Row], cutoff: str) -> HybridParams:
         n_folds=2,
         stride_days=20,
         start=START,
-        components=COMPONENTS,  # bought next is opt-in
+        components=components,
     )
+
+
+def tuned(rows: list[Row], cutoff: str) -> HybridParams:
+    result = tuning(rows, cutoff, COMPONENTS)  # bought next is opt-in
     assert result.complete
     assert {t.stage for t in result.trials} >= {"seq", "blend"}
     return result.best
 
 
 def test_bought_next_is_opt_in_a_default_tune_neither_searches_nor_weights_it() -> None:
-    result = tune(
-        lines_of(chain_lines()),
-        "2023-11-01",
-        space=SPACE,
-        minutes=30,
-        window_days=45,
-        n_folds=2,
-        stride_days=20,
-        start=START,
-    )
+    result = tuning(chain_lines(), "2023-11-01", DEFAULT_COMPONENTS)
     assert "seq" not in {t.stage for t in result.trials}
     assert result.best.seq_weight == 0, result.best.to_dict()
 
