@@ -29,10 +29,9 @@ from crossgraph.model.train import (
     SPARK_EASE_MAX_PRODUCTS,
     GateConfig,
     TrainResult,
-    baseline_reasons,
-    check_current,
     cutoff_before,
     final_params,
+    judged,
     timed,
     write,
 )
@@ -105,16 +104,11 @@ def train_on_spark(
                 ease_baseline=split.train.shape[1] <= SPARK_EASE_MAX_PRODUCTS,
                 progress=say,
             )
-        result = TrainResult(version="", cutoff=cut, report=report, passed=True, timings=clock)
-        result.reasons += baseline_reasons(report)
-        result.passed = not result.reasons
-        check_current(
-            result,
-            registry,
-            gate,
-            lambda: split,
-            lambda p, _: on_spark(p, split.train_pairs).fit(split.train),
-        )
+
+        def refit(chosen: HybridParams) -> HybridRecommender:
+            return on_spark(chosen, split.train_pairs).fit(split.train)
+
+        result = judged(report, cut, clock, registry, gate, split, refit)
         say("fitting the model on all purchases")
         with timed(clock, "fit"):
             everything = spark_lines.pairs(lines)

@@ -226,16 +226,11 @@ def train(
         report = evaluate_split(
             split, train_lines=len(split.train_lines), segments=segments, config=config, progress=say
         )
-    result = TrainResult(version="", cutoff=cut, report=report, passed=True, timings=clock)
-    result.reasons += baseline_reasons(report)
-    result.passed = not result.reasons
-    check_current(
-        result,
-        registry,
-        gate,
-        lambda: split,
-        lambda p, made: HybridRecommender(p).fit(made.train),
-    )
+
+    def refit(chosen: HybridParams) -> HybridRecommender:
+        return HybridRecommender(chosen).fit(split.train)
+
+    result = judged(report, cut, clock, registry, gate, split, refit)
     say("fitting the model on all purchases")
     with timed(clock, "fit"):
         interactions = build_interactions(lines)
@@ -265,28 +260,34 @@ def train(
     return result
 
 
-def check_current(
-    result: TrainResult,
+def judged(
+    report: EvaluationReport,
+    cutoff: datetime,
+    timings: dict[str, float],
     registry: Registry,
     gate: GateConfig,
-    split: Callable[[], Split],
-    refit: Callable[[HybridParams, Split], Recommender],
-) -> None:
-    """The gate's second half: refit the current model's parameters on the same split (made by
-    `split` only when there is a current model) and refuse the new model when the current one
-    beats it with a paired bootstrap interval excluding zero (current_model_reason)."""
+    split: Split,
+    refit: Callable[[HybridParams], Recommender],
+) -> TrainResult:
+    """The gate's verdict on an evaluated model, the same for both engines: refused when a
+    baseline of the same run beats it (baseline_reasons), or when the current model's
+    parameters, refitted on the same `split` by `refit`, beat it with a paired bootstrap
+    interval excluding zero (current_model_reason)."""
+    result = TrainResult(version="", cutoff=cutoff, report=report, passed=True, timings=timings)
+    result.reasons += baseline_reasons(report)
+    result.passed = not result.reasons
     current = registry.current_version()
     if current is None:
-        return
-    with timed(result.timings, "gate"):
+        return result
+    with timed(timings, "gate"):
         current_params = HybridParams.from_dict(registry.get(current).manifest["params"])
-        made = split()
-        scored = score_recommender(refit(current_params, made), made)
+        scored = score_recommender(refit(current_params), split)
         result.current_version, result.current_score = current, float(scored.metrics[gate.metric])
         result.current_interval, reason = current_model_reason(result.report, current, scored.per_account)
         if reason is not None:
             result.passed = False
             result.reasons.append(reason)
+    return result
 
 
 def write(

@@ -34,7 +34,7 @@ from typing import Any, Literal, cast
 from crossgraph.errors import InvalidInput
 from crossgraph.intel.signals import AccountSignals, Opportunity, TriggerEvent
 from crossgraph.money import cents
-from crossgraph.recommend.engine import CROSS_SELL_FLOOR, Suggestion, peers_owning_text
+from crossgraph.recommend.engine import CROSS_SELL_FLOOR, Suggestion, owning_share, peers_owning_text
 from crossgraph.recommend.ranking import (
     DEFAULT_MARGIN,
     MARGIN_RATES,
@@ -145,9 +145,7 @@ def cross_sell_action(
     floor other than the engine's. In place: the dict is fresh per request."""
     action = cast(dict[str, Any], item)
     if config.cross_sell_floor != CROSS_SELL_FLOOR:
-        ev = item["evidence"]
-        owning = ev["peers_owning"] / ev["peers_considered"] if ev["peers_considered"] else 0.0
-        action["likelihood"] = max(owning, config.cross_sell_floor)
+        action["likelihood"] = max(owning_share(item["evidence"]), config.cross_sell_floor)
     calibration = config.cross_sell_calibration
     basis = "share of the closest peers owning it"
     if calibration is not None and calibration.decisions:

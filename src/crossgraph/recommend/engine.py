@@ -388,8 +388,7 @@ class Engine:
         evidence: EvidenceDict,
         drivers: list[DriverDict],
     ) -> Suggestion:
-        considered = evidence["peers_considered"]
-        share = evidence["peers_owning"] / considered if considered else 0.0
+        share = owning_share(evidence)
         if source == "segment_popularity":
             share = score  # the share of the account's segment owning it
         likelihood = max(share, self.cross_sell_floor)
@@ -463,9 +462,7 @@ class Engine:
             assert account is not None
             peers, scores = self.similar[account], self.similar_scores[account]
         evidence = self.evidence_of(peers, scores, np.array([item]), top=0)[0]
-        considered = evidence["peers_considered"]
-        share = evidence["peers_owning"] / considered if considered else 0.0
-        return max(share, self.cross_sell_floor)
+        return max(owning_share(evidence), self.cross_sell_floor)
 
     def peer_evidence(
         self, account: int, items: npt.NDArray[np.integer[Any]], top: int = 3
@@ -670,6 +667,12 @@ class Engine:
                 return f"{kind} {value}", share, size
         share, size = self._segments[("all", "")]
         return "all accounts", share, size
+
+
+def owning_share(evidence: EvidenceDict) -> float:
+    """The share of the closest peers considered that own the product (0 without peers)."""
+    considered = evidence["peers_considered"]
+    return evidence["peers_owning"] / considered if considered else 0.0
 
 
 def peers_owning_text(owning: int, considered: int) -> str:
