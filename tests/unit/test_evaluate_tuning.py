@@ -135,14 +135,12 @@ def run_tune(seed: int, lines=LINES, **kwargs):  # type: ignore[no-untyped-def]
     return tune(
         lines,
         CUTOFF,
-        space=SPACE,
         minutes=30,
         seed=seed,
         window_days=45,
         n_folds=2,
         stride_days=20,
-        start=FAST,
-        **kwargs,
+        **{"space": SPACE, "start": FAST, **kwargs},
     )
 
 
@@ -175,6 +173,26 @@ def test_baselines_get_the_same_search_and_the_evaluation_compares_with_the_tune
     assert (config.ease, config.knn) == (result.baselines.ease, result.baselines.knn)
     assert config.popularity_days == result.baselines.popularity_days
     assert config.served == result.best
+
+
+def test_the_tuner_scores_no_recency_decay_for_any_component_unless_asked() -> None:
+    """Validation windows overrate a half-life (docs/tuning.md), so a tune scores each
+    candidate's no-decay twin: the served model's components and the baselines alike."""
+    decayed = WeightingConfig(scheme="binary", half_life_days=30.0)
+    start = replace(
+        FAST,
+        als=replace(FAST_ALS, weighting=WeightingConfig(scheme="log", half_life_days=90.0)),
+        ease=EASEParams(regularization=5.0, weighting=decayed),
+    )
+    space = replace(SPACE, weighting=(WeightingConfig(scheme="binary"), decayed))
+    plain = run_tune(0, start=start, space=space)
+    for t in plain.trials:
+        assert t.params.get("half_life_days") is None, t
+    assert plain.best.als.weighting.half_life_days is None
+    assert plain.baselines.ease.weighting.half_life_days is None
+    assert plain.baselines.ease == EASEParams(regularization=plain.baselines.ease.regularization)
+    asked = run_tune(0, start=start, space=space, decay=True)
+    assert any(t.params.get("half_life_days") for t in asked.trials if t.stage in ("als", "ease"))
 
 
 class Ticking:
