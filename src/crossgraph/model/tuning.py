@@ -319,13 +319,15 @@ class _Scorer:
         score = float(metrics[self.metric])
         self.scores[(component, key, fold)] = score
         if keep:
-            self.z[(component, key, fold)] = zscores(raw, w.owned)
-            # Only the few best of a window can survive the halving: drop the rest's scores.
+            # Only the few best of a window can survive the halving: standardise (a few dense
+            # passes over accounts x products) only a score that ranks among them.
             held = sorted(
                 (x for x in self.z if x[0] == component and x[2] == fold), key=lambda x: -self.scores[x]
             )
-            for x in held[KEEP_PER_WINDOW:]:
-                del self.z[x]
+            if len(held) < KEEP_PER_WINDOW or score > self.scores[held[KEEP_PER_WINDOW - 1]]:
+                self.z[(component, key, fold)] = zscores(raw, w.owned)
+                for x in held[KEEP_PER_WINDOW - 1 :] if len(held) >= KEEP_PER_WINDOW else []:
+                    del self.z[x]
         return score
 
     def mean_coverage(self, component: str, key: str, folds: int) -> float:
