@@ -310,6 +310,8 @@ class _Scorer:
         self.scores: dict[tuple[str, str, int], float] = {}
 
     def run(self, component: str, key: str, model: Recommender, fold: int, keep: bool) -> float:
+        if (component, key, fold) in self.scores:  # a resumed stage: scored before, no refit
+            return self.scores[(component, key, fold)]
         w = self.windows[fold]
         model.fit(w.split.train)
         raw = np.asarray(model.score(w.accounts), dtype=np.float32)
@@ -329,6 +331,15 @@ class _Scorer:
                 for x in held[KEEP_PER_WINDOW - 1 :] if len(held) >= KEEP_PER_WINDOW else []:
                     del self.z[x]
         return score
+
+    def standardise(self, component: str, key: str, model: Recommender, fold: int) -> None:
+        """Refit a winner whose standardised scores were dropped (it was not among a window's
+        best when scored, or its stage's earlier winner replaced it) and cache them."""
+        w = self.windows[fold]
+        model.fit(w.split.train)
+        self.z[(component, key, fold)] = zscores(
+            np.asarray(model.score(w.accounts), dtype=np.float32), w.owned
+        )
 
     def mean_coverage(self, component: str, key: str, folds: int) -> float:
         values = [
@@ -432,7 +443,9 @@ def tune(
     grams = GramCache(size=len(folds))
     rng = np.random.default_rng(seed)
     trials: list[Trial] = []
-    complete = True
+    results: dict[str, HalvingResult[Any]] = {}  # each stage's latest search
+    plans: dict[str, tuple[Any, ...]] = {}  # each stage's search arguments, to resume it
+    spent: dict[tuple[str, str], float] = {}  # seconds per (stage, candidate) over both passes
     # A component left out of the search leaves its share to the stages after it.
     shares_left = {s: share for s, share in STAGE_SHARES.items() if s not in COMPONENTS or s in blended}
 
@@ -454,19 +467,25 @@ def tune(
         describe: Callable[[Any], dict[str, Any]],
         cache: bool,
         required: int = 1,
+        until: float | None = None,
     ) -> HalvingResult[Any]:
-        nonlocal complete
+        plans[stage] = (options, make, describe, cache, required)
         keys = {id(o): repr(o) for o in options}
-        until = stage_deadline(stage)
+        until = stage_deadline(stage) if until is None else until
 
         def evaluate(option: Any, fold: int) -> float:
             return scorer.run(stage, keys[id(option)], make(option), fold, keep=cache)
 
         found = successive_halving(options, evaluate, len(folds), until, clock=clock, required=required)
-        complete &= found.complete
+        results[stage] = found
+        trials[:] = [t for t in trials if t.stage != stage]  # a resumed stage replaces its trials
         for s in found.scored:
-            cov = scorer.mean_coverage(stage, keys[id(s.candidate)], len(s.fold_scores))
-            trials.append(Trial(stage, describe(s.candidate), s.score, s.fold_scores, s.seconds, cov))
+            key = keys[id(s.candidate)]
+            spent[(stage, key)] = spent.get((stage, key), 0.0) + s.seconds
+            cov = scorer.mean_coverage(stage, key, len(s.fold_scores))
+            trials.append(
+                Trial(stage, describe(s.candidate), s.score, s.fold_scores, spent[(stage, key)], cov)
+            )
         if cache:
             scorer.forget(stage, keys[id(found.best.candidate)])
         say(
@@ -566,12 +585,31 @@ def tune(
     )
     als = search("als", als_options, ALSRecommender, _als_summary, cache=True, required=required)
 
+    # 1b. Time the stages left unused (a stage that finished early) goes back to the stages cut
+    # short, in order, keeping the blend's share: each resumes its search, reusing every score
+    # it computed before, so only new fits cost time.
+    reserve = STAGE_SHARES["blend"] * minutes * 60.0
+    cut = [stage for stage, r in results.items() if not r.complete]
+    for i, stage in enumerate(cut):
+        left = deadline - reserve - clock()
+        if left <= 0:
+            break
+        share = STAGE_SHARES[stage] / sum(STAGE_SHARES[c] for c in cut[i:])
+        options_, make_, describe_, cache_, required_ = plans[stage]
+        search(stage, options_, make_, describe_, cache_, required_, until=clock() + left * share)
+    pop, ease, knn, rp3, als = (results[s] for s in ("popularity", "ease", "knn", "rp3", "als"))
+    seq = results.get("seq")
+
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
     searched = {"als": als, "ease": ease, "knn": knn, "rp3": rp3, "seq": seq}
     found = {c: r for c, r in searched.items() if r is not None}
     keys = {c: repr(found[c].best.candidate) for c in blended}
     depth = min(len(found[c].best.fold_scores) for c in blended)
+    for c in blended:
+        for f in range(depth):
+            if (c, keys[c], f) not in scorer.z:
+                scorer.standardise(c, keys[c], plans[c][1](found[c].best.candidate), f)
     until = stage_deadline("blend")
     baseline_scores = {
         "popularity": float(np.mean(pop.best.fold_scores[:depth])),
@@ -627,7 +665,7 @@ def tune(
         # Half steps around the best until none improves it (each blend is scored once).
         refined = best_blend
         finished = try_blends(space.refinements(best_blend))
-    complete &= finished
+    complete = finished and all(r.complete for r in results.values())
     guard: dict[str, Any] = {
         "best_baseline": best_baseline,
         "best_baseline_score": round(baseline_scores[best_baseline], 5),
