@@ -252,7 +252,7 @@ def collect_pairs(
     frame: Frame, accounts: IdMap, products: IdMap
 ) -> tuple[Interactions, npt.NDArray[np.float32] | None]:
     """A pair frame as driver Interactions (CSR order), and its `confidence` column aligned with
-    the stored pairs when the frame has one: 36 bytes per pair in Arrow (40 with `confidence`),
+    the stored pairs when the frame has one: 40 bytes per pair in Arrow (44 with `confidence`),
     the 40 of Interactions, never a row per line."""
     kinds = {"account": "int", "product": "int", **dict.fromkeys(AGGREGATES, "float")}
     kinds |= {"first_at": "long", "last_at": "long"}
