@@ -17,6 +17,13 @@ tuning, no current model (no gate refit).
     .venv/bin/python benchmarks/scale.py --engines --accounts 20000 --products 2000 --data /tmp/cg-scale
     .venv/bin/python benchmarks/scale.py --engines --accounts 100000 --products 5000 --data /tmp/cg-scale
 
+Pair table (`--collect`): the driver's Python memory while the final fit's pairs and their
+confidences come back from Spark, today's way (sorted and cast compact in Spark, Arrow arrays:
+data.spark_lines.collect_pairs) and the way before (toPandas, a lexsort and casts on the driver),
+each in a process of its own on the same --engines demo lake:
+
+    .venv/bin/python benchmarks/scale.py --collect --accounts 20000 --products 2000 --data data/scale
+
 Peers:
 
     .venv/bin/python benchmarks/scale.py                        # 100k accounts x 64 factors
@@ -74,14 +81,24 @@ STAGES = ("read", "split", "evaluate", "gate", "fit", "peers", "write")
 
 def demo_lake(folder: Path, accounts: int, products: int) -> tuple[Path, Path]:
     """(demo CSV folder, Parquet lake folder) for these sizes, generated once."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+    import pyarrow.parquet as pq
+
     from crossgraph.data.demo import generate_demo
-    from crossgraph.data.orderlines import read_purchases
-    from crossgraph.data.parquet import write_order_lines
+    from crossgraph.data.parquet import FILE, STRINGS
 
     demo, lake = folder / f"demo-{accounts}x{products}", folder / f"lake-{accounts}x{products}"
-    if not (lake / "order_lines.parquet").exists():
-        generate_demo(demo, accounts=accounts, products=products, seed=7, as_of=date(2026, 6, 30))
-        write_order_lines(read_purchases(demo / "purchases.csv"), lake)
+    if not (lake / FILE).exists():
+        if not (demo / "purchases.csv").exists():
+            generate_demo(demo, accounts=accounts, products=products, seed=7, as_of=date(2026, 6, 30))
+        # write_order_lines' columns and types, read by Arrow: the generator writes clean lines, and
+        # read_purchases' per-row checks would hold 7.9M rows (100k accounts) as Python dicts
+        types = {name: pa.string() for name in STRINGS}
+        types |= {"quantity": pa.float64(), "revenue": pa.float64(), "ordered_at": pa.timestamp("s")}
+        table = pv.read_csv(demo / "purchases.csv", convert_options=pv.ConvertOptions(column_types=types))
+        lake.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table.select(list(types)), lake / FILE)
     return demo, lake
 
 
@@ -90,6 +107,11 @@ def own_peak_mb() -> float:
     at the fork, e.g. the demo generation)."""
     status = Path("/proc/self/status").read_text().splitlines()
     return next((int(x.split()[1]) for x in status if x.startswith("VmHWM")), 0) / 1024
+
+
+def own_rss_mb() -> float:
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next((int(x.split()[1]) for x in status if x.startswith("VmRSS")), 0) / 1024
 
 
 def jvm_peak_mb() -> float:
@@ -167,6 +189,90 @@ def run_engine(
     }
 
 
+def pandas_pairs(frame: Any) -> dict[str, np.ndarray[Any, Any]]:
+    """The pair collection before Arrow arrays (kept here to compare with): toPandas, a lexsort
+    on the driver, every column reordered and cast there."""
+    table = frame.toPandas()
+    order = np.lexsort((table["product"].to_numpy(), table["account"].to_numpy()))
+    out = {name: np.asarray(table[name].to_numpy()[order]) for name in table.columns}
+    out["product"] = out["product"].astype(np.intp)
+    for name in ("orders", "lines", "quantity", "revenue", "confidence"):
+        out[name] = out[name].astype(np.float32)
+    return out
+
+
+def collect_run(lake: Path, method: str) -> dict[str, Any]:
+    """The driver's memory for the pair table of the final fit (pairs with their confidences, as
+    collect_pairs and the ALS alignment bring them back), in this process: Python's peak RSS
+    above its RSS before the collection (VmHWM reset through /proc/self/clear_refs)."""
+    from crossgraph.data import spark_lines
+    from crossgraph.data.weighting import WeightingConfig
+    from crossgraph.model.spark_als import SparkConfig, spark_session
+
+    with spark_session(SparkConfig(master="local[2]", driver_memory="2g", partitions=4)) as session:
+        lines = spark_lines.read_lines(session, lake).cache()
+        pairs = spark_lines.pairs(lines)
+        frame = spark_lines.confidences(pairs, WeightingConfig()).cache()
+        count = frame.count()
+        Path("/proc/self/clear_refs").write_text("5")
+        before = own_rss_mb()
+        started = time.perf_counter()
+        if method == "arrow":
+            interactions, confidence = spark_lines.collect_pairs(frame, pairs.accounts, pairs.products)
+            assert confidence is not None and interactions.nnz == count
+        else:
+            assert len(pandas_pairs(frame)["account"]) == count
+        seconds = time.perf_counter() - started
+        peak = own_peak_mb()
+    return {
+        "method": method,
+        "pairs": count,
+        "seconds": round(seconds, 1),
+        "rss_before_mb": round(before),
+        "peak_above_mb": round(peak - before),
+        "bytes_per_pair": round((peak - before) * 2**20 / max(1, count)),
+    }
+
+
+def collect(args: argparse.Namespace) -> None:
+    """Both pair collections on the same lake, each in a child process of its own."""
+    demo_lake(args.data, args.accounts, args.products)  # generated here, once for both
+    runs = []
+    for method in ("pandas", "arrow"):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            command = [sys.executable, __file__, "--collect-run", method, "--data", str(args.data)]
+            command += [
+                "--accounts",
+                str(args.accounts),
+                "--products",
+                str(args.products),
+                "--json",
+                out.name,
+            ]
+            subprocess.run(command, check=True)
+            runs.append(json.loads(Path(out.name).read_text()))
+    table = Table(
+        title=f"the pair table back to the driver, {args.accounts:,} x {args.products:,} demo data "
+        f"({runs[0]['pairs']:,} pairs with their confidences)"
+    )
+    for column in ("method", "seconds", "Python RSS before MB", "peak above it MB", "bytes per pair"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    names = {"pandas": "toPandas + lexsort (before)", "arrow": "sorted in Spark, Arrow arrays (now)"}
+    for run in runs:
+        table.add_row(
+            names[run["method"]],
+            f"{run['seconds']:.1f}",
+            f"{run['rss_before_mb']:,}",
+            f"{run['peak_above_mb']:,}",
+            f"{run['bytes_per_pair']:,}",
+        )
+    Console().print(table)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=2)
+        )
+
+
 def engines(args: argparse.Namespace) -> None:
     """Both engines on the same data, each in a child process; one table."""
     demo_lake(args.data, args.accounts, args.products)  # generated here, once for both
@@ -218,6 +324,10 @@ def main() -> None:
     )
     parser.add_argument("--engines", action="store_true", help="compare the training engines (see above)")
     parser.add_argument("--engine-run", choices=("local", "spark"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--collect", action="store_true", help="the driver's memory for the pair table (see above)"
+    )
+    parser.add_argument("--collect-run", choices=("pandas", "arrow"), help=argparse.SUPPRESS)
     parser.add_argument("--products", type=int, default=5_000, help="--engines: demo products")
     parser.add_argument(
         "--data", type=Path, default=Path("data/scale"), help="--engines: demo data and Parquet"
@@ -241,6 +351,13 @@ def main() -> None:
         return
     if args.engines:
         engines(args)
+        return
+    if args.collect_run:
+        _, lake = demo_lake(args.data, args.accounts, args.products)
+        args.json.write_text(json.dumps(collect_run(lake, args.collect_run), indent=2))
+        return
+    if args.collect:
+        collect(args)
         return
 
     factors = synthetic_factors(args.accounts, args.factors, args.noise)

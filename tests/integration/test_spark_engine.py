@@ -9,6 +9,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -75,6 +77,21 @@ def test_spark_trained_artifact_is_served_through_the_api(
     # the lines read in Spark from the Parquet a lake holds; the gate refits the current model there
     everything = runner.invoke(app, ["export", "--parquet", str(tmp_path / "all")])
     assert everything.exit_code == 0, everything.output
+    # a lake file with a line without account: refused by column and count, nothing registered
+    table = pq.read_table(tmp_path / "all" / "order_lines.parquet")
+    accounts = table.column("account_id").to_pylist()
+    accounts[3] = None
+    broken = table.set_column(table.column_names.index("account_id"), "account_id", pa.array(accounts))
+    (tmp_path / "broken").mkdir()
+    pq.write_table(broken, tmp_path / "broken" / "order_lines.parquet")
+    refused = runner.invoke(
+        app,
+        ["train", "--params", str(config), "--engine", "spark", "--parquet", str(tmp_path / "broken")],
+    )
+    assert refused.exit_code == 1 and "account_id: 1 line missing or empty" in " ".join(
+        refused.output.split()
+    )
+    assert Registry(tmp_path / "models").current().version == current.version
     from_lake = runner.invoke(
         app,
         [

@@ -74,6 +74,29 @@ def test_docker_compose_api_and_trainer_share_the_image_models_and_secret() -> N
     assert (ROOT / "training" / "params.json").exists()
 
 
+def test_docker_compose_spark_profile_trains_on_its_own_cluster_with_shared_paths() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    spark = {name: services[name] for name in ("spark-master", "spark-worker", "spark-train")}
+    assert all(s["profiles"] == ["spark"] for s in spark.values())  # never started by a plain `up`
+    assert {s["image"] for s in spark.values()} == {"crossgraph-spark:local"}
+    assert spark["spark-master"]["build"]["dockerfile"] == "training/spark.Dockerfile"
+    assert (ROOT / "training" / "spark.Dockerfile").exists()
+    assert all(p.startswith("127.0.0.1:") for p in spark["spark-master"]["ports"])
+    assert "spark://spark-master:7077" in spark["spark-worker"]["command"]
+    job = spark["spark-train"]["command"][0]
+    # spark-submit takes a console script for a jar: the job must name a .py file
+    assert "spark-submit --master spark://spark-master:7077" in job and "/app/crossgraph_job.py train" in job
+    assert "--parquet /lake/nightly" in job and "crossgraph export --parquet /lake/nightly" in job
+    # executors read the lake and write checkpoints where the driver names them
+    shared = {v for v in spark["spark-worker"]["volumes"]}
+    assert {"lake:/lake", "spark-checkpoints:/checkpoints"} <= shared <= set(spark["spark-train"]["volumes"])
+    assert "--checkpoint-dir /checkpoints" in job
+    models = {v for v in services["api"]["volumes"] if v.endswith(":/models")}
+    assert models <= set(spark["spark-train"]["volumes"])
+    assert "docker compose --profile spark run --rm spark-train" in (ROOT / "docs" / "scale.md").read_text()
+
+
 def test_training_schedules_run_the_real_command_with_the_shipped_parameters() -> None:
     job = yaml.safe_load((ROOT / "training" / "cronjob.yaml").read_text())
     container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]

@@ -171,3 +171,44 @@ def test_parquet_without_the_order_line_columns_is_refused_by_name(session: Any,
     session.createDataFrame([("A1", "P1")], ["account_id", "sku"]).write.parquet(str(tmp_path / "bad"))
     with pytest.raises(InvalidInput, match="no column line_id, order_id, quantity, revenue, ordered_at"):
         spark_lines.read_lines(session, tmp_path / "bad")
+
+
+def test_lake_lines_the_csv_rules_refuse_are_counted_by_column_before_training(
+    session: Any, tmp_path: Path
+) -> None:
+    """A lake file written by another tool: ids null or blank, quantities null, 0 or negative, a
+    NaN revenue, a date no one can read; each column named with its count of bad lines."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = ["L1", "O1", "A1", "P1", 2.0, 10.0, "2024-01-05 10:00:00"]
+    rows = [
+        good,
+        ["L2", "O1", None, "P1", 1.0, 5.0, "2024-01-05"],
+        ["L3", "O2", "  ", "P2", -3.0, 5.0, "2024-01-06"],
+        ["L4", "O2", "A2", "", None, float("nan"), "2024-01-06"],
+        ["L5", "O3", "A2", "P2", 0.0, 1.0, "05/01/2024 is not a date"],
+    ]
+    columns = ["line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at"]
+    (tmp_path / "lake").mkdir()
+    pq.write_table(
+        pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}), tmp_path / "lake" / "x.parquet"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        spark_lines.checked(spark_lines.read_lines(session, tmp_path / "lake"), tmp_path / "lake")
+    message = str(refused.value)
+    assert "nothing was trained" in message and "of 5 lines" in message
+    assert "account_id: 2 lines missing or empty" in message and "sku: 1 line missing or empty" in message
+    assert "quantity: 3 lines missing, not a finite number, or not greater than 0" in message
+    assert "revenue: 1 line missing, not a finite number, or below 0" in message
+    assert "ordered_at: 1 line missing or not a date-time" in message
+    assert "line_id:" not in message and "order_id:" not in message  # only the broken columns
+
+    (tmp_path / "fixed").mkdir()
+    pq.write_table(
+        pa.table({c: [v] for c, v in zip(columns, good, strict=True)}), tmp_path / "fixed" / "x.parquet"
+    )
+    assert spark_lines.checked(spark_lines.read_lines(session, tmp_path / "fixed"), "ok") == (
+        1,
+        spark_lines.seconds("2024-01-05T10:00:00"),
+    )

@@ -240,6 +240,12 @@ def train(
         help="With --parquet: the evaluation ranks at most this many test accounts (a seeded random "
         "sample; the manifest's engine.evaluation says how many of how many).",
     ),
+    checkpoint_dir: str = typer.Option(
+        None,
+        "--checkpoint-dir",
+        help="With --engine spark: where ALS checkpoints its factors. Must be storage every executor "
+        "shares (hdfs://, s3a://, a shared volume) on a cluster; a temporary folder when not given.",
+    ),
 ) -> None:
     """Nightly job: export -> evaluate vs baselines -> gate -> fit -> artifact -> promote -> write-back.
 
@@ -271,7 +277,12 @@ def train(
     if engine == "spark":
         from crossgraph.model.spark_als import SparkConfig
 
-        spark = SparkConfig(master=master, driver_memory=driver_memory, evaluation_sample=evaluation_sample)
+        spark = SparkConfig(
+            master=master,
+            driver_memory=driver_memory,
+            evaluation_sample=evaluation_sample,
+            checkpoint_dir=checkpoint_dir,
+        )
 
     def say(message: str) -> None:
         err_console.print(message, style="dim", highlight=False)

@@ -4,8 +4,10 @@ definitions of data.matrix, data.weighting and data.split (the `--engine spark -
 The lines stay in Spark. What comes back to the driver is small next to them: the id maps
 (sorted distinct ids, so the same indices as `IdMap.from_ids`), a few scalars, and the pair
 table once for the artifact (`collect_pairs`: one row per bought account x product pair, the
-owned matrix serving needs). Times are whole seconds since the epoch (`at`), read in UTC, so
-they compare with numpy's datetime64[s] exactly.
+owned matrix serving needs; numbers through Arrow, sorted and cast compact in Spark). Times are
+whole seconds since the epoch (`at`), read in UTC, so they compare with numpy's datetime64[s]
+exactly. Lines the purchases CSV rules would refuse are counted per column and refused
+(`checked`) before anything is trained.
 
     pairs(lines)           -> SparkPairs: id maps + (account, product, orders, lines, quantity,
                               revenue, first_at, last_at) with build_interactions' aggregates
@@ -55,6 +57,55 @@ def read_lines(session: Any, source: Path | str) -> Frame:
         # the session runs in UTC (model.spark_als), so a zone-less timestamp keeps its wall clock
         fn.col("ordered_at").cast("timestamp").cast("long").alias("at"),
     )
+
+
+# What a line must hold, as the purchases CSV rules (data.tables.PURCHASES) say: column -> why a
+# value is refused. Ids are stripped before the empty check, as the CSV reader does.
+LINE_RULES = {
+    **{name: "missing or empty" for name in STRINGS},
+    "quantity": "missing, not a finite number, or not greater than 0",
+    "revenue": "missing, not a finite number, or below 0",
+    "ordered_at": "missing or not a date-time",
+}
+
+
+def _refused(column: str) -> Any:
+    """The Spark condition under which a line of read_lines' frame breaks LINE_RULES[column]."""
+    from pyspark.sql import functions as fn
+
+    if column in STRINGS:
+        return fn.col(column).isNull() | (fn.trim(fn.col(column)) == "")
+    if column == "ordered_at":
+        return fn.col("at").isNull()  # a null, or a string the timestamp cast could not read
+    value = fn.col(column)
+    # Spark orders NaN above every number, so `NaN > 0` is true: NaN is tested on its own
+    broken = value.isNull() | fn.isnan(value) | value.isin(float("inf"), float("-inf"))
+    return broken | (value <= 0 if column == "quantity" else value < 0)
+
+
+def checked(lines: Frame, source: Path | str) -> tuple[int, int | None]:
+    """The number of lines and the last order time (epoch seconds), after refusing the input if
+    any line breaks LINE_RULES: one pass over the lines, an InvalidInput naming every broken
+    column with its count of bad lines, before anything is trained."""
+    from pyspark.sql import functions as fn
+
+    row = lines.agg(
+        fn.count(fn.lit(1)),
+        fn.max("at"),
+        *(fn.sum(fn.when(_refused(c), 1).otherwise(0)).alias(c) for c in LINE_RULES),
+    ).first()
+    count, last = int(row[0]), row[1]
+    bad = {c: int(row[c] or 0) for c in LINE_RULES}
+    if any(bad.values()):
+        problems = "; ".join(
+            f"{c}: {n:,} line{'s' if n > 1 else ''} {LINE_RULES[c]}" for c, n in bad.items() if n
+        )
+        raise InvalidInput(
+            f"{source}: order lines refused, nothing was trained ({problems}; of {count:,} lines). "
+            "Every line needs line_id, order_id, account_id and sku, a quantity > 0, a revenue >= 0 "
+            "and an ordered_at date-time, as in purchases.csv (docs/data-format.md)"
+        )
+    return count, None if last is None else int(last)
 
 
 def seconds(value: datetime | np.datetime64 | str) -> int:
@@ -162,30 +213,63 @@ def confidences(
     )
 
 
+NUMPY = {"int": np.int32, "float": np.float32, "long": np.int64}  # Spark cast -> numpy dtype
+
+
+def arrow_batches(frame: Frame) -> list[Any]:
+    """The frame's rows as Arrow record batches in the frame's order: toPandas' own Arrow path
+    (pyspark 3.5's `_collect_as_arrow`; 4.x also has it public as `toArrow`) without building a
+    pandas frame, so numbers stay numbers and nothing becomes a Python object per row."""
+    return list(frame._collect_as_arrow())
+
+
+def sorted_columns(frame: Frame, columns: dict[str, str]) -> dict[str, npt.NDArray[Any]]:
+    """`columns` (name -> Spark type: int, float, long) of a frame with account and product as
+    numpy arrays in CSR order (by account, then product). Cast to the compact types and sorted in
+    Spark, sent as Arrow: the driver holds the batches and one array per column, nothing else."""
+    from pyspark.sql import functions as fn
+
+    compact = frame.select(*(fn.col(n).cast(t).alias(n) for n, t in columns.items()))
+    batches = arrow_batches(compact.orderBy("account", "product"))
+    out = {
+        name: np.concatenate([b.column(i).to_numpy(zero_copy_only=False) for b in batches]).astype(
+            NUMPY[kind], copy=False
+        )
+        if batches
+        else np.zeros(0, dtype=NUMPY[kind])
+        for i, (name, kind) in enumerate(columns.items())
+    }
+    del batches
+    account, product = out["account"], out["product"]
+    step = np.diff(account)
+    if np.any(step < 0) or np.any(np.diff(product)[step == 0] <= 0):  # a range sort keeps order
+        order = np.lexsort((product, account))
+        out = {name: values[order] for name, values in out.items()}
+    return out
+
+
 def collect_pairs(
     frame: Frame, accounts: IdMap, products: IdMap
 ) -> tuple[Interactions, npt.NDArray[np.float32] | None]:
     """A pair frame as driver Interactions (CSR order), and its `confidence` column aligned with
-    the stored pairs when the frame has one (through Arrow: one row per pair, never per line)."""
-    table = frame.toPandas()
-    order = np.lexsort((table["product"].to_numpy(), table["account"].to_numpy()))
-    rows = table["account"].to_numpy(dtype=np.intp)[order]
-    counts = np.bincount(rows, minlength=len(accounts))
-
-    def column(name: str) -> npt.NDArray[Any]:
-        return np.asarray(table[name].to_numpy()[order])
-
+    the stored pairs when the frame has one: 40 bytes per pair in Arrow (44 with `confidence`),
+    the 40 of Interactions, never a row per line."""
+    kinds = {"account": "int", "product": "int", **dict.fromkeys(AGGREGATES, "float")}
+    kinds |= {"first_at": "long", "last_at": "long"}
+    if "confidence" in frame.columns:
+        kinds["confidence"] = "float"
+    column = sorted_columns(frame, kinds)
+    counts = np.bincount(column.pop("account"), minlength=len(accounts))
     interactions = Interactions(
         accounts=accounts,
         products=products,
         indptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.intp),
-        indices=column("product").astype(np.intp),
-        **{name: column(name).astype(np.float32) for name in AGGREGATES},
-        first_at=column("first_at").astype(np.int64).view("datetime64[s]"),
-        last_at=column("last_at").astype(np.int64).view("datetime64[s]"),
+        indices=column.pop("product").astype(np.intp),
+        **{name: column.pop(name) for name in AGGREGATES},
+        first_at=column.pop("first_at").view("datetime64[s]"),
+        last_at=column.pop("last_at").view("datetime64[s]"),
     )
-    confidence = column("confidence").astype(np.float32) if "confidence" in table.columns else None
-    return interactions, confidence
+    return interactions, column.get("confidence")
 
 
 @dataclass(frozen=True)

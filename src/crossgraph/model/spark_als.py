@@ -1,7 +1,7 @@
 """ALS fitted by Spark MLlib (`crossgraph train --engine spark`; the `spark` extra, docs/scale.md).
 
 The confidences are model.als's own (data.weighting on the same id maps), sent to Spark as
-(account, product, confidence) rows; the factors come back through Arrow and are placed in
+(account, product, confidence) rows; the factors come back as Arrow arrays and are placed in
 id-map order, so the artifact and everything after it are the single-machine engine's.
 
 Parameters, implicit -> MLlib `ALS(implicitPrefs=True)` (both after Hu, Koren, Volinsky 2008):
@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.data.matrix import Interactions
-from crossgraph.data.spark_lines import SparkPairs, confidences
+from crossgraph.data.spark_lines import SparkPairs, arrow_batches, confidences, sorted_columns
 from crossgraph.data.weighting import weighted_matrix
 from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
@@ -173,8 +173,8 @@ class SparkALSRecommender(ALSRecommender):
             ratingCol="confidence",
         )
         fitted = als.fit(frame.repartition(self.config.partitions))
-        self.user_factors = _in_order(fitted.userFactors.toPandas(), n_accounts, p.factors)
-        self.item_factors = _in_order(fitted.itemFactors.toPandas(), n_products, p.factors)
+        self.user_factors = _in_order(fitted.userFactors, n_accounts, p.factors)
+        self.item_factors = _in_order(fitted.itemFactors, n_products, p.factors)
 
     def explain(self, account_idx: int, item_idx: int, n: int = 10) -> list[tuple[int, float]]:
         raise InvalidInput("explain() needs implicit's model; serving explains with recommend.explain")
@@ -182,20 +182,20 @@ class SparkALSRecommender(ALSRecommender):
 
 def _aligned(frame: Any, interactions: Interactions) -> npt.NDArray[np.float32]:
     """The `confidence` of (account, product, confidence) rows in the CSR order of `interactions`
-    (the same pairs): sorted by account, then product."""
-    table = frame.toPandas()
-    if len(table) != interactions.nnz:
-        raise InvalidInput(f"Spark has {len(table)} confidences for {interactions.nnz} pairs")
-    order = np.lexsort((table["product"].to_numpy(), table["account"].to_numpy()))
-    return np.asarray(table["confidence"].to_numpy()[order], dtype=np.float32)
+    (the same pairs): sorted by account, then product, in Spark (data.spark_lines)."""
+    column = sorted_columns(frame, {"account": "int", "product": "int", "confidence": "float"})
+    if len(column["confidence"]) != interactions.nnz:
+        raise InvalidInput(f"Spark has {len(column['confidence'])} confidences for {interactions.nnz} pairs")
+    return column["confidence"]
 
 
 def _in_order(factors: Any, n: int, rank: int) -> npt.NDArray[np.float32]:
     """MLlib's (id, features) rows -> a float32 [n, rank] array in id order (zeros for an id
-    Spark never saw, which cannot happen for ids taken from the ratings)."""
+    Spark never saw, which cannot happen for ids taken from the ratings). The features arrive
+    as Arrow list arrays, flattened into one float array: no Python object per row."""
     out = np.zeros((n, rank), dtype=np.float32)
-    if len(factors):
-        out[factors["id"].to_numpy(dtype=np.intp)] = np.stack(factors["features"].to_numpy()).astype(
-            np.float32
-        )
-    return np.ascontiguousarray(out)
+    for batch in arrow_batches(factors.select("id", "features")):
+        ids = batch.column(0).to_numpy(zero_copy_only=False).astype(np.intp)
+        values = batch.column(1).flatten().to_numpy(zero_copy_only=False)
+        out[ids] = values.reshape(len(ids), rank)
+    return out

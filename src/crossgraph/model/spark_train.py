@@ -66,13 +66,11 @@ def train_on_spark(
     gate = gate or GateConfig()
     segments = {str(a["id"]): a.get(segment_key) for a in accounts}
     with spark_session(spark) as session:
-        from pyspark.sql import functions as fn
-
         say(f"reading order lines from {source} on Spark {session.version} ({spark.master})")
         with timed(clock, "read"):
             lines = spark_lines.read_lines(session, source).cache()
-            count, last = lines.agg(fn.count(fn.lit(1)), fn.max("at")).first()
-        if not count:
+            count, last = spark_lines.checked(lines, source)
+        if not count or last is None:
             raise InvalidInput(f"{source} holds no order lines to train on")
         cut = cutoff or cutoff_before(np.datetime64(int(last), "s"), test_days)
         with timed(clock, "split"):
