@@ -12,8 +12,10 @@ Loads, each into a graph that holds the data's accounts and products:
 - first load: every order line into an empty graph;
 - reload: the same lines again (every line is known: the ledgers are read, nothing written);
 - increment: the last tenth of the lines by date, after the other nine tenths were loaded;
-- with --initial: `load --initial`'s path (Neo4j's offline importer writes accounts, products
-  and BOUGHT, the server restarts, the other tables load) into an empty database.
+- with --initial: `load --initial`'s path (Neo4j's offline importer writes accounts, products,
+  their links and BOUGHT, the server restarts, the schema and the other tables load) into an
+  empty database, then each of its phases (wall seconds from the end of the one before);
+- with --initial-only: only that (for sizes where the transactional loads take too long).
 
 Target (issues 2 and 15): at least 50,000 order lines/s. Each step gives wall seconds and the
 CPU seconds of this process (the importer's included) and of the Neo4j server: on 2 cores
