@@ -97,8 +97,10 @@ def test_neo4j_down_gives_degraded_answers_and_recovery(
 
             server.start(echo=lambda _: None)
             assert wait_for(lambda: client.get("/readyz").json()["status"] == "ready")
-            again = client.get(f"/v1/accounts/{account}/evidence/{sku}", headers=READ).json()
-            assert again["partial"] is False and again["peers"] == live["peers"]
+            # The first answers of a cold server may miss the 2 s deadline on a busy machine.
+            assert wait_for(
+                lambda: client.get(f"/v1/accounts/{account}/evidence/{sku}", headers=READ).json() == live
+            )
             assert client.get(f"/v1/accounts/{NEW_ACCOUNT}/recommendations", headers=READ).status_code == 200
     finally:
         server.stop()

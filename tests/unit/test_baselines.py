@@ -10,6 +10,7 @@ from crossgraph.errors import InvalidInput
 from crossgraph.model.baselines import (
     EASEParams,
     EASERecommender,
+    GramCache,
     ItemKNNParams,
     ItemKNNRecommender,
     PopularityRecommender,
@@ -75,6 +76,19 @@ def test_ease_weights_match_the_closed_form_by_hand() -> None:
     model = EASERecommender(EASEParams(regularization=1.0)).fit(it)
     np.testing.assert_allclose(model.weights, [[0.0, 1 / 3], [1 / 2, 0.0]], rtol=1e-6)
     np.testing.assert_allclose(model.score(np.array([1])), [[0.0, 1 / 3]], rtol=1e-6)  # A2 owns P1
+
+
+def test_ease_fits_sharing_one_gram_matrix_equal_fits_of_their_own() -> None:
+    """A tuner's lambdas on one window reuse X^T X; the weights must not change, and the cached
+    matrix must stay lambda-free after each fit."""
+    data = build_interactions(block_pairs(blocks=3, accounts_per_block=10))
+    grams = GramCache(size=1)
+    for regularization in (1.0, 10.0, 1.0):
+        params = EASEParams(regularization=regularization)
+        shared = EASERecommender(params, grams=grams).fit(data)
+        alone = EASERecommender(params).fit(data)
+        np.testing.assert_allclose(shared.weights, alone.weights, rtol=1e-6)
+    assert len(grams._held) == 1
 
 
 def test_ease_contributions_add_up_to_the_score() -> None:

@@ -11,9 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from crossgraph.data.matrix import Interactions
 from crossgraph.data.split import validation_folds
 from crossgraph.data.weighting import WeightingConfig
 from crossgraph.errors import InvalidInput
+from crossgraph.model import tuning
 from crossgraph.model.als import ALSParams
 from crossgraph.model.baselines import EASEParams, ItemKNNRecommender
 from crossgraph.model.evaluate import (
@@ -135,14 +137,11 @@ def run_tune(seed: int, lines=LINES, **kwargs):  # type: ignore[no-untyped-def]
     return tune(
         lines,
         CUTOFF,
-        space=SPACE,
-        minutes=30,
         seed=seed,
         window_days=45,
         n_folds=2,
         stride_days=20,
-        start=FAST,
-        **kwargs,
+        **{"space": SPACE, "start": FAST, "minutes": 30, **kwargs},
     )
 
 
@@ -177,6 +176,26 @@ def test_baselines_get_the_same_search_and_the_evaluation_compares_with_the_tune
     assert config.served == result.best
 
 
+def test_the_tuner_scores_no_recency_decay_for_any_component_unless_asked() -> None:
+    """Validation windows overrate a half-life (docs/tuning.md), so a tune scores each
+    candidate's no-decay twin: the served model's components and the baselines alike."""
+    decayed = WeightingConfig(scheme="binary", half_life_days=30.0)
+    start = replace(
+        FAST,
+        als=replace(FAST_ALS, weighting=WeightingConfig(scheme="log", half_life_days=90.0)),
+        ease=EASEParams(regularization=5.0, weighting=decayed),
+    )
+    space = replace(SPACE, weighting=(WeightingConfig(scheme="binary"), decayed))
+    plain = run_tune(0, start=start, space=space)
+    for t in plain.trials:
+        assert t.params.get("half_life_days") is None, t
+    assert plain.best.als.weighting.half_life_days is None
+    assert plain.baselines.ease.weighting.half_life_days is None
+    assert plain.baselines.ease == EASEParams(regularization=plain.baselines.ease.regularization)
+    asked = run_tune(0, start=start, space=space, decay=True)
+    assert any(t.params.get("half_life_days") for t in asked.trials if t.stage in ("als", "ease"))
+
+
 class Ticking:
     """A clock that moves 100 s each time it is read: every budget runs out at once."""
 
@@ -200,6 +219,36 @@ def test_the_time_budget_bounds_every_stage_and_the_start_and_defaults_are_still
     ease = {t.params["regularization"] for t in result.trials if t.stage == "ease"}
     assert ease == {FAST.ease.regularization, EASEParams().regularization, HybridParams().ease.regularization}
     assert "search cut short" in result.render_table().title
+
+
+def test_time_a_stage_leaves_unused_goes_back_to_a_stage_cut_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EASE fits cost 5 s of a 60 s budget (a fake clock), every other fit nothing: EASE's share
+    (about 10 s) stops it after the start and the defaults, the later stages finish at once, and
+    their time goes back to EASE, which then scores its whole grid and its survivors' second
+    window, keeping the blend's share."""
+    clock = Stopped()
+
+    class SlowEASE(tuning.EASERecommender):
+        def _fit(self, interactions: Interactions) -> None:
+            clock.now += 5.0
+            super()._fit(interactions)
+
+    monkeypatch.setattr(tuning, "EASERecommender", SlowEASE)
+    result = run_tune(0, clock=clock, minutes=1)
+    ease = {t.params["regularization"]: len(t.fold_scores) for t in result.trials if t.stage == "ease"}
+    assert set(ease) == {5.0, 50.0, 100.0, 250.0}  # start, grid, shipped and untuned defaults
+    assert max(ease.values()) == 2 and result.complete
+    assert result.seconds <= 60.0
+
+
+class Stopped:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_when_item_knn_beats_every_blend_the_tuner_raises_its_weight_until_it_does_not() -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.purchase_file import read_purchase_file
+from crossgraph.data.weighting import WeightingConfig
 from crossgraph.model.als import ALSParams
 from crossgraph.model.baselines import EASEParams
 from crossgraph.model.evaluate import BASELINE, SERVED, EvaluationReport, ModelResult
@@ -89,7 +90,14 @@ def test_the_current_model_gate_uses_the_interval_not_a_point_tolerance(tmp_path
     current = registry.current_version()
     # 5 % below the current model on the point (the old 2 % tolerance refused it), but within
     # the noise of the 88 test accounts: promoted, with the interval in the manifest.
-    close = HybridParams(als_weight=0.25, ease=EASEParams(), ease_weight=1.0, knn_weight=0.0)
+    # (ALS pinned to the one that made it 5 % worse, whatever the shipped defaults become.)
+    close = HybridParams(
+        als=ALSParams(factors=256, regularization=10.0, weighting=WeightingConfig(half_life_days=90.0)),
+        als_weight=0.25,
+        ease=EASEParams(),
+        ease_weight=1.0,
+        knn_weight=0.0,
+    )
     result = train(lines, accounts, products, registry, params=close, test_days=180)
     assert result.current_score is not None and result.score < 0.97 * result.current_score
     assert result.passed, result.reasons

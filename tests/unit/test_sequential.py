@@ -80,6 +80,15 @@ def test_bought_next_weights_by_hand_and_its_terms_add_up_to_the_score() -> None
     assert float(terms.sum()) == pytest.approx(float(scores[1, 2]))
 
 
+def test_bought_next_without_a_half_life_weighs_every_owned_product_alike() -> None:
+    model = SequentialRecommender(
+        SequentialParams(window_days=60, beta=1.0, half_life_days=None, shrinkage=1.0)
+    ).fit(build_interactions(TINY))
+    np.testing.assert_allclose(model.recency.toarray()[1], [1, 1, 0, 1])
+    owned, terms = model.contributions(1, 2)
+    assert dict(zip(owned.tolist(), terms.tolist(), strict=True)) == pytest.approx({0: 1 / 6, 1: 1 / 6, 3: 0})
+
+
 def test_bought_next_parameters_are_checked_and_older_manifests_load_without_it() -> None:
     with pytest.raises(InvalidInput, match="window_days must be > 0, got 0"):
         SequentialParams(window_days=0)

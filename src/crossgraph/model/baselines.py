@@ -12,7 +12,8 @@
   P = (X^T X + lambda I)^-1,  B_ij = -P_ij / P_jj,  B_jj = 0,  score_u = x_u B
   with x_u the binary owned row (X in the Gram matrix may be time-weighted, see EASEParams).
   B is dense items x items: 3,400 products take 46 MB (float32) plus the float64
-  inverse (~90 MB) while fitting; 10k products would need ~1.2 GB.
+  inverse (~90 MB) while fitting; 10k products would need ~1.2 GB. A tuner trying several
+  lambdas on the same data passes a `GramCache`: X^T X is built once, only the inverse changes.
 """
 
 from __future__ import annotations
@@ -185,18 +186,50 @@ class EASEParams:
         )
 
 
+def gram_matrix(interactions: Interactions, weighting: WeightingConfig) -> npt.NDArray[np.float64]:
+    """X^T X (dense, items x items) of the weighted matrix: EASE's Gram matrix before lambda."""
+    x = weighted_matrix(interactions, weighting).astype(np.float64)
+    return np.asarray((x.T @ x).toarray())
+
+
+class GramCache:
+    """EASE's X^T X per (interactions, weighting), for fits of several lambdas on the same data.
+
+    Keyed by the identity of the Interactions object (a validation window's training matrix is
+    one object for every candidate); holds at most `size` matrices (8 bytes x items^2 each),
+    dropping the oldest."""
+
+    def __init__(self, size: int = 3) -> None:
+        self.size = size
+        self._held: list[tuple[Interactions, WeightingConfig, npt.NDArray[np.float64]]] = []
+
+    def get(self, interactions: Interactions, weighting: WeightingConfig) -> npt.NDArray[np.float64]:
+        for held, w, gram in self._held:
+            if held is interactions and w == weighting:
+                return gram
+        gram = gram_matrix(interactions, weighting)
+        self._held = [*self._held, (interactions, weighting, gram)][-self.size :]
+        return gram
+
+
 class EASERecommender(Recommender):
     name = "ease"
 
-    def __init__(self, params: EASEParams | None = None, name: str = "ease") -> None:
+    def __init__(
+        self, params: EASEParams | None = None, name: str = "ease", grams: GramCache | None = None
+    ) -> None:
         super().__init__()
         self.name = name
         self.params = params or EASEParams()
+        self.grams = grams
         self.weights: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
 
     def _fit(self, interactions: Interactions) -> None:
-        x = weighted_matrix(interactions, self.params.weighting).astype(np.float64)
-        gram = np.asarray((x.T @ x).toarray())
+        weighting = self.params.weighting
+        if self.grams is None:
+            gram = gram_matrix(interactions, weighting)
+        else:
+            gram = self.grams.get(interactions, weighting).copy()  # the cached one stays lambda-free
         gram[np.diag_indices_from(gram)] += self.params.regularization
         # Inversion is a BLAS job: use every core here, even if OPENBLAS_NUM_THREADS=1 was set for ALS.
         with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):

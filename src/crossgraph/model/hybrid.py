@@ -46,17 +46,16 @@ LINEAR_COMPONENTS = (EASERecommender, ItemKNNRecommender, RP3betaRecommender, Se
 
 # Defaults: the result of `crossgraph.model.tuning.tune` (seed 0, budget 20, three rolling
 # 99-day validation folds ending 2011-09-01) on Online Retail - purchases before the
-# 2011-09-01 cutoff only. Rerun: benchmarks/evaluate_online_retail.py --tune.
+# 2011-09-01 cutoff only - without the recency half-lives it chose (ALS 90 days, EASE 30):
+# the tuner no longer searches decay, as validation windows overrate it (model.tuning).
 DEFAULT_ALS = ALSParams(
     factors=256,
     regularization=10.0,
     alpha=1.0,
     iterations=15,
-    weighting=WeightingConfig(scheme="log", value="orders", alpha=1.0, half_life_days=90.0),
+    weighting=WeightingConfig(scheme="log", value="orders", alpha=1.0),
 )
-DEFAULT_EASE = EASEParams(
-    regularization=100.0, weighting=WeightingConfig(scheme="binary", half_life_days=30.0)
-)
+DEFAULT_EASE = EASEParams(regularization=100.0, weighting=WeightingConfig(scheme="binary"))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ sellers (as RP3beta's beta). Products first bought in the same instant (one orde
 transition: co-purchase is what item-kNN and EASE model. Each row of T keeps its
 `neighbours` largest entries. An account is scored from its recent purchases,
 
-    r_ui = 2^(-(t_end - l_ui) / half_life)          (l_ui: last purchase of i by u)
+    r_ui = 2^(-(t_end - l_ui) / half_life)          (l_ui: last purchase of i by u; 1 without a half-life)
     score(u, j) = sum_{i owned by u} r_ui T_ij
 
 with t_end the newest purchase fitted on, so what the account bought lately decides what
@@ -41,7 +41,7 @@ CHUNK = 4_000_000  # transitions turned into one sparse block at a time (bounds 
 class SequentialParams:
     window_days: float = 90.0
     beta: float = 0.0
-    half_life_days: float = 30.0
+    half_life_days: float | None = 30.0  # None: every owned product weighs 1 (no recency decay)
     shrinkage: float = 10.0
     neighbours: int = 100
 
@@ -50,7 +50,7 @@ class SequentialParams:
             raise InvalidInput(f"bought-next window_days must be > 0, got {self.window_days}")
         if self.beta < 0:
             raise InvalidInput(f"bought-next beta must be >= 0, got {self.beta}")
-        if self.half_life_days <= 0:
+        if self.half_life_days is not None and self.half_life_days <= 0:
             raise InvalidInput(f"bought-next half_life_days must be > 0, got {self.half_life_days}")
         if self.shrinkage < 0:
             raise InvalidInput(f"bought-next shrinkage must be >= 0, got {self.shrinkage}")
@@ -133,7 +133,8 @@ class SequentialRecommender(Recommender):
         self.transitions = top_per_row(sp.csr_matrix(weights, dtype=np.float32), p.neighbours)
         last = interactions.last_at.astype("datetime64[s]").astype(np.int64)
         age_days = (last.max() - last) / DAY_SECONDS if len(last) else last.astype(np.float64)
-        self.recency = interactions.with_values(np.exp2(-age_days / p.half_life_days))
+        decay = np.ones_like(age_days) if p.half_life_days is None else np.exp2(-age_days / p.half_life_days)
+        self.recency = interactions.with_values(decay)
 
     def score(self, account_indices: IntArray) -> ScoreArray:
         return np.asarray((self.recency[account_indices] @ self.transitions).toarray(), dtype=np.float32)

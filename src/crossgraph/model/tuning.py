@@ -24,6 +24,17 @@ Search, in stages, each given a share of the time budget (unused time rolls over
 4. never worse than a baseline: when the best blend scores below the best tuned baseline,
    that baseline's weight (EASE or item-kNN are blend components) rises until it does not;
    the result records which (`guard`).
+
+Recency decay is not searched (`decay=False`, the default): every candidate of every stage -
+the start, the defaults and the grid, served components and baselines alike - is replaced by
+its no-decay twin (half-life and seasonal cycle off: ALS and EASE weighting, bought next's
+recency). The validation windows end 0-60 days before the cutoff and share the newest
+window's season, so they rate a half-life by how well the last weeks predict the next ones
+there, which did not carry over to the test (docs/tuning.md: Spearman of validation and
+test over EASE with and without a 30-day half-life -0.09 and 0.03 on two sets, 1.0 and 0.5
+without decay). `decay=True` searches the grid's half-lives as given.
+EASE candidates of one window share one Gram matrix X^T X (`GramCache`): only the inverse
+changes with lambda.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +59,7 @@ from crossgraph.model.base import Recommender, top_k
 from crossgraph.model.baselines import (
     EASEParams,
     EASERecommender,
+    GramCache,
     ItemKNNParams,
     ItemKNNRecommender,
     PopularityRecommender,
@@ -243,6 +255,18 @@ def _als_summary(p: ALSParams) -> dict[str, Any]:
 
 
 FloatMatrix = npt.NDArray[np.float32]
+P = TypeVar("P")
+
+
+def undecayed(params: P) -> P:
+    """The no-decay twin of a component's parameters: half-life and seasonal cycle off (ALS and
+    EASE weighting, bought next's recency); other parameters as they are."""
+    if isinstance(params, ALSParams | EASEParams):
+        plain = replace(params.weighting, half_life_days=None, seasonal_period_days=None)
+        return cast(P, replace(params, weighting=plain))
+    if isinstance(params, SequentialParams):
+        return cast(P, replace(params, half_life_days=None))
+    return params
 
 
 @dataclass
@@ -286,6 +310,8 @@ class _Scorer:
         self.scores: dict[tuple[str, str, int], float] = {}
 
     def run(self, component: str, key: str, model: Recommender, fold: int, keep: bool) -> float:
+        if (component, key, fold) in self.scores:  # a resumed stage: scored before, no refit
+            return self.scores[(component, key, fold)]
         w = self.windows[fold]
         model.fit(w.split.train)
         raw = np.asarray(model.score(w.accounts), dtype=np.float32)
@@ -295,14 +321,25 @@ class _Scorer:
         score = float(metrics[self.metric])
         self.scores[(component, key, fold)] = score
         if keep:
-            self.z[(component, key, fold)] = zscores(raw, w.owned)
-            # Only the few best of a window can survive the halving: drop the rest's scores.
+            # Only the few best of a window can survive the halving: standardise (a few dense
+            # passes over accounts x products) only a score that ranks among them.
             held = sorted(
                 (x for x in self.z if x[0] == component and x[2] == fold), key=lambda x: -self.scores[x]
             )
-            for x in held[KEEP_PER_WINDOW:]:
-                del self.z[x]
+            if len(held) < KEEP_PER_WINDOW or score > self.scores[held[KEEP_PER_WINDOW - 1]]:
+                self.z[(component, key, fold)] = zscores(raw, w.owned)
+                for x in held[KEEP_PER_WINDOW - 1 :] if len(held) >= KEEP_PER_WINDOW else []:
+                    del self.z[x]
         return score
+
+    def standardise(self, component: str, key: str, model: Recommender, fold: int) -> None:
+        """Refit a winner whose standardised scores were dropped (it was not among a window's
+        best when scored, or its stage's earlier winner replaced it) and cache them."""
+        w = self.windows[fold]
+        model.fit(w.split.train)
+        self.z[(component, key, fold)] = zscores(
+            np.asarray(model.score(w.accounts), dtype=np.float32), w.owned
+        )
 
     def mean_coverage(self, component: str, key: str, folds: int) -> float:
         values = [
@@ -358,11 +395,14 @@ def tune(
     progress: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     components: Sequence[str] = DEFAULT_COMPONENTS,
+    decay: bool = False,
 ) -> TuningResult:
     """Search the served model's and the baselines' parameters on windows before `cutoff`
     within `minutes` (see the module doc); return the best and every trial.
 
-    `seasonal_period_days` is applied to every weighting with a half-life (see data.weighting).
+    With `decay` the half-lives of the start, the defaults and the grid are searched as given,
+    and `seasonal_period_days` is applied to every weighting with a half-life (see
+    data.weighting); without (the default) every candidate is its no-decay twin.
     """
     if minutes <= 0:
         raise InvalidInput(f"tuning minutes must be > 0, got {minutes}")
@@ -400,9 +440,12 @@ def tune(
     folds = [folds[i] for i in usable]
     say("validation windows: " + "; ".join(f"{str(f.cutoff)[:10]}..{str(f.end)[:10]}" for f in folds))
     scorer = _Scorer(_windows(folds, max_accounts, seed), k, metric)
+    grams = GramCache(size=len(folds))
     rng = np.random.default_rng(seed)
     trials: list[Trial] = []
-    complete = True
+    results: dict[str, HalvingResult[Any]] = {}  # each stage's latest search
+    plans: dict[str, tuple[Any, ...]] = {}  # each stage's search arguments, to resume it
+    spent: dict[tuple[str, str], float] = {}  # seconds per (stage, candidate) over both passes
     # A component left out of the search leaves its share to the stages after it.
     shares_left = {s: share for s, share in STAGE_SHARES.items() if s not in COMPONENTS or s in blended}
 
@@ -424,19 +467,25 @@ def tune(
         describe: Callable[[Any], dict[str, Any]],
         cache: bool,
         required: int = 1,
+        until: float | None = None,
     ) -> HalvingResult[Any]:
-        nonlocal complete
+        plans[stage] = (options, make, describe, cache, required)
         keys = {id(o): repr(o) for o in options}
-        until = stage_deadline(stage)
+        until = stage_deadline(stage) if until is None else until
 
         def evaluate(option: Any, fold: int) -> float:
             return scorer.run(stage, keys[id(option)], make(option), fold, keep=cache)
 
         found = successive_halving(options, evaluate, len(folds), until, clock=clock, required=required)
-        complete &= found.complete
+        results[stage] = found
+        trials[:] = [t for t in trials if t.stage != stage]  # a resumed stage replaces its trials
         for s in found.scored:
-            cov = scorer.mean_coverage(stage, keys[id(s.candidate)], len(s.fold_scores))
-            trials.append(Trial(stage, describe(s.candidate), s.score, s.fold_scores, s.seconds, cov))
+            key = keys[id(s.candidate)]
+            spent[(stage, key)] = spent.get((stage, key), 0.0) + s.seconds
+            cov = scorer.mean_coverage(stage, key, len(s.fold_scores))
+            trials.append(
+                Trial(stage, describe(s.candidate), s.score, s.fold_scores, spent[(stage, key)], cov)
+            )
         if cache:
             scorer.forget(stage, keys[id(found.best.candidate)])
         say(
@@ -447,6 +496,10 @@ def tune(
         return found
 
     def ordered(first: Any, defaults: Sequence[Any], grid: list[Any]) -> tuple[list[Any], int]:
+        if not decay:  # twins may coincide: keep each once, in order
+            first = undecayed(first)
+            defaults = list(dict.fromkeys(undecayed(d) for d in defaults))
+            grid = list(dict.fromkeys(undecayed(g) for g in grid))
         return likely_good_first(first, defaults, grid, rng)
 
     # 1. Baselines and blend components, the starting parameters first.
@@ -465,7 +518,7 @@ def tune(
     ease = search(
         "ease",
         ease_options,
-        EASERecommender,
+        lambda p: EASERecommender(p, grams=grams),
         lambda p: {"regularization": p.regularization, "half_life_days": p.weighting.half_life_days},
         cache=True,
         required=required,
@@ -532,12 +585,31 @@ def tune(
     )
     als = search("als", als_options, ALSRecommender, _als_summary, cache=True, required=required)
 
+    # 1b. Time the stages left unused (a stage that finished early) goes back to the stages cut
+    # short, in order, keeping the blend's share: each resumes its search, reusing every score
+    # it computed before, so only new fits cost time.
+    reserve = STAGE_SHARES["blend"] * minutes * 60.0
+    cut = [stage for stage, r in results.items() if not r.complete]
+    for i, stage in enumerate(cut):
+        left = deadline - reserve - clock()
+        if left <= 0:
+            break
+        share = STAGE_SHARES[stage] / sum(STAGE_SHARES[c] for c in cut[i:])
+        options_, make_, describe_, cache_, required_ = plans[stage]
+        search(stage, options_, make_, describe_, cache_, required_, until=clock() + left * share)
+    pop, ease, knn, rp3, als = (results[s] for s in ("popularity", "ease", "knn", "rp3", "als"))
+    seq = results.get("seq")
+
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
     searched = {"als": als, "ease": ease, "knn": knn, "rp3": rp3, "seq": seq}
     found = {c: r for c, r in searched.items() if r is not None}
     keys = {c: repr(found[c].best.candidate) for c in blended}
     depth = min(len(found[c].best.fold_scores) for c in blended)
+    for c in blended:
+        for f in range(depth):
+            if (c, keys[c], f) not in scorer.z:
+                scorer.standardise(c, keys[c], plans[c][1](found[c].best.candidate), f)
     until = stage_deadline("blend")
     baseline_scores = {
         "popularity": float(np.mean(pop.best.fold_scores[:depth])),
@@ -593,7 +665,7 @@ def tune(
         # Half steps around the best until none improves it (each blend is scored once).
         refined = best_blend
         finished = try_blends(space.refinements(best_blend))
-    complete &= finished
+    complete = finished and all(r.complete for r in results.values())
     guard: dict[str, Any] = {
         "best_baseline": best_baseline,
         "best_baseline_score": round(baseline_scores[best_baseline], 5),
