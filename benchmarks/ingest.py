@@ -12,8 +12,10 @@ Loads, each into a graph that holds the data's accounts and products:
 - first load: every order line into an empty graph;
 - reload: the same lines again (every line is known: the ledgers are read, nothing written);
 - increment: the last tenth of the lines by date, after the other nine tenths were loaded;
-- with --initial: `load --initial`'s path (Neo4j's offline importer writes accounts, products
-  and BOUGHT, the server restarts, the other tables load) into an empty database.
+- with --initial: `load --initial`'s path (Neo4j's offline importer writes accounts, products,
+  their links and BOUGHT, the server restarts, the schema and the other tables load) into an
+  empty database, then each of its phases (wall seconds from the end of the one before);
+- with --initial-only: only that (for sizes where the transactional loads take too long).
 
 Target (issues 2 and 15): at least 50,000 order lines/s. Each step gives wall seconds and the
 CPU seconds of this process (the importer's included) and of the Neo4j server: on 2 cores
@@ -28,6 +30,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,7 @@ from crossgraph.graph.ingest import (
     write_purchases,
     write_tables,
 )
-from crossgraph.graph.schema import graph_stats, init_schema
+from crossgraph.graph.schema import GraphStats, graph_stats, init_schema
 from crossgraph.server.local import LocalServer, free_port
 from crossgraph.settings import Settings
 
@@ -67,6 +70,11 @@ def main() -> None:
         "--online-retail", type=Path, default=None, help="load this Online Retail file instead of demo data"
     )
     parser.add_argument("--initial", action="store_true", help="also time load --initial (offline importer)")
+    parser.add_argument(
+        "--initial-only",
+        action="store_true",
+        help="time only load --initial (for sizes where the transactional loads take too long)",
+    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -118,7 +126,7 @@ def main() -> None:
             f"{row['lines']:,}" if row["lines"] else "",
             f"{row['seconds']:.2f}",
             f"{row['rate']:,.0f}" if row["rate"] else "",
-            f"{row['client_cpu']:.1f}",
+            "" if row["client_cpu"] != row["client_cpu"] else f"{row['client_cpu']:.1f}",  # nan: not measured
             "" if row["server_cpu"] is None else f"{row['server_cpu']:.1f}",
         )
     console.print(table)
@@ -225,6 +233,9 @@ def run(
         graph.write_autocommit("delete_all")
         init_schema(graph)
 
+    if args.initial_only:
+        initial(settings, server, tables, lines, others, None, args, clock, step, rows, console)
+        return rows
     with Graph.connect(settings) as graph:
         clear(graph)
         for load in ("first load", "reload"):
@@ -250,20 +261,59 @@ def run(
         if args.initial:
             graph.write_autocommit("delete_all")
     if args.initial:
-        assert server is not None, "--initial needs the local server"
-        report = LoadReport()
-        started = clock.read()
-        summary = write_initial(server, tables, lines, report, args.batch_size)
-        # The server restarts. The stopped server was this process's child, so its CPU since its
-        # start lands in the children's time with the importer's: taken out again (the new
-        # server's is in neither figure).
-        step("initial (offline import): total", started, others + len(lines), len(lines), restarted=True)
-        rows[-1]["client_cpu"] -= started[2] or 0.0
-        console.print(f"  importer: {summary}")
+        initial(settings, server, tables, lines, others, loaded, args, clock, step, rows, console)
+    return rows
+
+
+def initial(
+    settings: Settings,
+    server: LocalServer | None,
+    tables: dict[str, list[dict[str, Any]]],
+    lines: OrderLines,
+    others: int,
+    loaded: GraphStats | None,
+    args: argparse.Namespace,
+    clock: Clock,
+    step: Callable[..., None],
+    rows: list[dict[str, Any]],
+    console: Console,
+) -> None:
+    """`load --initial`'s path into the (empty) database: the total, then each phase (wall
+    seconds from the end of the one before, as write_initial reports its stages done)."""
+    assert server is not None, "--initial needs the local server"
+    report = LoadReport()
+    finished: list[tuple[str, float]] = []
+
+    def stage(name: str, done: int, total: int) -> None:
+        if done == total:
+            finished.append((name, time.perf_counter()))
+
+    started = clock.read()
+    summary = write_initial(server, tables, lines, report, args.batch_size, progress=stage)
+    # The server restarts. The stopped server was this process's child, so its CPU since its
+    # start lands in the children's time with the importer's: taken out again (the new
+    # server's is in neither figure).
+    step("initial (offline import): total", started, others + len(lines), len(lines), restarted=True)
+    rows[-1]["client_cpu"] -= started[2] or 0.0
+    before = started[0]
+    for name, at in finished:
+        rows.append(
+            {
+                "step": f"  initial: {name}",
+                "rows": 0,
+                "lines": 0,
+                "seconds": at - before,
+                "rate": 0.0,
+                "client_cpu": float("nan"),
+                "server_cpu": None,
+            }
+        )
+        before = at
+    console.print(f"  importer: {summary}")
+    if loaded is not None:
         with Graph.connect(settings) as graph:
             same = graph_stats(graph) == loaded
         console.print(f"  node and relationship counts as after the transactional load: {same}")
-    return rows
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
 // Constraints and indexes of the crossgraph graph model; every statement is idempotent.
+// Applied in one transaction (schema.init_schema). No query selects BOUGHT by last_at, so the
+// index bought_last_at that graphs loaded before 2026-12 hold is dropped: every new BOUGHT
+// and every merged ledger paid for its upkeep.
+DROP INDEX bought_last_at IF EXISTS;
 CREATE CONSTRAINT account_id IF NOT EXISTS FOR (a:Account) REQUIRE a.id IS UNIQUE;
 CREATE CONSTRAINT product_sku IF NOT EXISTS FOR (p:Product) REQUIRE p.sku IS UNIQUE;
 CREATE CONSTRAINT category_name IF NOT EXISTS FOR (c:Category) REQUIRE c.name IS UNIQUE;
@@ -13,7 +17,6 @@ CREATE INDEX product_category IF NOT EXISTS FOR (p:Product) ON (p.category);
 CREATE INDEX contract_ends_at IF NOT EXISTS FOR (c:Contract) ON (c.ends_at);
 CREATE INDEX asset_installed_at IF NOT EXISTS FOR (s:Asset) ON (s.installed_at);
 CREATE INDEX event_occurred_at IF NOT EXISTS FOR (e:Event) ON (e.occurred_at);
-CREATE INDEX bought_last_at IF NOT EXISTS FOR ()-[b:BOUGHT]-() ON (b.last_at);
 CREATE INDEX recommended_version IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.model_version);
 CREATE INDEX similar_version IF NOT EXISTS FOR ()-[r:SIMILAR_TO]-() ON (r.model_version);
 CREATE CONSTRAINT feedback_id IF NOT EXISTS FOR (f:Feedback) REQUIRE f.id IS UNIQUE;

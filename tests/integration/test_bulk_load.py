@@ -3,6 +3,7 @@ load gives, ledgers included, and only into an empty database."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,16 @@ def everything(settings: Settings) -> dict[str, Any]:
         }
 
 
+@pytest.mark.parametrize("line_break", [False, True], ids=["importer-properties", "line-break-in-a-name"])
 def test_initial_load_gives_the_graph_of_the_transactional_load(
-    graph: Graph, neo4j_settings: Settings, tmp_path: Path
+    graph: Graph, neo4j_settings: Settings, tmp_path: Path, line_break: bool
 ) -> None:
     if not neo4j_settings.uses_local_server:
         pytest.skip("the offline importer writes the local server's store")
     demo = tmp_path / "demo"
     generate_demo(demo, accounts=60, seed=5)  # every table, parents, categories, fits
+    if line_break:  # the importer cannot read it: the products' properties go through Cypher
+        name_a_product(demo / "products.csv", "Filter\nkit")
     transactional = load_directory(graph, demo)
     expected = everything(neo4j_settings)
     graph.write_autocommit("delete_all")
@@ -77,6 +81,16 @@ def test_initial_load_gives_the_graph_of_the_transactional_load(
         reload = load_directory(again, demo)
     assert (reload.new_lines, reload.known_lines) == (0, transactional.new_lines)
     assert everything(neo4j_settings) == expected
+
+
+def name_a_product(path: Path, name: str) -> None:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[0]["name"] = name
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def test_a_failed_import_leaves_the_database_empty_usable_and_says_so(

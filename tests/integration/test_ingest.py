@@ -46,6 +46,12 @@ def test_schema_init_twice_is_harmless(graph: Graph) -> None:
     assert {"account_id", "product_sku", "asset_serial", "contract_id", "event_id"} <= set(first)
 
 
+def test_schema_init_drops_the_index_no_query_reads(graph: Graph) -> None:
+    # Graphs loaded before 2026-12 hold a BOUGHT index on last_at that every ledger write kept up.
+    graph.write_text("CREATE INDEX bought_last_at IF NOT EXISTS FOR ()-[b:BOUGHT]-() ON (b.last_at)")
+    assert "bought_last_at" not in init_schema(graph)
+
+
 def test_load_builds_the_graph_model(graph: Graph) -> None:
     report = load_directory(graph, FIXTURES / "small")
     stats = graph_stats(graph)

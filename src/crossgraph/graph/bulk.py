@@ -3,10 +3,15 @@ store through Neo4j's offline importer instead of transactions.
 
 Only for an empty database on the project's local server. The checks are the transactional
 load's (every file parsed, every reference resolved, nothing written on a bad row). Then the
-importer writes the Account and Product nodes (keys only) and every BOUGHT with its ledger and
-aggregates, computed by the same code as create_purchases; the server restarts, the schema is
-applied, and every other table (the accounts' and products' properties included) is written
-by the transactional load's own queries. The graph is the one `crossgraph load` gives.
+importer writes the Account and Product nodes with the properties upsert_accounts and
+upsert_products set, the categories and the PART_OF, IN_CATEGORY and FITS links, and every
+BOUGHT with its ledger and aggregates, computed by the same code as create_purchases; the
+server restarts, the schema is applied in one transaction, and every other table is written by
+the transactional load's own queries. The graph is the one `crossgraph load` gives.
+
+A property text holding a line break cannot go through the importer (fields may not span lines
+without its slow multi-line mode): that table's nodes are then imported by key only and its
+properties and links written by the transactional queries after the restart, as before.
 """
 
 from __future__ import annotations
@@ -55,8 +60,22 @@ BOUGHT_HEADER = (
     "first_at:localdatetime",
     "last_at:localdatetime",
 )
+# The nodes' properties as upsert_accounts and upsert_products set them (an empty field is no
+# property, as SET to null is).
+ACCOUNT_HEADER = ("id:ID(Account)", "name", "industry", "country", "size_band", "owner", "segment")
+PRODUCT_HEADER = (
+    "sku:ID(Product)",
+    "name",
+    "category",
+    "kind",
+    "tier",
+    "active:boolean",
+    "list_price:double",
+    "margin:double",
+)
 # What the importer would read differently from the value itself (see _texts).
-UNSAFE = ("\n", "\r", IMPORT_ARRAY_DELIMITER)
+LINE_BREAKS = ("\n", "\r")
+UNSAFE = (*LINE_BREAKS, IMPORT_ARRAY_DELIMITER)
 
 
 def load_directory_initial(
@@ -125,23 +144,28 @@ def write_initial(
     batch_size: int,
     progress: Progress | None = None,
 ) -> str:
-    """Import the checked rows' nodes and BOUGHT offline (the server is stopped meanwhile and
-    started again), then write every other table as the transactional load does. Returns the
-    importer's summary line."""
+    """Import the checked rows' accounts, products, their links and BOUGHT offline (the server
+    is stopped meanwhile and started again), apply the schema, then write every other table as
+    the transactional load does. Returns the importer's summary line."""
+
+    def done(stage: str) -> None:  # each step as a finished progress stage (the benchmark times them)
+        if progress:
+            progress(stage, 1, 1)
+
     pairs = PairLines.group(lines)
     settings = server.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Tables whose properties and links the importer writes (see the module's docstring).
+    imported = {name for name in ("accounts", "products") if importable(rows.get(name, []))}
     with tempfile.TemporaryDirectory(prefix="import-", dir=settings.data_dir) as tmp:
         folder = Path(tmp)
-        accounts = _write_csv(folder / "accounts.csv", ["id:ID(Account)"], _keys(rows, "accounts", "id"))
-        products = _write_csv(folder / "products.csv", ["sku:ID(Product)"], _keys(rows, "products", "sku"))
-        nodes = [("Account", accounts), ("Product", products)]
-        bought = _write_csv(folder / "bought.csv", BOUGHT_HEADER, bought_rows(pairs))
-        if progress:
-            progress("import files", len(lines), len(lines))
+        nodes, links = import_files(folder, rows, pairs, imported)
+        done("import files")
         server.stop()
+        done("server stop")
         try:
-            summary = server.import_csv(nodes, [("BOUGHT", bought)], report=folder / "import.report")
+            summary = server.import_csv(nodes, links, report=folder / "import.report")
+            done("offline import")
         except Neo4jServerError as exc:
             server.drop_store()  # the database was empty: the next start makes it so again
             raise Neo4jServerError(
@@ -153,11 +177,18 @@ def write_initial(
             raise
         finally:
             server.start(echo=lambda _: None)
-    if progress:
-        progress("purchases", len(lines), len(lines))
+    done("server start")
     with Graph.connect(settings) as graph:
         init_schema(graph)
-        write_tables(graph, rows, report, batch_size, progress)
+        done("schema")
+        write_tables(
+            graph, {n: t for n, t in rows.items() if n not in imported}, report, batch_size, progress
+        )
+    for name in sorted(imported):
+        if rows.get(name):  # what write_tables reports for the tables it writes
+            report.rows[name] = len(rows[name])
+    if "accounts" in imported and rows.get("accounts"):
+        report.changed["accounts"] = [str(row["id"]) for row in rows["accounts"]]
     report.pairs = len(pairs)
     report.new_lines = len(lines)
     report.known_lines = 0
@@ -165,11 +196,119 @@ def write_initial(
     return summary
 
 
-def _keys(rows: dict[str, list[Row]], table: str, key: str) -> Iterator[list[str]]:
+def import_files(
+    folder: Path, rows: dict[str, list[Row]], pairs: PairLines, imported: set[str]
+) -> tuple[list[tuple[str, Path]], list[tuple[str, Path]]]:
+    """The importer's node and relationship files, as (label or type, path): the accounts and
+    products (with their properties if `imported` names their table), the categories and
+    links of the tables imported, and BOUGHT."""
+    accounts, products = rows.get("accounts", []), rows.get("products", [])
+    nodes = [
+        ("Account", _write_csv(folder / "accounts.csv", *account_nodes(rows, "accounts" in imported))),
+        ("Product", _write_csv(folder / "products.csv", *product_nodes(rows, "products" in imported))),
+    ]
+    links = [("BOUGHT", _write_csv(folder / "bought.csv", BOUGHT_HEADER, bought_rows(pairs)))]
+    if "accounts" in imported:
+        links.append(("PART_OF", _write_csv(folder / "part_of.csv", *part_of_rows(accounts))))
+    if "products" in imported:
+        categories = sorted({str(p["category"]) for p in products if p.get("category") is not None})
+        header = ["name:ID(Category)"]
+        nodes.append(("Category", _write_csv(folder / "categories.csv", header, ([c] for c in categories))))
+        links.append(("IN_CATEGORY", _write_csv(folder / "in_category.csv", *in_category_rows(products))))
+        links.append(("FITS", _write_csv(folder / "fits.csv", *fits_rows(products))))
+    return nodes, links
+
+
+def importable(rows: list[Row]) -> bool:
+    """Whether every property text of these account or product rows can go through the
+    importer (no line break; the keys are checked by _texts)."""
+    return not any(
+        isinstance(value, str) and any(c in value for c in LINE_BREAKS)
+        for row in rows
+        for value in row.values()
+    )
+
+
+def account_nodes(
+    rows: dict[str, list[Row]], with_properties: bool
+) -> tuple[tuple[str, ...], Iterator[list[Any]]]:
+    """The Account file: header and rows, with the properties or the keys only."""
+    ids = _keys(rows, "accounts", "id")
+    if not with_properties:
+        return ACCOUNT_HEADER[:1], ([key] for key in ids)
+    return ACCOUNT_HEADER, (
+        [
+            key,
+            row.get("name"),
+            row.get("industry"),
+            row.get("country"),
+            row.get("size_band"),
+            row.get("owner"),
+            _first(row, "segment", "industry", "country"),  # upsert_accounts' coalesce
+        ]
+        for key, row in zip(ids, rows["accounts"], strict=True)
+    )
+
+
+def product_nodes(
+    rows: dict[str, list[Row]], with_properties: bool
+) -> tuple[tuple[str, ...], Iterator[list[Any]]]:
+    """The Product file: header and rows, with the properties or the keys only."""
+    skus = _keys(rows, "products", "sku")
+    if not with_properties:
+        return PRODUCT_HEADER[:1], ([key] for key in skus)
+    return PRODUCT_HEADER, (
+        [
+            key,
+            row.get("name"),
+            row.get("category"),
+            row.get("kind"),
+            row.get("tier"),
+            _boolean(row.get("active")),
+            _double(row.get("list_price")),
+            _double(row.get("margin")),
+        ]
+        for key, row in zip(skus, rows["products"], strict=True)
+    )
+
+
+def part_of_rows(accounts: list[Row]) -> tuple[tuple[str, ...], Iterator[list[Any]]]:
+    """(:Account)-[:PART_OF]->(:Account) as link_account_parents writes it."""
+    return (":START_ID(Account)", ":END_ID(Account)"), (
+        [row["id"], row["parent_id"]] for row in accounts if row.get("parent_id") is not None
+    )
+
+
+def in_category_rows(products: list[Row]) -> tuple[tuple[str, ...], Iterator[list[Any]]]:
+    """(:Product)-[:IN_CATEGORY]->(:Category) as upsert_products writes it."""
+    return (":START_ID(Product)", ":END_ID(Category)"), (
+        [row["sku"], row["category"]] for row in products if row.get("category") is not None
+    )
+
+
+def fits_rows(products: list[Row]) -> tuple[tuple[str, ...], Iterator[list[Any]]]:
+    """(:Product)-[:FITS]->(:Product) as link_product_fits writes it: one per distinct machine."""
+    return (":START_ID(Product)", ":END_ID(Product)"), (
+        [row["sku"], machine] for row in products for machine in dict.fromkeys(row.get("fits") or [])
+    )
+
+
+def _first(row: Row, *columns: str) -> Any:
+    return next((row[c] for c in columns if row.get(c) is not None), None)
+
+
+def _boolean(value: Any) -> str | None:
+    return None if value is None else "true" if value else "false"
+
+
+def _double(value: Any) -> str | None:
+    return None if value is None else repr(float(value))
+
+
+def _keys(rows: dict[str, list[Row]], table: str, key: str) -> list[str]:
     values = np.empty(len(rows.get(table, [])), dtype=object)
     values[:] = [row[key] for row in rows.get(table, [])]
-    for text in _texts(values, NOUNS[table] + " " + key):
-        yield [text]
+    return _texts(values, NOUNS[table] + " " + key)
 
 
 def bought_rows(pairs: PairLines) -> Iterator[list[Any]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from neo4j import READ_ACCESS, Driver, GraphDatabase, Query, Record, RoutingControl
+from neo4j import READ_ACCESS, Driver, GraphDatabase, ManagedTransaction, Query, Record, RoutingControl
 from neo4j.exceptions import (
     AuthError,
     DriverError,
@@ -121,6 +121,22 @@ class Graph:
     def write_text(self, statement: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """For statements split out of a named file (schema); still parameterised."""
         return self._run(statement, params, RoutingControl.WRITE)
+
+    def write_texts(self, statements: Sequence[str]) -> None:
+        """Statements split out of a named file, all in one transaction (the schema: one commit
+        instead of one per statement)."""
+
+        def work(tx: ManagedTransaction) -> None:
+            for statement in statements:
+                tx.run(statement).consume()
+
+        try:
+            with self.driver.session(database=self.database) as session:
+                session.execute_write(work)
+        except (ServiceUnavailable, DriverError) as exc:
+            raise GraphUnavailable(f"Neo4j is not reachable: {exc}") from exc
+        except Neo4jError as exc:
+            raise GraphQueryError(f"statement failed: {exc.message or exc}") from exc
 
     def stream(
         self, name: str, params: Mapping[str, Any] | None = None, fetch_size: int = 5000

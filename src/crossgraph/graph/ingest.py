@@ -585,7 +585,10 @@ def write_purchases(
     would be stale, and ledgers are read, extended and written back). On 2 cores a writer
     thread overlapping preparation with the write, or two writers, were slower (29 s and 52 s
     vs 21 s for 1M lines; two writers deadlock on the relationship groups of popular
-    products)."""
+    products). Measured again for create_purchases alone (Online Retail, 266k new pairs, batches
+    cut between accounts, load average 11-12): two writers 34.7 s and 14.0 Neo4j CPU s against
+    one writer's 34.8 s and 14.6 s, no deadlock: the server's CPU share, not its lock waits,
+    sets the pace on this machine (benchmarks/README.md)."""
     done_lines = created = 0
     with _gc_frozen(len(lines) >= GC_FREEZE_LINES):
         pairs = PairLines.group(lines)

@@ -9,9 +9,9 @@ from crossgraph.graph.driver import Graph
 
 
 def init_schema(graph: Graph) -> list[str]:
-    """Apply cypher/schema.cypher (every statement IF NOT EXISTS); returns the index names present."""
-    for statement in queries.statements("schema"):
-        graph.write_text(statement)
+    """Apply cypher/schema.cypher (every statement IF [NOT] EXISTS) in one transaction; returns
+    the index names present."""
+    graph.write_texts(queries.statements("schema"))
     return [row["name"] for row in graph.read("show_schema")]
 
 

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
@@ -75,6 +76,10 @@ public final class CrossgraphNeo4j {
             .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txMemory)
             .setConfig(GraphDatabaseSettings.keep_logical_logs, txLogRetention)
             .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(30))
+            // Bolt's network threads wait for a quiet period of 5 s each (netty's graceful shutdown)
+            // after the databases are already checkpointed and stopped: 10 s of every stop, and of
+            // load --initial's restart. Nothing is left for them to do by then.
+            .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
             .setConfig(BoltConnector.enabled, bolt)
             .setConfig(BoltConnector.listen_address, new SocketAddress(host, port))
             .setConfig(BoltConnector.advertised_address, new SocketAddress(host, port));
