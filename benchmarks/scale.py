@@ -234,23 +234,21 @@ def collect_run(lake: Path, method: str) -> dict[str, Any]:
     }
 
 
+def child_run(args: argparse.Namespace, *options: str) -> dict[str, Any]:
+    """This script run again in a child process of its own (its peak memory its own) with
+    `options` and the sizes and lake of `args`; what it wrote as JSON."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = [sys.executable, __file__, *options, "--data", str(args.data)]
+        command += ["--accounts", str(args.accounts), "--products", str(args.products), "--json", out.name]
+        subprocess.run(command, check=True)
+        result: dict[str, Any] = json.loads(Path(out.name).read_text())
+        return result
+
+
 def collect(args: argparse.Namespace) -> None:
     """Both pair collections on the same lake, each in a child process of its own."""
     demo_lake(args.data, args.accounts, args.products)  # generated here, once for both
-    runs = []
-    for method in ("pandas", "arrow"):
-        with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            command = [sys.executable, __file__, "--collect-run", method, "--data", str(args.data)]
-            command += [
-                "--accounts",
-                str(args.accounts),
-                "--products",
-                str(args.products),
-                "--json",
-                out.name,
-            ]
-            subprocess.run(command, check=True)
-            runs.append(json.loads(Path(out.name).read_text()))
+    runs = [child_run(args, "--collect-run", method) for method in ("pandas", "arrow")]
     table = Table(
         title=f"the pair table back to the driver, {args.accounts:,} x {args.products:,} demo data "
         f"({runs[0]['pairs']:,} pairs with their confidences)"
@@ -277,23 +275,8 @@ def engines(args: argparse.Namespace) -> None:
     """Both engines on the same data, each in a child process; one table."""
     demo_lake(args.data, args.accounts, args.products)  # generated here, once for both
     load = os.getloadavg()[0]
-    runs = []
-    for engine in ("local", "spark"):
-        with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            command = [sys.executable, __file__, "--engine-run", engine, "--data", str(args.data)]
-            command += [
-                "--accounts",
-                str(args.accounts),
-                "--products",
-                str(args.products),
-                "--json",
-                out.name,
-            ]
-            command += [
-                f"--{k}={v}" for k, v in (("factors", args.factors), ("iterations", args.iterations)) if v
-            ]
-            subprocess.run(command, check=True)
-            runs.append(json.loads(Path(out.name).read_text()))
+    sizes = [f"--{k}={v}" for k, v in (("factors", args.factors), ("iterations", args.iterations)) if v]
+    runs = [child_run(args, "--engine-run", engine, *sizes) for engine in ("local", "spark")]
     first = runs[0]
     table = Table(
         title=f"training engines, {args.accounts:,} x {args.products:,} demo data: {first['train_lines']:,} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,20 @@ POOL_SIZE = 32  # connections per driver; the API never runs more graph calls at
 # ClientConfiguration when the client set the limit) or terminated. The caller answers as for
 # an unreachable graph.
 NOT_NOW = ("Neo.ClientError.Transaction.TransactionTimedOut", "Neo.ClientError.Transaction.Terminated")
+
+
+@contextmanager
+def answered() -> Iterator[None]:
+    """The driver's errors as crossgraph's: GraphUnavailable when Neo4j cannot answer (not
+    reachable, or "not now": see NOT_NOW), GraphQueryError when it refused the work."""
+    try:
+        yield
+    except (ServiceUnavailable, DriverError) as exc:
+        raise GraphUnavailable(f"Neo4j is not reachable: {exc}") from exc
+    except Neo4jError as exc:
+        if isinstance(exc, TransientError) or (exc.code or "").startswith(NOT_NOW):
+            raise GraphUnavailable(f"Neo4j cannot answer now: {exc.message or exc}") from exc
+        raise GraphQueryError(f"query failed: {exc.message or exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -130,13 +145,8 @@ class Graph:
             for statement in statements:
                 tx.run(statement).consume()
 
-        try:
-            with self.driver.session(database=self.database) as session:
-                session.execute_write(work)
-        except (ServiceUnavailable, DriverError) as exc:
-            raise GraphUnavailable(f"Neo4j is not reachable: {exc}") from exc
-        except Neo4jError as exc:
-            raise GraphQueryError(f"statement failed: {exc.message or exc}") from exc
+        with answered(), self.driver.session(database=self.database) as session:
+            session.execute_write(work)
 
     def stream(
         self, name: str, params: Mapping[str, Any] | None = None, fetch_size: int = 5000
@@ -166,22 +176,17 @@ class Graph:
     def _run(
         self, query: str, params: Mapping[str, Any] | None, routing: RoutingControl, *, plain: bool = False
     ) -> list[dict[str, Any]]:
-        try:
+        with answered():
             records = self._records(Query(query, timeout=self.tx_timeout), dict(params or {}), routing)
-        except (ServiceUnavailable, DriverError) as exc:
-            raise GraphUnavailable(f"Neo4j is not reachable: {exc}") from exc
-        except Neo4jError as exc:
-            if isinstance(exc, TransientError) or (exc.code or "").startswith(NOT_NOW):
-                raise GraphUnavailable(f"Neo4j cannot answer now: {exc.message or exc}") from exc
-            raise GraphQueryError(f"query failed: {exc.message or exc}") from exc
         if plain:
             return [dict(record.items()) for record in records]  # type: ignore[no-untyped-call]
         return [record.data() for record in records]
 
     def _records(self, query: Query, params: dict[str, Any], routing: RoutingControl) -> list[Record]:
         """A read runs as one auto-commit query: RUN and PULL in one round trip, where the managed
-        transaction of execute_query adds BEGIN and COMMIT (a quarter of a fused list's 16 ms
-        graph call on the 10k demo; benchmarks/graph_calls.py). It shares execute_query's
+        transaction of execute_query adds BEGIN and COMMIT (0.6-1.1 ms of a fused list's 6-7 ms
+        graph read on a quiet machine, about 4 ms at load average 10; benchmarks/README.md,
+        graph_calls.py session 9). It shares execute_query's
         bookmarks, so it still sees every write this driver made before it, and is tried once
         more on a lost connection (a pooled one from before a server restart: the failure makes
         the driver drop its other idle ones). Writes keep the managed transaction and its
