@@ -6,6 +6,7 @@ tests/integration/test_chaos.py."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -61,3 +62,30 @@ def test_the_probe_says_up_only_after_a_real_query_answered(link: GraphLink) -> 
     assert link.probe() and link.up
     assert not link.probe()  # while up the probe reads the database, and nothing answers
     assert not link.up
+
+
+def test_a_repeated_call_still_waiting_on_the_server_is_skipped_and_never_takes_every_worker(
+    link: GraphLink,
+) -> None:
+    """The watcher polls the change feed on every tick. On a server too slow for the deadline each
+    poll used to start one more call, until the stuck polls held every worker and every page
+    answered "not available right now"."""
+    release, started = threading.Event(), []
+
+    def stuck_poll(g: object) -> None:
+        started.append(1)
+        release.wait()
+
+    try:
+        for _ in range(GRAPH_WORKERS + 5):  # more ticks than workers, each past its deadline
+            assert link.run(stuck_poll, alone="change feed") is None
+        assert len(started) == 1  # the later ticks did not start another poll
+        assert link.run(lambda g: "answered") == "answered"  # requests still get a worker
+        assert link.run(lambda g: "other", alone="suppressions") == "other"  # other names run
+    finally:
+        release.set()
+    deadline = time.monotonic() + 5
+    while link.run(lambda g: "polled", alone="change feed") is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the stuck poll has ended: the next tick polls again
+    assert link.run(lambda g: "polled", alone="change feed") == "polled"
+    assert len(started) == 1

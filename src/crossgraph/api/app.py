@@ -264,7 +264,7 @@ def _tick(state: AppState) -> None:
         recalibrate(state)
     engine = state.holder.loaded
     if engine is not None:
-        state.changes.follow(engine)
+        state.changes.follow(engine, tick=True)
     _follow_experiment(state)
 
 
@@ -277,13 +277,13 @@ def _follow_experiment(state: AppState) -> None:
     experiments.sync(state.graph, state.changes.follow)
     for arm, engine in experiments.engines().items():
         if arms_before.get(arm) is engine:  # a newly loaded one replayed the feed already
-            state.changes.follow(engine)
+            state.changes.follow(engine, tick=True)
     state.metrics.set_memory(experiments.memory(state.holder.loaded))
 
 
 def _refresh_suppressions(state: AppState) -> None:
     since = datetime.now(UTC) - timedelta(days=state.settings.feedback_suppress_days)
-    table = state.graph.run(lambda g: suppressions(g, since))
+    table = state.graph.run(lambda g: suppressions(g, since), alone="suppressions")
     if table is not None:  # graph down: keep the last known table
         state.suppressions.replace(table)
 

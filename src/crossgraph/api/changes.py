@@ -34,12 +34,14 @@ class ChangeFollower:
         self.graph = graph
         self._lock = threading.Lock()
 
-    def follow(self, engine: Engine) -> None:
+    def follow(self, engine: Engine, *, tick: bool = False) -> None:
         """Fold in what changed since the engine's overlay: on every watcher tick, and on a newly
         loaded model before it serves (ModelHolder.reload's `prepare`). With the graph down
-        nothing happens; the next tick catches up."""
+        nothing happens; the next tick catches up. A tick starts no poll while this engine's
+        last one is still waiting on Neo4j (GraphLink.run's `alone`)."""
+        alone = f"change feed of {engine.version}" if tick else None
         try:
-            self.graph.run(lambda g: self.poll(engine, g))
+            self.graph.run(lambda g: self.poll(engine, g), alone=alone)
         except CrossgraphError as exc:  # a failed query must not keep a model from loading
             log.warning("cannot follow the change feed: %s", exc)
 

@@ -77,7 +77,7 @@ class Experiments:
         """On every tick: flush the counts, then follow the graph's running experiment (load
         the arms' models, or drop them when it stopped). With the graph down nothing changes."""
         self.flush(graph)
-        found = graph.run(lambda g: (find_experiment(g),))
+        found = graph.run(lambda g: (find_experiment(g),), alone="experiment")
         if found is None:
             return
         self.follow(found[0], prepare)
@@ -120,7 +120,7 @@ class Experiments:
                 add_impressions(g, name, arms)
                 return True
 
-            if graph.run(write) is None:
+            if graph.run(write, alone=f"impressions of {name}") is None:
                 with self._lock:  # the graph is down or late: keep them for the next tick
                     for arm, n in arms.items():
                         self._shown[(name, arm)] = self._shown.get((name, arm), 0) + n

@@ -69,7 +69,7 @@ def recalibrate(state: AppState) -> None:
     """The fused list's likelihoods from every decided feedback in the graph (one aggregate
     read; at start, every `calibration_seconds` and after this process's own decisions).
     With the graph down the last calibration stays."""
-    rows = state.graph.run(lambda g: outcome_counts(g, OUTCOMES))
+    rows = state.graph.run(lambda g: outcome_counts(g, OUTCOMES), alone="calibration")
     if rows is None:
         return
     state.intel = replace(state.intel, fusion=calibrated(state.intel.fusion, rows))

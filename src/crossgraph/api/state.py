@@ -176,6 +176,7 @@ class GraphLink:
         self._lock = threading.Lock()
         self._workers = ThreadPoolExecutor(GRAPH_WORKERS, thread_name_prefix="crossgraph-graph")
         self._free = threading.BoundedSemaphore(GRAPH_WORKERS)
+        self._running: set[str] = set()  # the `alone` calls still on a worker
         # The probe's own thread: it judges the server even while requests keep every worker busy.
         self._prober = ThreadPoolExecutor(1, thread_name_prefix="crossgraph-probe")
         # What the probe runs before calling a (re)started server up: the app sets the routes'
@@ -209,14 +210,22 @@ class GraphLink:
             self.up, self.last_error = True, None
         return self.up
 
-    def run(self, call: Callable[[Graph], T], seconds: float | None = None) -> T | None:
+    def run(
+        self, call: Callable[[Graph], T], seconds: float | None = None, *, alone: str | None = None
+    ) -> T | None:
         """call(graph), or None when the graph is down or fails to answer in time (`seconds`,
         default api_graph_timeout). A slow answer, or every worker busy, leaves the graph up (the
-        probe judges that); a lost server (refused, reset) takes it down."""
+        probe judges that); a lost server (refused, reset) takes it down.
+
+        `alone` names work the watcher repeats on every tick (the change feed, suppressions): while
+        the last call of that name is still on a worker, past its deadline or not, the next one
+        is skipped (None). Without it, a server too slow for the deadline (a cold one compiling
+        its queries on a busy machine) had every tick start one more call, until the watcher's
+        stuck calls held every worker and each request answered without the graph."""
         if not self.up:
             return None
         try:
-            return self._within_deadline(call, seconds)
+            return self._within_deadline(call, seconds, alone=alone)
         except _Late:
             return None
         except GraphUnavailable as exc:
@@ -228,7 +237,12 @@ class GraphLink:
         return self.run(call, self.settings.api_report_timeout)
 
     def _within_deadline(
-        self, call: Callable[[Graph], T], seconds: float | None = None, *, probe: bool = False
+        self,
+        call: Callable[[Graph], T],
+        seconds: float | None = None,
+        *,
+        probe: bool = False,
+        alone: str | None = None,
     ) -> T:
         timeout = seconds or self.settings.api_graph_timeout
         if probe:  # on the probe's thread, outside the request workers
@@ -238,7 +252,13 @@ class GraphLink:
                 return self._prober.submit(call, limited).result(timeout=timeout)
             except TimeoutError as exc:
                 raise _Late(f"Neo4j did not answer the probe within {timeout:g} s") from exc
+        if alone is not None:
+            with self._lock:
+                if alone in self._running:
+                    raise _Busy(f"the last {alone} call is still waiting on Neo4j")
+                self._running.add(alone)
         if not self._free.acquire(blocking=False):
+            self._ended(alone, release=False)
             raise _Busy(f"all {GRAPH_WORKERS} graph workers are still waiting on Neo4j")
         try:
             graph = self._connect()
@@ -246,13 +266,21 @@ class GraphLink:
             limited = graph if timeout == graph.tx_timeout else graph.with_tx_timeout(timeout)
             future = self._workers.submit(call, limited)
         except BaseException:
-            self._free.release()
+            self._ended(alone)
             raise
-        future.add_done_callback(lambda _: self._free.release())  # when the work ends, not the wait
+        future.add_done_callback(lambda _: self._ended(alone))  # when the work ends, not the wait
         try:
             return future.result(timeout=timeout)
         except TimeoutError as exc:
             raise _Late(f"Neo4j did not answer within {timeout:g} s") from exc
+
+    def _ended(self, alone: str | None, *, release: bool = True) -> None:
+        """A call left its worker (or never got one): its worker and its name are free again."""
+        if release:
+            self._free.release()
+        if alone is not None:
+            with self._lock:
+                self._running.discard(alone)
 
     def _mark_down(self, exc: BaseException) -> None:
         with self._lock:
