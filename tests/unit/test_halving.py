@@ -104,3 +104,27 @@ def test_scores_the_caller_has_cached_do_not_use_up_the_finalists_reserve() -> N
     # window 0 and, should it displace b, 2 s on the other windows.
     assert [c for c, f in calls if f == 0] == ["a", "b", "c", "d"]
     assert result.best.candidate == "c" and len(result.best.fold_scores) == 3
+
+
+def test_a_resumed_search_with_no_time_left_keeps_every_candidate_it_scored_before() -> None:
+    # The first pass scored a..d on window 0 (cached: free now); the resumed pass has no time
+    # for anything new, yet its best is still the best of those four, not the start alone.
+    cached = {("a", 0), ("b", 0), ("c", 0), ("d", 0)}
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+
+    def evaluate(candidate: str, fold: int) -> float:
+        calls.append((candidate, fold))
+        clock.now += 0.0 if (candidate, fold) in cached else 1.0
+        return QUALITY[candidate] - 0.01 * fold
+
+    result = successive_halving(
+        list(QUALITY),
+        evaluate,
+        n_folds=3,
+        deadline=0.5,
+        clock=clock,
+        finalists=2,
+        cost=lambda c, f: 0.0 if (c, f) in cached else 1.0,
+    )
+    assert [c for c, f in calls if f == 0] == ["a", "b", "c", "d"]
+    assert result.best.candidate == "c" and not result.complete

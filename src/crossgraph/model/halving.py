@@ -20,7 +20,9 @@ can still be scored on every fold before the deadline:
     R(c) = sum over folds j > 0 of cost(c, j)
 
 with cost(c, j) the caller's estimate (`cost`, e.g. 0 for a score it has cached), else the
-seconds c's fold-0 evaluation took, else the mean of those so far. Those f are promoted
+seconds c's fold-0 evaluation took, else the mean of those so far. A candidate whose fold-0
+score costs nothing (cached by an earlier, cut-short pass) is always scored, so a resumed
+search never knows fewer candidates than the pass before it. Those f are promoted
 first, fold by fold, then the other survivors. So a budget that cannot score the whole grid
 on fold 0 judges its winner on every fold instead of on the newest alone.
 """
@@ -105,7 +107,8 @@ def successive_halving(
         return clock() + estimate(candidate, 0, None) + keep <= deadline
 
     for n, candidate in enumerate(candidates):
-        if n >= required and (clock() >= deadline or not affordable(candidate)):
+        cached = cost is not None and cost(candidate, 0) == 0.0  # a resumed search's earlier score
+        if n >= required and not cached and (clock() >= deadline or not affordable(candidate)):
             complete = False
             break
         entry = Scored(candidate)
