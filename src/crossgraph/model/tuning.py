@@ -415,13 +415,15 @@ def tune(
     clock: Callable[[], float] = time.monotonic,
     components: Sequence[str] = DEFAULT_COMPONENTS,
     decay: bool = False,
+    finalists: int = FINALISTS,
 ) -> TuningResult:
     """Search the served model's and the baselines' parameters on windows before `cutoff`
     within `minutes` (see the module doc); return the best and every trial.
 
     With `decay` the half-lives of the start, the defaults and the grid are searched as given,
     and `seasonal_period_days` is applied to every weighting with a half-life (see
-    data.weighting); without (the default) every candidate is its no-decay twin.
+    data.weighting); without (the default) every candidate is its no-decay twin. `finalists`:
+    how many of each stage's best the scheduler keeps time for on every window (model.halving).
     """
     if minutes <= 0:
         raise InvalidInput(f"tuning minutes must be > 0, got {minutes}")
@@ -502,7 +504,7 @@ def tune(
             until,
             clock=clock,
             required=required,
-            finalists=FINALISTS,
+            finalists=finalists,
             cost=lambda option, fold: scorer.cost(stage, keys[id(option)], fold),
         )
         results[stage] = found
