@@ -44,7 +44,7 @@ from crossgraph.data.purchase_file import read_purchase_file, read_segments
 from crossgraph.model.evaluate import SERVED, EvaluationConfig, EvaluationReport, evaluate_models
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.train import default_cutoff
-from crossgraph.model.tuning import tune, tuned_config
+from crossgraph.model.tuning import FINALISTS, tune, tuned_config
 from crossgraph.params import DEFAULT_PARAMS, read_params
 
 
@@ -106,6 +106,13 @@ def main() -> None:
     parser.add_argument(
         "--tune-minutes", type=float, default=0.0, help="tune first, within this many minutes"
     )
+    parser.add_argument(
+        "--finalists",
+        type=int,
+        default=FINALISTS,
+        help=f"candidates per stage kept time for on every window (default {FINALISTS}; 0: the scheduler "
+        "before, which may judge a stage on the newest window alone; docs/tuning.md)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures and the full report as JSON")
     args = parser.parse_args()
     if (args.file is None) == (args.dataset is None):
@@ -137,7 +144,13 @@ def main() -> None:
         last = lines.ordered_at.max().astype("datetime64[s]")
         window = float((last - np.datetime64(cutoff, "s")) / np.timedelta64(1, "D"))
         searched = tune(
-            lines, cutoff, minutes=args.tune_minutes, window_days=window, start=served, progress=say
+            lines,
+            cutoff,
+            minutes=args.tune_minutes,
+            window_days=window,
+            start=served,
+            progress=say,
+            finalists=args.finalists,
         )
         evaluation = tuned_config(searched)
         tuning = searched.to_dict()

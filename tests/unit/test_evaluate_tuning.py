@@ -241,6 +241,35 @@ def test_time_a_stage_leaves_unused_goes_back_to_a_stage_cut_short(monkeypatch: 
     assert result.seconds <= 60.0
 
 
+@pytest.mark.parametrize("finalists", [0, 2])
+def test_with_finalists_a_slow_als_stage_still_judges_its_winner_and_the_blend_on_every_window(
+    monkeypatch: pytest.MonkeyPatch, finalists: int
+) -> None:
+    """ALS fits cost 10 s of a 60 s budget (a fake clock), every other fit nothing: ALS's share
+    does not cover its six candidates. Without finalists the stage spends it on the newest
+    window and the blend is chosen on that window alone; with two, it stops the first rung
+    early and its best two, and so the blend, are scored on both windows."""
+    clock = Stopped()
+
+    class SlowALS(tuning.ALSRecommender):
+        def _fit(self, interactions: Interactions) -> None:
+            clock.now += 10.0
+            super()._fit(interactions)
+
+    monkeypatch.setattr(tuning, "ALSRecommender", SlowALS)
+    result = run_tune(0, clock=clock, minutes=1, finalists=finalists)
+    als = [t for t in result.trials if t.stage == "als"]
+    blend = [t for t in result.trials if t.stage == "blend"]
+    winner = max(als, key=lambda t: (len(t.fold_scores), t.score))
+    assert not result.complete
+    if finalists:
+        assert len(als) < 6 and sum(len(t.fold_scores) == 2 for t in als) == 2
+        assert len(winner.fold_scores) == 2 and all(len(t.fold_scores) == 2 for t in blend)
+    else:
+        assert all(len(t.fold_scores) == 1 for t in als)
+        assert all(len(t.fold_scores) == 1 for t in blend)
+
+
 class Stopped:
     """A clock that moves only when a test moves it."""
 

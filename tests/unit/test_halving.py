@@ -53,3 +53,78 @@ def test_a_winner_must_have_reached_the_deepest_rung() -> None:
     # Six on window 0 (t=6), then only the first survivor gets window 1 before the deadline.
     result = successive_halving(list(QUALITY), scorer(clock, calls), n_folds=2, deadline=7.0, clock=clock)
     assert result.best.candidate == "c" and len(result.best.fold_scores) == 2
+
+
+def test_finalists_stop_the_first_rung_early_so_the_best_two_reach_every_window() -> None:
+    # Budget 7 evaluations: without finalists all six take window 0 and one gets window 1.
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    result = successive_halving(
+        list(QUALITY), scorer(clock, calls), n_folds=3, deadline=7.0, clock=clock, finalists=2
+    )
+    assert [c for c, f in calls if f == 0] == ["a", "b", "c"]  # d would leave no time for two finalists
+    assert sorted(c for c, f in calls if f > 0) == ["b", "b", "c", "c"]
+    assert result.best.candidate == "c" and len(result.best.fold_scores) == 3 and not result.complete
+    plain_clock, plain_calls = Clock(), []  # type: ignore[var-annotated]
+    plain = successive_halving(
+        list(QUALITY), scorer(plain_clock, plain_calls), n_folds=3, deadline=7.0, clock=plain_clock
+    )
+    assert len(plain.best.fold_scores) == 2  # the same budget without finalists: judged on fewer windows
+
+
+def test_finalists_cost_nothing_when_the_budget_scores_the_whole_grid() -> None:
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    result = successive_halving(
+        list(QUALITY), scorer(clock, calls), n_folds=3, deadline=1e9, clock=clock, finalists=2
+    )
+    assert result.complete and result.best.candidate == "c"
+    assert [c for c, f in calls if f == 0] == list(QUALITY)
+    assert sorted(c for c, f in calls if f > 0) == ["c", "c", "e", "e"]
+
+
+def test_scores_the_caller_has_cached_do_not_use_up_the_finalists_reserve() -> None:
+    # A resumed stage: a, b, c were scored on every window before; only new fits cost time.
+    cached = {"a", "b", "c"}
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+
+    def evaluate(candidate: str, fold: int) -> float:
+        calls.append((candidate, fold))
+        clock.now += 0.0 if candidate in cached else 1.0
+        return QUALITY[candidate] - 0.01 * fold
+
+    result = successive_halving(
+        list(QUALITY),
+        evaluate,
+        n_folds=3,
+        deadline=2.0,
+        clock=clock,
+        finalists=2,
+        cost=lambda c, f: 0.0 if c in cached else None,
+    )
+    # c and b are the finalists and cost nothing, so d (1 s) still fits; e does not: 1 s on
+    # window 0 and, should it displace b, 2 s on the other windows.
+    assert [c for c, f in calls if f == 0] == ["a", "b", "c", "d"]
+    assert result.best.candidate == "c" and len(result.best.fold_scores) == 3
+
+
+def test_a_resumed_search_with_no_time_left_keeps_every_candidate_it_scored_before() -> None:
+    # The first pass scored a..d on window 0 (cached: free now); the resumed pass has no time
+    # for anything new, yet its best is still the best of those four, not the start alone.
+    cached = {("a", 0), ("b", 0), ("c", 0), ("d", 0)}
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+
+    def evaluate(candidate: str, fold: int) -> float:
+        calls.append((candidate, fold))
+        clock.now += 0.0 if (candidate, fold) in cached else 1.0
+        return QUALITY[candidate] - 0.01 * fold
+
+    result = successive_halving(
+        list(QUALITY),
+        evaluate,
+        n_folds=3,
+        deadline=0.5,
+        clock=clock,
+        finalists=2,
+        cost=lambda c, f: 0.0 if (c, f) in cached else 1.0,
+    )
+    assert [c for c, f in calls if f == 0] == ["a", "b", "c", "d"]
+    assert result.best.candidate == "c" and not result.complete

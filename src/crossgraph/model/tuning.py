@@ -78,6 +78,10 @@ COMPONENTS = ("als", "ease", "knn", "rp3", "seq")  # blend components, in blend-
 # Retail and Complete Journey, it lowered their test NDCG@10 with intervals excluding zero).
 DEFAULT_COMPONENTS = ("als", "ease", "knn", "rp3")
 BASELINES = ("popularity", "ease", "knn")  # the tuned baselines the served model must not lose to
+# Each stage keeps time back so that its best two reach every window (model.halving): a blend
+# is chosen on the windows every winner reached, and one window alone misjudged it
+# (docs/tuning.md, "Finalists").
+FINALISTS = 2
 KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (> max survivors)
 STAGE_SHARES = {
     "popularity": 0.03,
@@ -303,20 +307,35 @@ class _Scorer:
     """Fits one configuration on one window and scores it; keeps standardised scores of the
     configurations that may still win (blend components), keyed by (component, key, window)."""
 
-    def __init__(self, windows: list[_Window], k: int, metric: str) -> None:
-        self.windows, self.k, self.metric = windows, k, metric
+    def __init__(
+        self, windows: list[_Window], k: int, metric: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.windows, self.k, self.metric, self.clock = windows, k, metric, clock
         self.z: dict[tuple[str, str, int], FloatMatrix] = {}
         self.coverage: dict[tuple[str, str, int], float] = {}
         self.scores: dict[tuple[str, str, int], float] = {}
+        self.fit_seconds: dict[tuple[str, str], float] = {}  # first fit and scoring of each candidate
+
+    def cost(self, component: str, key: str, fold: int) -> float | None:
+        """Seconds scoring (component, key) on `fold` will take: 0 when cached, else its first
+        fit's, else the mean first fit of the component, else None (nothing fitted yet)."""
+        if (component, key, fold) in self.scores:
+            return 0.0
+        if (component, key) in self.fit_seconds:
+            return self.fit_seconds[(component, key)]
+        known = [s for (c, _), s in self.fit_seconds.items() if c == component]
+        return sum(known) / len(known) if known else None
 
     def run(self, component: str, key: str, model: Recommender, fold: int, keep: bool) -> float:
         if (component, key, fold) in self.scores:  # a resumed stage: scored before, no refit
             return self.scores[(component, key, fold)]
         w = self.windows[fold]
+        started = self.clock()
         model.fit(w.split.train)
         raw = np.asarray(model.score(w.accounts), dtype=np.float32)
         items, _ = top_k(raw.copy(), self.k, w.owned)
         metrics = ranking_metrics(items, w.relevant, ks=(self.k,), n_items=w.n_items)
+        self.fit_seconds.setdefault((component, key), self.clock() - started)
         self.coverage[(component, key, fold)] = metrics[f"coverage@{self.k}"]
         score = float(metrics[self.metric])
         self.scores[(component, key, fold)] = score
@@ -396,13 +415,15 @@ def tune(
     clock: Callable[[], float] = time.monotonic,
     components: Sequence[str] = DEFAULT_COMPONENTS,
     decay: bool = False,
+    finalists: int = FINALISTS,
 ) -> TuningResult:
     """Search the served model's and the baselines' parameters on windows before `cutoff`
     within `minutes` (see the module doc); return the best and every trial.
 
     With `decay` the half-lives of the start, the defaults and the grid are searched as given,
     and `seasonal_period_days` is applied to every weighting with a half-life (see
-    data.weighting); without (the default) every candidate is its no-decay twin.
+    data.weighting); without (the default) every candidate is its no-decay twin. `finalists`:
+    how many of each stage's best the scheduler keeps time for on every window (model.halving).
     """
     if minutes <= 0:
         raise InvalidInput(f"tuning minutes must be > 0, got {minutes}")
@@ -439,7 +460,7 @@ def tune(
         )
     folds = [folds[i] for i in usable]
     say("validation windows: " + "; ".join(f"{str(f.cutoff)[:10]}..{str(f.end)[:10]}" for f in folds))
-    scorer = _Scorer(_windows(folds, max_accounts, seed), k, metric)
+    scorer = _Scorer(_windows(folds, max_accounts, seed), k, metric, clock)
     grams = GramCache(size=len(folds))
     rng = np.random.default_rng(seed)
     trials: list[Trial] = []
@@ -476,7 +497,16 @@ def tune(
         def evaluate(option: Any, fold: int) -> float:
             return scorer.run(stage, keys[id(option)], make(option), fold, keep=cache)
 
-        found = successive_halving(options, evaluate, len(folds), until, clock=clock, required=required)
+        found = successive_halving(
+            options,
+            evaluate,
+            len(folds),
+            until,
+            clock=clock,
+            required=required,
+            finalists=finalists,
+            cost=lambda option, fold: scorer.cost(stage, keys[id(option)], fold),
+        )
         results[stage] = found
         trials[:] = [t for t in trials if t.stage != stage]  # a resumed stage replaces its trials
         for s in found.scored:
