@@ -261,7 +261,7 @@ def _tick(state: AppState) -> None:
     _refresh_suppressions(state)
     last = state.calibrated_at
     if last is None or datetime.now(UTC) - last >= timedelta(seconds=state.settings.calibration_seconds):
-        recalibrate(state)
+        recalibrate(state, tick=True)
     engine = state.holder.loaded
     if engine is not None:
         state.changes.follow(engine, tick=True)

@@ -65,11 +65,13 @@ def _shown_likelihood(state: AppState, item: Feedback) -> float | None:
     return engine.cross_sell_likelihood(item.account_id, item.sku)
 
 
-def recalibrate(state: AppState) -> None:
+def recalibrate(state: AppState, *, tick: bool = False) -> None:
     """The fused list's likelihoods from every decided feedback in the graph (one aggregate
     read; at start, every `calibration_seconds` and after this process's own decisions).
-    With the graph down the last calibration stays."""
-    rows = state.graph.run(lambda g: outcome_counts(g, OUTCOMES), alone="calibration")
+    With the graph down the last calibration stays. A tick starts no read while its last one
+    is still waiting on Neo4j (GraphLink.run's `alone`); a decision's always reads."""
+    alone = "calibration" if tick else None
+    rows = state.graph.run(lambda g: outcome_counts(g, OUTCOMES), alone=alone)
     if rows is None:
         return
     state.intel = replace(state.intel, fusion=calibrated(state.intel.fusion, rows))
