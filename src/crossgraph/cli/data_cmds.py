@@ -84,7 +84,6 @@ def load(
                 directory,
                 skip_invalid=skip_invalid,
                 rejects_path=rejects,
-                batch_size=batch_size or s.ingest_batch_size,
                 progress=progress,
             )
         _print_report(report, as_json)
@@ -117,9 +116,7 @@ def import_online_retail_cmd(
     s = settings()
     if initial:
         with progress_bar() as progress:
-            report = import_online_retail_initial(
-                s, path, batch_size=batch_size or s.ingest_batch_size, progress=progress
-            )
+            report = import_online_retail_initial(s, path, progress=progress)
         _print_report(report, as_json)
         return
     with graph() as g, progress_bar() as progress:
