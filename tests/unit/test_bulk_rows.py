@@ -78,9 +78,9 @@ def test_node_properties_are_written_as_the_upsert_sets_them() -> None:
     assert accounts == [["A1", "Acme", None, "DE", None, None, "DE"]]  # segment: coalesce(industry, country)
 
 
-def test_the_change_feed_numbers_the_changes_record_load_would_record(tmp_path: Path) -> None:
+def test_the_change_feed_numbers_the_changes_record_load_would_record() -> None:
     changed: dict[ChangeKind, list[str]] = {"accounts": ["A1", "A2", "A3"], "purchases": ["A2", "A2"]}
-    (feed_header, feed), (_, changes) = change_rows(changed, datetime(2026, 12, 1, 12, tzinfo=UTC))
+    (_, feed), (_, changes) = change_rows(changed, datetime(2026, 12, 1, 12, tzinfo=UTC))
     assert load_changes(changed, chunk=2) == [
         ("accounts", ["A1", "A2"]),
         ("accounts", ["A3"]),
@@ -96,11 +96,14 @@ def test_the_change_feed_numbers_the_changes_record_load_would_record(tmp_path: 
     assert changes[0][3] == "2026-12-01T12:00:00.000000Z"
 
 
-def test_only_files_with_a_line_break_are_read_in_the_importers_multi_line_mode(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["new\nsite", "new\r\nsite", "new\rsite"], ids=["LF", "CRLF", "CR"])
+def test_only_files_with_a_line_break_are_read_in_the_importers_multi_line_mode(
+    tmp_path: Path, text: str
+) -> None:
     rows = {
         "accounts": [{"id": "A1", "name": "Acme"}],
         "products": [{"sku": "P1", "name": "Pump"}],
-        "events": [{"id": "E1", "account_id": "A1", "type": "growth", "text": "new\r\nsite", "sku": "P1"}],
+        "events": [{"id": "E1", "account_id": "A1", "type": "growth", "text": text, "sku": "P1"}],
     }
     files = write_import_files(tmp_path, rows, pairs(("L1", "O1", "A1", "P1", 1.0, 1.0, "2024-01-01")))
     assert files.multiline == [tmp_path / "events.csv"]

@@ -12,6 +12,7 @@ sku, order line or order id with one loads without --initial.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -340,16 +341,19 @@ def _numbers(values: npt.NDArray[np.float64], what: str) -> list[str]:
 
 
 def _write_csv(path: Path, header: Iterable[str], rows: Iterable[list[Any]], checked: bool) -> bool:
-    """Write the file; whether a text in it holds a line break (False if `checked`)."""
-    breaks = False
+    """Write the file; whether a text in it holds a line break (False if `checked`). Each row
+    ends in CR LF, so the rows' text holds as many line feeds and carriage returns as rows
+    exactly when none of its fields holds one (two counts over the text instead of a test per
+    field: 1.8 of 5 CPU s for 285k demo lines). Rows ending in a bare LF would be shorter, but
+    the importer's multi-line mode then takes a lone CR inside a quoted field for a line end."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         if checked:
             writer.writerows(rows)
             return False
-        for row in rows:
-            if not breaks and any(isinstance(v, str) and ("\n" in v or "\r" in v) for v in row):
-                breaks = True
-            writer.writerow(row)
-    return breaks
+        buffer = io.StringIO(newline="")
+        counted = sum(1 for _ in map(csv.writer(buffer).writerow, rows))
+        text = buffer.getvalue()
+        handle.write(text)
+    return text.count("\n") != counted or text.count("\r") != counted
