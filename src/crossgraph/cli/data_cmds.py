@@ -65,7 +65,9 @@ def load(
     rejects: Path = typer.Option(
         Path("rejects.csv"), callback=output_file, help="Where --skip-invalid writes rejected rows."
     ),
-    batch_size: int = typer.Option(None, min=1, max=100_000, help="Rows per write transaction."),
+    batch_size: int = typer.Option(
+        None, min=1, max=100_000, help="Rows per write transaction (--initial has none)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the load report as JSON."),
     initial: bool = typer.Option(
         False,
@@ -106,7 +108,9 @@ def load(
 @fails_cleanly
 def import_online_retail_cmd(
     path: Path = typer.Argument(..., help="online_retail.csv or .csv.gz (UCI Online Retail)."),
-    batch_size: int = typer.Option(None, min=1, max=100_000, help="Order lines per write transaction."),
+    batch_size: int = typer.Option(
+        None, min=1, max=100_000, help="Order lines per write transaction (--initial has none)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
     initial: bool = typer.Option(
         False, "--initial", help="Into an empty database, with Neo4j's offline importer (as load --initial)."
