@@ -289,7 +289,7 @@ def initial(
             finished.append((name, time.perf_counter()))
 
     started = clock.read()
-    summary = write_initial(server, tables, lines, report, args.batch_size, progress=stage)
+    summary = write_initial(server, tables, lines, report, progress=stage)
     # The server restarts. The stopped server was this process's child, so its CPU since its
     # start lands in the children's time with the importer's: taken out again (the new
     # server's is in neither figure).

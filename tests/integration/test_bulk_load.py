@@ -13,6 +13,7 @@ from crossgraph.data.demo import generate_demo
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.errors import InvalidInput, Neo4jServerError
 from crossgraph.graph.bulk import load_directory_initial, local_server, write_initial
+from crossgraph.graph.changes import change_seq, record_load
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import LoadReport, load_directory
 from crossgraph.graph.schema import graph_stats, init_schema
@@ -29,11 +30,16 @@ RELATIONSHIPS = (
 
 
 def everything(settings: Settings) -> dict[str, Any]:
-    """Counts per label and type, every node's and relationship's properties, the schema."""
+    """Counts per label and type, every node's and relationship's properties, the schema. A
+    change's time (`at`: when it was recorded) is left out of its properties and checked to be
+    a time with its zone (prune_changes compares it)."""
     with Graph.connect(settings) as graph:
-        nodes = sorted(
-            repr((sorted(r["labels"]), sorted(r["properties"].items()))) for r in graph.write_text(NODES)
-        )
+        nodes = []
+        for r in graph.write_text(NODES):
+            properties = dict(r["properties"])
+            if "Change" in r["labels"]:
+                assert properties.pop("at").tzinfo is not None
+            nodes.append(repr((sorted(r["labels"]), sorted(properties.items()))))
         rels = sorted(
             repr((r["type"], r["start"], r["end"], sorted(r["properties"].items())))
             for r in graph.write_text(RELATIONSHIPS)
@@ -41,27 +47,41 @@ def everything(settings: Settings) -> dict[str, Any]:
         schema = sorted(r["name"] for r in graph.read("show_schema"))
         return {
             "stats": graph_stats(graph).as_dict(),
-            "nodes": nodes,
+            "nodes": sorted(nodes),
             "relationships": rels,
             "schema": schema,
         }
 
 
-@pytest.mark.parametrize("line_break", [False, True], ids=["importer-properties", "line-break-in-a-name"])
+# Every label and relationship type `crossgraph load` writes from the demo's nine files.
+LABELS = {"Account", "Product", "Category", "Asset", "Contract", "Event", "Contact", "Touchpoint"}
+LABELS |= {"ChangeFeed", "Change"}
+TYPES = {"BOUGHT", "PART_OF", "IN_CATEGORY", "FITS", "UPGRADES_TO", "OWNS", "OF_MODEL", "HAS_CONTRACT"}
+TYPES |= {"COVERS", "FOR_PRODUCT", "HAD_EVENT", "ABOUT", "HAS_CONTACT", "HAD_TOUCHPOINT", "WITH"}
+
+
+@pytest.mark.parametrize("line_breaks", [False, True], ids=["one-line-texts", "line-breaks-in-texts"])
 def test_initial_load_gives_the_graph_of_the_transactional_load(
-    graph: Graph, neo4j_settings: Settings, tmp_path: Path, line_break: bool
+    graph: Graph, neo4j_settings: Settings, tmp_path: Path, line_breaks: bool
 ) -> None:
     if not neo4j_settings.uses_local_server:
         pytest.skip("the offline importer writes the local server's store")
     demo = tmp_path / "demo"
     generate_demo(demo, accounts=60, seed=5)  # every table, parents, categories, fits
-    if line_break:  # the importer cannot read it: the products' properties go through Cypher
-        name_a_product(demo / "products.csv", "Filter\nkit")
+    if line_breaks:  # those files go through the importer's multi-line mode
+        set_first(demo / "products.csv", "name", "Filter\nkit")
+        set_first(demo / "events.csv", "text", 'Called twice,\r\nthen "visited"')
+        set_first(demo / "touchpoints.csv", "notes", "line one\rline two")
     transactional = load_directory(graph, demo)
+    recorded = record_load(graph, transactional.changed)  # as `crossgraph load` does after it
     expected = everything(neo4j_settings)
+    assert set(expected["stats"]["nodes"]) == LABELS  # so the comparison below covers each
+    assert set(expected["stats"]["relationships"]) == TYPES
+    assert expected["stats"]["nodes"]["Change"] == 60 + len(transactional.changed["purchases"])
+    assert recorded == 2
     graph.write_autocommit("delete_all")
 
-    bulk = load_directory_initial(neo4j_settings, demo, batch_size=500)
+    bulk = load_directory_initial(neo4j_settings, demo)
 
     assert bulk.rows == transactional.rows
     assert (bulk.new_lines, bulk.known_lines, bulk.pairs) == (
@@ -69,12 +89,15 @@ def test_initial_load_gives_the_graph_of_the_transactional_load(
         transactional.known_lines,
         transactional.pairs,
     )
+    assert bulk.changed == transactional.changed
     got = everything(neo4j_settings)
     assert got["stats"] == expected["stats"]
     assert got["stats"]["relationships"]["BOUGHT"] == transactional.pairs
     assert got["schema"] == expected["schema"]
-    assert got["nodes"] == expected["nodes"]
+    assert got["nodes"] == expected["nodes"]  # the texts with their line breaks, the change feed
     assert got["relationships"] == expected["relationships"]  # BOUGHT ledgers and aggregates too
+    with Graph.connect(neo4j_settings) as after:
+        assert change_seq(after) == recorded  # serving workers and training read the same feed
 
     # The imported ledgers count each line once: loading the same files again adds nothing.
     with Graph.connect(neo4j_settings) as again:
@@ -83,10 +106,11 @@ def test_initial_load_gives_the_graph_of_the_transactional_load(
     assert everything(neo4j_settings) == expected
 
 
-def name_a_product(path: Path, name: str) -> None:
+def set_first(path: Path, column: str, value: str) -> None:
+    """Set `column` of the file's first row."""
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    rows[0]["name"] = name
+    rows[0][column] = value
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -111,7 +135,7 @@ def test_a_failed_import_leaves_the_database_empty_usable_and_says_so(
     server = local_server(neo4j_settings)
 
     with pytest.raises(Neo4jServerError) as raised:
-        write_initial(server, rows, lines, LoadReport(), batch_size=500)
+        write_initial(server, rows, lines, LoadReport())
 
     message = str(raised.value)
     assert "neo4j-admin database import failed" in message

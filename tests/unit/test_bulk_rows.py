@@ -1,12 +1,24 @@
-"""The rows `load --initial` hands to Neo4j's offline importer."""
+"""The files and rows `load --initial` hands to Neo4j's offline importer."""
 
 from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.errors import InvalidInput
-from crossgraph.graph.bulk import bought_rows
+from crossgraph.graph.bulk_files import (
+    LINKS,
+    NODES,
+    bought_rows,
+    change_rows,
+    node_rows,
+    relationship_rows,
+    write_import_files,
+)
+from crossgraph.graph.changes import ChangeKind, load_changes
 from crossgraph.graph.ingest import PairLines
 
 KEYS = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
@@ -39,3 +51,61 @@ def test_an_id_the_importer_would_split_or_break_is_refused_by_name(line_id: str
     with pytest.raises(InvalidInput, match="load without --initial") as raised:
         list(bought_rows(pairs((line_id, "O1", "A1", "P1", 1.0, 1.0, "2024-01-01 00:00:00"))))
     assert repr(line_id) in str(raised.value)
+
+
+def test_a_contract_links_each_covered_product_once_and_a_missing_product_not_at_all() -> None:
+    contracts = [
+        {"id": "C1", "account_id": "A1", "covers": ["M1", "M2", "M1"], "sku": "S1"},
+        {"id": "C2", "account_id": "A1", "covers": None, "sku": None},
+    ]
+    links = {link.type: relationship_rows(link, contracts) for link in LINKS["contracts"]}
+    assert links["HAS_CONTRACT"] == (
+        [":START_ID(Account)", ":END_ID(Contract)"],
+        [["A1", "C1"], ["A1", "C2"]],
+    )
+    assert links["COVERS"][1] == [["C1", "M1"], ["C1", "M2"]]  # MERGE's one link per product
+    assert links["FOR_PRODUCT"][1] == [["C1", "S1"]]
+
+
+def test_node_properties_are_written_as_the_upsert_sets_them() -> None:
+    header, rows = node_rows(
+        NODES["assets"],
+        [{"serial": "S1", "installed_at": date(2024, 2, 29), "utilization": 0.1, "config": None}],
+    )
+    assert header == ["serial:ID(Asset)", "installed_at:date", "utilization:double", "config"]
+    assert rows == [["S1", "2024-02-29", "0.1", None]]  # None: no property, as SET to null
+    _, accounts = node_rows(NODES["accounts"], [{"id": "A1", "name": "Acme", "country": "DE"}])
+    assert accounts == [["A1", "Acme", None, "DE", None, None, "DE"]]  # segment: coalesce(industry, country)
+
+
+def test_the_change_feed_numbers_the_changes_record_load_would_record() -> None:
+    changed: dict[ChangeKind, list[str]] = {"accounts": ["A1", "A2", "A3"], "purchases": ["A2", "A2"]}
+    (_, feed), (_, changes) = change_rows(changed, datetime(2026, 12, 1, 12, tzinfo=UTC))
+    assert load_changes(changed, chunk=2) == [
+        ("accounts", ["A1", "A2"]),
+        ("accounts", ["A3"]),
+        ("purchases", ["A2"]),
+    ]
+    assert feed == [["changes", 2]]
+    assert [row[:3] for row in changes] == [
+        [1, "A1", "accounts"],
+        [1, "A2", "accounts"],
+        [1, "A3", "accounts"],
+        [2, "A2", "purchases"],
+    ]
+    assert changes[0][3] == "2026-12-01T12:00:00.000000Z"
+
+
+@pytest.mark.parametrize("text", ["new\nsite", "new\r\nsite", "new\rsite"], ids=["LF", "CRLF", "CR"])
+def test_only_files_with_a_line_break_are_read_in_the_importers_multi_line_mode(
+    tmp_path: Path, text: str
+) -> None:
+    rows = {
+        "accounts": [{"id": "A1", "name": "Acme"}],
+        "products": [{"sku": "P1", "name": "Pump"}],
+        "events": [{"id": "E1", "account_id": "A1", "type": "growth", "text": text, "sku": "P1"}],
+    }
+    files = write_import_files(tmp_path, rows, pairs(("L1", "O1", "A1", "P1", 1.0, 1.0, "2024-01-01")))
+    assert files.multiline == [tmp_path / "events.csv"]
+    assert [name for name, _ in files.nodes] == ["Account", "Product", "Event"]
+    assert [name for name, _ in files.relationships] == ["HAD_EVENT", "ABOUT", "BOUGHT"]

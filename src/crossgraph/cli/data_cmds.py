@@ -65,7 +65,9 @@ def load(
     rejects: Path = typer.Option(
         Path("rejects.csv"), callback=output_file, help="Where --skip-invalid writes rejected rows."
     ),
-    batch_size: int = typer.Option(None, min=1, max=100_000, help="Rows per write transaction."),
+    batch_size: int = typer.Option(
+        None, min=1, max=100_000, help="Rows per write transaction (--initial has none)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the load report as JSON."),
     initial: bool = typer.Option(
         False,
@@ -84,7 +86,6 @@ def load(
                 directory,
                 skip_invalid=skip_invalid,
                 rejects_path=rejects,
-                batch_size=batch_size or s.ingest_batch_size,
                 progress=progress,
             )
         _print_report(report, as_json)
@@ -107,7 +108,9 @@ def load(
 @fails_cleanly
 def import_online_retail_cmd(
     path: Path = typer.Argument(..., help="online_retail.csv or .csv.gz (UCI Online Retail)."),
-    batch_size: int = typer.Option(None, min=1, max=100_000, help="Order lines per write transaction."),
+    batch_size: int = typer.Option(
+        None, min=1, max=100_000, help="Order lines per write transaction (--initial has none)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
     initial: bool = typer.Option(
         False, "--initial", help="Into an empty database, with Neo4j's offline importer (as load --initial)."
@@ -117,9 +120,7 @@ def import_online_retail_cmd(
     s = settings()
     if initial:
         with progress_bar() as progress:
-            report = import_online_retail_initial(
-                s, path, batch_size=batch_size or s.ingest_batch_size, progress=progress
-            )
+            report = import_online_retail_initial(s, path, progress=progress)
         _print_report(report, as_json)
         return
     with graph() as g, progress_bar() as progress:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from crossgraph.graph.driver import Graph
 
 ChangeKind = Literal["purchases", "accounts", "won"]
+LOAD_CHUNK = 10_000  # accounts per change recorded for a file load
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,25 @@ def record_change(graph: Graph, accounts: Sequence[str], kind: ChangeKind) -> in
     return int(rows[0]["seq"]) if rows else change_seq(graph)
 
 
-def record_load(graph: Graph, changed: Mapping[ChangeKind, Sequence[str]], chunk: int = 10_000) -> int:
+def record_load(graph: Graph, changed: Mapping[ChangeKind, Sequence[str]], chunk: int = LOAD_CHUNK) -> int:
     """Record what a file load changed (`crossgraph load`: accounts written, accounts with new
-    purchase lines), as the API records its writes; at most `chunk` accounts per change. How
-    many changes were recorded."""
-    recorded = 0
+    purchase lines), as the API records its writes. How many changes were recorded."""
+    changes = load_changes(changed, chunk)
+    for kind, accounts in changes:
+        record_change(graph, accounts, kind)
+    return len(changes)
+
+
+def load_changes(
+    changed: Mapping[ChangeKind, Sequence[str]], chunk: int = LOAD_CHUNK
+) -> list[tuple[ChangeKind, list[str]]]:
+    """The changes record_load records for a load, in order: each kind's distinct accounts, at
+    most `chunk` per change (`load --initial` imports the same ones)."""
+    changes: list[tuple[ChangeKind, list[str]]] = []
     for kind, accounts in changed.items():
         ids = list(dict.fromkeys(accounts))
-        for start in range(0, len(ids), chunk):
-            record_change(graph, ids[start : start + chunk], kind)
-            recorded += 1
-    return recorded
+        changes.extend((kind, ids[start : start + chunk]) for start in range(0, len(ids), chunk))
+    return changes
 
 
 def prune_changes(graph: Graph, before: datetime, batch: int = 10_000) -> int:

@@ -297,14 +297,20 @@ class LocalServer:
         return True
 
     def import_csv(
-        self, nodes: Sequence[tuple[str, Path]], relationships: Sequence[tuple[str, Path]], report: Path
+        self,
+        nodes: Sequence[tuple[str, Path]],
+        relationships: Sequence[tuple[str, Path]],
+        report: Path,
+        multiline: Sequence[Path] = (),
     ) -> str:
         """Write the database's store from CSV files with Neo4j's offline importer
         (`neo4j-admin database import full`, from the jars the launcher runs), replacing the
         store the database had. The server must be stopped. `nodes` and `relationships` are
         (label or type, file with the importer's header) pairs; arrays are split on
-        IMPORT_ARRAY_DELIMITER. The importer's memory outside the heap is held to the page
-        cache setting (its own default is 90% of the machine). Returns the importer's summary
+        IMPORT_ARRAY_DELIMITER; the `multiline` files (fields holding line breaks) are read in
+        the importer's slower multi-line mode, the others not. The importer's memory outside
+        the heap is held to the page cache setting (its own default is 90% of the machine).
+        Returns the importer's summary
         ("IMPORT DONE in ... Imported: ... nodes ... relationships ...")."""
         if self.pid() is not None:
             raise Neo4jServerError(f"the importer needs the server stopped; it runs (pid {self.pid()})")
@@ -328,6 +334,7 @@ class LocalServer:
             *(f"--nodes={label}={path.resolve()}" for label, path in nodes),
             *(f"--relationships={kind}={path.resolve()}" for kind, path in relationships),
             f"--array-delimiter=U+{ord(IMPORT_ARRAY_DELIMITER):04X}",
+            *_multiline_options(multiline),
             "--overwrite-destination=true",
             f"--max-off-heap-memory={parse_memory(self.settings.neo4j_pagecache)}",
             f"--report-file={report.resolve()}",
@@ -478,3 +485,11 @@ def _replace(target: Path, complete: Path) -> None:
     except OSError:
         if not target.exists():
             raise
+
+
+def _multiline_options(files: Sequence[Path]) -> list[str]:
+    """The importer's multi-line mode for these files only (format v2 takes a list of files;
+    v1 could only switch it on for every file)."""
+    if not files:
+        return []
+    return ["--multiline-fields-format=v2", "--multiline-fields=" + ",".join(str(f.resolve()) for f in files)]
