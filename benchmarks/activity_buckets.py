@@ -32,18 +32,15 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from datasets import DATASETS, DEFAULT_CACHE, prepare
+from blend_analysis import served_run
 
-from crossgraph.data.purchase_file import read_purchase_file
 from crossgraph.data.split import time_split, validation_folds
 from crossgraph.model.als import ALSRecommender
 from crossgraph.model.base import Recommender, top_k
@@ -52,7 +49,6 @@ from crossgraph.model.bootstrap import paired_bootstrap
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.metrics import per_account_ndcg
 from crossgraph.model.rp3beta import RP3betaRecommender
-from crossgraph.model.train import default_cutoff
 from crossgraph.model.tuning import DEFAULT_COMPONENTS, SearchSpace, zscores
 
 Matrix = npt.NDArray[np.float32]
@@ -107,22 +103,8 @@ def choose(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("file", type=Path, nargs="?")
-    parser.add_argument("--dataset", choices=sorted(DATASETS))
-    parser.add_argument("--cutoff")
-    parser.add_argument("--from", dest="source", type=Path, required=True, help="quality.py --json output")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
     started = time.perf_counter()
-    path = args.file or prepare(args.dataset, DEFAULT_CACHE)
-    lines = read_purchase_file(path).lines
-    cutoff = args.cutoff or str(default_cutoff(lines, 120).date())
-    params = HybridParams.from_dict(json.loads(args.source.read_text())["report"]["served_params"])
-    last = lines.ordered_at.max().astype("datetime64[s]")
-    window = float((last - np.datetime64(cutoff, "s")) / np.timedelta64(1, "D"))
+    args, lines, cutoff, params, window = served_run(__doc__)
     rng = np.random.default_rng(0)
     blends = SearchSpace().blends(DEFAULT_COMPONENTS)
     splits: list[Split] = []
@@ -186,7 +168,7 @@ def main() -> None:
         args.json.write_text(
             json.dumps(
                 {
-                    "data": args.dataset or path.name,
+                    "data": args.dataset or args.file.name,
                     "cutoff": cutoff,
                     "one_blend": blends[one],
                     "per_bucket": {b: blends[p] for b, p in zip(BUCKETS, picks, strict=True)},

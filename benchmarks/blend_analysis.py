@@ -94,9 +94,12 @@ def ndcg(scores: dict[str, Matrix], weights: dict[str, float], owned: Any, relev
     return float(ranking_metrics(items, relevant, ks=(10,), n_items=n)["ndcg@10"])
 
 
-def main() -> None:
+def served_run(description: str | None) -> tuple[argparse.Namespace, Any, str, HybridParams, float]:
+    """The command line both blend studies share (this one and activity_buckets.py): the
+    arguments, the lines of FILE or --dataset, the cutoff, the served parameters of a
+    quality.py --json run, and the test window's days."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("file", type=Path, nargs="?")
     parser.add_argument("--dataset", choices=sorted(DATASETS))
@@ -104,13 +107,18 @@ def main() -> None:
     parser.add_argument("--from", dest="source", type=Path, required=True, help="quality.py --json output")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    started = time.perf_counter()
     path = args.file or prepare(args.dataset, DEFAULT_CACHE)
     lines = read_purchase_file(path).lines
     cutoff = args.cutoff or str(default_cutoff(lines, 120).date())
     params = HybridParams.from_dict(json.loads(args.source.read_text())["report"]["served_params"])
     last = lines.ordered_at.max().astype("datetime64[s]")
     window = float((last - np.datetime64(cutoff, "s")) / np.timedelta64(1, "D"))
+    return args, lines, cutoff, params, window
+
+
+def main() -> None:
+    started = time.perf_counter()
+    args, lines, cutoff, params, window = served_run(__doc__)
     rng = np.random.default_rng(0)
     blends = [b for b in SearchSpace().blends(COMPONENTS)]
     blends += [{c: float(c == one) for c in COMPONENTS} for one in COMPONENTS if one != "als"]
@@ -133,7 +141,7 @@ def main() -> None:
         norm: [ndcg(scored[norm], w, owned, relevant, split.train.shape[1]) for w in blends]
         for norm in scored
     }
-    out: dict[str, Any] = {"data": args.dataset or path.name, "cutoff": cutoff, "normalisations": {}}
+    out: dict[str, Any] = {"data": args.dataset or args.file.name, "cutoff": cutoff, "normalisations": {}}
     print("| normalisation | best on validation | validation | test | best on test (hindsight) | Spearman |")
     print("|---|---|---|---|---|---|")
     for norm in ("z", "rank"):
