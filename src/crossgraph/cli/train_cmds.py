@@ -356,6 +356,7 @@ def train(
                 changes_until=changes_until,
                 peer_search=settings().peer_search,
                 spark=spark,
+                knn_dense_max_products=settings().knn_dense_max_products,
             )
         console.print(render_table(result.report))
         if not result.passed:
