@@ -94,6 +94,8 @@ def test_spark_trained_artifact_is_served_through_the_api(
         refused.output.split()
     )
     assert Registry(tmp_path / "models").current().version == current.version
+    monkeypatch.setenv("CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS", "0")  # item-kNN in Spark at any size
+    get_settings.cache_clear()
     from_lake = runner.invoke(
         app,
         [

@@ -139,7 +139,9 @@ def test_spark_item_knn_keeps_the_single_machine_neighbours_and_scores(
     all_pairs: spark_lines.SparkPairs, params: ItemKNNParams
 ) -> None:
     local = build_interactions(LINES)
-    spark = SparkItemKNNRecommender(params, pairs=all_pairs).fit(local)
+    # up to the threshold the driver's dense path runs: Spark's joins would take minutes there
+    assert SparkItemKNNRecommender(params, pairs=all_pairs).fit(local).method == "dense"
+    spark = SparkItemKNNRecommender(params, pairs=all_pairs, dense_max_products=0).fit(local)
     dense = ItemKNNRecommender(params).fit(local)
     assert spark.method == "spark" and dense.method == "dense"
     assert spark.similarity.nnz == dense.similarity.nnz > 0

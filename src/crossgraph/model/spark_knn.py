@@ -1,7 +1,10 @@
-"""Item-kNN whose similarity Spark computes (`crossgraph train --engine spark --parquet`): the
-co-occurrences, the similarities and each product's top neighbours are found in Spark from the
-pairs there, so only products x neighbours rows come back to the driver, never a dense
-products x products matrix. Scoring, explanations and the artifact are model.baselines'.
+"""Item-kNN whose similarity Spark computes (`crossgraph train --engine spark --parquet`) above
+`dense_max_products` products (CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS): the co-occurrences, the
+similarities and each product's top neighbours are found in Spark from the pairs there, so only
+products x neighbours rows come back to the driver, never a dense products x products matrix.
+Up to the threshold the driver's dense path runs, as on the local engine: it takes well under a
+second there, where Spark's joins and shuffles take minutes on small data (docs/scale.md).
+Scoring, explanations and the artifact are model.baselines'.
 
 With v_ia the BM25 weight of account a in product i's vector (products as documents over
 accounts, data.weighting.bm25, the same formula in data.spark_lines.weighted):
@@ -22,15 +25,21 @@ import scipy.sparse as sp
 from crossgraph.data.spark_lines import Frame, SparkPairs, sorted_columns, weighted
 from crossgraph.data.weighting import WeightingConfig
 from crossgraph.errors import InvalidInput
-from crossgraph.model.baselines import ItemKNNParams, ItemKNNRecommender
+from crossgraph.model.baselines import KNN_DENSE_MAX_PRODUCTS, ItemKNNParams, ItemKNNRecommender
 
 
 class SparkItemKNNRecommender(ItemKNNRecommender):
     """ItemKNNRecommender whose top neighbours Spark finds from `pairs` (the same pairs as the
-    Interactions given to `fit`)."""
+    Interactions given to `fit`) above `dense_max_products` products."""
 
-    def __init__(self, params: ItemKNNParams | None = None, *, pairs: SparkPairs) -> None:
-        super().__init__(params)
+    def __init__(
+        self,
+        params: ItemKNNParams | None = None,
+        *,
+        pairs: SparkPairs,
+        dense_max_products: int = KNN_DENSE_MAX_PRODUCTS,
+    ) -> None:
+        super().__init__(params, dense_max_products=dense_max_products)
         self.pairs = pairs
 
     def _similarity(self, counts: sp.csr_matrix) -> sp.csr_matrix:
@@ -39,6 +48,8 @@ class SparkItemKNNRecommender(ItemKNNRecommender):
                 f"Spark pairs are {self.pairs.shape[0]} x {self.pairs.shape[1]}, the interactions "
                 f"{counts.shape[0]} x {counts.shape[1]}: fit on the pairs' own Interactions"
             )
+        if counts.shape[1] <= self.dense_max_products:
+            return super()._similarity(counts)
         self.method = "spark"
         n = self.pairs.shape[1]
         column = sorted_columns(

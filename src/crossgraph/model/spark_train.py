@@ -21,7 +21,7 @@ import numpy as np
 
 from crossgraph.data import spark_lines
 from crossgraph.errors import InvalidInput
-from crossgraph.model.baselines import ItemKNNParams
+from crossgraph.model.baselines import KNN_DENSE_MAX_PRODUCTS, ItemKNNParams
 from crossgraph.model.evaluate import EvaluationConfig, evaluate_split
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.peers import PeerSearch
@@ -60,10 +60,12 @@ def train_on_spark(
     installed: Sequence[tuple[str, str]] = (),
     changes_until: int = 0,
     peer_search: PeerSearch = PeerSearch(),
+    knn_dense_max_products: int = KNN_DENSE_MAX_PRODUCTS,
 ) -> TrainResult:
     """read -> split -> evaluate (sampled test accounts) -> gate -> fit on all lines -> artifact,
     as model.train.train does on the driver; stage seconds in `timings`. No tuning here (it
-    searches on validation windows of the lines on one machine)."""
+    searches on validation windows of the lines on one machine). Item-kNN's neighbours are found
+    in Spark above `knn_dense_max_products` products, on the driver (dense) up to it."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
     params = params or HybridParams()
@@ -94,11 +96,15 @@ def train_on_spark(
             return HybridRecommender(
                 fitted,
                 als=SparkALSRecommender(fitted.als, spark, session=session, pairs=pairs),
-                knn=SparkItemKNNRecommender(fitted.knn, pairs=pairs),
+                knn=SparkItemKNNRecommender(
+                    fitted.knn, pairs=pairs, dense_max_products=knn_dense_max_products
+                ),
             )
 
         def knn(chosen: ItemKNNParams) -> SparkItemKNNRecommender:
-            return SparkItemKNNRecommender(chosen, pairs=split.train_pairs)
+            return SparkItemKNNRecommender(
+                chosen, pairs=split.train_pairs, dense_max_products=knn_dense_max_products
+            )
 
         with timed(clock, "evaluate"):
             served = on_spark(params, split.train_pairs)
