@@ -279,7 +279,7 @@ def knn_run(lake: Path, method: str, out: Path) -> dict[str, Any]:
         with spark_session(SparkConfig(master="local[2]", driver_memory="2g", partitions=4)) as session:
             pairs = spark_lines.pairs(spark_lines.read_lines(session, lake))
             interactions, _ = spark_lines.collect_pairs(pairs.frame, pairs.accounts, pairs.products)
-            model: ItemKNNRecommender = SparkItemKNNRecommender(params, pairs=pairs)
+            model: ItemKNNRecommender = SparkItemKNNRecommender(params, pairs=pairs, dense_max_products=0)
             seconds, peak = traced(lambda: model.fit(interactions))
             jvm = jvm_peak_mb()
     else:
