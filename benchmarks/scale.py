@@ -38,6 +38,7 @@ RSS for spark), and how many stored similarities differ from `blocks` (ties at t
 Peers:
 
     .venv/bin/python benchmarks/scale.py                        # 100k accounts x 64 factors
+    .venv/bin/python benchmarks/scale.py --accounts 1000000 --query-sample 1000  # HNSW on 1M, 1,000 searched
     .venv/bin/python benchmarks/scale.py --accounts 20000       # quick check
     .venv/bin/python benchmarks/scale.py --json out.json
 
@@ -347,6 +348,47 @@ def knn(args: argparse.Namespace) -> None:
         )
 
 
+def sampled_peers(args: argparse.Namespace) -> None:
+    """Peers where searching every account exactly takes hours (1M accounts): the HNSW index
+    built over all accounts (timed), then HNSW and exact search of --query-sample random accounts
+    only (timed, and extrapolated linearly to every account), and recall@k on that sample."""
+    from crossgraph.model.peers import PeerIndex
+
+    factors = synthetic_factors(args.accounts, args.factors, args.noise)
+    config = PeerSearch(
+        ann_min_accounts=1, hnsw_m=args.m, ef_construction=args.ef_construction, ef_search=args.ef_search
+    )
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    index = PeerIndex.build(factors, config)
+    build = time.perf_counter() - started
+    print(f"built in {build:.1f} s (load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
+    rows = np.sort(np.random.default_rng(1).choice(args.accounts, args.query_sample, replace=False))
+    started = time.perf_counter()
+    found, _ = index.search_accounts(rows, args.k)
+    hnsw = time.perf_counter() - started
+    started = time.perf_counter()
+    truth, _ = PeerIndex(index.unit).search_accounts(rows, args.k)
+    exact = time.perf_counter() - started
+    hits = sum(int(np.isin(t[t >= 0], f).sum()) for t, f in zip(truth, found, strict=True))
+    scale = args.accounts / args.query_sample
+    run = {
+        "accounts": args.accounts,
+        "query_sample": args.query_sample,
+        "build_seconds": round(build, 1),
+        "hnsw_search_seconds": round(hnsw, 1),
+        "hnsw_search_all_seconds_extrapolated": round(hnsw * scale),
+        "exact_search_seconds": round(exact, 1),
+        "exact_search_all_seconds_extrapolated": round(exact * scale),
+        f"recall@{args.k}": round(hits / max(1, int((truth >= 0).sum())), 4),
+        "peak_rss_mb": round(peak_mb()),
+        "load": [round(load, 1), round(os.getloadavg()[0], 1)],
+    }
+    Console().print(run)
+    if args.json:
+        args.json.write_text(json.dumps(run, indent=2))
+
+
 def child_run(args: argparse.Namespace, *options: str) -> dict[str, Any]:
     """This script run again in a child process of its own (its peak memory its own) with
     `options` and the sizes and lake of `args`; what it wrote as JSON."""
@@ -438,6 +480,9 @@ def main() -> None:
     parser.add_argument("--ef-construction", type=int, default=PeerSearch.ef_construction)
     parser.add_argument("--ef-search", type=int, default=PeerSearch.ef_search)
     parser.add_argument("--skip-exact", action="store_true", help="HNSW only (exact grows with accounts^2)")
+    parser.add_argument(
+        "--query-sample", type=int, help="peers: search only this many accounts, both ways, and extrapolate"
+    )
     parser.add_argument("--knn", action="store_true", help="item-kNN's similarity each way (see above)")
     parser.add_argument("--knn-run", choices=("dense", "blocks", "spark"), help=argparse.SUPPRESS)
     parser.add_argument("--knn-out", type=Path, help=argparse.SUPPRESS)
@@ -467,6 +512,9 @@ def main() -> None:
         collect(args)
         return
 
+    if args.query_sample:
+        sampled_peers(args)
+        return
     factors = synthetic_factors(args.accounts, args.factors, args.noise)
     runs: dict[str, dict[str, Any]] = {}
     found: dict[str, np.ndarray[Any, Any]] = {}
