@@ -24,9 +24,21 @@ each in a process of its own on the same --engines demo lake:
 
     .venv/bin/python benchmarks/scale.py --collect --accounts 20000 --products 2000 --data data/scale
 
+Item-kNN (`--knn`): the similarity of the served blend's item-kNN (training/params.json's knn
+parameters) on the final fit's pairs of the same --engines demo lake, each way in a process of its
+own: `dense` (one products x products matrix, the only way before, still the way up to
+CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS), `blocks` (sparse row blocks cut to the top neighbours, the
+local engine above it) and `spark` (model.spark_knn on local[2], the Spark engine). Seconds of the
+similarity alone, the peak of what it allocated in Python and numpy (tracemalloc; the JVM's peak
+RSS for spark), and how many stored similarities differ from `blocks` (ties at the k-th place):
+
+    .venv/bin/python benchmarks/scale.py --knn --accounts 20000 --products 20000 --data data/scale
+    .venv/bin/python benchmarks/scale.py --knn --accounts 20000 --products 2000 --data data/scale
+
 Peers:
 
     .venv/bin/python benchmarks/scale.py                        # 100k accounts x 64 factors
+    .venv/bin/python benchmarks/scale.py --accounts 1000000 --query-sample 1000  # HNSW on 1M, 1,000 searched
     .venv/bin/python benchmarks/scale.py --accounts 20000       # quick check
     .venv/bin/python benchmarks/scale.py --json out.json
 
@@ -53,6 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -234,6 +247,148 @@ def collect_run(lake: Path, method: str) -> dict[str, Any]:
     }
 
 
+def traced(work: Callable[[], Any]) -> tuple[float, float]:
+    """Seconds of `work` and the peak MB it allocated through Python and numpy (tracemalloc: a
+    freed line table's pages still in the RSS would hide the peak from VmHWM)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def knn_run(lake: Path, method: str, out: Path) -> dict[str, Any]:
+    """Item-kNN's similarity on all of the lake's pairs, in this process, one `method`; the
+    similarity saved to `out` (npz) for the parent to compare."""
+    import scipy.sparse as sp
+
+    from crossgraph.model.baselines import ItemKNNRecommender
+    from crossgraph.model.hybrid import HybridParams
+    from crossgraph.params import DEFAULT_PARAMS, read_params
+
+    params = HybridParams.from_dict(read_params(DEFAULT_PARAMS)["model"]).knn
+    jvm = 0.0
+    if method == "spark":
+        from crossgraph.data import spark_lines
+        from crossgraph.model.spark_als import SparkConfig, spark_session
+        from crossgraph.model.spark_knn import SparkItemKNNRecommender
+
+        with spark_session(SparkConfig(master="local[2]", driver_memory="2g", partitions=4)) as session:
+            pairs = spark_lines.pairs(spark_lines.read_lines(session, lake))
+            interactions, _ = spark_lines.collect_pairs(pairs.frame, pairs.accounts, pairs.products)
+            model: ItemKNNRecommender = SparkItemKNNRecommender(params, pairs=pairs, dense_max_products=0)
+            seconds, peak = traced(lambda: model.fit(interactions))
+            jvm = jvm_peak_mb()
+    else:
+        from crossgraph.data.matrix import build_interactions
+        from crossgraph.data.parquet import read_order_lines
+
+        interactions = build_interactions(read_order_lines(lake))
+        threshold = 0 if method == "blocks" else interactions.shape[1]
+        model = ItemKNNRecommender(params, dense_max_products=threshold)
+        seconds, peak = traced(lambda: model.fit(interactions))
+    sp.save_npz(out, model.similarity)
+    return {
+        "method": model.method,
+        "products": interactions.shape[1],
+        "pairs": interactions.nnz,
+        "neighbours": params.neighbours,
+        "similarities": model.similarity.nnz,
+        "seconds": round(seconds, 1),
+        "peak_mb": round(peak),
+        "peak_rss_mb": round(own_peak_mb()),
+        "jvm_peak_mb": round(jvm),
+        "load": round(os.getloadavg()[0], 1),
+    }
+
+
+def knn(args: argparse.Namespace) -> None:
+    """The item-kNN similarity each way, each in a child process of its own; one table."""
+    import scipy.sparse as sp
+
+    demo_lake(args.data, args.accounts, args.products)  # generated here, once for all
+    load = os.getloadavg()[0]
+    methods = ("blocks", "spark") if args.skip_dense else ("dense", "blocks", "spark")
+    runs, found = [], {}
+    with tempfile.TemporaryDirectory() as folder:
+        for method in methods:
+            out = Path(folder) / f"{method}.npz"
+            runs.append(child_run(args, "--knn-run", method, "--knn-out", str(out)))
+            found[method] = sp.load_npz(out)
+    for run, method in zip(runs, methods, strict=True):
+        run["differ_from_blocks"] = int((found[method] != found["blocks"]).nnz)
+        gap = abs(found[method] - found["blocks"])
+        run["max_difference"] = float(gap.max()) if gap.nnz else 0.0
+    first = runs[0]
+    table = Table(
+        title=f"item-kNN similarity (top {first['neighbours']} per product), {args.accounts:,} x "
+        f"{args.products:,} demo data: {first['products']:,} products, {first['pairs']:,} pairs; "
+        f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
+    columns = ("how", "seconds", "allocated peak MB", "JVM peak MB", "similarities", "differ")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "how" else "right")
+    for run in runs:
+        table.add_row(
+            run["method"],
+            f"{run['seconds']:.1f}",
+            f"{run['peak_mb']:,}",
+            f"{run['jvm_peak_mb']:,}" if run["jvm_peak_mb"] else "",
+            f"{run['similarities']:,}",
+            f"{run['differ_from_blocks']:,} (max {run['max_difference']:.2g})",
+        )
+    Console().print(table)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=2)
+        )
+
+
+def sampled_peers(args: argparse.Namespace) -> None:
+    """Peers where searching every account exactly takes hours (1M accounts): the HNSW index
+    built over all accounts (timed), then HNSW and exact search of --query-sample random accounts
+    only (timed, and extrapolated linearly to every account), and recall@k on that sample."""
+    from crossgraph.model.peers import PeerIndex
+
+    factors = synthetic_factors(args.accounts, args.factors, args.noise)
+    config = PeerSearch(
+        ann_min_accounts=1, hnsw_m=args.m, ef_construction=args.ef_construction, ef_search=args.ef_search
+    )
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    index = PeerIndex.build(factors, config)
+    build = time.perf_counter() - started
+    print(f"built in {build:.1f} s (load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
+    rows = np.sort(np.random.default_rng(1).choice(args.accounts, args.query_sample, replace=False))
+    started = time.perf_counter()
+    found, _ = index.search_accounts(rows, args.k)
+    hnsw = time.perf_counter() - started
+    started = time.perf_counter()
+    truth, _ = PeerIndex(index.unit).search_accounts(rows, args.k)
+    exact = time.perf_counter() - started
+    hits = sum(int(np.isin(t[t >= 0], f).sum()) for t, f in zip(truth, found, strict=True))
+    scale = args.accounts / args.query_sample
+    run = {
+        "accounts": args.accounts,
+        "query_sample": args.query_sample,
+        "build_seconds": round(build, 1),
+        "hnsw_search_seconds": round(hnsw, 1),
+        "hnsw_search_all_seconds_extrapolated": round(hnsw * scale),
+        "exact_search_seconds": round(exact, 1),
+        "exact_search_all_seconds_extrapolated": round(exact * scale),
+        f"recall@{args.k}": round(hits / max(1, int((truth >= 0).sum())), 4),
+        "peak_rss_mb": round(peak_mb()),
+        "load": [round(load, 1), round(os.getloadavg()[0], 1)],
+    }
+    Console().print(run)
+    if args.json:
+        args.json.write_text(json.dumps(run, indent=2))
+
+
 def child_run(args: argparse.Namespace, *options: str) -> dict[str, Any]:
     """This script run again in a child process of its own (its peak memory its own) with
     `options` and the sizes and lake of `args`; what it wrote as JSON."""
@@ -325,8 +480,22 @@ def main() -> None:
     parser.add_argument("--ef-construction", type=int, default=PeerSearch.ef_construction)
     parser.add_argument("--ef-search", type=int, default=PeerSearch.ef_search)
     parser.add_argument("--skip-exact", action="store_true", help="HNSW only (exact grows with accounts^2)")
+    parser.add_argument(
+        "--query-sample", type=int, help="peers: search only this many accounts, both ways, and extrapolate"
+    )
+    parser.add_argument("--knn", action="store_true", help="item-kNN's similarity each way (see above)")
+    parser.add_argument("--knn-run", choices=("dense", "blocks", "spark"), help=argparse.SUPPRESS)
+    parser.add_argument("--knn-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--skip-dense", action="store_true", help="--knn: leave out the dense way")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.knn_run:
+        _, lake = demo_lake(args.data, args.accounts, args.products)
+        args.json.write_text(json.dumps(knn_run(lake, args.knn_run, args.knn_out), indent=2))
+        return
+    if args.knn:
+        knn(args)
+        return
     if args.engine_run:
         demo, lake = demo_lake(args.data, args.accounts, args.products)
         run = run_engine(args.engine_run, demo, lake, args.factors, args.iterations)
@@ -343,6 +512,9 @@ def main() -> None:
         collect(args)
         return
 
+    if args.query_sample:
+        sampled_peers(args)
+        return
     factors = synthetic_factors(args.accounts, args.factors, args.noise)
     runs: dict[str, dict[str, Any]] = {}
     found: dict[str, np.ndarray[Any, Any]] = {}

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="Accounts whose HNSW peers are compared with exact ones (manifest)"
     )
 
+    # Item-kNN (model.baselines; docs/scale.md): a dense products x products similarity up to the
+    # threshold, sparse row blocks cut to each product's top neighbours above it (same lists).
+    knn_dense_max_products: int = Field(
+        default=10_000,
+        ge=0,
+        description="Up to this many products the local engine's item-kNN multiplies a dense products x "
+        "products matrix (8 bytes x products^2); above, sparse row blocks keep each product's top neighbours",
+    )
+
     # The API (crossgraph serve).
     api_host: str = Field(default="127.0.0.1", description="Interface to bind; loopback by default")
     api_port: int = Field(default=8000, ge=1, le=65535)

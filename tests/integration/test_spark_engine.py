@@ -71,6 +71,8 @@ def test_spark_trained_artifact_is_served_through_the_api(
     current = Registry(tmp_path / "models").current()
     engine = current.manifest["engine"]
     assert engine["name"] == "spark" and engine["master"] == "local[2]" and engine["spark"].startswith("3.5.")
+    assert engine["components"]["als"] == {"status": "full"}
+    assert engine["components"]["knn"]["similarity"] == "dense"  # lines from the graph: on the driver
     shown = runner.invoke(app, ["models", "show"]).output
     assert "engine: Spark 3.5." in shown and "similar accounts: exact" in shown
 
@@ -92,6 +94,8 @@ def test_spark_trained_artifact_is_served_through_the_api(
         refused.output.split()
     )
     assert Registry(tmp_path / "models").current().version == current.version
+    monkeypatch.setenv("CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS", "0")  # item-kNN in Spark at any size
+    get_settings.cache_clear()
     from_lake = runner.invoke(
         app,
         [
@@ -113,6 +117,12 @@ def test_spark_trained_artifact_is_served_through_the_api(
     assert lake_model.version != current.version
     engine = lake_model.manifest["engine"]
     assert engine["input"] == str(tmp_path / "all") and engine["evaluation"]["test_accounts"] == 25
+    # item-kNN's neighbours found in Spark: only products x neighbours rows reached the driver
+    assert engine["components"]["knn"] == {
+        "status": "capped",
+        "neighbours": params.knn.neighbours,
+        "similarity": "spark",
+    }
     assert engine["evaluation"]["of_test_accounts"] > 25
     assert lake_model.manifest["gate"]["current_version"] == current.version
     assert lake_model.manifest["metrics"]["split"]["test_accounts"] == 25

@@ -15,6 +15,8 @@ from crossgraph.model.baselines import (
     ItemKNNRecommender,
     PopularityRecommender,
     SegmentPopularityRecommender,
+    _top_neighbours,
+    top_k_rows,
 )
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 from tests.unit.lines_factory import block_pairs, lines_of
@@ -110,6 +112,60 @@ def test_item_knn_similarity_links_only_co_bought_products() -> None:
     assert np.all(np.diag(sim) == 0.0)
     _owned, terms = model.contributions(0, 0)
     assert terms.sum() == pytest.approx(float(model.score(np.array([0]))[0, 0]), rel=1e-5)
+
+
+def random_orders(n_accounts: int = 80, n_products: int = 30, per_account: int = 7, seed: int = 4):  # type: ignore[no-untyped-def]
+    """Each account orders `per_account` random products 1 to 4 times: BM25 similarities
+    without ties, so the top neighbours of every product are one set."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for a in range(n_accounts):
+        for p in rng.choice(n_products, per_account, replace=False):
+            for o in range(int(rng.integers(1, 5))):
+                rows.append((f"O{a}-{o}", f"A{a:03d}", f"P{p:02d}", f"2024-01-{o + 1:02d}"))
+    return build_interactions(lines_of(rows))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        ItemKNNParams(neighbours=4),
+        ItemKNNParams(neighbours=4, cosine=True, shrinkage=10.0),
+        ItemKNNParams(neighbours=4, account_value="orders"),
+        ItemKNNParams(neighbours=100),  # more than the products: every co-bought pair stays
+    ],
+)
+def test_item_knn_in_sparse_blocks_keeps_the_neighbours_and_scores_of_the_dense_path(
+    params: ItemKNNParams,
+) -> None:
+    it = random_orders()
+    dense = ItemKNNRecommender(params).fit(it)
+    blocks = ItemKNNRecommender(params, dense_max_products=10).fit(it)  # 30 products > 10
+    assert (dense.method, blocks.method) == ("dense", "sparse blocks")
+    assert blocks.similarity.nnz == dense.similarity.nnz > 0
+    assert (blocks.similarity != dense.similarity).nnz == 0
+    every = np.arange(it.shape[0])
+    np.testing.assert_array_equal(blocks.recommend(every, k=10)[0], dense.recommend(every, k=10)[0])
+
+
+def test_top_k_rows_keeps_what_the_dense_top_k_keeps_with_negatives_and_missing_pairs() -> None:
+    # unstored pairs and the diagonal count as 0: they outrank negative similarities
+    rng = np.random.default_rng(1)
+    n = 7
+    dense = rng.choice([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0], size=(n, n)) + rng.uniform(0, 0.01, (n, n))
+    dense[rng.random((n, n)) < 0.3] = 0.0
+    rows, cols = np.nonzero(dense)
+    for k in range(1, n + 1):
+        expected = _top_neighbours(dense.copy(), k).toarray() != 0
+        keep = top_k_rows(rows.astype(np.int64), cols.astype(np.int64), dense[rows, cols], n, k)
+        got = np.zeros((n, n), dtype=bool)
+        got[rows[keep], cols[keep]] = True
+        np.testing.assert_array_equal(got, expected, err_msg=f"k={k}")
+
+
+def test_item_knn_refuses_a_negative_dense_threshold() -> None:
+    with pytest.raises(InvalidInput, match="dense_max_products"):
+        ItemKNNRecommender(dense_max_products=-1)
 
 
 def test_a_popularity_window_ranks_by_recent_buyers() -> None:

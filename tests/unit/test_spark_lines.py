@@ -1,6 +1,7 @@
-"""Both engines on the same small data: Spark's id maps, pair aggregates, confidences and time
-split (data.spark_lines, read from Parquet) equal the single-machine ones, and ALS fitted by
-each engine on its own split ranks the test pairs about as well (one Spark session here)."""
+"""Both engines on the same small data: Spark's id maps, pair aggregates, confidences, time
+split (data.spark_lines, read from Parquet) and item-kNN neighbours (model.spark_knn) equal the
+single-machine ones, and ALS fitted by each engine on its own split ranks the test pairs about as
+well (one Spark session here)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from crossgraph.data.split import time_split
 from crossgraph.data.weighting import WeightingConfig, weights
 from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
+from crossgraph.model.baselines import ItemKNNParams, ItemKNNRecommender
 from crossgraph.model.evaluate import evaluate_recommender
 from crossgraph.model.spark_als import SparkALSRecommender, SparkConfig, spark_session
+from crossgraph.model.spark_knn import SparkItemKNNRecommender
 from tests.unit.lines_factory import block_lines
 
 pytest.importorskip("pyspark")
@@ -122,6 +125,30 @@ def test_spark_confidences_are_the_single_machine_weights(
     )
     assert confidence is not None
     np.testing.assert_allclose(confidence, weights(local, config), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        ItemKNNParams(neighbours=4),
+        ItemKNNParams(neighbours=4, cosine=True, shrinkage=10.0, account_value="orders"),
+    ],
+    ids=["dot-top4", "cosine-shrunk-top4"],
+)
+def test_spark_item_knn_keeps_the_single_machine_neighbours_and_scores(
+    all_pairs: spark_lines.SparkPairs, params: ItemKNNParams
+) -> None:
+    local = build_interactions(LINES)
+    # up to the threshold the driver's dense path runs: Spark's joins would take minutes there
+    assert SparkItemKNNRecommender(params, pairs=all_pairs).fit(local).method == "dense"
+    spark = SparkItemKNNRecommender(params, pairs=all_pairs, dense_max_products=0).fit(local)
+    dense = ItemKNNRecommender(params).fit(local)
+    assert spark.method == "spark" and dense.method == "dense"
+    assert spark.similarity.nnz == dense.similarity.nnz > 0
+    assert spark.similarity.indices.tolist() == dense.similarity.indices.tolist()
+    np.testing.assert_allclose(spark.similarity.data, dense.similarity.data, rtol=1e-6)
+    every = np.arange(local.shape[0])
+    np.testing.assert_allclose(spark.score(every), dense.score(every), rtol=1e-5, atol=1e-5)
 
 
 def test_spark_time_split_is_the_single_machine_split(split: spark_lines.SparkSplit) -> None:

@@ -335,6 +335,7 @@ def train(
                 installed=installed,
                 changes_until=changes_until,
                 peer_search=settings().peer_search,
+                knn_dense_max_products=settings().knn_dense_max_products,
             )
         else:
             result = run_training(
@@ -356,6 +357,7 @@ def train(
                 changes_until=changes_until,
                 peer_search=settings().peer_search,
                 spark=spark,
+                knn_dense_max_products=settings().knn_dense_max_products,
             )
         console.print(render_table(result.report))
         if not result.passed:

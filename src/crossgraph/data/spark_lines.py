@@ -182,6 +182,19 @@ def confidences(
     that module), the recency reference being the pairs' last purchase unless given."""
     from pyspark.sql import functions as fn
 
+    return (
+        weighted(pairs, config, reference)
+        .withColumn("confidence", fn.col("weight").cast("float"))
+        .select("account", "product", *AGGREGATES, "first_at", "last_at", "confidence")
+    )
+
+
+def weighted(
+    pairs: SparkPairs, config: WeightingConfig, reference: datetime | np.datetime64 | None = None
+) -> Frame:
+    """pairs.frame with `weight` (double): `confidences` before the float32 cast."""
+    from pyspark.sql import functions as fn
+
     frame = pairs.frame.withColumn("v", fn.greatest(fn.col(config.value).cast("double"), fn.lit(0.0)))
     n_accounts, n_products = pairs.shape
     if config.scheme == "bm25":
@@ -208,12 +221,15 @@ def confidences(
             phase = fn.pmod(age, fn.lit(period))
             age = fn.least(phase, fn.lit(period) - phase)
         weight = weight * fn.pow(fn.lit(0.5), age / fn.lit(config.half_life_days))
-    return frame.withColumn("confidence", weight.cast("float")).select(
-        "account", "product", *AGGREGATES, "first_at", "last_at", "confidence"
-    )
+    return frame.withColumn("weight", weight.cast("double"))
 
 
-NUMPY = {"int": np.int32, "float": np.float32, "long": np.int64}  # Spark cast -> numpy dtype
+NUMPY = {
+    "int": np.int32,
+    "float": np.float32,
+    "long": np.int64,
+    "double": np.float64,
+}  # Spark cast -> numpy dtype
 
 
 def arrow_batches(frame: Frame) -> list[Any]:
@@ -224,7 +240,7 @@ def arrow_batches(frame: Frame) -> list[Any]:
 
 
 def sorted_columns(frame: Frame, columns: dict[str, str]) -> dict[str, npt.NDArray[Any]]:
-    """`columns` (name -> Spark type: int, float, long) of a frame with account and product as
+    """`columns` (name -> Spark type: int, float, long, double) of a frame with account and product as
     numpy arrays in CSR order (by account, then product). Cast to the compact types and sorted in
     Spark, sent as Arrow: the driver holds the batches and one array per column, nothing else."""
     from pyspark.sql import functions as fn

@@ -7,7 +7,10 @@
 - `ItemKNNRecommender`: item-item similarity of BM25-weighted item vectors (products as
   BM25 documents over accounts, as implicit's BM25Recommender): dot products by default,
   cosine if asked; top `neighbours` per item; score_ui = sum_j x_uj sim(j, i) with x_uj
-  the account's order count (or 1) for product j.
+  the account's order count (or 1) for product j. Up to `dense_max_products` products the
+  similarity is one dense products x products matrix (8 bytes x products^2: 10k = 0.8 GB);
+  above it, blocks of rows as sparse products, each cut to its top `neighbours` at once, so
+  only products x neighbours entries are ever held (`top_neighbours_sparse`, same result).
 - `EASERecommender`: Steck 2019, "Embarrassingly Shallow Autoencoders", closed form
   P = (X^T X + lambda I)^-1,  B_ij = -P_ij / P_jj,  B_jj = 0,  score_u = x_u B
   with x_u the binary owned row (X in the Gram matrix may be time-weighted, see EASEParams).
@@ -32,6 +35,11 @@ from crossgraph.data.matrix import Interactions
 from crossgraph.data.weighting import WeightingConfig, bm25, pair_values, weighted_matrix
 from crossgraph.errors import InvalidInput
 from crossgraph.model.base import IntArray, Recommender, ScoreArray
+
+# Item-kNN builds its similarity as one dense products x products matrix up to this many products
+# (8 bytes x products^2 plus as much for the top-k selection: 10k products = 1.6 GB), in sparse
+# row blocks above it (settings: CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS).
+KNN_DENSE_MAX_PRODUCTS = 10_000
 
 
 class PopularityRecommender(Recommender):
@@ -125,21 +133,36 @@ class ItemKNNParams:
 class ItemKNNRecommender(Recommender):
     name = "item_knn_bm25"
 
-    def __init__(self, params: ItemKNNParams | None = None) -> None:
+    def __init__(
+        self, params: ItemKNNParams | None = None, *, dense_max_products: int = KNN_DENSE_MAX_PRODUCTS
+    ) -> None:
         super().__init__()
+        if dense_max_products < 0:
+            raise InvalidInput(f"item-kNN dense_max_products must be >= 0, got {dense_max_products}")
         self.params = params or ItemKNNParams()
+        self.dense_max_products = dense_max_products
         self.similarity: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.account_rows: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.method = ""  # how the similarity was computed: dense, sparse blocks (or spark)
 
     def _fit(self, interactions: Interactions) -> None:
         counts = interactions.with_values(pair_values(interactions, "orders"))
-        weighted = bm25(counts.T.tocsr(), self.params.k1, self.params.b)  # products x accounts
-        dots = (weighted @ weighted.T).toarray()
-        if self.params.cosine:
-            norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-            dots /= np.outer(norms, norms) + max(self.params.shrinkage, 1e-12)
-        self.similarity = _top_neighbours(dots, self.params.neighbours)
+        self.similarity = self._similarity(counts)
         self.account_rows = counts if self.params.account_value == "orders" else self.owned
+
+    def _similarity(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """The top `neighbours` similarities per product of the account x product order counts."""
+        p = self.params
+        weighted = bm25(counts.T.tocsr(), p.k1, p.b)  # products x accounts
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel()) if p.cosine else None
+        if weighted.shape[0] > self.dense_max_products:
+            self.method = "sparse blocks"
+            return top_neighbours_sparse(weighted, p.neighbours, norms, p.shrinkage)
+        self.method = "dense"
+        dots = (weighted @ weighted.T).toarray()
+        if norms is not None:
+            dots /= np.outer(norms, norms) + max(p.shrinkage, 1e-12)
+        return _top_neighbours(dots, p.neighbours)
 
     def score(self, account_indices: IntArray) -> ScoreArray:
         return np.asarray((self.account_rows[account_indices] @ self.similarity).toarray(), dtype=np.float32)
@@ -165,6 +188,61 @@ def _top_neighbours(sim: npt.NDArray[np.float64], k: int) -> sp.csr_matrix:
     out = sp.csr_matrix((vals.ravel(), (rows, cols.ravel())), shape=(n, n), dtype=np.float32)
     out.eliminate_zeros()
     return out
+
+
+def top_neighbours_sparse(
+    weighted: sp.csr_matrix,
+    k: int,
+    norms: npt.NDArray[np.float64] | None = None,
+    shrinkage: float = 0.0,
+    block_entries: int = 4_000_000,
+) -> sp.csr_matrix:
+    """`_top_neighbours` of weighted @ weighted.T (cosine when `norms` are given) without a dense
+    products x products matrix: rows in blocks of about `block_entries` / products, each block's
+    sparse product cut to its top k at once (`top_k_rows`). Each entry is the dense path's own
+    float64 sum (a row of a sparse product depends on that row only), so the result is the dense
+    one's, except which of equal values at the k-th place is kept (here: the lower column)."""
+    n = weighted.shape[0]
+    other = weighted.T.tocsr()  # accounts x products, as scipy turns weighted.T into for the product
+    rows_per_block = max(1, block_entries // max(n, 1))
+    kept: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
+    for start in range(0, n, rows_per_block):
+        block = (weighted[start : start + rows_per_block] @ other).tocoo()
+        rows, cols, values = block.row.astype(np.int64) + start, block.col.astype(np.int64), block.data
+        del block
+        if norms is not None:
+            values = values / (norms[rows] * norms[cols] + max(shrinkage, 1e-12))
+        keep = top_k_rows(rows, cols, values, n, k)
+        kept.append((rows[keep], cols[keep], values[keep]))
+    rows, cols, values = (
+        np.concatenate([part[i] for part in kept]) if kept else np.zeros(0) for i in range(3)
+    )
+    out = sp.csr_matrix((values, (rows, cols)), shape=(n, n), dtype=np.float32)
+    out.eliminate_zeros()
+    return out
+
+
+def top_k_rows(
+    rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n: int, k: int
+) -> npt.NDArray[np.bool_]:
+    """Which stored entries of an n x n matrix `_top_neighbours` would keep: per row the k largest
+    of its n values, the diagonal and every entry not stored counting as 0. So a row keeps its
+    positive values up to k, then zeros (dropped), and negative values only where fewer than k
+    positives and zeros remain; ties go to the lower column."""
+    stored = (values != 0) & (rows != cols)
+    order = np.lexsort((cols, -values, rows))
+    order = order[stored[order]]
+    r, v = rows[order], values[order]
+    first = np.searchsorted(r, r)  # entries are grouped by row now: rank = position - row start
+    rank = np.arange(len(order)) - first
+    positives = np.bincount(r[v > 0], minlength=n)
+    negatives = np.bincount(r[v < 0], minlength=n)
+    zeros = n - positives - negatives  # the diagonal and every unstored column
+    negative_slots = np.maximum(k - positives - zeros, 0)
+    kept = np.where(v > 0, rank < k, rank - positives[r] < negative_slots[r])
+    keep = np.zeros(len(values), dtype=bool)
+    keep[order[kept]] = True
+    return keep
 
 
 @dataclass(frozen=True)

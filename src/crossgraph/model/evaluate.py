@@ -252,10 +252,13 @@ def evaluate_split(
     served: HybridRecommender | None = None,
     ease_baseline: bool = True,
     started: float | None = None,
+    knn: Callable[[ItemKNNParams], ItemKNNRecommender] = ItemKNNRecommender,
 ) -> EvaluationReport:
     """`evaluate_models` on a split already made (the Spark engine's, data.spark_lines):
     `served` is the (unfitted) served model when its ALS is fitted elsewhere (model.spark_als);
-    `ease_baseline=False` leaves the EASE baseline out (a products x products dense matrix)."""
+    `ease_baseline=False` leaves the EASE baseline out (a products x products dense matrix);
+    `knn` makes the item-kNN of the baseline and of a served model built here (model.spark_knn,
+    or another dense threshold)."""
     config = config or EvaluationConfig()
     say = progress or (lambda _: None)
     started = time.perf_counter() if started is None else started
@@ -263,7 +266,7 @@ def evaluate_split(
         f"split at {split.cutoff}: {train_lines} train lines, "
         f"{len(split.test_accounts())} test accounts, {split.test.nnz} test pairs"
     )
-    served = served or HybridRecommender(config.served)
+    served = served or HybridRecommender(config.served, knn=knn(config.served.knn))
     candidates: list[tuple[str, Recommender]] = [(SERVED, served)]
     if config.als is not None:
         candidates.append((REFERENCE, ALSRecommender(config.als)))
@@ -272,7 +275,7 @@ def evaluate_split(
     candidates.append((BASELINE, PopularityRecommender(config.popularity_days)))
     if segments is not None:
         candidates.append((BASELINE, SegmentPopularityRecommender(segments, config.min_segment_size)))
-    candidates.append((BASELINE, ItemKNNRecommender(config.knn)))
+    candidates.append((BASELINE, knn(config.knn)))
     if ease_baseline:
         candidates.append((BASELINE, EASERecommender(config.ease)))
 

@@ -145,11 +145,17 @@ class HybridRecommender(Recommender):
         params: HybridParams | None = None,
         show_progress: bool = False,
         als: ALSRecommender | None = None,
+        knn: ItemKNNRecommender | None = None,
     ) -> None:
-        """`als`: another fitter of the same ALS (e.g. model.spark_als), with params.als."""
+        """`als`: another fitter of the same ALS (e.g. model.spark_als), with params.als; `knn`:
+        another fitter of the same item-kNN (model.spark_knn, or another dense threshold), with
+        params.knn, fitted only if knn_weight > 0."""
         super().__init__()
         self.params = params or HybridParams()
+        if knn is not None and knn.params != self.params.knn:
+            raise InvalidInput(f"the item-kNN given has {knn.params}, the blend {self.params.knn}")
         self.als = als or ALSRecommender(self.params.als, show_progress=show_progress)
+        self.knn_fitter = knn
         self.ease: EASERecommender | None = None
         self.knn: ItemKNNRecommender | None = None
         self.rp3: RP3betaRecommender | None = None
@@ -169,7 +175,9 @@ class HybridRecommender(Recommender):
 
     def _fit(self, interactions: Interactions) -> None:
         self.ease = EASERecommender(self.params.ease) if self.params.ease_weight else None
-        self.knn = ItemKNNRecommender(self.params.knn) if self.params.knn_weight else None
+        self.knn = (
+            (self.knn_fitter or ItemKNNRecommender(self.params.knn)) if self.params.knn_weight else None
+        )
         self.rp3 = RP3betaRecommender(self.params.rp3) if self.params.rp3_weight else None
         self.seq = SequentialRecommender(self.params.seq) if self.params.seq_weight else None
         self.fit_seconds = {}

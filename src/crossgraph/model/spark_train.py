@@ -2,9 +2,10 @@
 --parquet DIR`): the lines never come to the driver.
 
 In Spark (data.spark_lines, one session for the run): read the lines, the time split and its id
-maps, per-pair aggregates, the confidences, and every ALS fit (model.spark_als). Back on the
-driver: the id maps, the pair table (one row per bought pair: the owned matrix the artifact
-stores and the driver-side blend components fit on), the test pairs of at most
+maps, per-pair aggregates, the confidences, every ALS fit (model.spark_als) and item-kNN's top
+neighbours per product (model.spark_knn). Back on the driver: the id maps, the pair table (one
+row per bought pair: the owned matrix the artifact stores and the driver-side blend components,
+EASE and popularity, fit on), products x neighbours similarities, the test pairs of at most
 `SparkConfig.evaluation_sample` test accounts, and the factors. Evaluation, the gate and the
 artifact are then model.train's, so serving, the registry and write-back do not change.
 """
@@ -20,15 +21,18 @@ import numpy as np
 
 from crossgraph.data import spark_lines
 from crossgraph.errors import InvalidInput
+from crossgraph.model.baselines import KNN_DENSE_MAX_PRODUCTS, ItemKNNParams
 from crossgraph.model.evaluate import EvaluationConfig, evaluate_split
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.peers import PeerSearch
 from crossgraph.model.registry import Registry
 from crossgraph.model.spark_als import SparkALSRecommender, SparkConfig, spark_session
+from crossgraph.model.spark_knn import SparkItemKNNRecommender
 from crossgraph.model.train import (
     SPARK_EASE_MAX_PRODUCTS,
     GateConfig,
     TrainResult,
+    components_record,
     cutoff_before,
     final_params,
     judged,
@@ -56,10 +60,12 @@ def train_on_spark(
     installed: Sequence[tuple[str, str]] = (),
     changes_until: int = 0,
     peer_search: PeerSearch = PeerSearch(),
+    knn_dense_max_products: int = KNN_DENSE_MAX_PRODUCTS,
 ) -> TrainResult:
     """read -> split -> evaluate (sampled test accounts) -> gate -> fit on all lines -> artifact,
     as model.train.train does on the driver; stage seconds in `timings`. No tuning here (it
-    searches on validation windows of the lines on one machine)."""
+    searches on validation windows of the lines on one machine). Item-kNN's neighbours are found
+    in Spark above `knn_dense_max_products` products, on the driver (dense) up to it."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
     params = params or HybridParams()
@@ -88,7 +94,16 @@ def train_on_spark(
         def on_spark(chosen: HybridParams, pairs: spark_lines.SparkPairs) -> HybridRecommender:
             fitted, _ = final_params(chosen, pairs.shape[1], spark)
             return HybridRecommender(
-                fitted, als=SparkALSRecommender(fitted.als, spark, session=session, pairs=pairs)
+                fitted,
+                als=SparkALSRecommender(fitted.als, spark, session=session, pairs=pairs),
+                knn=SparkItemKNNRecommender(
+                    fitted.knn, pairs=pairs, dense_max_products=knn_dense_max_products
+                ),
+            )
+
+        def knn(chosen: ItemKNNParams) -> SparkItemKNNRecommender:
+            return SparkItemKNNRecommender(
+                chosen, pairs=split.train_pairs, dense_max_products=knn_dense_max_products
             )
 
         with timed(clock, "evaluate"):
@@ -101,6 +116,7 @@ def train_on_spark(
                 served=served,
                 ease_baseline=split.train.shape[1] <= SPARK_EASE_MAX_PRODUCTS,
                 progress=say,
+                knn=knn,
             )
 
         def refit(chosen: HybridParams) -> HybridRecommender:
@@ -118,6 +134,7 @@ def train_on_spark(
             assert isinstance(model.als, SparkALSRecommender)
             engine.update(
                 reg_param=model.als.reg_param,
+                components=components_record(params, model),
                 input=str(source),
                 evaluation={
                     "test_accounts": len(split.test_accounts()),

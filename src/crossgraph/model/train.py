@@ -23,6 +23,7 @@ from crossgraph.data.split import Split
 from crossgraph.errors import InvalidInput
 from crossgraph.model.artifact import fingerprint, write_artifact
 from crossgraph.model.base import Recommender
+from crossgraph.model.baselines import KNN_DENSE_MAX_PRODUCTS, ItemKNNParams, ItemKNNRecommender
 from crossgraph.model.bootstrap import Interval, paired_bootstrap
 from crossgraph.model.evaluate import (
     BASELINE,
@@ -149,6 +150,30 @@ def final_params(
     return params, engine
 
 
+def components_record(requested: HybridParams, model: HybridRecommender) -> dict[str, dict[str, Any]]:
+    """The manifest's engine.components: per blend component whether the fitted model ran it
+    "full", "capped" (item-kNN: its top neighbours per product, and how the similarity was
+    computed: dense, sparse blocks or spark), "left out" (asked for, not fitted: EASE above
+    SPARK_EASE_MAX_PRODUCTS on Spark) or "off" (weight 0)."""
+    fitted = {name for name, _, _ in model.components()}
+    record: dict[str, dict[str, Any]] = {}
+    for name, share in requested.blend.items():
+        if name not in fitted:
+            if share > 0:  # only EASE is ever left out (final_params)
+                record[name] = {
+                    "status": "left out",
+                    "reason": f"{model.n_items:,} products > {SPARK_EASE_MAX_PRODUCTS:,}",
+                }
+            else:
+                record[name] = {"status": "off"}
+        elif name == "knn" and model.knn is not None:
+            cap = model.knn.params.neighbours
+            record[name] = {"status": "capped", "neighbours": cap, "similarity": model.knn.method}
+        else:
+            record[name] = {"status": "full"}
+    return record
+
+
 def default_cutoff(lines: OrderLines, test_days: int) -> datetime:
     return cutoff_before(lines.ordered_at.max(), test_days)
 
@@ -179,6 +204,7 @@ def train(
     changes_until: int = 0,
     peer_search: PeerSearch = PeerSearch(),
     spark: SparkConfig | None = None,
+    knn_dense_max_products: int = KNN_DENSE_MAX_PRODUCTS,
 ) -> TrainResult:
     """[Tune within `tune_minutes`] -> evaluate (against the tuned baselines) -> gate -> fit on all
     data -> artifact (always kept). Promotion is the
@@ -187,7 +213,8 @@ def train(
     `changes_until` is the graph's change number read before the export (graph.changes).
     Stage seconds are added to `timings` (a new dict if None), also `result.timings`.
     With `spark`, the final fit's ALS runs on Spark MLlib (model.spark_als) and EASE is left
-    out above SPARK_EASE_MAX_PRODUCTS products; evaluation and the gate stay single-machine."""
+    out above SPARK_EASE_MAX_PRODUCTS products; evaluation and the gate stay single-machine.
+    Item-kNN's similarity is dense up to `knn_dense_max_products` products, sparse blocks above."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
     if len(lines) == 0:
@@ -197,6 +224,10 @@ def train(
     cut = cutoff or default_cutoff(lines, test_days)
     segments = {str(a["id"]): a.get(segment_key) for a in accounts}
     tuning: dict[str, Any] | None = None
+
+    def knn(chosen: ItemKNNParams) -> ItemKNNRecommender:
+        return ItemKNNRecommender(chosen, dense_max_products=knn_dense_max_products)
+
     config = EvaluationConfig(served=params, als=params.als)
     if tune_minutes:
         # Start from the last good parameters: the promoted version's, else the caller's.
@@ -224,11 +255,11 @@ def train(
         split = evaluation_split(lines, cut)
     with timed(clock, "evaluate"):
         report = evaluate_split(
-            split, train_lines=len(split.train_lines), segments=segments, config=config, progress=say
+            split, train_lines=len(split.train_lines), segments=segments, config=config, progress=say, knn=knn
         )
 
     def refit(chosen: HybridParams) -> HybridRecommender:
-        return HybridRecommender(chosen).fit(split.train)
+        return HybridRecommender(chosen, knn=knn(chosen.knn)).fit(split.train)
 
     result = judged(report, cut, clock, registry, gate, split, refit)
     say("fitting the model on all purchases")
@@ -236,13 +267,14 @@ def train(
         interactions = build_interactions(lines)
         fitted, engine = final_params(params, interactions.shape[1], spark)
         if spark is None:
-            model = HybridRecommender(fitted).fit(interactions)
+            model = HybridRecommender(fitted, knn=knn(fitted.knn)).fit(interactions)
         else:
             from crossgraph.model.spark_als import SparkALSRecommender
 
             spark_als = SparkALSRecommender(fitted.als, spark)
-            model = HybridRecommender(fitted, als=spark_als).fit(interactions)
+            model = HybridRecommender(fitted, als=spark_als, knn=knn(fitted.knn)).fit(interactions)
             engine["reg_param"] = spark_als.reg_param
+        engine["components"] = components_record(params, model)
     write(
         result,
         registry,
