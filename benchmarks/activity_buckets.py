@@ -39,16 +39,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from blend_analysis import components as blend_components
 from blend_analysis import served_run
 
 from crossgraph.data.split import time_split, validation_folds
-from crossgraph.model.als import ALSRecommender
 from crossgraph.model.base import Recommender, top_k
-from crossgraph.model.baselines import EASERecommender, ItemKNNRecommender
 from crossgraph.model.bootstrap import paired_bootstrap
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.metrics import per_account_ndcg
-from crossgraph.model.rp3beta import RP3betaRecommender
 from crossgraph.model.tuning import DEFAULT_COMPONENTS, SearchSpace, zscores
 
 Matrix = npt.NDArray[np.float32]
@@ -56,12 +54,8 @@ BUCKETS = ("light", "heavy")
 
 
 def components(params: HybridParams) -> dict[str, Recommender]:
-    return {
-        "als": ALSRecommender(params.als),
-        "ease": EASERecommender(params.ease),
-        "knn": ItemKNNRecommender(params.knn),
-        "rp3": RP3betaRecommender(params.rp3),
-    }
+    """blend_analysis's components, without bought next (not in the default blend)."""
+    return {c: m for c, m in blend_components(params).items() if c in DEFAULT_COMPONENTS}
 
 
 class Split:

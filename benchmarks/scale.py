@@ -342,10 +342,7 @@ def knn(args: argparse.Namespace) -> None:
             f"{run['differ_from_blocks']:,} (max {run['max_difference']:.2g})",
         )
     Console().print(table)
-    if args.json:
-        args.json.write_text(
-            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=2)
-        )
+    save_runs(args, runs)
 
 
 def sampled_peers(args: argparse.Namespace) -> None:
@@ -420,6 +417,11 @@ def collect(args: argparse.Namespace) -> None:
             f"{run['bytes_per_pair']:,}",
         )
     Console().print(table)
+    save_runs(args, runs)
+
+
+def save_runs(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
+    """--json: the command's arguments (as text) and its runs, for --knn, --collect and --engines."""
     if args.json:
         args.json.write_text(
             json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=2)
@@ -450,10 +452,7 @@ def engines(args: argparse.Namespace) -> None:
     table.add_row("NDCG@10 (served)", *(f"{run['ndcg@10']:.4f}" for run in runs))
     table.add_row("test accounts ranked", *(f"{run['test_accounts']:,}" for run in runs))
     Console().print(table)
-    if args.json:
-        args.json.write_text(
-            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=2)
-        )
+    save_runs(args, runs)
 
 
 def main() -> None:
