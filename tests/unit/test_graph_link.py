@@ -13,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from crossgraph.api.state import GRAPH_WORKERS, GraphLink
+from crossgraph.graph.driver import Graph
 from crossgraph.server.local import free_port
 from crossgraph.settings import Settings
 
@@ -62,6 +63,35 @@ def test_the_probe_says_up_only_after_a_real_query_answered(link: GraphLink) -> 
     assert link.probe() and link.up
     assert not link.probe()  # while up the probe reads the database, and nothing answers
     assert not link.up
+
+
+def test_one_late_probe_leaves_the_graph_up_and_the_second_in_a_row_takes_it_down(
+    link: GraphLink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server just started on a busy machine may miss one probe's deadline; taking the graph
+    down for it had every page say "not available right now" until the warm-up answered."""
+    slow, release = threading.Event(), threading.Event()
+
+    def ping(graph: Graph, name: str, **_: object) -> list[dict[str, object]]:
+        if slow.is_set():
+            release.wait()
+        return [{"ok": 1}]
+
+    monkeypatch.setattr(Graph, "read", ping)
+    try:
+        assert link.probe()
+        slow.set()
+        assert link.probe() and link.up  # one late answer: still up
+        slow.clear()
+        release.set()
+        release.clear()
+        assert link.probe() and link.up  # answered in time: the count starts again
+        slow.set()
+        assert link.probe() and link.up  # late once more after an answer: still up
+        assert not link.probe() and not link.up  # the second late probe in a row: down
+        assert "did not answer the probe" in str(link.last_error)
+    finally:
+        release.set()
 
 
 def test_a_repeated_call_still_waiting_on_the_server_is_skipped_and_never_takes_every_worker(

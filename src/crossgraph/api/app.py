@@ -283,9 +283,10 @@ def _follow_experiment(state: AppState) -> None:
 
 def _refresh_suppressions(state: AppState) -> None:
     since = datetime.now(UTC) - timedelta(days=state.settings.feedback_suppress_days)
+    started = state.suppressions.started()
     table = state.graph.run(lambda g: suppressions(g, since), alone="suppressions")
     if table is not None:  # graph down: keep the last known table
-        state.suppressions.replace(table)
+        state.suppressions.replace(table, started)
 
 
 async def _watch(state: AppState, stop: asyncio.Event) -> None:

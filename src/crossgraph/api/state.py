@@ -10,7 +10,9 @@ background probe's real queries answer again.
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ T = TypeVar("T")
 # waits for a connection another call holds while stuck on a lost server.
 GRAPH_WORKERS = POOL_SIZE // 2
 WARM_UP_DEADLINES = 10  # the probe's warm-up of a (re)started server may take 10 x api_graph_timeout
+LATE_PROBES_DOWN = 2  # late probes in a row that take an up graph down (refused or reset: the first)
 
 
 @dataclass(frozen=True)
@@ -128,21 +131,42 @@ class ModelHolder:
 class Suppressions:
     """Account -> skus not to suggest (dismissed within the suppression period, or won),
     refreshed from the graph by the watcher and updated at once by this process's own
-    feedback calls."""
+    feedback calls.
+
+    A refresh reads the graph for a while; a dismissal stored meanwhile may be missing from
+    what it read. So the table it brings keeps this process's own additions made since the
+    read started (`started()`), and forgets only those the read must already hold."""
 
     def __init__(self) -> None:
         self._by_account: dict[str, frozenset[str]] = {}
+        self._added: list[tuple[float, str, str]] = []  # (when, account, sku) of add()
+        self._lock = threading.Lock()
 
     def of(self, account_id: str) -> frozenset[str]:
         return self._by_account.get(account_id, frozenset())
 
-    def replace(self, by_account: dict[str, frozenset[str]]) -> None:
-        self._by_account = by_account  # one assignment: readers see the old or the new table
+    @staticmethod
+    def started() -> float:
+        """The moment a refresh's read starts: pass it to replace()."""
+        return time.monotonic()
+
+    def replace(self, by_account: dict[str, frozenset[str]], read_started: float | None = None) -> None:
+        """The graph's table, read from `read_started` on, with this process's additions since."""
+        with self._lock:
+            since = math.inf if read_started is None else read_started
+            self._added = [added for added in self._added if added[0] >= since]
+            table = dict(by_account)
+            for _, account_id, sku in self._added:
+                table[account_id] = table.get(account_id, frozenset()) | {sku}
+            self._by_account = table  # one assignment: readers see the old or the new table
 
     def add(self, account_id: str, sku: str) -> None:
-        table = dict(self._by_account)
-        table[account_id] = self.of(account_id) | {sku}
-        self._by_account = table
+        """After the write is stored in the graph."""
+        with self._lock:
+            self._added.append((time.monotonic(), account_id, sku))
+            table = dict(self._by_account)
+            table[account_id] = self.of(account_id) | {sku}
+            self._by_account = table
 
 
 class _Late(GraphUnavailable):
@@ -161,7 +185,8 @@ class GraphLink:
     threads and is given `api_graph_timeout` seconds in total (connecting, waiting for a pooled
     connection, the queries; the driver does not retry); past that the caller goes on without
     the graph.
-    A lost server (refused, reset, every worker stuck, the probe late) takes the graph down.
+    A lost server (refused, reset, every worker stuck, the probe late twice in a row) takes the
+    graph down.
     There are fewer workers than pooled connections, so calls still stuck on a lost server can
     never take the pool from the rest; and when the graph goes down the driver is replaced,
     its sockets shut, which ends the stuck calls. The graph is up again only once the probe's
@@ -177,6 +202,7 @@ class GraphLink:
         self._workers = ThreadPoolExecutor(GRAPH_WORKERS, thread_name_prefix="crossgraph-graph")
         self._free = threading.BoundedSemaphore(GRAPH_WORKERS)
         self._running: set[str] = set()  # the `alone` calls still on a worker
+        self._late_probes = 0  # probes in a row that an up server answered past the deadline
         # The probe's own thread: it judges the server even while requests keep every worker busy.
         self._prober = ThreadPoolExecutor(1, thread_name_prefix="crossgraph-probe")
         # What the probe runs before calling a (re)started server up: the app sets the routes'
@@ -194,7 +220,12 @@ class GraphLink:
     def probe(self) -> bool:
         """Up when a real query answers within the deadline; called at start and by the watcher.
         While down, the probe is the warm-up, given WARM_UP_DEADLINES deadlines: a server just
-        started plans every query afresh, which took longer than one deadline per route."""
+        started plans every query afresh, which took longer than one deadline per route.
+
+        While up, one late answer is not yet a lost server: a server just started (or a busy
+        machine) may miss one deadline, and taking the graph down for it had every page say
+        "not available right now" until the warm-up answered. LATE_PROBES_DOWN late probes in a
+        row take it down; a refused or reset connection does at once."""
         try:
             if self.up:
                 self._within_deadline(lambda g: g.read("ping"), probe=True)
@@ -202,12 +233,18 @@ class GraphLink:
                 self._within_deadline(
                     self.warm, WARM_UP_DEADLINES * self.settings.api_graph_timeout, probe=True
                 )
-        except Exception as exc:  # any failure (no password file yet, refused, timeout) = down
+        except _Late as exc:
+            self._late_probes += 1
+            if not self.up or self._late_probes >= LATE_PROBES_DOWN:
+                self._mark_down(exc)
+            else:
+                log.info("Neo4j answered the probe late (%d in a row): %s", self._late_probes, exc)
+        except Exception as exc:  # any other failure (no password file yet, refused, reset) = down
             self._mark_down(exc)
         else:
             if not self.up:
                 log.info("Neo4j answers queries")
-            self.up, self.last_error = True, None
+            self.up, self.last_error, self._late_probes = True, None, 0
         return self.up
 
     def run(
@@ -285,7 +322,7 @@ class GraphLink:
     def _mark_down(self, exc: BaseException) -> None:
         with self._lock:
             was_up, graph, previous = self.up, self._graph, self.last_error
-            self.up, self.last_error = False, str(exc)
+            self.up, self.last_error, self._late_probes = False, str(exc), 0
         if was_up:
             log.warning("Neo4j is unreachable, answering from the model only: %s", exc)
         elif str(exc) != previous:
