@@ -9,7 +9,10 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
+from typer.testing import CliRunner
 
+from crossgraph.cli import app
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.matrix import build_interactions
 from crossgraph.data.purchase_file import read_purchase_file
@@ -21,6 +24,7 @@ from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.registry import Registry
 from crossgraph.model.train import train
 from crossgraph.recommend.engine import Engine
+from crossgraph.settings import get_settings
 
 SMALL = HybridParams(als=ALSParams(factors=8, iterations=4), ease_weight=1.0, knn_weight=0.5)
 
@@ -60,7 +64,7 @@ def test_item_knn_in_sparse_blocks_serves_the_dense_lists_and_the_manifest_says_
 
 
 def test_above_the_dense_threshold_train_leaves_ease_out_and_the_manifest_and_the_drivers_say_so(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generate_demo(tmp_path / "demo", accounts=200, seed=3, as_of=date(2026, 6, 30))
     lines = read_purchase_file(tmp_path / "demo" / "purchases.csv").lines
@@ -102,3 +106,10 @@ def test_above_the_dense_threshold_train_leaves_ease_out_and_the_manifest_and_th
         for item in listed[:5].tolist():
             _, scored_by = engine.explained(account, item)
             assert "EASE" not in scored_by
+    # and `crossgraph models show` says it
+    monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["models", "show", result.version], env={"COLUMNS": "400"})
+    get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    assert f"left out of the blend: ease ({reason})" in " ".join(shown.output.split())

@@ -463,6 +463,13 @@ def show(
             f"engine: Spark {engine.get('spark')} on {engine.get('master')}, regParam "
             f"{engine.get('reg_param', 0):.4g}; EASE {engine.get('ease')}"
         )
+    left_out = [
+        f"{name} ({record.get('reason')})"
+        for name, record in (engine.get("components") or {}).items()
+        if record.get("status") == "left out"
+    ]
+    if left_out:
+        lines.append("left out of the blend: " + ", ".join(left_out))
     if peers:
         recall = next((v for k, v in peers.items() if k.startswith("recall@")), None)
         lines.append(
