@@ -41,9 +41,12 @@ products x products components run), each run in a process of its own: once with
 CROSSGRAPH_DENSE_MAX_PRODUCTS above the products (EASE fitted: the way before; now the memory
 check refuses a Gram matrix beyond CROSSGRAPH_DENSE_MEMORY_SHARE of free memory, and the run
 says so instead of being killed), once with the default (EASE left out, RP3beta in sparse
-blocks). Seconds per stage, peak RSS, NDCG@10 and the manifest's engine.components:
+blocks) or with `--dense-max-products N` (below the products: what leaving EASE out costs where
+it still fits). Seconds per stage, peak RSS, NDCG@10 and the manifest's engine.components:
 
     nice .venv/bin/python benchmarks/scale.py --dense --accounts 20000 --products 30000 --data data/scale
+    nice .venv/bin/python benchmarks/scale.py --dense --accounts 20000 --products 15000 \
+        --dense-max-products 10000 --data data/scale
 
 Peers:
 
@@ -480,11 +483,15 @@ def engines(args: argparse.Namespace) -> None:
 
 def dense_runs(args: argparse.Namespace) -> None:
     """The local engine with EASE attempted (threshold above the products) and with the default
-    threshold, each in a child process; a run the memory check refuses reports its message."""
+    threshold (or --dense-max-products), each in a child process; a run the memory check refuses
+    reports its message."""
     demo_lake(args.data, args.accounts, args.products)  # generated here, once for both
     sizes = [f"--{k}={v}" for k, v in (("factors", args.factors), ("iterations", args.iterations)) if v]
     runs = []
-    for label, threshold in (("EASE attempted", 10 * args.products), ("default threshold", None)):
+    second = (
+        "default threshold" if args.dense_max_products is None else f"threshold {args.dense_max_products:,}"
+    )
+    for label, threshold in (("EASE attempted", 10 * args.products), (second, args.dense_max_products)):
         options = ["--engine-run", "local", "--rp3-weight", "0.5", "--dense-memory-share", "0.5", *sizes]
         if threshold is not None:
             options += ["--dense-max-products", str(threshold)]
@@ -554,7 +561,9 @@ def main() -> None:
     parser.add_argument("--knn-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--skip-dense", action="store_true", help="--knn: leave out the dense way")
     parser.add_argument("--dense", action="store_true", help="EASE and RP3beta at scale (see above)")
-    parser.add_argument("--dense-max-products", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--dense-max-products", type=int, help="--dense: the second run's threshold (default: the setting's)"
+    )
     parser.add_argument("--rp3-weight", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--dense-memory-share", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path)
