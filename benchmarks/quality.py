@@ -34,6 +34,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.train import default_cutoff
 from crossgraph.model.tuning import FINALISTS, tune, tuned_config
 from crossgraph.params import DEFAULT_PARAMS, read_params
+from crossgraph.settings import get_settings
 
 
 def rows(report: EvaluationReport) -> list[dict[str, Any]]:
@@ -137,7 +139,8 @@ def main() -> None:
     source = f"{args.params}" if "model" in config else "built-in defaults"
     tuning_minutes = 0.0
     tuning: dict[str, Any] | None = None
-    evaluation = EvaluationConfig(served=served, als=served.als)
+    dense = get_settings().dense  # EASE left out above CROSSGRAPH_DENSE_MAX_PRODUCTS (model.dense)
+    evaluation = EvaluationConfig(served=served, als=served.als, dense=dense)
     if args.tune_minutes:
         began = time.perf_counter()
         # Validation windows as long as the test window, as `crossgraph train` tunes.
@@ -151,8 +154,9 @@ def main() -> None:
             start=served,
             progress=say,
             finalists=args.finalists,
+            dense=dense,
         )
-        evaluation = tuned_config(searched)
+        evaluation = replace(tuned_config(searched), dense=dense)
         tuning = searched.to_dict()
         tuning_minutes = (time.perf_counter() - began) / 60
         source = f"tuned here (at most {args.tune_minutes:g} minutes) from {source}"
@@ -167,6 +171,8 @@ def main() -> None:
         f"the cutoff {cutoff}; {report.test_accounts:,} test accounts, {report.test_pairs:,} new pairs\n"
     )
     print(markdown(table))
+    if report.left_out:
+        print("\nleft out: " + ", ".join(f"{name} ({reason})" for name, reason in report.left_out.items()))
     verdict = "distinguishable" if versus.distinguishable else "not distinguishable"
     print(
         f"\nserved vs best baseline {best.name}: {report.lift_text()} NDCG@10, difference "

@@ -35,6 +35,19 @@ RSS for spark), and how many stored similarities differ from `blocks` (ties at t
     .venv/bin/python benchmarks/scale.py --knn --accounts 20000 --products 20000 --data data/scale
     .venv/bin/python benchmarks/scale.py --knn --accounts 20000 --products 2000 --data data/scale
 
+Dense components (`--dense`): the local engine's training (as --engines' local run) on the
+demo lake with training/params.json's blend plus RP3beta (weight 0.5, so that both dense
+products x products components run), each run in a process of its own: once with
+CROSSGRAPH_DENSE_MAX_PRODUCTS above the products (EASE fitted: the way before; now the memory
+check refuses a Gram matrix beyond CROSSGRAPH_DENSE_MEMORY_SHARE of free memory, and the run
+says so instead of being killed), once with the default (EASE left out, RP3beta in sparse
+blocks) or with `--dense-max-products N` (below the products: what leaving EASE out costs where
+it still fits). Seconds per stage, peak RSS, NDCG@10 and the manifest's engine.components:
+
+    nice .venv/bin/python benchmarks/scale.py --dense --accounts 20000 --products 30000 --data data/scale
+    nice .venv/bin/python benchmarks/scale.py --dense --accounts 20000 --products 15000 \
+        --dense-max-products 10000 --data data/scale
+
 Peers:
 
     .venv/bin/python benchmarks/scale.py                        # 100k accounts x 64 factors
@@ -150,13 +163,22 @@ def jvm_peak_mb() -> float:
 
 
 def run_engine(
-    engine: str, demo: Path, lake: Path, factors: int | None, iterations: int | None
+    engine: str,
+    demo: Path,
+    lake: Path,
+    factors: int | None,
+    iterations: int | None,
+    dense_max_products: int | None = None,
+    rp3_weight: float | None = None,
+    dense_memory_share: float | None = None,
 ) -> dict[str, Any]:
-    """One engine's training on the lake, in this process: seconds per stage, peaks, NDCG@10."""
+    """One engine's training on the lake, in this process: seconds per stage, peaks, NDCG@10.
+    `dense_max_products` replaces CROSSGRAPH_DENSE_MAX_PRODUCTS' default, `rp3_weight` the blend's."""
     from dataclasses import replace
 
     from crossgraph.data.parquet import read_order_lines
     from crossgraph.data.tables import ACCOUNTS, PRODUCTS, read_table
+    from crossgraph.model.dense import DenseLimit
     from crossgraph.model.hybrid import HybridParams
     from crossgraph.model.registry import Registry
     from crossgraph.model.train import timed, train
@@ -166,7 +188,11 @@ def run_engine(
     als = replace(
         params.als, factors=factors or params.als.factors, iterations=iterations or params.als.iterations
     )
-    params = replace(params, als=als)
+    params = replace(params, als=als, rp3_weight=params.rp3_weight if rp3_weight is None else rp3_weight)
+    dense = DenseLimit(
+        max_products=DenseLimit.max_products if dense_max_products is None else dense_max_products,
+        memory_share=DenseLimit.memory_share if dense_memory_share is None else dense_memory_share,
+    )
     accounts = read_table(ACCOUNTS, demo / "accounts.csv").rows
     products = read_table(PRODUCTS, demo / "products.csv").rows
     timings: dict[str, float] = {}
@@ -175,14 +201,14 @@ def run_engine(
         if engine == "local":
             with timed(timings, "read"):
                 lines = read_order_lines(lake)
-            result = train(lines, accounts, products, registry, params=params, timings=timings)
+            result = train(lines, accounts, products, registry, params=params, timings=timings, dense=dense)
         else:
             from crossgraph.model.spark_als import SparkConfig
             from crossgraph.model.spark_train import train_on_spark
 
             spark = SparkConfig(master="local[2]", driver_memory="2g", partitions=4)
             result = train_on_spark(
-                lake, accounts, products, registry, spark=spark, params=params, timings=timings
+                lake, accounts, products, registry, spark=spark, params=params, timings=timings, dense=dense
             )
     peers = result.manifest["peers"]
     timings["peers"] = float(peers.get("build_seconds", 0.0)) + float(peers.get("search_seconds", 0.0))
@@ -455,6 +481,54 @@ def engines(args: argparse.Namespace) -> None:
     save_runs(args, runs)
 
 
+def dense_runs(args: argparse.Namespace) -> None:
+    """The local engine with EASE attempted (threshold above the products) and with the default
+    threshold (or --dense-max-products), each in a child process; a run the memory check refuses
+    reports its message."""
+    demo_lake(args.data, args.accounts, args.products)  # generated here, once for both
+    sizes = [f"--{k}={v}" for k, v in (("factors", args.factors), ("iterations", args.iterations)) if v]
+    runs = []
+    second = (
+        "default threshold" if args.dense_max_products is None else f"threshold {args.dense_max_products:,}"
+    )
+    for label, threshold in (("EASE attempted", 10 * args.products), (second, args.dense_max_products)):
+        options = ["--engine-run", "local", "--rp3-weight", "0.5", "--dense-memory-share", "0.5", *sizes]
+        if threshold is not None:
+            options += ["--dense-max-products", str(threshold)]
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        try:
+            run = child_run(args, *options)
+        except subprocess.CalledProcessError as failed:  # killed (OOM) or crashed: no JSON written
+            run = {"failed": f"exit code {failed.returncode}"}
+        run.update(
+            label=label,
+            wall_seconds=round(time.perf_counter() - started, 1),
+            load=f"{load:.1f} -> {os.getloadavg()[0]:.1f}",
+        )
+        runs.append(run)
+    table = Table(title=f"dense components, local engine, {args.accounts:,} x {args.products:,} demo data")
+    table.add_column("stage")
+    for run in runs:
+        table.add_column(run["label"], justify="right")
+    for stage in STAGES:
+        table.add_row(stage, *(f"{run['seconds'][stage]:.1f}" if "seconds" in run else "" for run in runs))
+    table.add_section()
+    table.add_row("wall s (child process)", *(f"{run['wall_seconds']:.1f}" for run in runs))
+    table.add_row("peak RSS MB", *(f"{run['peak_rss_mb']:,}" if "peak_rss_mb" in run else "" for run in runs))
+    table.add_row("NDCG@10 (served)", *(f"{run['ndcg@10']:.4f}" if "ndcg@10" in run else "" for run in runs))
+    table.add_row("load average", *(run["load"] for run in runs))
+    table.add_row("outcome", *("refused" if "failed" in run else "trained" for run in runs))
+    Console().print(table)
+    for run in runs:
+        if "failed" in run:
+            Console().print(f"{run['label']}: {run['failed']}", highlight=False)
+        record = run.get("engine_record", {}).get("components")
+        if record:
+            Console().print(f"{run['label']}: engine.components = {json.dumps(record)}", highlight=False)
+    save_runs(args, runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -486,6 +560,12 @@ def main() -> None:
     parser.add_argument("--knn-run", choices=("dense", "blocks", "spark"), help=argparse.SUPPRESS)
     parser.add_argument("--knn-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--skip-dense", action="store_true", help="--knn: leave out the dense way")
+    parser.add_argument("--dense", action="store_true", help="EASE and RP3beta at scale (see above)")
+    parser.add_argument(
+        "--dense-max-products", type=int, help="--dense: the second run's threshold (default: the setting's)"
+    )
+    parser.add_argument("--rp3-weight", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--dense-memory-share", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.knn_run:
@@ -497,11 +577,28 @@ def main() -> None:
         return
     if args.engine_run:
         demo, lake = demo_lake(args.data, args.accounts, args.products)
-        run = run_engine(args.engine_run, demo, lake, args.factors, args.iterations)
+        from crossgraph.errors import InvalidInput
+
+        try:
+            run = run_engine(
+                args.engine_run,
+                demo,
+                lake,
+                args.factors,
+                args.iterations,
+                args.dense_max_products,
+                args.rp3_weight,
+                args.dense_memory_share,
+            )
+        except InvalidInput as refused:  # the memory check's refusal, named in the table
+            run = {"failed": str(refused), "peak_rss_mb": round(own_peak_mb())}
         args.json.write_text(json.dumps(run, indent=2))
         return
     if args.engines:
         engines(args)
+        return
+    if args.dense:
+        dense_runs(args)
         return
     if args.collect_run:
         _, lake = demo_lake(args.data, args.accounts, args.products)

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from crossgraph.keys import ApiKey
 
 if TYPE_CHECKING:
+    from crossgraph.model.dense import DenseLimit
     from crossgraph.model.peers import PeerSearch
 
 # db.tx_log.rotation.retention_policy values Neo4j 5 accepts
@@ -95,6 +96,22 @@ class Settings(BaseSettings):
         ge=0,
         description="Up to this many products the local engine's item-kNN multiplies a dense products x "
         "products matrix (8 bytes x products^2); above, sparse row blocks keep each product's top neighbours",
+    )
+
+    # Dense products x products components (model.dense; docs/scale.md): EASE is left out of the
+    # blend, the baselines and the tuner above the threshold, RP3beta computed in sparse blocks.
+    dense_max_products: int = Field(
+        default=20_000,
+        ge=0,
+        description="Above this many products EASE (a dense products x products inverse, 2.5 x 8 bytes x "
+        "products^2: 20k = 8 GB) is left out and RP3beta keeps its top neighbours from sparse row blocks",
+    )
+    dense_memory_share: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="A dense products x products matrix that would take more than this share of the "
+        "available memory is refused before it is allocated, naming the setting",
     )
 
     # The API (crossgraph serve).
@@ -283,6 +300,13 @@ class Settings(BaseSettings):
     def _memory_size(cls, value: str) -> str:
         parse_memory(value)
         return value
+
+    @property
+    def dense(self) -> DenseLimit:
+        """The dense products x products limits of the model (model.dense)."""
+        from crossgraph.model.dense import DenseLimit
+
+        return DenseLimit(self.dense_max_products, self.dense_memory_share)
 
     @property
     def peer_search(self) -> PeerSearch:

@@ -272,6 +272,22 @@ def test_tune_minutes_bounds_the_search_and_the_report_compares_with_the_tuned_b
     assert tuning["guard"]["best_baseline"] in {"popularity", "ease", "knn"}
 
 
+def test_above_the_dense_threshold_evaluate_prints_which_ease_rows_it_left_out(
+    registry: Registry, purchases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_versions(registry)
+    monkeypatch.setenv("CROSSGRAPH_DENSE_MAX_PRODUCTS", "10")  # the history has 20 products
+    get_settings.cache_clear()
+    out = tmp_path / "eval.json"
+    code, output = run("--purchases", str(purchases), "--cutoff", CUTOFF, "--json", str(out))
+    assert code == 0, output
+    reason = "20 products > 10 (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    assert f"left out: ease_partner ({reason}), ease ({reason}), served: ease ({reason})" in output
+    report = json.loads(out.read_text())
+    assert "ease" not in {m["name"] for m in report["models"]}
+    assert report["left_out"]["served: ease"] == reason
+
+
 def test_the_deprecated_trial_count_tunes_for_three_minutes_and_says_so() -> None:
     from crossgraph.cli.train_cmds import tuning_minutes
 

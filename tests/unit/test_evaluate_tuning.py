@@ -18,6 +18,7 @@ from crossgraph.errors import InvalidInput
 from crossgraph.model import tuning
 from crossgraph.model.als import ALSParams
 from crossgraph.model.baselines import EASEParams, ItemKNNRecommender
+from crossgraph.model.dense import DenseLimit
 from crossgraph.model.evaluate import (
     EvaluationConfig,
     evaluate_models,
@@ -174,6 +175,25 @@ def test_baselines_get_the_same_search_and_the_evaluation_compares_with_the_tune
     assert (config.ease, config.knn) == (result.baselines.ease, result.baselines.knn)
     assert config.popularity_days == result.baselines.popularity_days
     assert config.served == result.best
+
+
+def test_above_the_dense_threshold_the_tuner_leaves_ease_out_and_the_evaluation_says_so() -> None:
+    """20 products > 10: no EASE candidate is fitted, EASE is neither in the blend nor the best
+    baseline, RP3beta is still searched (sparse blocks), and the evaluation of the result runs
+    every other baseline and names the EASE rows it left out."""
+    dense = DenseLimit(max_products=10)
+    result = run_tune(0, dense=dense)
+    reason = "20 products > 10 (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    assert result.left_out == {"ease": reason} and result.to_dict()["left_out"] == {"ease": reason}
+    stages = {t.stage for t in result.trials}
+    assert "ease" not in stages and {"popularity", "knn", "rp3", "als", "blend"} <= stages
+    assert result.best.ease_weight == 0.0 and result.guard["best_baseline"] in {"popularity", "knn"}
+    config = replace(tuned_config(result), dense=dense)
+    report = evaluate_models(LINES, CUTOFF, segments=SEGMENTS, config=config)
+    assert "ease" not in {r.name for r in report.results}
+    assert report.left_out == {"ease": reason}
+    assert report.best_baseline().name in {"popularity", "segment_popularity", "item_knn_bm25"}
+    assert "left out: ease (20 products > 10" in str(render_table(report).caption)
 
 
 def test_the_tuner_scores_no_recency_decay_for_any_component_unless_asked() -> None:

@@ -14,6 +14,7 @@ from crossgraph.data.parquet import read_order_lines, write_order_lines
 from crossgraph.data.split import time_split
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.artifact import Artifact
+from crossgraph.model.dense import DenseLimit
 from crossgraph.model.evaluate import evaluate_recommender
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.peers import PeerIndex
@@ -65,6 +66,24 @@ def test_train_on_spark_writes_the_same_artifact_serving_reads(tmp_path: Path) -
     suggestions = served.recommend(0, limit=3)
     owned = {artifact.products.id(int(i)) for i in artifact.owned[0].indices}
     assert suggestions and not {s["sku"] for s in suggestions} & owned
+
+
+def test_the_spark_engine_leaves_ease_out_above_the_shared_dense_threshold(tmp_path: Path) -> None:
+    """The threshold the local engine uses (CROSSGRAPH_DENSE_MAX_PRODUCTS; 18 products > 10 here)."""
+    interactions = build_interactions(LINES)
+    accounts = [{"id": a, "name": a} for a in interactions.accounts.ids]
+    products = [{"sku": s, "name": s} for s in interactions.products.ids]
+    params = HybridParams(als=ALS, ease_weight=1.0, knn_weight=0.5)
+    registry = Registry(tmp_path / "models")
+    result = train(
+        LINES, accounts, products, registry, params=params, cutoff=CUTOFF, spark=SPARK, dense=DenseLimit(10)
+    )
+    reason = "18 products > 10 (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    engine_record = result.manifest["engine"]
+    assert engine_record["name"] == "spark" and engine_record["ease"] == f"left out: {reason}"
+    assert engine_record["components"]["ease"] == {"status": "left out", "reason": reason}
+    assert result.manifest["components"] == ["als", "knn"]
+    assert result.report.left_out["ease"] == reason
 
 
 def test_order_lines_survive_a_parquet_round_trip(tmp_path: Path) -> None:

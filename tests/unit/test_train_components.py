@@ -1,21 +1,30 @@
-"""What the manifest says about each blend component, and that item-kNN in sparse blocks (above
-CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS) serves the lists the dense path serves (model.train)."""
+"""What the manifest says about each blend component, that item-kNN in sparse blocks (above
+CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS) serves the lists the dense path serves, and that above
+CROSSGRAPH_DENSE_MAX_PRODUCTS training leaves EASE out and says so (model.train)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
+from typer.testing import CliRunner
 
+from crossgraph.cli import app
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.matrix import build_interactions
 from crossgraph.data.purchase_file import read_purchase_file
 from crossgraph.model.als import ALSParams
+from crossgraph.model.artifact import Artifact
 from crossgraph.model.baselines import ItemKNNRecommender
+from crossgraph.model.dense import DenseLimit
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.registry import Registry
 from crossgraph.model.train import train
+from crossgraph.recommend.engine import Engine
+from crossgraph.settings import get_settings
 
 SMALL = HybridParams(als=ALSParams(factors=8, iterations=4), ease_weight=1.0, knn_weight=0.5)
 
@@ -52,3 +61,55 @@ def test_item_knn_in_sparse_blocks_serves_the_dense_lists_and_the_manifest_says_
         got = np.load(registry.get(blocks.version).path / name)
         expected = np.load(registry.get(dense.version).path / name)
         np.testing.assert_array_equal(got[untouched], expected[untouched])
+
+
+def test_above_the_dense_threshold_train_leaves_ease_out_and_the_manifest_and_the_drivers_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate_demo(tmp_path / "demo", accounts=200, seed=3, as_of=date(2026, 6, 30))
+    lines = read_purchase_file(tmp_path / "demo" / "purchases.csv").lines
+    accounts = [{"id": a, "name": a} for a in sorted(set(lines.account_id))]
+    products = [{"sku": s, "name": s} for s in sorted(set(lines.sku))]
+    registry = Registry(tmp_path / "models")
+    params = replace(SMALL, rp3_weight=0.5)
+    n_products = len(products)
+    assert n_products > 50
+    result = train(
+        lines, accounts, products, registry, params=params, test_days=180, dense=DenseLimit(max_products=50)
+    )
+
+    manifest = result.manifest
+    reason = f"{n_products:,} products > 50 (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    assert manifest["engine"]["ease"] == f"left out: {reason}"
+    assert manifest["engine"]["components"] == {
+        "als": {"status": "full"},
+        "ease": {"status": "left out", "reason": reason},
+        "knn": {"status": "capped", "neighbours": params.knn.neighbours, "similarity": "dense"},
+        "rp3": {"status": "capped", "neighbours": params.rp3.neighbours, "similarity": "sparse blocks"},
+        "seq": {"status": "off"},
+    }
+    # what scored is what the manifest serves; the requested EASE weight is not among it
+    assert manifest["components"] == ["als", "knn", "rp3"] and "EASE" not in manifest["model"]
+    # the evaluation ran without the EASE baseline and says so; the gate compared with the rest
+    metrics = manifest["metrics"]
+    names = {m["name"] for m in metrics["models"]}
+    assert "ease" not in names and {"popularity", "item_knn_bm25"} <= names
+    before = f"{metrics['split']['products']:,} products > 50 (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    # the EASE baseline, the served blend's EASE and its EASE alone (a reference line)
+    assert metrics["left_out"] == {"ease_partner": before, "ease": before, "served: ease": before}
+    assert manifest["gate"]["best_baseline"] in names - {"hybrid", "als"}
+    # the served lists cover every account and no reason names a component that did not score
+    engine = Engine(Artifact.load(registry.get(result.version).path))
+    for account in range(0, len(accounts), 7):
+        listed = engine.recommended[account]
+        assert (listed >= 0).all()
+        for item in listed[:5].tolist():
+            _, scored_by = engine.explained(account, item)
+            assert "EASE" not in scored_by
+    # and `crossgraph models show` says it
+    monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["models", "show", result.version], env={"COLUMNS": "400"})
+    get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    assert f"left out of the blend: ease ({reason})" in " ".join(shown.output.split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,15 +157,18 @@ def evaluate(
     check_cutoff(lines, cut)
     say(f"{len(lines):,} order lines; cutoff {cut.date()}")
     tuning = None
-    config = EvaluationConfig(served=served, als=served.als)
+    dense = settings().dense
+    config = EvaluationConfig(served=served, als=served.als, dense=dense)
     if minutes:
         window = (lines.ordered_at.max().astype("datetime64[s]") - np.datetime64(cut, "s")) / np.timedelta64(
             1, "D"
         )
-        tuning = tune(lines, cut, minutes=minutes, window_days=float(window), start=served, progress=say)
+        tuning = tune(
+            lines, cut, minutes=minutes, window_days=float(window), start=served, progress=say, dense=dense
+        )
         console.print(tuning.render_table(top=5))
         served, source = tuning.best, f"tuned here ({tuning.seconds:.0f}s), starting from {source}"
-        config = tuned_config(tuning)
+        config = replace(tuned_config(tuning), dense=dense)
     console.print(f"served model: {source}", highlight=False)
     report = evaluate_models(lines, cut, segments=segments, config=config, progress=say)
     console.print(render_table(report))
@@ -336,6 +340,7 @@ def train(
                 changes_until=changes_until,
                 peer_search=settings().peer_search,
                 knn_dense_max_products=settings().knn_dense_max_products,
+                dense=settings().dense,
             )
         else:
             result = run_training(
@@ -358,6 +363,7 @@ def train(
                 peer_search=settings().peer_search,
                 spark=spark,
                 knn_dense_max_products=settings().knn_dense_max_products,
+                dense=settings().dense,
             )
         console.print(render_table(result.report))
         if not result.passed:
@@ -457,6 +463,13 @@ def show(
             f"engine: Spark {engine.get('spark')} on {engine.get('master')}, regParam "
             f"{engine.get('reg_param', 0):.4g}; EASE {engine.get('ease')}"
         )
+    left_out = [
+        f"{name} ({record.get('reason')})"
+        for name, record in (engine.get("components") or {}).items()
+        if record.get("status") == "left out"
+    ]
+    if left_out:
+        lines.append("left out of the blend: " + ", ".join(left_out))
     if peers:
         recall = next((v for k, v in peers.items() if k.startswith("recall@")), None)
         lines.append(

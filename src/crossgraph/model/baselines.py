@@ -14,9 +14,11 @@
 - `EASERecommender`: Steck 2019, "Embarrassingly Shallow Autoencoders", closed form
   P = (X^T X + lambda I)^-1,  B_ij = -P_ij / P_jj,  B_jj = 0,  score_u = x_u B
   with x_u the binary owned row (X in the Gram matrix may be time-weighted, see EASEParams).
-  B is dense items x items: 3,400 products take 46 MB (float32) plus the float64
-  inverse (~90 MB) while fitting; 10k products would need ~1.2 GB. A tuner trying several
-  lambdas on the same data passes a `GramCache`: X^T X is built once, only the inverse changes.
+  B is dense items x items: 3,400 products take 46 MB (float32) plus the float64 Gram matrix,
+  inverted in place (~90 MB), while fitting; 20k products take ~8 GB (model.dense: the blend,
+  the evaluation and the tuner leave EASE out above CROSSGRAPH_DENSE_MAX_PRODUCTS). A tuner
+  trying several lambdas on the same data passes a `GramCache`: X^T X is built once, only the
+  inverse changes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
@@ -35,6 +38,7 @@ from crossgraph.data.matrix import Interactions
 from crossgraph.data.weighting import WeightingConfig, bm25, pair_values, weighted_matrix
 from crossgraph.errors import InvalidInput
 from crossgraph.model.base import IntArray, Recommender, ScoreArray
+from crossgraph.model.dense import DenseLimit
 
 # Item-kNN builds its similarity as one dense products x products matrix up to this many products
 # (8 bytes x products^2 plus as much for the top-k selection: 10k products = 1.6 GB), in sparse
@@ -134,13 +138,19 @@ class ItemKNNRecommender(Recommender):
     name = "item_knn_bm25"
 
     def __init__(
-        self, params: ItemKNNParams | None = None, *, dense_max_products: int = KNN_DENSE_MAX_PRODUCTS
+        self,
+        params: ItemKNNParams | None = None,
+        *,
+        dense_max_products: int = KNN_DENSE_MAX_PRODUCTS,
+        dense: DenseLimit | None = None,
     ) -> None:
+        """`dense`: the memory check before the dense similarity (its share of free memory)."""
         super().__init__()
         if dense_max_products < 0:
             raise InvalidInput(f"item-kNN dense_max_products must be >= 0, got {dense_max_products}")
         self.params = params or ItemKNNParams()
         self.dense_max_products = dense_max_products
+        self.dense = dense or DenseLimit()
         self.similarity: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.account_rows: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self.method = ""  # how the similarity was computed: dense, sparse blocks (or spark)
@@ -159,6 +169,8 @@ class ItemKNNRecommender(Recommender):
             self.method = "sparse blocks"
             return top_neighbours_sparse(weighted, p.neighbours, norms, p.shrinkage)
         self.method = "dense"
+        # the dots, -dots and the argpartition's indices in _top_neighbours: 3 copies at its peak
+        self.dense.check(weighted.shape[0], 3, "item-kNN (below CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS)")
         dots = (weighted @ weighted.T).toarray()
         if norms is not None:
             dots /= np.outer(norms, norms) + max(p.shrinkage, 1e-12)
@@ -196,14 +208,20 @@ def top_neighbours_sparse(
     norms: npt.NDArray[np.float64] | None = None,
     shrinkage: float = 0.0,
     block_entries: int = 4_000_000,
+    *,
+    other: sp.csr_matrix | None = None,
+    column_divisor: npt.NDArray[np.float64] | None = None,
 ) -> sp.csr_matrix:
     """`_top_neighbours` of weighted @ weighted.T (cosine when `norms` are given) without a dense
     products x products matrix: rows in blocks of about `block_entries` / products, each block's
     sparse product cut to its top k at once (`top_k_rows`). Each entry is the dense path's own
     float64 sum (a row of a sparse product depends on that row only), so the result is the dense
-    one's, except which of equal values at the k-th place is kept (here: the lower column)."""
+    one's, except which of equal values at the k-th place is kept (here: the lower column).
+    `other` (accounts x products) replaces weighted.T, and `column_divisor` divides column j of
+    the product (RP3beta's walk and popularity penalty)."""
     n = weighted.shape[0]
-    other = weighted.T.tocsr()  # accounts x products, as scipy turns weighted.T into for the product
+    if other is None:
+        other = weighted.T.tocsr()  # accounts x products, as scipy turns weighted.T into for the product
     rows_per_block = max(1, block_entries // max(n, 1))
     kept: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
     for start in range(0, n, rows_per_block):
@@ -212,6 +230,8 @@ def top_neighbours_sparse(
         del block
         if norms is not None:
             values = values / (norms[rows] * norms[cols] + max(shrinkage, 1e-12))
+        if column_divisor is not None:
+            values = values / column_divisor[cols]
         keep = top_k_rows(rows, cols, values, n, k)
         kept.append((rows[keep], cols[keep], values[keep]))
     rows, cols, values = (
@@ -294,27 +314,41 @@ class EASERecommender(Recommender):
     name = "ease"
 
     def __init__(
-        self, params: EASEParams | None = None, name: str = "ease", grams: GramCache | None = None
+        self,
+        params: EASEParams | None = None,
+        name: str = "ease",
+        grams: GramCache | None = None,
+        dense: DenseLimit | None = None,
     ) -> None:
+        """`dense`: the memory check before the Gram matrix (its share of free memory); whether
+        EASE runs at all above CROSSGRAPH_DENSE_MAX_PRODUCTS is its caller's choice."""
         super().__init__()
         self.name = name
         self.params = params or EASEParams()
         self.grams = grams
+        self.dense = dense or DenseLimit()
         self.weights: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
 
     def _fit(self, interactions: Interactions) -> None:
         weighting = self.params.weighting
+        # The Gram matrix (while built from its sparse product: up to 2 copies), inverted in place,
+        # then B as float32 (half a copy); a cache holds one more.
+        copies = 2.5 + (self.grams is not None)
+        self.dense.check(interactions.shape[1], copies, "EASE")
         if self.grams is None:
             gram = gram_matrix(interactions, weighting)
         else:
             gram = self.grams.get(interactions, weighting).copy()  # the cached one stays lambda-free
         gram[np.diag_indices_from(gram)] += self.params.regularization
         # Inversion is a BLAS job: use every core here, even if OPENBLAS_NUM_THREADS=1 was set for ALS.
+        # In place (LU of the Fortran view: the matrix is symmetric, so it is its own transpose):
+        # numpy's inv would hold two more copies.
         with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
-            p = np.linalg.inv(gram)
-        b = -p / np.diag(p)[np.newaxis, :]  # B_ij = -P_ij / P_jj
-        np.fill_diagonal(b, 0.0)
-        self.weights = b.astype(np.float32)
+            p = scipy.linalg.inv(gram.T, overwrite_a=True, check_finite=False).T
+        del gram
+        p /= -np.diag(p).copy()[np.newaxis, :]  # B_ij = -P_ij / P_jj
+        np.fill_diagonal(p, 0.0)
+        self.weights = p.astype(np.float32)
 
     def score(self, account_indices: IntArray) -> ScoreArray:
         return np.asarray(self.owned[account_indices] @ self.weights, dtype=np.float32)

@@ -5,7 +5,9 @@ Every model is fitted on the lines before the cutoff and ranks, for each test ac
 products it did not own at the cutoff. Metrics are those of `model.metrics` at each k,
 with coverage and the top-1 % share of the lists next to them. The served model is set
 against the best baseline with a paired bootstrap interval of the NDCG@10 difference over
-the test accounts (`model.bootstrap`; docs/quality.md).
+the test accounts (`model.bootstrap`; docs/quality.md). Above CROSSGRAPH_DENSE_MAX_PRODUCTS
+products (model.dense) the EASE baseline and the served model's EASE are left out: the report's
+`left_out` names each with the reason, and the served model meets the baselines that ran.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from crossgraph.model.baselines import (
     SegmentPopularityRecommender,
 )
 from crossgraph.model.bootstrap import Interval, paired_bootstrap
+from crossgraph.model.dense import DenseLimit
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.metrics import per_account_ndcg, ranking_metrics
 
@@ -58,6 +61,7 @@ class EvaluationConfig:
     min_segment_size: int = 20
     ks: tuple[int, ...] = (5, 10)
     end: datetime | None = None  # end of the test window (default: end of the data)
+    dense: DenseLimit = field(default_factory=DenseLimit)  # above its max_products: no EASE
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class EvaluationReport:
     results: list[ModelResult]
     served_params: dict[str, Any]
     seconds: float
+    # what did not run, with the reason: "ease" (the baseline), "served: ease" (a blend component)
+    left_out: dict[str, str] = field(default_factory=dict)
     # intervals already computed, by model name (a bootstrap over many accounts takes a second)
     known_intervals: dict[str, Interval | None] = field(default_factory=dict, compare=False, repr=False)
 
@@ -160,6 +166,7 @@ class EvaluationReport:
             "best_baseline": self.best_baseline().name,
             "served_lift_ndcg@10": round(self.lift(), 4) if math.isfinite(self.lift()) else None,
             "served_vs_best_baseline": self.comparison(),
+            "left_out": self.left_out,
             "seconds": round(self.seconds, 2),
         }
 
@@ -256,9 +263,10 @@ def evaluate_split(
 ) -> EvaluationReport:
     """`evaluate_models` on a split already made (the Spark engine's, data.spark_lines):
     `served` is the (unfitted) served model when its ALS is fitted elsewhere (model.spark_als);
-    `ease_baseline=False` leaves the EASE baseline out (a products x products dense matrix);
-    `knn` makes the item-kNN of the baseline and of a served model built here (model.spark_knn,
-    or another dense threshold)."""
+    `ease_baseline=False` leaves the EASE baseline out, as more products than
+    config.dense.max_products do (a products x products dense matrix); `knn` makes the item-kNN
+    of the baseline and of a served model built here (model.spark_knn, or another dense
+    threshold)."""
     config = config or EvaluationConfig()
     say = progress or (lambda _: None)
     started = time.perf_counter() if started is None else started
@@ -266,18 +274,29 @@ def evaluate_split(
         f"split at {split.cutoff}: {train_lines} train lines, "
         f"{len(split.test_accounts())} test accounts, {split.test.nnz} test pairs"
     )
-    served = served or HybridRecommender(config.served, knn=knn(config.served.knn))
+    served = served or HybridRecommender(config.served, knn=knn(config.served.knn), dense=config.dense)
+    products = split.train.shape[1]
+    dense_ok = config.dense.allows(products)
+    left_out: dict[str, str] = {}
     candidates: list[tuple[str, Recommender]] = [(SERVED, served)]
     if config.als is not None:
         candidates.append((REFERENCE, ALSRecommender(config.als)))
     if config.partner_reference and config.served.ease_weight > 0 and config.served.ease != config.ease:
-        candidates.append((REFERENCE, EASERecommender(config.served.ease, name="ease_partner")))
+        if dense_ok:
+            partner = EASERecommender(config.served.ease, name="ease_partner", dense=config.dense)
+            candidates.append((REFERENCE, partner))
+        else:
+            left_out["ease_partner"] = config.dense.reason(products)
     candidates.append((BASELINE, PopularityRecommender(config.popularity_days)))
     if segments is not None:
         candidates.append((BASELINE, SegmentPopularityRecommender(segments, config.min_segment_size)))
     candidates.append((BASELINE, knn(config.knn)))
-    if ease_baseline:
-        candidates.append((BASELINE, EASERecommender(config.ease)))
+    if ease_baseline and dense_ok:
+        candidates.append((BASELINE, EASERecommender(config.ease, dense=config.dense)))
+    elif ease_baseline:
+        left_out["ease"] = config.dense.reason(products)
+    for name, reason in left_out.items():
+        say(f"{name}: left out, {reason}")
 
     results: list[ModelResult] = []
     for role, model in candidates:
@@ -304,6 +323,8 @@ def evaluate_split(
         )
         top = f"ndcg@{max(config.ks)}"
         say(f"{name}: {top}={metrics[top]:.4f} ({fit_seconds:.1f}s fit{', shared' if shared else ''})")
+    if isinstance(served, HybridRecommender):
+        left_out.update({f"served: {c}": reason for c, reason in served.left_out.items()})
     return EvaluationReport(
         cutoff=str(split.cutoff),
         end=None if split.end is None else str(split.end),
@@ -316,6 +337,7 @@ def evaluate_split(
         results=results,
         served_params=config.served.to_dict(),
         seconds=time.perf_counter() - started,
+        left_out=left_out,
     )
 
 
@@ -380,7 +402,7 @@ def render_table(report: EvaluationReport, ks: tuple[int, ...] = (5, 10)) -> Any
             f"cutoff {report.cutoff[:10]} - {report.test_accounts} test accounts, {report.test_pairs} "
             f"new pairs; served vs best baseline ({best.name}) NDCG@{top}: {report.lift_text(f'ndcg@{top}')}"
         ),
-        caption=interval_line(report),
+        caption=interval_line(report) + left_out_line(report),
     )
     table.add_column("model")
     table.add_column("role")
@@ -419,6 +441,13 @@ def interval_line(report: EvaluationReport) -> str:
         f"{interval.accounts:,} test accounts, {interval.resamples:,} resamples, "
         f"seed {interval.seed}){verdict}"
     )
+
+
+def left_out_line(report: EvaluationReport) -> str:
+    """'; left out: ease (30,000 products > 20,000 (CROSSGRAPH_DENSE_MAX_PRODUCTS)), ...' or ''."""
+    if not report.left_out:
+        return ""
+    return "; left out: " + ", ".join(f"{name} ({reason})" for name, reason in report.left_out.items())
 
 
 def _short(metric: str) -> str:

@@ -15,6 +15,9 @@ the ALS account factors. Every component is linear in the account's owned produc
 
 with t_c the component's own terms (ALS: implicit's explain, EASE: B_ji, kNN: sim(j, i),
 RP3beta: W_ji, bought next: r_uj T_ji). A component with weight 0 is not fitted.
+Above CROSSGRAPH_DENSE_MAX_PRODUCTS products (model.dense) EASE - a dense products x products
+inverse - is left out: `params` become the blend that scored (EASE weight 0, the others' ratios
+unchanged), `requested` keeps the one asked for and `left_out` says why.
 The second sum is the same for every product of the account, so it never changes a
 ranking. All parameters, blend weights included, round-trip through `to_dict` for the
 model manifest.
@@ -23,7 +26,7 @@ model manifest.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +38,7 @@ from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.base import IntArray, Recommender, ScoreArray
 from crossgraph.model.baselines import EASEParams, EASERecommender, ItemKNNParams, ItemKNNRecommender
+from crossgraph.model.dense import DenseLimit
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 from crossgraph.model.sequential import SequentialParams, SequentialRecommender
 
@@ -146,12 +150,17 @@ class HybridRecommender(Recommender):
         show_progress: bool = False,
         als: ALSRecommender | None = None,
         knn: ItemKNNRecommender | None = None,
+        dense: DenseLimit | None = None,
     ) -> None:
         """`als`: another fitter of the same ALS (e.g. model.spark_als), with params.als; `knn`:
         another fitter of the same item-kNN (model.spark_knn, or another dense threshold), with
-        params.knn, fitted only if knn_weight > 0."""
+        params.knn, fitted only if knn_weight > 0; `dense`: above its max_products EASE is left
+        out and RP3beta computed in sparse blocks."""
         super().__init__()
         self.params = params or HybridParams()
+        self.requested = self.params  # as asked; `params` is what fit() ran (see left_out)
+        self.dense = dense or DenseLimit()
+        self.left_out: dict[str, str] = {}  # component -> why it was not fitted
         if knn is not None and knn.params != self.params.knn:
             raise InvalidInput(f"the item-kNN given has {knn.params}, the blend {self.params.knn}")
         self.als = als or ALSRecommender(self.params.als, show_progress=show_progress)
@@ -174,11 +183,24 @@ class HybridRecommender(Recommender):
         return self.als.item_factors
 
     def _fit(self, interactions: Interactions) -> None:
-        self.ease = EASERecommender(self.params.ease) if self.params.ease_weight else None
+        self.params, self.left_out = self.requested, {}
+        n_items = interactions.shape[1]
+        if self.params.ease_weight and not self.dense.allows(n_items):
+            self.left_out["ease"] = self.dense.reason(n_items)
+            if self.params.blend["ease"] == 1.0:
+                raise InvalidInput(
+                    f"EASE is the only blend component that scores and it is left out at "
+                    f"{self.left_out['ease']}: give ALS or item-kNN a weight, or raise "
+                    "CROSSGRAPH_DENSE_MAX_PRODUCTS"
+                )
+            self.params = replace(self.params, ease_weight=0.0)
+        self.ease = EASERecommender(self.params.ease, dense=self.dense) if self.params.ease_weight else None
         self.knn = (
-            (self.knn_fitter or ItemKNNRecommender(self.params.knn)) if self.params.knn_weight else None
+            (self.knn_fitter or ItemKNNRecommender(self.params.knn, dense=self.dense))
+            if self.params.knn_weight
+            else None
         )
-        self.rp3 = RP3betaRecommender(self.params.rp3) if self.params.rp3_weight else None
+        self.rp3 = RP3betaRecommender(self.params.rp3, dense=self.dense) if self.params.rp3_weight else None
         self.seq = SequentialRecommender(self.params.seq) if self.params.seq_weight else None
         self.fit_seconds = {}
         for name, _, model in self.components():

@@ -14,7 +14,10 @@ Each row of W keeps its `neighbours` largest entries (sparse, like item-kNN), an
     score(u, i) = sum_{j owned by u} W_ji
 
 is linear in the owned products, so its terms are exact drivers (`contributions`).
-W is built as a dense products x products block before pruning (as item-kNN does).
+Up to CROSSGRAPH_DENSE_MAX_PRODUCTS products W is one dense products x products block before
+pruning; above, sparse row blocks of P_iu P_ui, each cut to its top neighbours at once
+(baselines.top_neighbours_sparse, as item-kNN at scale): the same lists without a products^2
+matrix.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import scipy.sparse as sp
 from crossgraph.data.matrix import Interactions
 from crossgraph.errors import InvalidInput
 from crossgraph.model.base import IntArray, Recommender, ScoreArray
-from crossgraph.model.baselines import _top_neighbours
+from crossgraph.model.baselines import _top_neighbours, top_neighbours_sparse
+from crossgraph.model.dense import DenseLimit
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,13 @@ class RP3betaParams:
 class RP3betaRecommender(Recommender):
     name = "rp3beta"
 
-    def __init__(self, params: RP3betaParams | None = None) -> None:
+    def __init__(self, params: RP3betaParams | None = None, dense: DenseLimit | None = None) -> None:
+        """`dense`: up to its max_products W is built dense (after a memory check), sparse above."""
         super().__init__()
         self.params = params or RP3betaParams()
+        self.dense = dense or DenseLimit()
         self.similarity: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.method = ""  # how W was computed: dense or sparse blocks
 
     def _fit(self, interactions: Interactions) -> None:
         x = self.owned.astype(np.float64)
@@ -71,8 +78,19 @@ class RP3betaRecommender(Recommender):
         if self.params.alpha != 1.0:
             p_ui = p_ui.power(self.params.alpha)
             p_iu = p_iu.power(self.params.alpha)
+        penalty = np.power(np.maximum(popularity, 1.0), self.params.beta)
+        n_items = x.shape[1]
+        if not self.dense.allows(n_items):
+            self.method = "sparse blocks"
+            self.similarity = top_neighbours_sparse(
+                p_iu, self.params.neighbours, other=p_ui.tocsr(), column_divisor=penalty
+            )
+            return
+        self.method = "dense"
+        # the walk, -walk and the argpartition's indices in _top_neighbours: 3 copies at its peak
+        self.dense.check(n_items, 3, "RP3beta")
         walk = np.asarray((p_iu @ p_ui).toarray())
-        walk /= np.power(np.maximum(popularity, 1.0), self.params.beta)[np.newaxis, :]
+        walk /= penalty[np.newaxis, :]
         self.similarity = _top_neighbours(walk, self.params.neighbours)
 
     def score(self, account_indices: IntArray) -> ScoreArray:

@@ -22,6 +22,7 @@ import numpy as np
 from crossgraph.data import spark_lines
 from crossgraph.errors import InvalidInput
 from crossgraph.model.baselines import KNN_DENSE_MAX_PRODUCTS, ItemKNNParams
+from crossgraph.model.dense import DenseLimit
 from crossgraph.model.evaluate import EvaluationConfig, evaluate_split
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.peers import PeerSearch
@@ -29,12 +30,10 @@ from crossgraph.model.registry import Registry
 from crossgraph.model.spark_als import SparkALSRecommender, SparkConfig, spark_session
 from crossgraph.model.spark_knn import SparkItemKNNRecommender
 from crossgraph.model.train import (
-    SPARK_EASE_MAX_PRODUCTS,
     GateConfig,
     TrainResult,
-    components_record,
     cutoff_before,
-    final_params,
+    engine_record,
     judged,
     timed,
     write,
@@ -61,11 +60,13 @@ def train_on_spark(
     changes_until: int = 0,
     peer_search: PeerSearch = PeerSearch(),
     knn_dense_max_products: int = KNN_DENSE_MAX_PRODUCTS,
+    dense: DenseLimit = DenseLimit(),
 ) -> TrainResult:
     """read -> split -> evaluate (sampled test accounts) -> gate -> fit on all lines -> artifact,
     as model.train.train does on the driver; stage seconds in `timings`. No tuning here (it
     searches on validation windows of the lines on one machine). Item-kNN's neighbours are found
-    in Spark above `knn_dense_max_products` products, on the driver (dense) up to it."""
+    in Spark above `knn_dense_max_products` products, on the driver (dense) up to it; EASE is
+    left out above `dense.max_products` products (model.dense)."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
     params = params or HybridParams()
@@ -92,13 +93,13 @@ def train_on_spark(
         )
 
         def on_spark(chosen: HybridParams, pairs: spark_lines.SparkPairs) -> HybridRecommender:
-            fitted, _ = final_params(chosen, pairs.shape[1], spark)
             return HybridRecommender(
-                fitted,
-                als=SparkALSRecommender(fitted.als, spark, session=session, pairs=pairs),
+                chosen,
+                als=SparkALSRecommender(chosen.als, spark, session=session, pairs=pairs),
                 knn=SparkItemKNNRecommender(
-                    fitted.knn, pairs=pairs, dense_max_products=knn_dense_max_products
+                    chosen.knn, pairs=pairs, dense_max_products=knn_dense_max_products
                 ),
+                dense=dense,
             )
 
         def knn(chosen: ItemKNNParams) -> SparkItemKNNRecommender:
@@ -112,9 +113,8 @@ def train_on_spark(
                 split,
                 train_lines=split.train_lines,
                 segments=segments,
-                config=EvaluationConfig(served=served.params, als=None),
+                config=EvaluationConfig(served=served.params, als=None, dense=dense),
                 served=served,
-                ease_baseline=split.train.shape[1] <= SPARK_EASE_MAX_PRODUCTS,
                 progress=say,
                 knn=knn,
             )
@@ -130,11 +130,10 @@ def train_on_spark(
                 everything.frame, everything.accounts, everything.products
             )
             model = on_spark(params, everything).fit(interactions)
-            _, engine = final_params(params, interactions.shape[1], spark)
+            engine = engine_record(model, spark)
             assert isinstance(model.als, SparkALSRecommender)
             engine.update(
                 reg_param=model.als.reg_param,
-                components=components_record(params, model),
                 input=str(source),
                 evaluation={
                     "test_accounts": len(split.test_accounts()),
@@ -142,6 +141,7 @@ def train_on_spark(
                     "sample_limit": spark.evaluation_sample,
                     "seed": EVALUATION_SEED,
                     "baselines": [r.name for r in report.results if r.role == "baseline"],
+                    "left_out": report.left_out,
                 },
             )
         lines.unpersist()

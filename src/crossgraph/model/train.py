@@ -25,6 +25,7 @@ from crossgraph.model.artifact import fingerprint, write_artifact
 from crossgraph.model.base import Recommender
 from crossgraph.model.baselines import KNN_DENSE_MAX_PRODUCTS, ItemKNNParams, ItemKNNRecommender
 from crossgraph.model.bootstrap import Interval, paired_bootstrap
+from crossgraph.model.dense import DenseLimit
 from crossgraph.model.evaluate import (
     BASELINE,
     PAIRED_METRIC,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from crossgraph.model.spark_als import SparkConfig
 
 GATE_METRIC = PAIRED_METRIC  # the bootstrap resamples per-account NDCG@10
-SPARK_EASE_MAX_PRODUCTS = 20_000
 
 
 @contextmanager
@@ -133,42 +133,41 @@ class TrainResult:
         return float(self.report.served.metrics[GATE_METRIC])
 
 
-def final_params(
-    params: HybridParams, n_products: int, spark: SparkConfig | None
-) -> tuple[HybridParams, dict[str, Any]]:
-    """The parameters of the final fit and the manifest's "engine" record of it."""
-    if spark is None:
-        return params, {"name": "local", "ease": "kept" if params.ease_weight else "off"}
-    from crossgraph.model.spark_als import spark_version
+def engine_record(model: HybridRecommender, spark: SparkConfig | None) -> dict[str, Any]:
+    """The manifest's "engine": who fitted the model, whether EASE was kept, and per component
+    what ran (components_record)."""
+    engine: dict[str, Any] = {"name": "local"}
+    if spark is not None:
+        from crossgraph.model.spark_als import spark_version
 
-    engine: dict[str, Any] = {"name": "spark", "spark": spark_version(), **spark.to_dict()}
-    if params.ease_weight and n_products > SPARK_EASE_MAX_PRODUCTS:
-        # EASE inverts a dense products x products matrix on the driver: 20k products = 3.2 GB
-        engine["ease"] = f"left out: {n_products:,} products > {SPARK_EASE_MAX_PRODUCTS:,}"
-        return replace(params, ease_weight=0.0), engine
-    engine["ease"] = "kept" if params.ease_weight else "off"
-    return params, engine
+        engine = {"name": "spark", "spark": spark_version(), **spark.to_dict()}
+    if "ease" in model.left_out:
+        engine["ease"] = f"left out: {model.left_out['ease']}"
+    else:
+        engine["ease"] = "kept" if model.params.ease_weight else "off"
+    engine["components"] = components_record(model)
+    return engine
 
 
-def components_record(requested: HybridParams, model: HybridRecommender) -> dict[str, dict[str, Any]]:
-    """The manifest's engine.components: per blend component whether the fitted model ran it
-    "full", "capped" (item-kNN: its top neighbours per product, and how the similarity was
-    computed: dense, sparse blocks or spark), "left out" (asked for, not fitted: EASE above
-    SPARK_EASE_MAX_PRODUCTS on Spark) or "off" (weight 0)."""
+def components_record(model: HybridRecommender) -> dict[str, dict[str, Any]]:
+    """The manifest's engine.components: per blend component of the requested parameters whether
+    the fitted model ran it "full", "capped" (item-kNN and RP3beta: their top neighbours per
+    product, and how the similarity was computed: dense, sparse blocks or spark), "left out"
+    (asked for, not fitted, with the reason: EASE above CROSSGRAPH_DENSE_MAX_PRODUCTS) or "off"
+    (weight 0)."""
     fitted = {name for name, _, _ in model.components()}
     record: dict[str, dict[str, Any]] = {}
-    for name, share in requested.blend.items():
-        if name not in fitted:
-            if share > 0:  # only EASE is ever left out (final_params)
-                record[name] = {
-                    "status": "left out",
-                    "reason": f"{model.n_items:,} products > {SPARK_EASE_MAX_PRODUCTS:,}",
-                }
-            else:
-                record[name] = {"status": "off"}
+    for name in model.requested.blend:
+        if name in model.left_out:
+            record[name] = {"status": "left out", "reason": model.left_out[name]}
+        elif name not in fitted:
+            record[name] = {"status": "off"}
         elif name == "knn" and model.knn is not None:
             cap = model.knn.params.neighbours
             record[name] = {"status": "capped", "neighbours": cap, "similarity": model.knn.method}
+        elif name == "rp3" and model.rp3 is not None:
+            cap = model.rp3.params.neighbours
+            record[name] = {"status": "capped", "neighbours": cap, "similarity": model.rp3.method}
         else:
             record[name] = {"status": "full"}
     return record
@@ -205,6 +204,7 @@ def train(
     peer_search: PeerSearch = PeerSearch(),
     spark: SparkConfig | None = None,
     knn_dense_max_products: int = KNN_DENSE_MAX_PRODUCTS,
+    dense: DenseLimit = DenseLimit(),
 ) -> TrainResult:
     """[Tune within `tune_minutes`] -> evaluate (against the tuned baselines) -> gate -> fit on all
     data -> artifact (always kept). Promotion is the
@@ -212,9 +212,10 @@ def train(
     `installed` (account id, sku) pairs count as owned in the artifact (see write_artifact);
     `changes_until` is the graph's change number read before the export (graph.changes).
     Stage seconds are added to `timings` (a new dict if None), also `result.timings`.
-    With `spark`, the final fit's ALS runs on Spark MLlib (model.spark_als) and EASE is left
-    out above SPARK_EASE_MAX_PRODUCTS products; evaluation and the gate stay single-machine.
-    Item-kNN's similarity is dense up to `knn_dense_max_products` products, sparse blocks above."""
+    With `spark`, the final fit's ALS runs on Spark MLlib (model.spark_als); evaluation and the
+    gate stay single-machine. Item-kNN's similarity is dense up to `knn_dense_max_products`
+    products, sparse blocks above; above `dense.max_products` EASE is left out (of the served
+    model, the baselines and the tuner) and RP3beta computed in sparse blocks (model.dense)."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
     if len(lines) == 0:
@@ -226,9 +227,9 @@ def train(
     tuning: dict[str, Any] | None = None
 
     def knn(chosen: ItemKNNParams) -> ItemKNNRecommender:
-        return ItemKNNRecommender(chosen, dense_max_products=knn_dense_max_products)
+        return ItemKNNRecommender(chosen, dense_max_products=knn_dense_max_products, dense=dense)
 
-    config = EvaluationConfig(served=params, als=params.als)
+    config = EvaluationConfig(served=params, als=params.als, dense=dense)
     if tune_minutes:
         # Start from the last good parameters: the promoted version's, else the caller's.
         current = registry.current_version()
@@ -247,9 +248,10 @@ def train(
                 max_coverage_loss=max_coverage_loss,
                 progress=say,
                 components=tune_components or DEFAULT_COMPONENTS,
+                dense=dense,
             )
         params, tuning = searched.best, searched.to_dict()
-        config = tuned_config(searched)
+        config = replace(tuned_config(searched), dense=dense)
     say(f"evaluating on a time split at {cut.date()}")
     with timed(clock, "split"):
         split = evaluation_split(lines, cut)
@@ -259,22 +261,24 @@ def train(
         )
 
     def refit(chosen: HybridParams) -> HybridRecommender:
-        return HybridRecommender(chosen, knn=knn(chosen.knn)).fit(split.train)
+        return HybridRecommender(chosen, knn=knn(chosen.knn), dense=dense).fit(split.train)
 
     result = judged(report, cut, clock, registry, gate, split, refit)
     say("fitting the model on all purchases")
     with timed(clock, "fit"):
         interactions = build_interactions(lines)
-        fitted, engine = final_params(params, interactions.shape[1], spark)
         if spark is None:
-            model = HybridRecommender(fitted, knn=knn(fitted.knn)).fit(interactions)
+            model = HybridRecommender(params, knn=knn(params.knn), dense=dense).fit(interactions)
+            engine = engine_record(model, spark)
         else:
             from crossgraph.model.spark_als import SparkALSRecommender
 
-            spark_als = SparkALSRecommender(fitted.als, spark)
-            model = HybridRecommender(fitted, als=spark_als, knn=knn(fitted.knn)).fit(interactions)
+            spark_als = SparkALSRecommender(params.als, spark)
+            model = HybridRecommender(params, als=spark_als, knn=knn(params.knn), dense=dense).fit(
+                interactions
+            )
+            engine = engine_record(model, spark)
             engine["reg_param"] = spark_als.reg_param
-        engine["components"] = components_record(params, model)
     write(
         result,
         registry,

@@ -34,7 +34,9 @@ there, which did not carry over to the test (docs/tuning.md: Spearman of validat
 test over EASE with and without a 30-day half-life -0.09 and 0.03 on two sets, 1.0 and 0.5
 without decay). `decay=True` searches the grid's half-lives as given.
 EASE candidates of one window share one Gram matrix X^T X (`GramCache`): only the inverse
-changes with lambda.
+changes with lambda. Above `dense.max_products` products (CROSSGRAPH_DENSE_MAX_PRODUCTS,
+model.dense) the EASE stage is skipped: EASE is neither a blend component nor a baseline here
+(`left_out` says why), and RP3beta is computed in sparse blocks.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from crossgraph.model.baselines import (
     ItemKNNRecommender,
     PopularityRecommender,
 )
+from crossgraph.model.dense import DenseLimit
 from crossgraph.model.evaluate import EvaluationConfig
 from crossgraph.model.grid_order import likely_good_first
 from crossgraph.model.halving import HalvingResult, successive_halving
@@ -199,6 +202,7 @@ class TuningResult:
     budget_seconds: float
     complete: bool  # every stage finished its search before the budget ran out
     guard: dict[str, Any]  # never-worse-than-a-baseline and coverage guards: what they did
+    left_out: dict[str, str] = field(default_factory=dict)  # stage -> why it was not searched
 
     def best_score(self, stage: str) -> float:
         return max((t.score for t in self.trials if t.stage == stage), default=float("nan"))
@@ -216,6 +220,7 @@ class TuningResult:
             "folds": self.folds,
             "best_by_stage": {s: round(self.best_score(s), 5) for s in stages},
             "guard": self.guard,
+            "left_out": self.left_out,
             "complete": self.complete,
             "trials": [t.to_dict() for t in self.trials],
             "seconds": round(self.seconds, 1),
@@ -416,6 +421,7 @@ def tune(
     components: Sequence[str] = DEFAULT_COMPONENTS,
     decay: bool = False,
     finalists: int = FINALISTS,
+    dense: DenseLimit | None = None,
 ) -> TuningResult:
     """Search the served model's and the baselines' parameters on windows before `cutoff`
     within `minutes` (see the module doc); return the best and every trial.
@@ -424,6 +430,8 @@ def tune(
     and `seasonal_period_days` is applied to every weighting with a half-life (see
     data.weighting); without (the default) every candidate is its no-decay twin. `finalists`:
     how many of each stage's best the scheduler keeps time for on every window (model.halving).
+    Above `dense.max_products` products EASE is left out (`left_out`) and the start's EASE
+    baseline parameters are kept untuned.
     """
     if minutes <= 0:
         raise InvalidInput(f"tuning minutes must be > 0, got {minutes}")
@@ -434,7 +442,7 @@ def tune(
             f"tune components must include als, ease and knn (the guard may raise a baseline's weight) "
             f"and be among {', '.join(COMPONENTS)}; got {', '.join(components)}"
         )
-    blended = tuple(c for c in COMPONENTS if c in components)  # blend-weight order
+    dense = dense or DenseLimit()
     space = space or SearchSpace()
     start = start or HybridParams()
     say = progress or (lambda _: None)
@@ -459,6 +467,12 @@ def tune(
             f"({n_folds} windows of {window_days:g} days): too little history to tune on"
         )
     folds = [folds[i] for i in usable]
+    n_items = max(f.train.shape[1] for f in folds)
+    left_out = {} if dense.allows(n_items) else {"ease": dense.reason(n_items)}
+    blended = tuple(c for c in COMPONENTS if c in components and c not in left_out)  # blend-weight order
+    baselines = tuple(b for b in BASELINES if b not in left_out)
+    for stage, reason in left_out.items():
+        say(f"{stage}: left out, {reason}")
     say("validation windows: " + "; ".join(f"{str(f.cutoff)[:10]}..{str(f.end)[:10]}" for f in folds))
     scorer = _Scorer(_windows(folds, max_accounts, seed), k, metric, clock)
     grams = GramCache(size=len(folds))
@@ -545,14 +559,16 @@ def tune(
         [EASEParams(), DEFAULT_EASE],
         [EASEParams(regularization=r) for r in space.ease_regularization],
     )
-    ease = search(
-        "ease",
-        ease_options,
-        lambda p: EASERecommender(p, grams=grams),
-        lambda p: {"regularization": p.regularization, "half_life_days": p.weighting.half_life_days},
-        cache=True,
-        required=required,
-    )
+    ease = None
+    if "ease" not in left_out:
+        ease = search(
+            "ease",
+            ease_options,
+            lambda p: EASERecommender(p, grams=grams, dense=dense),
+            lambda p: {"regularization": p.regularization, "half_life_days": p.weighting.half_life_days},
+            cache=True,
+            required=required,
+        )
     knn_options, required = ordered(
         start.knn,
         [ItemKNNParams()],
@@ -579,7 +595,14 @@ def tune(
             for a, b in itertools.product(space.rp3_alpha, space.rp3_beta)
         ],
     )
-    rp3 = search("rp3", rp3_options, RP3betaRecommender, lambda p: p.to_dict(), cache=True, required=required)
+    rp3 = search(
+        "rp3",
+        rp3_options,
+        lambda p: RP3betaRecommender(p, dense=dense),
+        lambda p: p.to_dict(),
+        cache=True,
+        required=required,
+    )
     seq_options, required = ordered(
         start.seq,
         [SequentialParams()],
@@ -627,8 +650,8 @@ def tune(
         share = STAGE_SHARES[stage] / sum(STAGE_SHARES[c] for c in cut[i:])
         options_, make_, describe_, cache_, required_ = plans[stage]
         search(stage, options_, make_, describe_, cache_, required_, until=clock() + left * share)
-    pop, ease, knn, rp3, als = (results[s] for s in ("popularity", "ease", "knn", "rp3", "als"))
-    seq = results.get("seq")
+    pop, knn, rp3, als = (results[s] for s in ("popularity", "knn", "rp3", "als"))
+    ease, seq = results.get("ease"), results.get("seq")
 
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
@@ -642,11 +665,10 @@ def tune(
                 scorer.standardise(c, keys[c], plans[c][1](found[c].best.candidate), f)
     until = stage_deadline("blend")
     baseline_scores = {
-        "popularity": float(np.mean(pop.best.fold_scores[:depth])),
-        "ease": float(np.mean(ease.best.fold_scores[:depth])),
-        "knn": float(np.mean(knn.best.fold_scores[:depth])),
+        b: float(np.mean((pop if b == "popularity" else found[b]).best.fold_scores[:depth]))
+        for b in baselines
     }
-    best_baseline = max(BASELINES, key=lambda b: baseline_scores[b])
+    best_baseline = max(baselines, key=lambda b: baseline_scores[b])
     baseline_coverage = scorer.mean_coverage(
         best_baseline,
         repr(found[best_baseline].best.candidate)
@@ -710,8 +732,9 @@ def tune(
     if best_blend is None or best_score < baseline_scores[best_baseline]:
         guard["raised"] = best_baseline
         base = best_blend or options[0]
-        lead = best_baseline if best_baseline in COMPONENTS else "ease"
-        if best_baseline not in COMPONENTS:
+        fallback = "ease" if "ease" in blended else "knn"
+        lead = best_baseline if best_baseline in blended else fallback
+        if best_baseline not in blended:
             guard["note"] = f"{best_baseline} is not a blend component; raising {lead} instead"
         for share in (0.5, 0.75, 0.9, 0.97, 0.995, 1.0):  # 1.0: serve the baseline itself
             weights = {c: (1 - share) * w for c, w in base.items()}
@@ -739,11 +762,11 @@ def tune(
     weights = {c: round(w, 4) for c, w in best_blend.items()}
     best = HybridParams(
         als=als.best.candidate,
-        ease=ease.best.candidate,
+        ease=start.ease if ease is None else ease.best.candidate,
         knn=knn.best.candidate,
         rp3=rp3.best.candidate,
         als_weight=weights["als"],
-        ease_weight=weights["ease"],
+        ease_weight=weights.get("ease", 0.0),
         knn_weight=weights["knn"],
         rp3_weight=weights["rp3"],
         seq=seq.best.candidate if seq is not None else start.seq,
@@ -751,7 +774,9 @@ def tune(
     )
     return TuningResult(
         best=best,
-        baselines=TunedBaselines(pop.best.candidate, ease.best.candidate, knn.best.candidate),
+        baselines=TunedBaselines(
+            pop.best.candidate, start.ease if ease is None else ease.best.candidate, knn.best.candidate
+        ),
         metric=metric,
         trials=trials,
         folds=[fold_info[i] for i in usable],
@@ -760,6 +785,7 @@ def tune(
         budget_seconds=minutes * 60.0,
         complete=complete,
         guard=guard,
+        left_out=left_out,
     )
 
 
