@@ -31,5 +31,6 @@ CREATE INDEX change_seq IF NOT EXISTS FOR (c:Change) ON (c.seq);
 CREATE CONSTRAINT experiment_name IF NOT EXISTS FOR (e:Experiment) REQUIRE e.name IS UNIQUE;
 CREATE INDEX experiment_status IF NOT EXISTS FOR (e:Experiment) ON (e.status);
 CREATE INDEX experiment_arm IF NOT EXISTS FOR (a:ExperimentArm) ON (a.experiment, a.arm);
+CREATE INDEX arm_shown IF NOT EXISTS FOR (w:ArmShown) ON (w.experiment, w.arm, w.worker);
 CREATE INDEX feedback_experiment IF NOT EXISTS FOR (f:Feedback) ON (f.experiment, f.arm);
 CREATE INDEX change_at IF NOT EXISTS FOR (c:Change) ON (c.at);

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,11 @@ class Experiments:
         self.holder = holder
         self.design: Design | None = None
         self._engines: dict[str, Engine] = {}  # arm -> its model, for arms other than `current`
-        self._shown: dict[tuple[str, str], int] = {}  # (experiment, arm) -> suggestions since the flush
+        # (experiment, arm) -> suggestions this process has served in it, and the part of that
+        # the graph is known to hold; the flush writes running totals under this worker's id.
+        self._shown: dict[tuple[str, str], int] = {}
+        self._stored: dict[tuple[str, str], int] = {}
+        self.worker = uuid.uuid4().hex
         self._bytes: dict[str, int] = {}  # version -> engine_bytes (a version never changes)
         self._lock = threading.Lock()
 
@@ -109,21 +114,26 @@ class Experiments:
         self._engines, self.design = engines, design
 
     def flush(self, graph: GraphLink) -> None:
+        """Write this worker's running totals of the arms served since the last write that
+        succeeded. A write that fails or runs late is simply written again, larger, on a later
+        tick: the graph keeps each worker's highest total, so a late write that commits after
+        all cannot count a suggestion twice (increments could)."""
         with self._lock:
-            shown, self._shown = self._shown, {}
+            pending = {key: n for key, n in self._shown.items() if n > self._stored.get(key, 0)}
         by_experiment: dict[str, dict[str, int]] = {}
-        for (name, arm), n in shown.items():
+        for (name, arm), n in pending.items():
             by_experiment.setdefault(name, {})[arm] = n
         for name, arms in by_experiment.items():
 
             def write(g: Graph, name: str = name, arms: dict[str, int] = arms) -> bool:
-                add_impressions(g, name, arms)
+                add_impressions(g, name, self.worker, arms)
                 return True
 
-            if graph.run(write, alone=f"impressions of {name}") is None:
-                with self._lock:  # the graph is down or late: keep them for the next tick
+            if graph.run(write, alone=f"impressions of {name}") is not None:
+                with self._lock:
                     for arm, n in arms.items():
-                        self._shown[(name, arm)] = self._shown.get((name, arm), 0) + n
+                        key = (name, arm)
+                        self._stored[key] = max(self._stored.get(key, 0), n)
 
     def memory(self, current: Engine | None) -> dict[tuple[str, str], int]:
         """(version, role) -> bytes held, for /metrics: the current model and each arm's."""

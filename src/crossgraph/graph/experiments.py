@@ -1,8 +1,10 @@
 """Experiments in the graph, the one place every worker and the CLI read them from.
 
-(:Experiment {name, status: running|stopped, arms, shares, started_at, stopped_at, result})
-and one (:ExperimentArm {experiment, arm, shown}) counter per arm; feedback given while an
-experiment runs carries `experiment` and `arm` properties (record_feedback).
+(:Experiment {name, status: running|stopped, arms, shares, started_at, stopped_at, result}),
+one (:ExperimentArm {experiment, arm, shown}) per arm, and one (:ArmShown {experiment, arm,
+worker, shown}) per arm and API worker process holding the suggestions that worker has served
+(a running total: writing it again never counts twice); an arm's shown is the sum. Feedback
+given while an experiment runs carries `experiment` and `arm` properties (record_feedback).
 """
 
 from __future__ import annotations
@@ -77,10 +79,12 @@ def stop_experiment(graph: Graph, name: str, result: Mapping[str, Any]) -> dict[
     return recorded
 
 
-def add_impressions(graph: Graph, name: str, shown: Mapping[str, int]) -> None:
+def add_impressions(graph: Graph, name: str, worker: str, shown: Mapping[str, int]) -> None:
+    """Record `shown` (arm -> suggestions this worker has served in the experiment since it
+    started: running totals) as `worker`'s counts; a total never goes down."""
     rows = [{"arm": arm, "shown": n} for arm, n in shown.items() if n > 0]
     if rows:
-        graph.write("add_impressions", {"name": name, "rows": rows})
+        graph.write("add_impressions", {"name": name, "worker": worker, "rows": rows})
 
 
 def arm_counts(graph: Graph, design: Design) -> list[ArmCounts]:
