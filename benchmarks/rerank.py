@@ -38,7 +38,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,10 @@ import numpy.typing as npt
 from datasets import DATASETS, DEFAULT_CACHE, prepare
 
 from crossgraph.data.matrix import Interactions
+from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.purchase_file import read_purchase_file, read_segments
-from crossgraph.data.split import validation_split
+from crossgraph.data.split import TimeSplit, validation_split
+from crossgraph.errors import InvalidInput
 from crossgraph.model.base import Recommender
 from crossgraph.model.baselines import (
     EASERecommender,
@@ -77,6 +79,7 @@ from crossgraph.settings import get_settings
 
 HELD_OUT = 0.2  # share of the validation window's accounts the ranker never trains on
 SEED = 0
+MIN_TIME_CHECK_ACCOUNTS = 200  # the check across time needs a window before with this many accounts
 RERANKED = "reranked"
 
 
@@ -159,6 +162,81 @@ def markdown(table: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class Window:
+    """One validation window ready for the ranker: its split, fitted sources, candidates."""
+
+    split: TimeSplit
+    served: HybridRecommender
+    sources: dict[str, Recommender]
+    accounts: npt.NDArray[np.intp]
+    table: FeatureTable
+
+
+def prepare_window(
+    lines: OrderLines,
+    end: np.datetime64,
+    window: float,
+    evaluation: EvaluationConfig,
+    segments: Mapping[str, str | None],
+    dense: DenseLimit,
+) -> Window:
+    """The validation split of `window` days ending at `end` (the tuner's definition), the tuned
+    components fitted on the lines before it, and its accounts' candidates, features, labels."""
+    vsplit = validation_split(lines, end, window)
+    if not len(vsplit.test_accounts()):
+        raise InvalidInput(f"the window {str(vsplit.cutoff)[:10]}..{str(end)[:10]} has no test account")
+    say(f"window {span(vsplit)}: fitting the components")
+    served = HybridRecommender(evaluation.served, dense=dense).fit(vsplit.train)
+    sources = fit_sources(vsplit.train, served, evaluation.popularity_days, segments or None, dense)
+    accounts = vsplit.test_accounts()
+    table = build_features(
+        sources,
+        accounts,
+        vsplit.train,
+        vsplit.train_lines,
+        vsplit.cutoff,
+        candidate_sources=candidate_sources(sources),
+        relevant=vsplit.test.binary,
+    )
+    return Window(vsplit, served, sources, accounts, table)
+
+
+def span(split: TimeSplit) -> str:
+    """'2011-05-24..2011-09-01': a split's test window."""
+    return f"{str(split.cutoff)[:10]}..{str(split.end)[:10]}"
+
+
+def split_accounts(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """(learn, held out): a seeded HELD_OUT share of a window's accounts (positions) held out."""
+    order = np.random.default_rng(SEED).permutation(n)
+    n_held = max(1, round(HELD_OUT * n))
+    return np.sort(order[n_held:]).astype(np.intp), np.sort(order[:n_held]).astype(np.intp)
+
+
+def compare(ranker: Any, w: Window, groups: npt.NDArray[np.intp]) -> list[dict[str, Any]]:
+    """On the window's accounts at `groups`: the reranked lists against the blend and the
+    baselines fitted there, NDCG@10 over all the accounts' new purchases, paired intervals."""
+    table = w.table.subset(groups)
+    accounts = table.candidates.accounts
+    relevant = w.split.test.binary[accounts]
+    popularity, n = w.split.train.product_counts(), w.split.train.shape[1]
+    metrics, per = scored(
+        rerank(table.candidates, ranker.predict(table.values), k=10), relevant, n, popularity
+    )
+    out = [row(RERANKED, metrics, None, "second stage")]
+    models: list[tuple[str, Recommender, str]] = [("hybrid", w.served, SERVED)]
+    if "ease" in w.sources:
+        models.append(("ease", w.sources["ease"], BASELINE))
+    models.append(("item_knn_bm25", w.sources["knn"], BASELINE))
+    models.append(("popularity", w.sources["popularity"], BASELINE))
+    for name, model, role in models:
+        items, _ = model.recommend(accounts, k=10, exclude_owned=True)
+        theirs, their_per = scored(items, relevant, n, popularity)
+        out.append(row(name, theirs, paired_bootstrap(per, their_per), role))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -172,6 +250,12 @@ def main() -> None:
     parser.add_argument("--segment", default="segment")
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameters file (its 'model')")
     parser.add_argument("--tune-minutes", type=float, default=3.0, help="stage 1: tune within these minutes")
+    parser.add_argument(
+        "--no-time-check",
+        dest="time_check",
+        action="store_false",
+        help="skip the check across time (a ranker learnt on the window before the newest)",
+    )
     parser.add_argument("--json", type=Path, help="write every figure as JSON")
     args = parser.parse_args()
     if (args.file is None) == (args.dataset is None):
@@ -209,47 +293,36 @@ def main() -> None:
 
     # 2. The ranker, from the newest validation window only (fold 0 of the tuner's windows).
     began = time.perf_counter()
-    vsplit = validation_split(lines, cutoff, window)
-    say(f"ranker window {str(vsplit.cutoff)[:10]}..{str(vsplit.end)[:10]}: fitting the components")
-    vserved = HybridRecommender(evaluation.served, dense=dense).fit(vsplit.train)
-    vsources = fit_sources(vsplit.train, vserved, evaluation.popularity_days, segments or None, dense)
-    vaccounts = vsplit.test_accounts()
-    vrelevant_all = vsplit.test.binary
-    vtable = build_features(
-        vsources,
-        vaccounts,
-        vsplit.train,
-        vsplit.train_lines,
-        vsplit.cutoff,
-        candidate_sources=candidate_sources(vsources),
-        relevant=vrelevant_all,
-    )
-    rng = np.random.default_rng(SEED)
-    order = rng.permutation(len(vaccounts))
-    n_held = max(1, round(HELD_OUT * len(vaccounts)))
-    held, learn = np.sort(order[:n_held]), np.sort(order[n_held:])
+    newest = prepare_window(lines, np.datetime64(cutoff, "s"), window, evaluation, segments, dense)
+    learn, held = split_accounts(len(newest.accounts))
     ranker_params = RankerParams()
-    ranker = fit_ranker(vtable.subset(learn), vtable.subset(held), ranker_params)
+    ranker = fit_ranker(newest.table.subset(learn), newest.table.subset(held), ranker_params)
     say(f"ranker: {ranker.best_iteration or ranker_params.trees} trees (early stopping on held-out accounts)")
-    htable = vtable.subset(held)
-    haccounts = htable.candidates.accounts
-    hrelevant = vrelevant_all[haccounts]
-    vpop = vsplit.train.product_counts()
-    vn = vsplit.train.shape[1]
-    held_rows: list[dict[str, Any]] = []
-    h_items = rerank(htable.candidates, ranker.predict(htable.values), k=10)
-    h_metrics, h_per = scored(h_items, hrelevant, vn, vpop)
-    held_rows.append(row(RERANKED, h_metrics, None, "second stage"))
-    held_models = [("hybrid", vserved, SERVED)]
-    if "ease" in vsources:
-        held_models.append(("ease", vsources["ease"], BASELINE))
-    held_models.append(("item_knn_bm25", vsources["knn"], BASELINE))
-    held_models.append(("popularity", vsources["popularity"], BASELINE))
-    for name, model, role in held_models:
-        items, _ = model.recommend(haccounts, k=10, exclude_owned=True)
-        metrics, per = scored(items, hrelevant, vn, vpop)
-        held_rows.append(row(name, metrics, paired_bootstrap(h_per, per), role))
-    v_recall = candidate_recall(vtable, vrelevant_all[vaccounts])
+    held_rows = compare(ranker, newest, held)
+    v_recall = candidate_recall(newest.table, newest.split.test.binary[newest.accounts])
+    # Across time: a ranker learnt on the window before (ending where the newest starts, so
+    # nothing overlaps) scored on every account of the newest window - as the test uses a
+    # ranker learnt on an earlier period. Still entirely before the cutoff.
+    time_rows: list[dict[str, Any]] | None = None
+    time_note = ""
+    if args.time_check:
+        try:
+            older = prepare_window(lines, newest.split.cutoff, window, evaluation, segments, dense)
+            if len(older.accounts) < MIN_TIME_CHECK_ACCOUNTS:
+                raise InvalidInput(
+                    f"the window before, {span(older.split)}, has {len(older.accounts)} test accounts "
+                    f"(fewer than {MIN_TIME_CHECK_ACCOUNTS}: too little history before it)"
+                )
+            o_learn, o_held = split_accounts(len(older.accounts))
+            older_ranker = fit_ranker(older.table.subset(o_learn), older.table.subset(o_held), ranker_params)
+            time_rows = compare(older_ranker, newest, np.arange(len(newest.accounts), dtype=np.intp))
+            time_note = (
+                f"ranker learnt on {span(older.split)} "
+                f"({len(o_learn):,} accounts, {older_ranker.best_iteration} trees), scored on all "
+                f"{len(newest.accounts):,} accounts of {span(newest.split)}"
+            )
+        except InvalidInput as error:
+            time_note = f"not possible: {error}"
     ranker_minutes = (time.perf_counter() - began) / 60
 
     # 3. Test: every component refitted on all lines before the cutoff, the evaluation as quality.py.
@@ -297,19 +370,22 @@ def main() -> None:
     name = args.dataset or path.name
     importance = dict(
         sorted(
-            zip(vtable.names, (float(g) for g in ranker.feature_importance("gain")), strict=True),
+            zip(newest.table.names, (float(g) for g in ranker.feature_importance("gain")), strict=True),
             key=lambda kv: -kv[1],
         )
     )
     print(
-        f"\n{name}: cutoff {cutoff}; ranker window {str(vsplit.cutoff)[:10]}..{str(vsplit.end)[:10]}: "
+        f"\n{name}: cutoff {cutoff}; ranker window {span(newest.split)}: "
         f"{len(learn):,} accounts to learn from, {len(held):,} held out; candidates: union of each "
-        f"source's top {CANDIDATES_PER_SOURCE} ({', '.join(candidate_sources(vsources))}), "
-        f"{len(vtable.candidates.items) / max(len(vaccounts), 1):.0f} per account, holding "
+        f"source's top {CANDIDATES_PER_SOURCE} ({', '.join(candidate_sources(newest.sources))}), "
+        f"{len(newest.table.candidates.items) / max(len(newest.accounts), 1):.0f} per account, holding "
         f"{v_recall:.1%} of the window's new purchases ({t_recall:.1%} on the test)\n"
     )
     print("Held-out validation accounts (never trained on; before the cutoff):\n")
     print(markdown(held_rows))
+    print(f"\nAcross time ({time_note}):\n")
+    if time_rows is not None:
+        print(markdown(time_rows))
     print(f"\nTest ({report.test_accounts:,} accounts, {report.test_pairs:,} new pairs):\n")
     print(markdown(test_rows))
     verdict = "distinguishable" if versus.distinguishable else "not distinguishable"
@@ -325,13 +401,13 @@ def main() -> None:
         out = {
             "data": {"name": name, "file": str(path), "format": data.format, "lines": len(lines)},
             "cutoff": cutoff,
-            "ranker_window": [str(vsplit.cutoff), str(vsplit.end)],
+            "ranker_window": [str(newest.split.cutoff), str(newest.split.end)],
             "ranker": {
                 "params": ranker_params.to_dict(),
                 "trees": ranker.best_iteration,
                 "candidates_per_source": CANDIDATES_PER_SOURCE,
-                "sources": candidate_sources(vsources),
-                "features": list(vtable.names),
+                "sources": candidate_sources(newest.sources),
+                "features": list(newest.table.names),
                 "importance_gain": importance,
                 "learn_accounts": len(learn),
                 "held_out_accounts": len(held),
@@ -339,6 +415,7 @@ def main() -> None:
                 "candidate_recall_test": t_recall,
             },
             "held_out": held_rows,
+            "across_time": {"note": time_note, "table": time_rows},
             "test": test_rows,
             "best_baseline": best.name,
             "reranked_lift_ndcg@10": lift,
