@@ -362,6 +362,10 @@ def main() -> None:
             test_rows.append(row(r.name, r.metrics, intervals[r.name], r.role))
     test_minutes = (time.perf_counter() - began) / 60
     t_recall = candidate_recall(table, relevant)
+    # Pipeline check: the candidates ordered by the blend's own score must give the served
+    # model's lists (its top 10 are among its top 50 candidates), hence its NDCG@10.
+    by_blend = rerank(table.candidates, table.values[:, table.names.index("blend_score")], k=10)
+    pipeline_ndcg, _ = scored(by_blend, relevant, split.train.shape[1], split.train.product_counts())
 
     best = report.best_baseline()
     lift = t_metrics["ndcg@10"] / best.metrics["ndcg@10"] - 1
@@ -396,6 +400,10 @@ def main() -> None:
         f"test {test_minutes:.1f}, {(time.perf_counter() - started) / 60:.1f} in all; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
+    print(
+        f"pipeline check: candidates ordered by the blend's own score: NDCG@10 "
+        f"{pipeline_ndcg['ndcg@10']:.4f} (served blend {report.served.metrics['ndcg@10']:.4f})"
+    )
     print("top features (gain): " + ", ".join(f"{k} {v:.0f}" for k, v in list(importance.items())[:8]))
     if args.json:
         out = {
@@ -418,6 +426,7 @@ def main() -> None:
             "across_time": {"note": time_note, "table": time_rows},
             "test": test_rows,
             "best_baseline": best.name,
+            "pipeline_check_ndcg@10": pipeline_ndcg["ndcg@10"],
             "reranked_lift_ndcg@10": lift,
             "served_lift_ndcg@10": served_lift,
             "minutes": {
