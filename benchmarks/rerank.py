@@ -69,6 +69,7 @@ from crossgraph.model.rerank import (
     RankerParams,
     build_features,
     fit_ranker,
+    relative_features,
     rerank,
 )
 from crossgraph.model.rp3beta import RP3betaRecommender
@@ -180,6 +181,7 @@ def prepare_window(
     evaluation: EvaluationConfig,
     segments: Mapping[str, str | None],
     dense: DenseLimit,
+    features: str = "all",
 ) -> Window:
     """The validation split of `window` days ending at `end` (the tuner's definition), the tuned
     components fitted on the lines before it, and its accounts' candidates, features, labels."""
@@ -199,7 +201,12 @@ def prepare_window(
         candidate_sources=candidate_sources(sources),
         relevant=vsplit.test.binary,
     )
-    return Window(vsplit, served, sources, accounts, table)
+    return Window(vsplit, served, sources, accounts, chosen(table, features))
+
+
+def chosen(table: FeatureTable, features: str) -> FeatureTable:
+    """The ranker's columns: every feature, or only the relative ones (model.rerank)."""
+    return table if features == "all" else table.only(relative_features(table.names))
 
 
 def span(split: TimeSplit) -> str:
@@ -251,6 +258,12 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameters file (its 'model')")
     parser.add_argument("--tune-minutes", type=float, default=3.0, help="stage 1: tune within these minutes")
     parser.add_argument(
+        "--features",
+        choices=("all", "relative"),
+        default="all",
+        help="the ranker's features: all (default) or only ranks, z-scores and account activity",
+    )
+    parser.add_argument(
         "--no-time-check",
         dest="time_check",
         action="store_false",
@@ -293,7 +306,9 @@ def main() -> None:
 
     # 2. The ranker, from the newest validation window only (fold 0 of the tuner's windows).
     began = time.perf_counter()
-    newest = prepare_window(lines, np.datetime64(cutoff, "s"), window, evaluation, segments, dense)
+    newest = prepare_window(
+        lines, np.datetime64(cutoff, "s"), window, evaluation, segments, dense, args.features
+    )
     learn, held = split_accounts(len(newest.accounts))
     ranker_params = RankerParams()
     ranker = fit_ranker(newest.table.subset(learn), newest.table.subset(held), ranker_params)
@@ -307,7 +322,9 @@ def main() -> None:
     time_note = ""
     if args.time_check:
         try:
-            older = prepare_window(lines, newest.split.cutoff, window, evaluation, segments, dense)
+            older = prepare_window(
+                lines, newest.split.cutoff, window, evaluation, segments, dense, args.features
+            )
             if len(older.accounts) < MIN_TIME_CHECK_ACCOUNTS:
                 raise InvalidInput(
                     f"the window before, {span(older.split)}, has {len(older.accounts)} test accounts "
@@ -350,7 +367,7 @@ def main() -> None:
         relevant=relevant_all,
     )
     assert np.array_equal(table.candidates.accounts, accounts)
-    items = rerank(table.candidates, ranker.predict(table.values), k=10)
+    items = rerank(table.candidates, ranker.predict(chosen(table, args.features).values), k=10)
     relevant = relevant_all[accounts]
     t_metrics, t_per = scored(items, relevant, split.train.shape[1], split.train.product_counts())
     test_rows = [row(RERANKED, t_metrics, None, "second stage")]
@@ -380,7 +397,8 @@ def main() -> None:
     )
     print(
         f"\n{name}: cutoff {cutoff}; ranker window {span(newest.split)}: "
-        f"{len(learn):,} accounts to learn from, {len(held):,} held out; candidates: union of each "
+        f"{len(learn):,} accounts to learn from, {len(held):,} held out; features: {args.features}; "
+        "candidates: union of each "
         f"source's top {CANDIDATES_PER_SOURCE} ({', '.join(candidate_sources(newest.sources))}), "
         f"{len(newest.table.candidates.items) / max(len(newest.accounts), 1):.0f} per account, holding "
         f"{v_recall:.1%} of the window's new purchases ({t_recall:.1%} on the test)\n"
@@ -416,6 +434,7 @@ def main() -> None:
                 "candidates_per_source": CANDIDATES_PER_SOURCE,
                 "sources": candidate_sources(newest.sources),
                 "features": list(newest.table.names),
+                "feature_set": args.features,
                 "importance_gain": importance,
                 "learn_accounts": len(learn),
                 "held_out_accounts": len(held),

@@ -18,6 +18,7 @@ from crossgraph.model.rerank import (
     fit_ranker,
     labels_for,
     product_features,
+    relative_features,
     rerank,
     with_positives,
 )
@@ -191,3 +192,20 @@ def test_a_lightgbm_ranker_puts_what_a_feature_says_was_bought_first() -> None:
     ranker = fit_ranker(learn, held)
     top = rerank(held.candidates, ranker.predict(held.values), k=1)[:, 0]
     assert np.mean(top == bought[90:]) > 0.8  # chance alone: 1 in 20
+
+
+def test_the_relative_feature_set_keeps_ranks_z_scores_and_account_activity_only() -> None:
+    t = table()
+    relative = t.only(relative_features(t.names))
+    assert relative.names == (
+        "first_rank",
+        "first_z",
+        "second_rank",
+        "second_z",
+        "account_products",
+        "account_orders",
+        "account_idle_days",
+    )
+    a = rows_of(relative, A)
+    assert [a[i]["first_rank"] for i in (P2, P3, P4)] == [3.0, 1.0, 2.0]  # columns moved with names
+    assert np.array_equal(relative.labels, t.labels)

@@ -152,6 +152,14 @@ class FeatureTable:
     values: FloatMatrix  # rows x names
     labels: npt.NDArray[np.int8] | None = field(default=None)  # 1: bought in the window
 
+    def only(self, names: Sequence[str]) -> FeatureTable:
+        """The same rows with only the named feature columns, in that order."""
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise InvalidInput(f"no feature {missing[0]!r} in the table (features: {', '.join(self.names)})")
+        columns = [self.names.index(n) for n in names]
+        return FeatureTable(self.candidates, tuple(names), self.values[:, columns], self.labels)
+
     def subset(self, groups: IntArray) -> FeatureTable:
         """The rows of the given groups (positions in candidates.accounts), in that order."""
         c = self.candidates
@@ -162,6 +170,12 @@ class FeatureTable:
         sub = Candidates(c.accounts[groups], c.items[rows], offsets)
         labels = None if self.labels is None else self.labels[rows]
         return FeatureTable(sub, self.names, self.values[rows], labels)
+
+
+def relative_features(names: Sequence[str]) -> tuple[str, ...]:
+    """The features that do not change scale with the length of the fitted history: each
+    source's rank and z-score and the account's activity (no raw score, no product count or age)."""
+    return tuple(n for n in names if n.endswith(("_rank", "_z")) or n in ACCOUNT_FEATURES)
 
 
 def labels_for(candidates: Candidates, relevant: sp.csr_matrix) -> npt.NDArray[np.int8]:
