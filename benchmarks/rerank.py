@@ -69,6 +69,7 @@ from crossgraph.model.rerank import (
     RankerParams,
     build_features,
     fit_ranker,
+    personal_features,
     relative_features,
     rerank,
 )
@@ -205,8 +206,12 @@ def prepare_window(
 
 
 def chosen(table: FeatureTable, features: str) -> FeatureTable:
-    """The ranker's columns: every feature, or only the relative ones (model.rerank)."""
-    return table if features == "all" else table.only(relative_features(table.names))
+    """The ranker's columns: every feature, only the relative ones, or only the relative ones
+    of the personalised sources (model.rerank)."""
+    if features == "all":
+        return table
+    pick = relative_features if features == "relative" else personal_features
+    return table.only(pick(table.names))
 
 
 def span(split: TimeSplit) -> str:
@@ -259,9 +264,10 @@ def main() -> None:
     parser.add_argument("--tune-minutes", type=float, default=3.0, help="stage 1: tune within these minutes")
     parser.add_argument(
         "--features",
-        choices=("all", "relative"),
+        choices=("all", "relative", "personal"),
         default="all",
-        help="the ranker's features: all (default) or only ranks, z-scores and account activity",
+        help="the ranker's features: all (default); relative: only ranks, z-scores and account "
+        "activity; personal: relative without popularity's and segment popularity's",
     )
     parser.add_argument(
         "--no-time-check",

@@ -17,6 +17,7 @@ from crossgraph.model.rerank import (
     candidate_union,
     fit_ranker,
     labels_for,
+    personal_features,
     product_features,
     relative_features,
     rerank,
@@ -209,3 +210,8 @@ def test_the_relative_feature_set_keeps_ranks_z_scores_and_account_activity_only
     a = rows_of(relative, A)
     assert [a[i]["first_rank"] for i in (P2, P3, P4)] == [3.0, 1.0, 2.0]  # columns moved with names
     assert np.array_equal(relative.labels, t.labels)
+
+
+def test_the_personal_feature_set_drops_the_sources_that_score_every_account_alike() -> None:
+    names = ("blend_rank", "blend_z", "popularity_rank", "popularity_z", "segment_rank", "account_orders")
+    assert personal_features(names) == ("blend_rank", "blend_z", "account_orders")

@@ -178,6 +178,13 @@ def relative_features(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(n for n in names if n.endswith(("_rank", "_z")) or n in ACCOUNT_FEATURES)
 
 
+def personal_features(names: Sequence[str]) -> tuple[str, ...]:
+    """`relative_features` without the sources that score every account alike (popularity) or
+    a whole segment alike: their rank names the product, whatever the account."""
+    shared = ("popularity_", "segment_")
+    return tuple(n for n in relative_features(names) if not n.startswith(shared))
+
+
 def labels_for(candidates: Candidates, relevant: sp.csr_matrix) -> npt.NDArray[np.int8]:
     """1 where the candidate's product is in its account's row of `relevant` (accounts x
     products, e.g. a split's test pairs), else 0."""
