@@ -1,5 +1,9 @@
 """A learned second stage over the blend's candidates (prototype, benchmarks/rerank.py).
 
+Not served: tried and not adopted (it lost to the blend and to tuned EASE on the test of all
+three data sets; docs/tuning.md, "Tried, not adopted: a learned re-ranker"). It stays so that
+the measurement can be rerun and extended.
+
 Stage 1 is the served blend's components, each fitted as the tuner chose. For every account
 the candidates are the union of each source's top M unowned products; each (account,
 candidate) row gets features
