@@ -502,7 +502,8 @@ def dense_runs(args: argparse.Namespace) -> None:
     )
     plan += [(f"{second}, EASE {mode}", args.dense_max_products, mode) for mode in args.dense_ease.split(",")]
     for label, threshold, mode in plan:
-        options = ["--engine-run", "local", "--rp3-weight", "0.5", "--dense-memory-share", "0.5", *sizes]
+        share = "0.5" if args.dense_memory_share is None else str(args.dense_memory_share)
+        options = ["--engine-run", "local", "--rp3-weight", "0.5", "--dense-memory-share", share, *sizes]
         options += ["--dense-ease", mode]
         if threshold is not None:
             options += ["--dense-max-products", str(threshold)]
@@ -582,7 +583,11 @@ def main() -> None:
     )
     parser.add_argument("--skip-full", action="store_true", help="--dense: no run with EASE in full")
     parser.add_argument("--rp3-weight", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--dense-memory-share", type=float, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--dense-memory-share",
+        type=float,
+        help="--dense: CROSSGRAPH_DENSE_MEMORY_SHARE of the runs (default 0.5)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.knn_run:
