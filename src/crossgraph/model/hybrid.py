@@ -25,9 +25,10 @@ scores (EASE alone in the blend, outside the cap) gets -inf: never ranked. With
 CROSSGRAPH_DENSE_EASE=leave-out EASE is left out instead: `params` become the blend that scored
 (EASE weight 0, the others' ratios unchanged), `requested` keeps the one asked for and
 `left_out` says why.
-The second sum is the same for every product of the account, so it never changes a
-ranking. All parameters, blend weights included, round-trip through `to_dict` for the
-model manifest.
+The second sum is the same for every product of the account (a capped EASE's mean term
+only for the products inside its cap: outside it EASE adds neither a term nor its mean), so
+it never changes how one product's drivers rank. All parameters, blend weights included,
+round-trip through `to_dict` for the model manifest.
 """
 
 from __future__ import annotations
