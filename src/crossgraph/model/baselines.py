@@ -47,6 +47,13 @@ from crossgraph.model.dense import DenseLimit, top_products
 # row blocks above it (settings: CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS).
 KNN_DENSE_MAX_PRODUCTS = 10_000
 
+# EASE's inverse runs on every core up to this many products and on one thread above: scipy
+# 1.17.1's OpenBLAS (0.3.31) segfaults inverting a 16,500 x 16,500 or 20,000 x 20,000 matrix on
+# 2 threads (scipy.linalg.inv and LAPACK potrf alike, within 30 s; measured 2026-12-02 on the
+# 2-core trainer), while 14,847 products on 2 threads and 16,500 on one thread complete
+# (docs/scale.md, "EASE capped at the threshold").
+THREADED_INVERSE_MAX = 15_000
+
 
 class PopularityRecommender(Recommender):
     """score_i = accounts that bought i; with `window_days`, only accounts whose last purchase
@@ -369,10 +376,12 @@ class EASERecommender(Recommender):
         else:  # the cached one stays lambda-free
             gram = self.grams.get(interactions, weighting, self.columns).copy()
         gram[np.diag_indices_from(gram)] += self.params.regularization
-        # Inversion is a BLAS job: use every core here, even if OPENBLAS_NUM_THREADS=1 was set for ALS.
+        # Inversion is a BLAS job: use every core here, even if OPENBLAS_NUM_THREADS=1 was set for ALS
+        # (one thread above THREADED_INVERSE_MAX products: see there).
         # In place (LU of the Fortran view: the matrix is symmetric, so it is its own transpose):
         # numpy's inv would hold two more copies.
-        with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
+        threads = (os.cpu_count() or 1) if len(kept) <= THREADED_INVERSE_MAX else 1
+        with threadpool_limits(limits=threads, user_api="blas"):
             p = scipy.linalg.inv(gram.T, overwrite_a=True, check_finite=False).T
         del gram
         p /= -np.diag(p).copy()[np.newaxis, :]  # B_ij = -P_ij / P_jj
