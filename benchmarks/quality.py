@@ -139,7 +139,7 @@ def main() -> None:
     source = f"{args.params}" if "model" in config else "built-in defaults"
     tuning_minutes = 0.0
     tuning: dict[str, Any] | None = None
-    dense = get_settings().dense  # EASE left out above CROSSGRAPH_DENSE_MAX_PRODUCTS (model.dense)
+    dense = get_settings().dense  # EASE capped or left out above CROSSGRAPH_DENSE_MAX_PRODUCTS (model.dense)
     evaluation = EvaluationConfig(served=served, als=served.als, dense=dense)
     if args.tune_minutes:
         began = time.perf_counter()

@@ -38,15 +38,18 @@ RSS for spark), and how many stored similarities differ from `blocks` (ties at t
 Dense components (`--dense`): the local engine's training (as --engines' local run) on the
 demo lake with training/params.json's blend plus RP3beta (weight 0.5, so that both dense
 products x products components run), each run in a process of its own: once with
-CROSSGRAPH_DENSE_MAX_PRODUCTS above the products (EASE fitted: the way before; now the memory
+CROSSGRAPH_DENSE_MAX_PRODUCTS above the products (EASE fitted in full: the way before; the memory
 check refuses a Gram matrix beyond CROSSGRAPH_DENSE_MEMORY_SHARE of free memory, and the run
-says so instead of being killed), once with the default (EASE left out, RP3beta in sparse
-blocks) or with `--dense-max-products N` (below the products: what leaving EASE out costs where
-it still fits). Seconds per stage, peak RSS, NDCG@10 and the manifest's engine.components:
+says so instead of being killed; `--skip-full` leaves this run out), then with the default
+threshold or `--dense-max-products N` once per `--dense-ease` mode (CROSSGRAPH_DENSE_EASE,
+default both: "cap", EASE fitted on the N best-selling products, and "leave-out"; RP3beta in
+sparse blocks). Seconds per stage, peak RSS, NDCG@10 and the manifest's engine.components:
 
     nice .venv/bin/python benchmarks/scale.py --dense --accounts 20000 --products 30000 --data data/scale
     nice .venv/bin/python benchmarks/scale.py --dense --accounts 20000 --products 15000 \
         --dense-max-products 10000 --data data/scale
+    nice .venv/bin/python benchmarks/scale.py --dense --accounts 20000 --products 30000 --skip-full \
+        --dense-ease cap --data data/scale
 
 Peers:
 
@@ -171,9 +174,11 @@ def run_engine(
     dense_max_products: int | None = None,
     rp3_weight: float | None = None,
     dense_memory_share: float | None = None,
+    dense_ease: str | None = None,
 ) -> dict[str, Any]:
     """One engine's training on the lake, in this process: seconds per stage, peaks, NDCG@10.
-    `dense_max_products` replaces CROSSGRAPH_DENSE_MAX_PRODUCTS' default, `rp3_weight` the blend's."""
+    `dense_max_products` replaces CROSSGRAPH_DENSE_MAX_PRODUCTS' default, `dense_ease`
+    CROSSGRAPH_DENSE_EASE's, `rp3_weight` the blend's."""
     from dataclasses import replace
 
     from crossgraph.data.parquet import read_order_lines
@@ -192,6 +197,7 @@ def run_engine(
     dense = DenseLimit(
         max_products=DenseLimit.max_products if dense_max_products is None else dense_max_products,
         memory_share=DenseLimit.memory_share if dense_memory_share is None else dense_memory_share,
+        ease=DenseLimit.ease if dense_ease is None else dense_ease,
     )
     accounts = read_table(ACCOUNTS, demo / "accounts.csv").rows
     products = read_table(PRODUCTS, demo / "products.csv").rows
@@ -482,17 +488,23 @@ def engines(args: argparse.Namespace) -> None:
 
 
 def dense_runs(args: argparse.Namespace) -> None:
-    """The local engine with EASE attempted (threshold above the products) and with the default
-    threshold (or --dense-max-products), each in a child process; a run the memory check refuses
-    reports its message."""
-    demo_lake(args.data, args.accounts, args.products)  # generated here, once for both
+    """The local engine with EASE attempted in full (threshold above the products) and with the
+    default threshold (or --dense-max-products) once per --dense-ease mode, each in a child
+    process; a run the memory check refuses reports its message."""
+    demo_lake(args.data, args.accounts, args.products)  # generated here, once for all
     sizes = [f"--{k}={v}" for k, v in (("factors", args.factors), ("iterations", args.iterations)) if v]
     runs = []
     second = (
         "default threshold" if args.dense_max_products is None else f"threshold {args.dense_max_products:,}"
     )
-    for label, threshold in (("EASE attempted", 10 * args.products), (second, args.dense_max_products)):
-        options = ["--engine-run", "local", "--rp3-weight", "0.5", "--dense-memory-share", "0.5", *sizes]
+    plan: list[tuple[str, int | None, str]] = (
+        [] if args.skip_full else [("EASE full", 10 * args.products, "cap")]
+    )
+    plan += [(f"{second}, EASE {mode}", args.dense_max_products, mode) for mode in args.dense_ease.split(",")]
+    for label, threshold, mode in plan:
+        share = "0.5" if args.dense_memory_share is None else str(args.dense_memory_share)
+        options = ["--engine-run", "local", "--rp3-weight", "0.5", "--dense-memory-share", share, *sizes]
+        options += ["--dense-ease", mode]
         if threshold is not None:
             options += ["--dense-max-products", str(threshold)]
         load = os.getloadavg()[0]
@@ -564,8 +576,18 @@ def main() -> None:
     parser.add_argument(
         "--dense-max-products", type=int, help="--dense: the second run's threshold (default: the setting's)"
     )
+    parser.add_argument(
+        "--dense-ease",
+        default="cap,leave-out",
+        help="--dense: CROSSGRAPH_DENSE_EASE mode(s) of the runs at the threshold, comma-separated",
+    )
+    parser.add_argument("--skip-full", action="store_true", help="--dense: no run with EASE in full")
     parser.add_argument("--rp3-weight", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--dense-memory-share", type=float, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--dense-memory-share",
+        type=float,
+        help="--dense: CROSSGRAPH_DENSE_MEMORY_SHARE of the runs (default 0.5)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.knn_run:
@@ -589,6 +611,7 @@ def main() -> None:
                 args.dense_max_products,
                 args.rp3_weight,
                 args.dense_memory_share,
+                args.dense_ease if "," not in args.dense_ease else None,
             )
         except InvalidInput as refused:  # the memory check's refusal, named in the table
             run = {"failed": str(refused), "peak_rss_mb": round(own_peak_mb())}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,13 +98,21 @@ class Settings(BaseSettings):
         "products matrix (8 bytes x products^2); above, sparse row blocks keep each product's top neighbours",
     )
 
-    # Dense products x products components (model.dense; docs/scale.md): EASE is left out of the
-    # blend, the baselines and the tuner above the threshold, RP3beta computed in sparse blocks.
+    # Dense products x products components (model.dense; docs/scale.md): EASE is capped to the
+    # best-selling products (or left out) in the blend, the baselines and the tuner above the
+    # threshold, RP3beta computed in sparse blocks.
     dense_max_products: int = Field(
         default=20_000,
         ge=0,
         description="Above this many products EASE (a dense products x products inverse, 2.5 x 8 bytes x "
-        "products^2: 20k = 8 GB) is left out and RP3beta keeps its top neighbours from sparse row blocks",
+        "products^2: 20k = 8 GB) is fitted on the best-selling this many products (or left out, see "
+        "CROSSGRAPH_DENSE_EASE) and RP3beta keeps its top neighbours from sparse row blocks",
+    )
+    dense_ease: Literal["cap", "leave-out"] = Field(
+        default="cap",
+        description="Above CROSSGRAPH_DENSE_MAX_PRODUCTS products: 'cap' fits EASE on that many best-selling "
+        "products (no EASE score for the others), 'leave-out' leaves EASE out of the blend, the baselines "
+        "and the tuner",
     )
     dense_memory_share: float = Field(
         default=0.8,
@@ -306,7 +314,7 @@ class Settings(BaseSettings):
         """The dense products x products limits of the model (model.dense)."""
         from crossgraph.model.dense import DenseLimit
 
-        return DenseLimit(self.dense_max_products, self.dense_memory_share)
+        return DenseLimit(self.dense_max_products, self.dense_memory_share, self.dense_ease)
 
     @property
     def peer_search(self) -> PeerSearch:

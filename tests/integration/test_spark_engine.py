@@ -95,7 +95,7 @@ def test_spark_trained_artifact_is_served_through_the_api(
     )
     assert Registry(tmp_path / "models").current().version == current.version
     monkeypatch.setenv("CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS", "0")  # item-kNN in Spark at any size
-    monkeypatch.setenv("CROSSGRAPH_DENSE_MAX_PRODUCTS", "50")  # EASE left out, as above 20,000
+    monkeypatch.setenv("CROSSGRAPH_DENSE_MAX_PRODUCTS", "50")  # EASE capped, as above 20,000
     get_settings.cache_clear()
     from_lake = runner.invoke(
         app,
@@ -125,14 +125,17 @@ def test_spark_trained_artifact_is_served_through_the_api(
         "similarity": "spark",
     }
     assert engine["evaluation"]["of_test_accounts"] > 25
-    # the shared dense threshold (the local engine's too): EASE out of the blend and the baselines
+    # the shared dense threshold (the local engine's too): EASE capped in the blend and the baselines
     products = lake_model.manifest["data"]["products"]
     assert engine["components"]["ease"] == {
-        "status": "left out",
-        "reason": f"{products:,} products > 50 (CROSSGRAPH_DENSE_MAX_PRODUCTS)",
+        "status": "capped",
+        "products": 50,
+        "of": products,
+        "reason": f"fitted on the 50 best-selling of {products:,} products (CROSSGRAPH_DENSE_MAX_PRODUCTS)",
     }
-    assert "ease" not in engine["evaluation"]["baselines"] and "ease" in engine["evaluation"]["left_out"]
-    assert "ease" not in lake_model.manifest["components"]
+    assert "ease (top 50 products)" in engine["evaluation"]["baselines"]
+    assert "served: ease" in engine["evaluation"]["capped"] and engine["evaluation"]["left_out"] == {}
+    assert "ease" in lake_model.manifest["components"]
     assert lake_model.manifest["gate"]["current_version"] == current.version
     assert lake_model.manifest["metrics"]["split"]["test_accounts"] == 25
     assert (lake_model.path / "account_ids.npy").read_bytes() == (

@@ -122,7 +122,7 @@ def test_without_als_the_drivers_add_up_exactly_and_the_reason_gives_each_share(
     accounts = np.arange(48, dtype=np.intp)
     items, scores = model.recommend(accounts, k=6)
     _, terms, parts, offset = blended_split(model, explainer(model), accounts, items)
-    np.testing.assert_allclose(terms.sum(axis=1) - offset[:, None], scores, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(terms.sum(axis=1) - offset, scores, rtol=1e-4, atol=1e-4)
     engine, manifest = serve(model, tmp_path / "v1")
     assert manifest["model"] == "hybrid (EASE + item-kNN + RP3beta; ALS for peers)"
     item = engine.recommend(3, limit=1)[0]

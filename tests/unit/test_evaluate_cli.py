@@ -272,11 +272,30 @@ def test_tune_minutes_bounds_the_search_and_the_report_compares_with_the_tuned_b
     assert tuning["guard"]["best_baseline"] in {"popularity", "ease", "knn"}
 
 
+def test_above_the_dense_threshold_evaluate_caps_ease_and_prints_which_rows_it_capped(
+    registry: Registry, purchases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_versions(registry)
+    monkeypatch.setenv("CROSSGRAPH_DENSE_MAX_PRODUCTS", "10")  # the history has 20 products
+    get_settings.cache_clear()
+    out = tmp_path / "eval.json"
+    code, output = run("--purchases", str(purchases), "--cutoff", CUTOFF, "--json", str(out))
+    assert code == 0, output
+    reason = "fitted on the 10 best-selling of 20 products (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    shown = " ".join(output.split())
+    assert f"capped: ease_partner (top 10 products) ({reason}), ease (top 10 products) ({reason})" in shown
+    assert f"served: ease ({reason})" in shown and "left out" not in shown
+    report = json.loads(out.read_text())
+    assert "ease (top 10 products)" in {m["name"] for m in report["models"] if m["role"] == "baseline"}
+    assert report["capped"]["served: ease"] == reason and report["left_out"] == {}
+
+
 def test_above_the_dense_threshold_evaluate_prints_which_ease_rows_it_left_out(
     registry: Registry, purchases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     two_versions(registry)
     monkeypatch.setenv("CROSSGRAPH_DENSE_MAX_PRODUCTS", "10")  # the history has 20 products
+    monkeypatch.setenv("CROSSGRAPH_DENSE_EASE", "leave-out")
     get_settings.cache_clear()
     out = tmp_path / "eval.json"
     code, output = run("--purchases", str(purchases), "--cutoff", CUTOFF, "--json", str(out))

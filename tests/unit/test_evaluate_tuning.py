@@ -177,11 +177,35 @@ def test_baselines_get_the_same_search_and_the_evaluation_compares_with_the_tune
     assert config.served == result.best
 
 
-def test_above_the_dense_threshold_the_tuner_leaves_ease_out_and_the_evaluation_says_so() -> None:
-    """20 products > 10: no EASE candidate is fitted, EASE is neither in the blend nor the best
-    baseline, RP3beta is still searched (sparse blocks), and the evaluation of the result runs
-    every other baseline and names the EASE rows it left out."""
+def test_above_the_dense_threshold_the_tuner_caps_ease_and_the_evaluation_says_so() -> None:
+    """20 products > 10: EASE candidates are fitted on the 10 best-selling products of each
+    window, the tuner blends their masked z-scores and says so, and the evaluation of the
+    result meets the capped EASE baseline by its name."""
     dense = DenseLimit(max_products=10)
+    result = run_tune(0, dense=dense)
+    reason = "fitted on the 10 best-selling of 20 products (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    assert result.left_out == {} and result.capped == {"ease": reason}
+    assert result.to_dict()["capped"] == {"ease": reason}
+    stages = {t.stage for t in result.trials}
+    assert {"ease", "popularity", "knn", "rp3", "als", "blend"} <= stages
+    assert all(np.isfinite(t.score) for t in result.trials)
+    config = replace(tuned_config(result), dense=dense)
+    report = evaluate_models(LINES, CUTOFF, segments=SEGMENTS, config=config)
+    names = {r.name for r in report.results}
+    assert "ease (top 10 products)" in names and "ease" not in names
+    assert report.left_out == {} and report.capped["ease (top 10 products)"] == reason
+    if result.best.ease_weight > 0:
+        assert report.capped["served: ease"] == reason
+    assert "capped: ease (top 10 products) (fitted on the 10 best-selling" in str(
+        render_table(report).caption
+    )
+
+
+def test_above_the_dense_threshold_the_tuner_leaves_ease_out_when_asked_and_the_evaluation_says_so() -> None:
+    """20 products > 10, CROSSGRAPH_DENSE_EASE=leave-out: no EASE candidate is fitted, EASE is
+    neither in the blend nor the best baseline, RP3beta is still searched (sparse blocks), and
+    the evaluation of the result runs every other baseline and names the EASE rows it left out."""
+    dense = DenseLimit(max_products=10, ease="leave-out")
     result = run_tune(0, dense=dense)
     reason = "20 products > 10 (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
     assert result.left_out == {"ease": reason} and result.to_dict()["left_out"] == {"ease": reason}

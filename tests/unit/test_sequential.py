@@ -121,7 +121,7 @@ def test_a_blend_with_bought_next_explains_its_score_and_the_reason_names_it(tmp
     explainer = ALSExplainer(model.item_factors, confidence, ALS.regularization)
     owned, terms, parts, offset = blended_split(model, explainer, accounts, items)
     # the owned products' terms, EASE's and bought next's, sum to the served score
-    np.testing.assert_allclose(terms.sum(axis=1) - offset[:, None], scores, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(terms.sum(axis=1) - offset, scores, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(parts.sum(axis=1), scores, rtol=1e-4, atol=1e-4)
     assert np.abs(parts[:, 1]).max() > 0.1  # bought next moved the scores
     for b in range(0, 48, 5):

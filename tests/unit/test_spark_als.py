@@ -68,8 +68,9 @@ def test_train_on_spark_writes_the_same_artifact_serving_reads(tmp_path: Path) -
     assert suggestions and not {s["sku"] for s in suggestions} & owned
 
 
-def test_the_spark_engine_leaves_ease_out_above_the_shared_dense_threshold(tmp_path: Path) -> None:
-    """The threshold the local engine uses (CROSSGRAPH_DENSE_MAX_PRODUCTS; 18 products > 10 here)."""
+def test_the_spark_engine_caps_ease_above_the_shared_dense_threshold(tmp_path: Path) -> None:
+    """The threshold the local engine uses (CROSSGRAPH_DENSE_MAX_PRODUCTS; 18 products > 10 here):
+    EASE is fitted on the driver on the 10 best-selling products, in the blend and the baseline."""
     interactions = build_interactions(LINES)
     accounts = [{"id": a, "name": a} for a in interactions.accounts.ids]
     products = [{"sku": s, "name": s} for s in interactions.products.ids]
@@ -77,6 +78,31 @@ def test_the_spark_engine_leaves_ease_out_above_the_shared_dense_threshold(tmp_p
     registry = Registry(tmp_path / "models")
     result = train(
         LINES, accounts, products, registry, params=params, cutoff=CUTOFF, spark=SPARK, dense=DenseLimit(10)
+    )
+    reason = "fitted on the 10 best-selling of 18 products (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    engine_record = result.manifest["engine"]
+    assert engine_record["name"] == "spark" and engine_record["ease"] == f"capped: {reason}"
+    assert engine_record["components"]["ease"] == {
+        "status": "capped",
+        "products": 10,
+        "of": 18,
+        "reason": reason,
+    }
+    assert result.manifest["components"] == ["als", "ease", "knn"]
+    assert "ease (top 10 products)" in {r.name for r in result.report.results if r.role == "baseline"}
+    assert result.report.capped["served: ease"].startswith("fitted on the 10 best-selling of ")
+
+
+def test_the_spark_engine_leaves_ease_out_above_the_shared_dense_threshold_when_asked(tmp_path: Path) -> None:
+    """The threshold the local engine uses (CROSSGRAPH_DENSE_MAX_PRODUCTS; 18 products > 10 here)."""
+    interactions = build_interactions(LINES)
+    accounts = [{"id": a, "name": a} for a in interactions.accounts.ids]
+    products = [{"sku": s, "name": s} for s in interactions.products.ids]
+    params = HybridParams(als=ALS, ease_weight=1.0, knn_weight=0.5)
+    registry = Registry(tmp_path / "models")
+    dense = DenseLimit(10, ease="leave-out")
+    result = train(
+        LINES, accounts, products, registry, params=params, cutoff=CUTOFF, spark=SPARK, dense=dense
     )
     reason = "18 products > 10 (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
     engine_record = result.manifest["engine"]

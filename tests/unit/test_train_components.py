@@ -1,6 +1,7 @@
 """What the manifest says about each blend component, that item-kNN in sparse blocks (above
 CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS) serves the lists the dense path serves, and that above
-CROSSGRAPH_DENSE_MAX_PRODUCTS training leaves EASE out and says so (model.train)."""
+CROSSGRAPH_DENSE_MAX_PRODUCTS training caps EASE (or, when asked, leaves it out) and says so
+(model.train)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from crossgraph.data.purchase_file import read_purchase_file
 from crossgraph.model.als import ALSParams
 from crossgraph.model.artifact import Artifact
 from crossgraph.model.baselines import ItemKNNRecommender
-from crossgraph.model.dense import DenseLimit
+from crossgraph.model.dense import DenseLimit, top_products
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.registry import Registry
 from crossgraph.model.train import train
@@ -63,7 +64,7 @@ def test_item_knn_in_sparse_blocks_serves_the_dense_lists_and_the_manifest_says_
         np.testing.assert_array_equal(got[untouched], expected[untouched])
 
 
-def test_above_the_dense_threshold_train_leaves_ease_out_and_the_manifest_and_the_drivers_say_so(
+def test_above_the_dense_threshold_train_caps_ease_and_the_manifest_and_the_drivers_say_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generate_demo(tmp_path / "demo", accounts=200, seed=3, as_of=date(2026, 6, 30))
@@ -76,6 +77,72 @@ def test_above_the_dense_threshold_train_leaves_ease_out_and_the_manifest_and_th
     assert n_products > 50
     result = train(
         lines, accounts, products, registry, params=params, test_days=180, dense=DenseLimit(max_products=50)
+    )
+
+    manifest = result.manifest
+    reason = f"fitted on the 50 best-selling of {n_products:,} products (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    assert manifest["engine"]["ease"] == f"capped: {reason}"
+    assert manifest["engine"]["components"] == {
+        "als": {"status": "full"},
+        "ease": {"status": "capped", "products": 50, "of": n_products, "reason": reason},
+        "knn": {"status": "capped", "neighbours": params.knn.neighbours, "similarity": "dense"},
+        "rp3": {"status": "capped", "neighbours": params.rp3.neighbours, "similarity": "sparse blocks"},
+        "seq": {"status": "off"},
+    }
+    assert manifest["components"] == ["als", "ease", "knn", "rp3"] and "EASE" in manifest["model"]
+    # the evaluation met the capped EASE baseline, by a name that says so
+    metrics = manifest["metrics"]
+    names = {m["name"] for m in metrics["models"]}
+    assert "ease (top 50 products)" in names and "ease" not in names
+    split_products = metrics["split"]["products"]
+    before = f"fitted on the 50 best-selling of {split_products:,} products (CROSSGRAPH_DENSE_MAX_PRODUCTS)"
+    assert metrics["left_out"] == {}
+    assert metrics["capped"] == {
+        "ease_partner (top 50 products)": before,
+        "ease (top 50 products)": before,
+        "served: ease": before,
+    }
+    assert manifest["gate"]["best_baseline"] in names - {"hybrid", "als"}
+    # no reason names EASE for a product outside the cap; inside it, EASE scores
+    interactions = build_interactions(lines)
+    inside = {interactions.products.ids[j] for j in top_products(interactions.product_counts(), 50)}
+    engine = Engine(Artifact.load(registry.get(result.version).path))
+    by_ease = {True: 0, False: 0}
+    for account in range(0, len(accounts), 3):
+        listed = engine.recommended[account]
+        assert (listed >= 0).all()
+        for item in listed[:5].tolist():
+            _, scored_by = engine.explained(account, item)
+            by_ease[engine.skus[item] in inside] += "EASE" in scored_by
+    assert by_ease[False] == 0 and by_ease[True] > 0
+    # and `crossgraph models show` says it
+    monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["models", "show", result.version], env={"COLUMNS": "400"})
+    get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    assert f"capped in the blend: ease (top 50 of {n_products:,} products)" in " ".join(shown.output.split())
+
+
+def test_above_the_dense_threshold_train_leaves_ease_out_when_asked_and_the_manifest_and_the_drivers_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate_demo(tmp_path / "demo", accounts=200, seed=3, as_of=date(2026, 6, 30))
+    lines = read_purchase_file(tmp_path / "demo" / "purchases.csv").lines
+    accounts = [{"id": a, "name": a} for a in sorted(set(lines.account_id))]
+    products = [{"sku": s, "name": s} for s in sorted(set(lines.sku))]
+    registry = Registry(tmp_path / "models")
+    params = replace(SMALL, rp3_weight=0.5)
+    n_products = len(products)
+    assert n_products > 50
+    result = train(
+        lines,
+        accounts,
+        products,
+        registry,
+        params=params,
+        test_days=180,
+        dense=DenseLimit(max_products=50, ease="leave-out"),
     )
 
     manifest = result.manifest

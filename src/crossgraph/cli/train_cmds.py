@@ -470,6 +470,13 @@ def show(
     ]
     if left_out:
         lines.append("left out of the blend: " + ", ".join(left_out))
+    capped = [
+        f"{name} (top {record['products']:,} of {record['of']:,} products)"
+        for name, record in (engine.get("components") or {}).items()
+        if record.get("status") == "capped" and "products" in record
+    ]
+    if capped:
+        lines.append("capped in the blend: " + ", ".join(capped))
     if peers:
         recall = next((v for k, v in peers.items() if k.startswith("recall@")), None)
         lines.append(

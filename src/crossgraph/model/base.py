@@ -75,6 +75,12 @@ class Recommender(ABC):
     def n_items(self) -> int:
         return int(self.owned.shape[1])
 
+    @property
+    def covered(self) -> npt.NDArray[np.bool_] | None:
+        """Which products the model gives a score to (None: every product). A product outside
+        gets score -inf: never ranked (a capped EASE, model.baselines)."""
+        return None
+
     def fit(self, interactions: Interactions) -> Self:
         self._owned = interactions.binary
         self._fit(interactions)

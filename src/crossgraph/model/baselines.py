@@ -15,10 +15,12 @@
   P = (X^T X + lambda I)^-1,  B_ij = -P_ij / P_jj,  B_jj = 0,  score_u = x_u B
   with x_u the binary owned row (X in the Gram matrix may be time-weighted, see EASEParams).
   B is dense items x items: 3,400 products take 46 MB (float32) plus the float64 Gram matrix,
-  inverted in place (~90 MB), while fitting; 20k products take ~8 GB (model.dense: the blend,
-  the evaluation and the tuner leave EASE out above CROSSGRAPH_DENSE_MAX_PRODUCTS). A tuner
-  trying several lambdas on the same data passes a `GramCache`: X^T X is built once, only the
-  inverse changes.
+  inverted in place (~90 MB), while fitting; 20k products take ~8 GB. Above
+  CROSSGRAPH_DENSE_MAX_PRODUCTS (model.dense) it is capped: X and B are those of the best-selling
+  max_products products (`columns`), exactly the EASE of that submatrix, and every other product
+  gets no score (-inf: never ranked; `covered`) and no term; callers leave it out instead when
+  CROSSGRAPH_DENSE_EASE is "leave-out". A tuner trying several lambdas on the same data passes a
+  `GramCache`: X^T X is built once, only the inverse changes.
 """
 
 from __future__ import annotations
@@ -38,12 +40,19 @@ from crossgraph.data.matrix import Interactions
 from crossgraph.data.weighting import WeightingConfig, bm25, pair_values, weighted_matrix
 from crossgraph.errors import InvalidInput
 from crossgraph.model.base import IntArray, Recommender, ScoreArray
-from crossgraph.model.dense import DenseLimit
+from crossgraph.model.dense import DenseLimit, top_products
 
 # Item-kNN builds its similarity as one dense products x products matrix up to this many products
 # (8 bytes x products^2 plus as much for the top-k selection: 10k products = 1.6 GB), in sparse
 # row blocks above it (settings: CROSSGRAPH_KNN_DENSE_MAX_PRODUCTS).
 KNN_DENSE_MAX_PRODUCTS = 10_000
+
+# EASE's inverse runs on every core up to this many products and on one thread above: scipy
+# 1.17.1's OpenBLAS (0.3.31) segfaults inverting a 16,500 x 16,500 or 20,000 x 20,000 matrix on
+# 2 threads (scipy.linalg.inv and LAPACK potrf alike, within 30 s; measured 2026-12-02 on the
+# 2-core trainer), while 14,847 products on 2 threads and 16,500 on one thread complete
+# (docs/scale.md, "EASE capped at the threshold").
+THREADED_INVERSE_MAX = 15_000
 
 
 class PopularityRecommender(Recommender):
@@ -284,29 +293,38 @@ class EASEParams:
         )
 
 
-def gram_matrix(interactions: Interactions, weighting: WeightingConfig) -> npt.NDArray[np.float64]:
-    """X^T X (dense, items x items) of the weighted matrix: EASE's Gram matrix before lambda."""
+def gram_matrix(
+    interactions: Interactions, weighting: WeightingConfig, columns: IntArray | None = None
+) -> npt.NDArray[np.float64]:
+    """X^T X (dense, items x items) of the weighted matrix: EASE's Gram matrix before lambda;
+    with `columns`, of those products' columns only."""
     x = weighted_matrix(interactions, weighting).astype(np.float64)
+    if columns is not None:
+        x = x.tocsc()[:, columns]
     return np.asarray((x.T @ x).toarray())
 
 
 class GramCache:
-    """EASE's X^T X per (interactions, weighting), for fits of several lambdas on the same data.
+    """EASE's X^T X per (interactions, weighting, columns), for fits of several lambdas on the
+    same data.
 
     Keyed by the identity of the Interactions object (a validation window's training matrix is
-    one object for every candidate); holds at most `size` matrices (8 bytes x items^2 each),
-    dropping the oldest."""
+    one object for every candidate) and the capped columns (None: all); holds at most `size`
+    matrices (8 bytes x items^2 each), dropping the oldest."""
 
     def __init__(self, size: int = 3) -> None:
         self.size = size
-        self._held: list[tuple[Interactions, WeightingConfig, npt.NDArray[np.float64]]] = []
+        self._held: list[tuple[Interactions, WeightingConfig, IntArray | None, npt.NDArray[np.float64]]] = []
 
-    def get(self, interactions: Interactions, weighting: WeightingConfig) -> npt.NDArray[np.float64]:
-        for held, w, gram in self._held:
-            if held is interactions and w == weighting:
+    def get(
+        self, interactions: Interactions, weighting: WeightingConfig, columns: IntArray | None = None
+    ) -> npt.NDArray[np.float64]:
+        for held, w, cols, gram in self._held:
+            same = cols is None if columns is None else cols is not None and np.array_equal(cols, columns)
+            if held is interactions and w == weighting and same:
                 return gram
-        gram = gram_matrix(interactions, weighting)
-        self._held = [*self._held, (interactions, weighting, gram)][-self.size :]
+        gram = gram_matrix(interactions, weighting, columns)
+        self._held = [*self._held, (interactions, weighting, columns, gram)][-self.size :]
         return gram
 
 
@@ -320,30 +338,50 @@ class EASERecommender(Recommender):
         grams: GramCache | None = None,
         dense: DenseLimit | None = None,
     ) -> None:
-        """`dense`: the memory check before the Gram matrix (its share of free memory); whether
-        EASE runs at all above CROSSGRAPH_DENSE_MAX_PRODUCTS is its caller's choice."""
+        """`dense`: above its max_products products EASE is capped to the best-selling
+        max_products (`columns`), and the memory check guards the Gram matrix (its share of free
+        memory); whether EASE runs at all there (CROSSGRAPH_DENSE_EASE) is its caller's choice."""
         super().__init__()
         self.name = name
         self.params = params or EASEParams()
         self.grams = grams
         self.dense = dense or DenseLimit()
         self.weights: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+        self.columns: IntArray | None = None  # the products B covers, ascending (None: all)
+        self._position: IntArray = np.zeros(0, dtype=np.intp)  # product -> row of B (-1: none)
+        self._capped_owned: sp.csr_matrix | None = None  # owned[:, columns]
+
+    @property
+    def covered(self) -> npt.NDArray[np.bool_] | None:
+        if self.columns is None:
+            return None
+        return self._position >= 0
 
     def _fit(self, interactions: Interactions) -> None:
         weighting = self.params.weighting
+        n_items = interactions.shape[1]
+        self.columns, self._capped_owned = None, None
+        if self.dense.caps_ease(n_items):
+            self.columns = top_products(interactions.product_counts(), self.dense.max_products)
+            self._capped_owned = self.owned.tocsc()[:, self.columns].tocsr()
+        self._position = np.full(n_items, -1, dtype=np.intp)
+        kept = np.arange(n_items) if self.columns is None else self.columns
+        self._position[kept] = np.arange(len(kept))
         # The Gram matrix (while built from its sparse product: up to 2 copies), inverted in place,
         # then B as float32 (half a copy); a cache holds one more.
         copies = 2.5 + (self.grams is not None)
-        self.dense.check(interactions.shape[1], copies, "EASE")
+        self.dense.check(len(kept), copies, "EASE" if self.columns is None else "EASE (capped)")
         if self.grams is None:
-            gram = gram_matrix(interactions, weighting)
-        else:
-            gram = self.grams.get(interactions, weighting).copy()  # the cached one stays lambda-free
+            gram = gram_matrix(interactions, weighting, self.columns)
+        else:  # the cached one stays lambda-free
+            gram = self.grams.get(interactions, weighting, self.columns).copy()
         gram[np.diag_indices_from(gram)] += self.params.regularization
-        # Inversion is a BLAS job: use every core here, even if OPENBLAS_NUM_THREADS=1 was set for ALS.
+        # Inversion is a BLAS job: use every core here, even if OPENBLAS_NUM_THREADS=1 was set for ALS
+        # (one thread above THREADED_INVERSE_MAX products: see there).
         # In place (LU of the Fortran view: the matrix is symmetric, so it is its own transpose):
         # numpy's inv would hold two more copies.
-        with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
+        threads = (os.cpu_count() or 1) if len(kept) <= THREADED_INVERSE_MAX else 1
+        with threadpool_limits(limits=threads, user_api="blas"):
             p = scipy.linalg.inv(gram.T, overwrite_a=True, check_finite=False).T
         del gram
         p /= -np.diag(p).copy()[np.newaxis, :]  # B_ij = -P_ij / P_jj
@@ -351,13 +389,35 @@ class EASERecommender(Recommender):
         self.weights = p.astype(np.float32)
 
     def score(self, account_indices: IntArray) -> ScoreArray:
-        return np.asarray(self.owned[account_indices] @ self.weights, dtype=np.float32)
+        if self._capped_owned is None or self.columns is None:
+            return np.asarray(self.owned[account_indices] @ self.weights, dtype=np.float32)
+        out = np.full((len(account_indices), self.n_items), -np.inf, dtype=np.float32)
+        out[:, self.columns] = self._capped_owned[account_indices] @ self.weights
+        return out
 
     def linear_parts(self) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
-        """(X, B) with score = X B: the binary owned rows and the item-item weights."""
+        """(X, B) with score = X B: the binary owned rows and the item-item weights (of the
+        capped columns only when capped: see `weights_at` for product indices)."""
+        if self._capped_owned is not None:
+            return self._capped_owned, self.weights
         return self.owned, self.weights
 
+    def weights_at(self, rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+        """B_rows,cols for product indices (broadcast as numpy indexing), 0 where either product
+        is outside the cap: the capped model's score has no such term."""
+        if self.columns is None:
+            return self.weights[rows, cols]
+        r, c = self._position[rows], self._position[cols]
+        inside = (r >= 0) & (c >= 0)
+        out: npt.NDArray[np.float32] = np.where(inside, self.weights[r.clip(0), c.clip(0)], np.float32(0.0))
+        return out
+
     def contributions(self, account_idx: int, item_idx: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
-        """Owned items j of the account and B_j,item: the exact terms of its score."""
+        """Owned items j of the account and B_j,item: the exact terms of its score (none for a
+        product outside the cap; only the owned products inside it when capped)."""
         owned = self.owned[account_idx].indices.astype(np.intp)
-        return owned, self.weights[owned, item_idx].astype(np.float32)
+        if self.columns is not None:
+            if self._position[item_idx] < 0:
+                return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+            owned = owned[self._position[owned] >= 0]
+        return owned, self.weights_at(owned, np.full(len(owned), item_idx, dtype=np.intp)).astype(np.float32)

@@ -6,8 +6,11 @@ products it did not own at the cutoff. Metrics are those of `model.metrics` at e
 with coverage and the top-1 % share of the lists next to them. The served model is set
 against the best baseline with a paired bootstrap interval of the NDCG@10 difference over
 the test accounts (`model.bootstrap`; docs/quality.md). Above CROSSGRAPH_DENSE_MAX_PRODUCTS
-products (model.dense) the EASE baseline and the served model's EASE are left out: the report's
-`left_out` names each with the reason, and the served model meets the baselines that ran.
+products (model.dense) the EASE baseline, its partner reference and the served model's EASE are
+capped to the best-selling max_products products (the rows are named "ease (top 20,000
+products)", the report's `capped` says which), so the gate still meets an EASE baseline; with
+CROSSGRAPH_DENSE_EASE=leave-out they are left out instead: the report's `left_out` names each
+with the reason, and the served model meets the baselines that ran.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ class EvaluationConfig:
     min_segment_size: int = 20
     ks: tuple[int, ...] = (5, 10)
     end: datetime | None = None  # end of the test window (default: end of the data)
-    dense: DenseLimit = field(default_factory=DenseLimit)  # above its max_products: no EASE
+    dense: DenseLimit = field(default_factory=DenseLimit)  # above its max_products: EASE capped or left out
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class EvaluationReport:
     seconds: float
     # what did not run, with the reason: "ease" (the baseline), "served: ease" (a blend component)
     left_out: dict[str, str] = field(default_factory=dict)
+    # what ran capped, with which products: "ease (top 20,000 products)", "served: ease"
+    capped: dict[str, str] = field(default_factory=dict)
     # intervals already computed, by model name (a bootstrap over many accounts takes a second)
     known_intervals: dict[str, Interval | None] = field(default_factory=dict, compare=False, repr=False)
 
@@ -167,6 +172,7 @@ class EvaluationReport:
             "served_lift_ndcg@10": round(self.lift(), 4) if math.isfinite(self.lift()) else None,
             "served_vs_best_baseline": self.comparison(),
             "left_out": self.left_out,
+            "capped": self.capped,
             "seconds": round(self.seconds, 2),
         }
 
@@ -263,8 +269,8 @@ def evaluate_split(
 ) -> EvaluationReport:
     """`evaluate_models` on a split already made (the Spark engine's, data.spark_lines):
     `served` is the (unfitted) served model when its ALS is fitted elsewhere (model.spark_als);
-    `ease_baseline=False` leaves the EASE baseline out, as more products than
-    config.dense.max_products do (a products x products dense matrix); `knn` makes the item-kNN
+    `ease_baseline=False` leaves the EASE baseline out (as more products than
+    config.dense.max_products do with CROSSGRAPH_DENSE_EASE=leave-out); `knn` makes the item-kNN
     of the baseline and of a served model built here (model.spark_knn, or another dense
     threshold)."""
     config = config or EvaluationConfig()
@@ -276,14 +282,16 @@ def evaluate_split(
     )
     served = served or HybridRecommender(config.served, knn=knn(config.served.knn), dense=config.dense)
     products = split.train.shape[1]
-    dense_ok = config.dense.allows(products)
+    dense_ok = not config.dense.leaves_out_ease(products)
+    cap = f" (top {config.dense.max_products:,} products)" if config.dense.caps_ease(products) else ""
     left_out: dict[str, str] = {}
+    capped: dict[str, str] = {}
     candidates: list[tuple[str, Recommender]] = [(SERVED, served)]
     if config.als is not None:
         candidates.append((REFERENCE, ALSRecommender(config.als)))
     if config.partner_reference and config.served.ease_weight > 0 and config.served.ease != config.ease:
         if dense_ok:
-            partner = EASERecommender(config.served.ease, name="ease_partner", dense=config.dense)
+            partner = EASERecommender(config.served.ease, name="ease_partner" + cap, dense=config.dense)
             candidates.append((REFERENCE, partner))
         else:
             left_out["ease_partner"] = config.dense.reason(products)
@@ -292,11 +300,17 @@ def evaluate_split(
         candidates.append((BASELINE, SegmentPopularityRecommender(segments, config.min_segment_size)))
     candidates.append((BASELINE, knn(config.knn)))
     if ease_baseline and dense_ok:
-        candidates.append((BASELINE, EASERecommender(config.ease, dense=config.dense)))
+        candidates.append((BASELINE, EASERecommender(config.ease, name="ease" + cap, dense=config.dense)))
     elif ease_baseline:
         left_out["ease"] = config.dense.reason(products)
+    if cap:
+        capped.update(
+            {m.name: config.dense.cap_reason(products) for _, m in candidates if m.name.endswith(cap)}
+        )
     for name, reason in left_out.items():
         say(f"{name}: left out, {reason}")
+    for name, reason in capped.items():
+        say(f"{name}: capped, {reason}")
 
     results: list[ModelResult] = []
     for role, model in candidates:
@@ -325,6 +339,7 @@ def evaluate_split(
         say(f"{name}: {top}={metrics[top]:.4f} ({fit_seconds:.1f}s fit{', shared' if shared else ''})")
     if isinstance(served, HybridRecommender):
         left_out.update({f"served: {c}": reason for c, reason in served.left_out.items()})
+        capped.update({f"served: {c}": reason for c, reason in served.capped.items()})
     return EvaluationReport(
         cutoff=str(split.cutoff),
         end=None if split.end is None else str(split.end),
@@ -338,6 +353,7 @@ def evaluate_split(
         served_params=config.served.to_dict(),
         seconds=time.perf_counter() - started,
         left_out=left_out,
+        capped=capped,
     )
 
 
@@ -402,7 +418,7 @@ def render_table(report: EvaluationReport, ks: tuple[int, ...] = (5, 10)) -> Any
             f"cutoff {report.cutoff[:10]} - {report.test_accounts} test accounts, {report.test_pairs} "
             f"new pairs; served vs best baseline ({best.name}) NDCG@{top}: {report.lift_text(f'ndcg@{top}')}"
         ),
-        caption=interval_line(report) + left_out_line(report),
+        caption=interval_line(report) + left_out_line(report) + capped_line(report),
     )
     table.add_column("model")
     table.add_column("role")
@@ -448,6 +464,14 @@ def left_out_line(report: EvaluationReport) -> str:
     if not report.left_out:
         return ""
     return "; left out: " + ", ".join(f"{name} ({reason})" for name, reason in report.left_out.items())
+
+
+def capped_line(report: EvaluationReport) -> str:
+    """'; capped: ease (top 20,000 products) (fitted on the 20,000 best-selling of 30,000 products
+    (CROSSGRAPH_DENSE_MAX_PRODUCTS)), served: ease (...)' or ''."""
+    if not report.capped:
+        return ""
+    return "; capped: " + ", ".join(f"{name} ({reason})" for name, reason in report.capped.items())
 
 
 def _short(metric: str) -> str:

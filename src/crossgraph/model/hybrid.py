@@ -16,11 +16,19 @@ the ALS account factors. Every component is linear in the account's owned produc
 with t_c the component's own terms (ALS: implicit's explain, EASE: B_ji, kNN: sim(j, i),
 RP3beta: W_ji, bought next: r_uj T_ji). A component with weight 0 is not fitted.
 Above CROSSGRAPH_DENSE_MAX_PRODUCTS products (model.dense) EASE - a dense products x products
-inverse - is left out: `params` become the blend that scored (EASE weight 0, the others' ratios
-unchanged), `requested` keeps the one asked for and `left_out` says why.
-The second sum is the same for every product of the account, so it never changes a
-ranking. All parameters, blend weights included, round-trip through `to_dict` for the
-model manifest.
+inverse - is capped to the best-selling max_products products (`capped` says so): it scores those
+only, so mean_u and std_u of z_ease are taken over the account's unowned products inside the cap,
+and a product outside it gets z_ease = 0 and no EASE term - the value of an average product
+inside the cap, so EASE's silence neither pushes it down (as the lowest EASE score would) nor up;
+the other components rank it as they rank every product. A product that no weighted component
+scores (EASE alone in the blend, outside the cap) gets -inf: never ranked. With
+CROSSGRAPH_DENSE_EASE=leave-out EASE is left out instead: `params` become the blend that scored
+(EASE weight 0, the others' ratios unchanged), `requested` keeps the one asked for and
+`left_out` says why.
+The second sum is the same for every product of the account (a capped EASE's mean term
+only for the products inside its cap: outside it EASE adds neither a term nor its mean), so
+it never changes how one product's drivers rank. All parameters, blend weights included,
+round-trip through `to_dict` for the model manifest.
 """
 
 from __future__ import annotations
@@ -154,13 +162,14 @@ class HybridRecommender(Recommender):
     ) -> None:
         """`als`: another fitter of the same ALS (e.g. model.spark_als), with params.als; `knn`:
         another fitter of the same item-kNN (model.spark_knn, or another dense threshold), with
-        params.knn, fitted only if knn_weight > 0; `dense`: above its max_products EASE is left
-        out and RP3beta computed in sparse blocks."""
+        params.knn, fitted only if knn_weight > 0; `dense`: above its max_products EASE is capped
+        (or left out, as its `ease` says) and RP3beta computed in sparse blocks."""
         super().__init__()
         self.params = params or HybridParams()
         self.requested = self.params  # as asked; `params` is what fit() ran (see left_out)
         self.dense = dense or DenseLimit()
         self.left_out: dict[str, str] = {}  # component -> why it was not fitted
+        self.capped: dict[str, str] = {}  # component -> which products it was fitted on
         if knn is not None and knn.params != self.params.knn:
             raise InvalidInput(f"the item-kNN given has {knn.params}, the blend {self.params.knn}")
         self.als = als or ALSRecommender(self.params.als, show_progress=show_progress)
@@ -183,15 +192,17 @@ class HybridRecommender(Recommender):
         return self.als.item_factors
 
     def _fit(self, interactions: Interactions) -> None:
-        self.params, self.left_out = self.requested, {}
+        self.params, self.left_out, self.capped = self.requested, {}, {}
         n_items = interactions.shape[1]
-        if self.params.ease_weight and not self.dense.allows(n_items):
+        if self.params.ease_weight and self.dense.caps_ease(n_items):
+            self.capped["ease"] = self.dense.cap_reason(n_items)
+        if self.params.ease_weight and self.dense.leaves_out_ease(n_items):
             self.left_out["ease"] = self.dense.reason(n_items)
             if self.params.blend["ease"] == 1.0:
                 raise InvalidInput(
                     f"EASE is the only blend component that scores and it is left out at "
-                    f"{self.left_out['ease']}: give ALS or item-kNN a weight, or raise "
-                    "CROSSGRAPH_DENSE_MAX_PRODUCTS"
+                    f"{self.left_out['ease']}: give ALS or item-kNN a weight, raise "
+                    "CROSSGRAPH_DENSE_MAX_PRODUCTS or set CROSSGRAPH_DENSE_EASE=cap"
                 )
             self.params = replace(self.params, ease_weight=0.0)
         self.ease = EASERecommender(self.params.ease, dense=self.dense) if self.params.ease_weight else None
@@ -221,7 +232,8 @@ class HybridRecommender(Recommender):
         return out
 
     def standardised(self, account_indices: IntArray) -> dict[str, tuple[ScoreArray, ScoreArray, ScoreArray]]:
-        """Per component: (raw scores, mean_u, std_u) with the statistics over unowned products."""
+        """Per component: (raw scores, mean_u, std_u) with the statistics over unowned products
+        (of those it covers: a capped EASE's, -inf outside its cap)."""
         owned = self.owned[account_indices]
         mask = np.zeros((len(account_indices), self.n_items), dtype=bool)
         mask[np.repeat(np.arange(len(account_indices)), np.diff(owned.indptr)), owned.indices] = True
@@ -230,11 +242,17 @@ class HybridRecommender(Recommender):
         out: dict[str, tuple[ScoreArray, ScoreArray, ScoreArray]] = {}
         for name, _, model in self.components():
             raw = np.asarray(model.score(account_indices), dtype=np.float32)
-            mean = np.where(free, raw, 0.0).sum(axis=1, keepdims=True) / n_free
+            covered = model.covered
+            use, n_use, skip = free, n_free, mask
+            if covered is not None:
+                use = free & covered[np.newaxis, :]
+                n_use = np.maximum(use.sum(axis=1, keepdims=True), 1)
+                skip = ~use
+            mean = np.where(use, raw, 0.0).sum(axis=1, keepdims=True) / n_use
             squares = raw - mean  # in place from here: one block-sized temporary instead of three
             np.square(squares, out=squares)
-            squares[mask] = 0.0
-            var = squares.sum(axis=1, keepdims=True) / n_free
+            squares[skip] = 0.0
+            var = squares.sum(axis=1, keepdims=True) / n_use
             std = np.sqrt(var)
             out[name] = (raw, mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32))
         return out
@@ -248,13 +266,34 @@ class HybridRecommender(Recommender):
 
     def score(self, account_indices: IntArray) -> ScoreArray:
         weights = {name: w for name, w, _ in self.components()}
+        covers = {name: model.covered for name, _, model in self.components()}
         total = np.zeros((len(account_indices), self.n_items), dtype=np.float32)
         for name, (raw, mean, std) in self.standardised(account_indices).items():
-            total += weights[name] * (raw - mean) / std
+            z = (raw - mean) / std
+            covered = covers[name]
+            if covered is not None:
+                z[:, ~covered] = 0.0  # no score: the average of those it scored
+            total += weights[name] * z
             if self.statistics is not None:  # rows of this call's accounts only: thread-safe
                 self.statistics[name][0][account_indices] = mean[:, 0]
                 self.statistics[name][1][account_indices] = std[:, 0]
+        scored = self.covered
+        if scored is not None:
+            total[:, ~scored] = -np.inf
         return total
+
+    @property
+    def covered(self) -> npt.NDArray[np.bool_] | None:
+        """The products some component with weight > 0 scores (None: every product)."""
+        out: npt.NDArray[np.bool_] | None = None
+        for _, weight, model in self.components():
+            if weight <= 0:
+                continue
+            covered = model.covered
+            if covered is None:
+                return None
+            out = covered.copy() if out is None else out | covered
+        return out
 
     def explain(self, account_idx: int, item_idx: int, n: int = 10) -> list[tuple[int, float]]:
         """The owned products contributing most to the blended score, largest first."""

@@ -65,8 +65,9 @@ def train_on_spark(
     """read -> split -> evaluate (sampled test accounts) -> gate -> fit on all lines -> artifact,
     as model.train.train does on the driver; stage seconds in `timings`. No tuning here (it
     searches on validation windows of the lines on one machine). Item-kNN's neighbours are found
-    in Spark above `knn_dense_max_products` products, on the driver (dense) up to it; EASE is
-    left out above `dense.max_products` products (model.dense)."""
+    in Spark above `knn_dense_max_products` products, on the driver (dense) up to it; EASE (on
+    the driver) is capped to the best-selling `dense.max_products` products above that many, or
+    left out as `dense.ease` says (model.dense), in the blend and the evaluation's baselines."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
     params = params or HybridParams()
@@ -142,6 +143,7 @@ def train_on_spark(
                     "seed": EVALUATION_SEED,
                     "baselines": [r.name for r in report.results if r.role == "baseline"],
                     "left_out": report.left_out,
+                    "capped": report.capped,
                 },
             )
         lines.unpersist()

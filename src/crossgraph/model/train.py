@@ -143,6 +143,8 @@ def engine_record(model: HybridRecommender, spark: SparkConfig | None) -> dict[s
         engine = {"name": "spark", "spark": spark_version(), **spark.to_dict()}
     if "ease" in model.left_out:
         engine["ease"] = f"left out: {model.left_out['ease']}"
+    elif "ease" in model.capped:
+        engine["ease"] = f"capped: {model.capped['ease']}"
     else:
         engine["ease"] = "kept" if model.params.ease_weight else "off"
     engine["components"] = components_record(model)
@@ -152,9 +154,10 @@ def engine_record(model: HybridRecommender, spark: SparkConfig | None) -> dict[s
 def components_record(model: HybridRecommender) -> dict[str, dict[str, Any]]:
     """The manifest's engine.components: per blend component of the requested parameters whether
     the fitted model ran it "full", "capped" (item-kNN and RP3beta: their top neighbours per
-    product, and how the similarity was computed: dense, sparse blocks or spark), "left out"
-    (asked for, not fitted, with the reason: EASE above CROSSGRAPH_DENSE_MAX_PRODUCTS) or "off"
-    (weight 0)."""
+    product, and how the similarity was computed: dense, sparse blocks or spark; EASE above
+    CROSSGRAPH_DENSE_MAX_PRODUCTS: the best-selling products it was fitted on, of how many),
+    "left out" (asked for, not fitted, with the reason: EASE above CROSSGRAPH_DENSE_MAX_PRODUCTS
+    with CROSSGRAPH_DENSE_EASE=leave-out) or "off" (weight 0)."""
     fitted = {name for name, _, _ in model.components()}
     record: dict[str, dict[str, Any]] = {}
     for name in model.requested.blend:
@@ -162,6 +165,13 @@ def components_record(model: HybridRecommender) -> dict[str, dict[str, Any]]:
             record[name] = {"status": "left out", "reason": model.left_out[name]}
         elif name not in fitted:
             record[name] = {"status": "off"}
+        elif name == "ease" and model.ease is not None and model.ease.columns is not None:
+            record[name] = {
+                "status": "capped",
+                "products": len(model.ease.columns),
+                "of": model.n_items,
+                "reason": model.capped.get(name, ""),
+            }
         elif name == "knn" and model.knn is not None:
             cap = model.knn.params.neighbours
             record[name] = {"status": "capped", "neighbours": cap, "similarity": model.knn.method}
@@ -214,8 +224,9 @@ def train(
     Stage seconds are added to `timings` (a new dict if None), also `result.timings`.
     With `spark`, the final fit's ALS runs on Spark MLlib (model.spark_als); evaluation and the
     gate stay single-machine. Item-kNN's similarity is dense up to `knn_dense_max_products`
-    products, sparse blocks above; above `dense.max_products` EASE is left out (of the served
-    model, the baselines and the tuner) and RP3beta computed in sparse blocks (model.dense)."""
+    products, sparse blocks above; above `dense.max_products` EASE is capped to the best-selling
+    products (or left out, as `dense.ease` says: of the served model, the baselines and the tuner)
+    and RP3beta computed in sparse blocks (model.dense)."""
     say = progress or (lambda _: None)
     clock: dict[str, float] = {} if timings is None else timings
     if len(lines) == 0:

@@ -35,8 +35,11 @@ test over EASE with and without a 30-day half-life -0.09 and 0.03 on two sets, 1
 without decay). `decay=True` searches the grid's half-lives as given.
 EASE candidates of one window share one Gram matrix X^T X (`GramCache`): only the inverse
 changes with lambda. Above `dense.max_products` products (CROSSGRAPH_DENSE_MAX_PRODUCTS,
-model.dense) the EASE stage is skipped: EASE is neither a blend component nor a baseline here
-(`left_out` says why), and RP3beta is computed in sparse blocks.
+model.dense) EASE is capped to each window's best-selling max_products products (`capped` says
+so): its cached z-scores are standardised over the products inside the cap and 0 outside, as the
+served blend does (model.hybrid); with CROSSGRAPH_DENSE_EASE=leave-out the EASE stage is skipped
+instead: EASE is neither a blend component nor a baseline here (`left_out` says why). RP3beta is
+computed in sparse blocks.
 """
 
 from __future__ import annotations
@@ -203,6 +206,7 @@ class TuningResult:
     complete: bool  # every stage finished its search before the budget ran out
     guard: dict[str, Any]  # never-worse-than-a-baseline and coverage guards: what they did
     left_out: dict[str, str] = field(default_factory=dict)  # stage -> why it was not searched
+    capped: dict[str, str] = field(default_factory=dict)  # stage -> which products it was fitted on
 
     def best_score(self, stage: str) -> float:
         return max((t.score for t in self.trials if t.stage == stage), default=float("nan"))
@@ -221,6 +225,7 @@ class TuningResult:
             "best_by_stage": {s: round(self.best_score(s), 5) for s in stages},
             "guard": self.guard,
             "left_out": self.left_out,
+            "capped": self.capped,
             "complete": self.complete,
             "trials": [t.to_dict() for t in self.trials],
             "seconds": round(self.seconds, 1),
@@ -292,19 +297,23 @@ class _Window:
         return int(self.split.train.shape[1])
 
 
-def zscores(raw: FloatMatrix, owned: Any) -> FloatMatrix:
+def zscores(raw: FloatMatrix, owned: Any, covered: npt.NDArray[np.bool_] | None = None) -> FloatMatrix:
     """(raw - mean_u) / std_u with the statistics over each row's unowned products (as
-    HybridRecommender.standardised); owned entries are left as they are (top_k excludes them)."""
+    HybridRecommender.standardised); owned entries are left as they are (top_k excludes them).
+    With `covered` (a capped EASE's products) the statistics are over the unowned covered
+    products and every other product's z is 0."""
     n, m = raw.shape
     mask = np.zeros((n, m), dtype=bool)
     mask[np.repeat(np.arange(n), np.diff(owned.indptr)), owned.indices] = True
-    free = ~mask
+    free = ~mask if covered is None else ~mask & covered[np.newaxis, :]
     n_free = np.maximum(free.sum(axis=1, keepdims=True), 1)
     mean = np.where(free, raw, 0.0).sum(axis=1, keepdims=True) / n_free
-    var = np.where(free, (raw - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n_free
+    var = np.where(free, (np.where(free, raw, mean) - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n_free
     std = np.sqrt(var)
     std = np.where(std > 0, std, 1.0)
     z: FloatMatrix = ((raw - mean) / std).astype(np.float32)
+    if covered is not None:
+        z[:, ~covered] = 0.0
     return z
 
 
@@ -320,6 +329,8 @@ class _Scorer:
         self.coverage: dict[tuple[str, str, int], float] = {}
         self.scores: dict[tuple[str, str, int], float] = {}
         self.fit_seconds: dict[tuple[str, str], float] = {}  # first fit and scoring of each candidate
+        # products a capped component scores, per (component, window) (absent: every product)
+        self.covered: dict[tuple[str, int], npt.NDArray[np.bool_]] = {}
 
     def cost(self, component: str, key: str, fold: int) -> float | None:
         """Seconds scoring (component, key) on `fold` will take: 0 when cached, else its first
@@ -351,7 +362,7 @@ class _Scorer:
                 (x for x in self.z if x[0] == component and x[2] == fold), key=lambda x: -self.scores[x]
             )
             if len(held) < KEEP_PER_WINDOW or score > self.scores[held[KEEP_PER_WINDOW - 1]]:
-                self.z[(component, key, fold)] = zscores(raw, w.owned)
+                self.z[(component, key, fold)] = zscores(raw, w.owned, self._covered(component, model, fold))
                 for x in held[KEEP_PER_WINDOW - 1 :] if len(held) >= KEEP_PER_WINDOW else []:
                     del self.z[x]
         return score
@@ -362,8 +373,17 @@ class _Scorer:
         w = self.windows[fold]
         model.fit(w.split.train)
         self.z[(component, key, fold)] = zscores(
-            np.asarray(model.score(w.accounts), dtype=np.float32), w.owned
+            np.asarray(model.score(w.accounts), dtype=np.float32),
+            w.owned,
+            self._covered(component, model, fold),
         )
+
+    def _covered(self, component: str, model: Recommender, fold: int) -> npt.NDArray[np.bool_] | None:
+        """The fitted model's covered products, remembered for the blends of this window."""
+        covered = model.covered
+        if covered is not None:
+            self.covered[(component, fold)] = covered
+        return covered
 
     def mean_coverage(self, component: str, key: str, folds: int) -> float:
         values = [
@@ -381,9 +401,14 @@ class _Scorer:
         for f in range(folds):
             w = self.windows[f]
             total = np.zeros((len(w.accounts), w.n_items), dtype=np.float32)
+            scored: npt.NDArray[np.bool_] | None = np.zeros(w.n_items, dtype=bool)
             for c, weight in weights.items():
                 if weight:
                     total += np.float32(weight) * self.z[(c, keys[c], f)]
+                    covered = self.covered.get((c, f))
+                    scored = None if scored is None or covered is None else scored | covered
+            if scored is not None:  # as HybridRecommender.score: what no weighted component scores
+                total[:, ~scored] = -np.inf
             items, _ = top_k(total, self.k, w.owned)
             metrics = ranking_metrics(items, w.relevant, ks=(self.k,), n_items=w.n_items)
             scores.append(float(metrics[self.metric]))
@@ -430,8 +455,8 @@ def tune(
     and `seasonal_period_days` is applied to every weighting with a half-life (see
     data.weighting); without (the default) every candidate is its no-decay twin. `finalists`:
     how many of each stage's best the scheduler keeps time for on every window (model.halving).
-    Above `dense.max_products` products EASE is left out (`left_out`) and the start's EASE
-    baseline parameters are kept untuned.
+    Above `dense.max_products` products EASE is capped (`capped`), or with its `ease`
+    "leave-out" left out (`left_out`) and the start's EASE baseline parameters kept untuned.
     """
     if minutes <= 0:
         raise InvalidInput(f"tuning minutes must be > 0, got {minutes}")
@@ -468,11 +493,14 @@ def tune(
         )
     folds = [folds[i] for i in usable]
     n_items = max(f.train.shape[1] for f in folds)
-    left_out = {} if dense.allows(n_items) else {"ease": dense.reason(n_items)}
+    left_out = {"ease": dense.reason(n_items)} if dense.leaves_out_ease(n_items) else {}
+    capped = {"ease": dense.cap_reason(n_items)} if dense.caps_ease(n_items) else {}
     blended = tuple(c for c in COMPONENTS if c in components and c not in left_out)  # blend-weight order
     baselines = tuple(b for b in BASELINES if b not in left_out)
     for stage, reason in left_out.items():
         say(f"{stage}: left out, {reason}")
+    for stage, reason in capped.items():
+        say(f"{stage}: capped, {reason}")
     say("validation windows: " + "; ".join(f"{str(f.cutoff)[:10]}..{str(f.end)[:10]}" for f in folds))
     scorer = _Scorer(_windows(folds, max_accounts, seed), k, metric, clock)
     grams = GramCache(size=len(folds))
@@ -786,6 +814,7 @@ def tune(
         complete=complete,
         guard=guard,
         left_out=left_out,
+        capped=capped,
     )
 
 

@@ -16,7 +16,9 @@ The drivers split the served blend, not ALS alone (HybridRecommender.explain, ba
 owned product j's contribution to item i is sum_c w_c t_c(u, j, i) / std_u(s_c) over the
 components with weight > 0, so with ALS at weight 0 they are the served baseline's own terms.
 A component's share is its positive part w_c z_c(u, i) over the sum of the positive parts
-(what raised the product, not what held it back); the parts sum to the score. Peer evidence
+(what raised the product, not what held it back); the parts sum to the score. A capped EASE
+(model.hybrid) has no part, no term and so no driver for a product outside its cap, and no term
+from an owned product outside it. Peer evidence
 stays with the ALS peers (similar_accounts), whatever the blend.
 """
 
@@ -28,6 +30,7 @@ import scipy.sparse as sp
 
 from crossgraph.model.als import ALSRecommender
 from crossgraph.model.base import Recommender, for_chunks, in_threads
+from crossgraph.model.baselines import EASERecommender
 from crossgraph.model.hybrid import LINEAR_COMPONENTS, HybridRecommender
 from crossgraph.recommend.explain import ALSExplainer
 
@@ -64,7 +67,7 @@ def blended_split(
     owned [B, O]      the accounts' products, -1 after an account's own
     terms [B, O, N]   owned product j's part, sum_c w_c t_c(u, j, i) / std_u(s_c)
     parts [B, C, N]   component c's part w_c z_c(u, i), C = model.params.weighted
-    offset [B]        sum_c w_c mean_u(s_c) / std_u(s_c)
+    offset [B, N]     sum_c w_c mean_u(s_c) / std_u(s_c) over the components that score item i
 
     so that score = parts.sum(C) = terms.sum(O) - offset (ALS terms up to the gap between its
     fitted factors and the exact solve, see recommend.explain)."""
@@ -74,7 +77,7 @@ def blended_split(
     names = model.params.weighted
     terms = np.zeros_like(als_terms)
     parts = np.zeros((len(accounts), len(names), items.shape[1]))
-    offset = np.zeros(len(accounts))
+    offset = np.zeros(items.shape)
     for name, weight, component in model.components():
         if weight <= 0:
             continue
@@ -87,8 +90,10 @@ def blended_split(
         else:
             own = _linear_terms(component, accounts, owned, safe)
             raw = own.sum(axis=1)  # these components are linear: their terms sum to the score
-        parts[:, names.index(name)] = np.where(wanted, weight * (raw - mean) / std, 0.0)
-        offset += weight * mean[:, 0] / std[:, 0]
+        covered = component.covered
+        scores = wanted if covered is None else wanted & covered[safe]  # a capped EASE: inside the cap
+        parts[:, names.index(name)] = np.where(scores, weight * (raw - mean) / std, 0.0)
+        offset += np.where(scores, weight * mean / std, 0.0)
         terms += (weight / std[:, :, None]) * own
     terms *= wanted[:, None, :]
     return owned, terms, parts, offset
@@ -116,9 +121,13 @@ def _linear_terms(
     if not isinstance(component, LINEAR_COMPONENTS):
         raise TypeError(f"{type(component).__name__} is not a linear item-item component")
     x, weights = component.linear_parts()
+    if isinstance(component, EASERecommender):  # B of a capped EASE covers its cap only
+        x = component.owned
     valid = owned >= 0
     values = np.take_along_axis(np.asarray(x[accounts].toarray()), owned.clip(0), axis=1) * valid
-    if isinstance(weights, sp.csr_matrix):  # the batch's owned rows, dense [U, P], then a gather
+    if isinstance(component, EASERecommender):
+        gathered = component.weights_at(owned.clip(0)[:, :, None], items[:, None, :])  # 0 outside a cap
+    elif isinstance(weights, sp.csr_matrix):  # the batch's owned rows, dense [U, P], then a gather
         unique, where = np.unique(owned.clip(0), return_inverse=True)
         block = weights[unique].toarray()
         gathered = block[where.reshape(owned.shape)[:, :, None], items[:, None, :]]  # [B, O, N]
