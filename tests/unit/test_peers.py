@@ -9,13 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from crossgraph.cli import app
 from crossgraph.errors import InvalidArtifact
 from crossgraph.model.artifact import Artifact, similar_accounts, write_artifact
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.peers import INDEX_FILE, LEGACY_EF_SEARCH, PeerIndex, PeerSearch
-from crossgraph.settings import Settings
+from crossgraph.model.registry import Registry
 from crossgraph.recommend.engine import Engine
+from crossgraph.settings import Settings, get_settings
 from tests.unit.test_serving_engine import ALS, IT, accounts, products
 
 ANN = PeerSearch(ann_min_accounts=10, recall_sample=60)  # the 60 test accounts go through HNSW
@@ -26,9 +29,7 @@ ANN = PeerSearch(ann_min_accounts=10, recall_sample=60)  # the 60 test accounts 
 HARD = PeerSearch(ann_min_accounts=1000, hnsw_m=6, ef_construction=16, recall_sample=500)
 
 
-def clustered(
-    n: int, d: int = 16, seed: int = 0, noise: float = 0.5, centres: int = 20
-) -> np.ndarray:  # type: ignore[type-arg]
+def clustered(n: int, d: int = 16, seed: int = 0, noise: float = 0.5, centres: int = 20) -> np.ndarray:  # type: ignore[type-arg]
     rng = np.random.default_rng(seed)
     middle = rng.normal(size=(centres, d))
     return (middle[rng.integers(0, centres, n)] + noise * rng.normal(size=(n, d))).astype(np.float32)
@@ -119,7 +120,9 @@ def test_peer_search_settings_out_of_range_are_refused_by_name() -> None:
         Settings(peers_recall_target=1.5)
     with pytest.raises(ValueError, match="peers_recall_target"):
         Settings(peers_recall_target=0)
-    with pytest.raises(ValueError, match=r"CROSSGRAPH_PEERS_EF_SEARCH_MAX \(64\) must be >= CROSSGRAPH_PEERS_EF_SEARCH \(96\)"):
+    with pytest.raises(
+        ValueError, match=r"_EF_SEARCH_MAX \(64\) must be >= CROSSGRAPH_PEERS_EF_SEARCH \(96\)"
+    ):
         Settings(peers_ef_search_max=64)
     search = Settings(peers_recall_target=0.99, peers_ef_search_max=2048).peer_search
     assert (search.recall_target, search.ef_search_max) == (0.99, 2048)
@@ -196,3 +199,23 @@ def test_a_damaged_or_foreign_peer_index_is_refused_at_load_naming_the_file(tmp_
     path.write_bytes((other / INDEX_FILE).read_bytes())
     with pytest.raises(InvalidArtifact, match=r"not the unit account factors of account_factors\.npy"):
         Artifact.load(tmp_path / "v1")
+
+
+def test_models_show_says_the_calibrated_efsearch_and_a_missed_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry(tmp_path / "models")
+    unreachable = PeerSearch(**{**ANN.to_dict(), "ef_search": 1, "ef_search_max": 1, "recall_target": 1.0})  # type: ignore[arg-type]
+    for version, search in (("v1", ANN), ("v2", unreachable)):
+        write(registry.versions_dir / version, search)
+    monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(registry.root))
+    get_settings.cache_clear()
+    shown = {
+        v: " ".join(CliRunner().invoke(app, ["models", "show", v], env={"COLUMNS": "400"}).output.split())
+        for v in ("v1", "v2")
+    }
+    get_settings.cache_clear()
+    assert "similar accounts: hnsw, efSearch " in shown["v1"] and "target 0.98" in shown["v1"]
+    assert "warning" not in shown["v1"]
+    assert "warning: similar accounts: HNSW recall@5" in shown["v2"]
+    assert "below the target 1" in shown["v2"]

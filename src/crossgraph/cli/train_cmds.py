@@ -529,7 +529,9 @@ def _peers_line(peers: dict[str, Any]) -> str:
     if recall and peers.get("recall_sample"):
         line += f", recall {recall:.4f}"
         if peers.get("recall_lower_bound") is not None:
-            line += f" (95 % lower bound {peers['recall_lower_bound']:.4f}, target {peers.get('recall_target')})"
+            line += (
+                f" (95 % lower bound {peers['recall_lower_bound']:.4f}, target {peers.get('recall_target')})"
+            )
         line += f" against exact on {peers.get('recall_sample'):,} accounts"
     return line
 

@@ -105,9 +105,11 @@ def account_recalls(found: IntArray, truth: IntArray) -> npt.NDArray[np.float64]
     """Per account (row), the share of its exact peers (`truth`, -1 = none) that `found` holds;
     accounts without exact peers (a zero factor) are left out."""
     want = truth >= 0
-    hits = np.array([np.isin(t[w], f).sum() for t, w, f in zip(truth, want, found, strict=True)])
+    # rows hold distinct peers, so a match of slot j anywhere in the found row is one hit
+    hits = ((truth[:, :, None] == found[:, None, :]).any(axis=2) & want).sum(axis=1)
     counts = want.sum(axis=1)
-    return (hits[counts > 0] / counts[counts > 0]).astype(np.float64)
+    recalls: npt.NDArray[np.float64] = hits[counts > 0] / counts[counts > 0]
+    return recalls
 
 
 def recall_bound(recalls: npt.NDArray[np.float64]) -> tuple[float, float]:
