@@ -51,6 +51,7 @@ it still fits). Seconds per stage, peak RSS, NDCG@10 and the manifest's engine.c
 Peers:
 
     .venv/bin/python benchmarks/scale.py                        # 100k accounts x 64 factors
+    .venv/bin/python benchmarks/scale.py --accounts 1000000 --skip-exact  # HNSW on 1M, all searched
     .venv/bin/python benchmarks/scale.py --accounts 1000000 --query-sample 1000  # HNSW on 1M, 1,000 searched
     .venv/bin/python benchmarks/scale.py --accounts 20000       # quick check
     .venv/bin/python benchmarks/scale.py --json out.json
@@ -62,9 +63,12 @@ of 0.6 per factor; seed 0). Uniform random factors are the worst case for any AN
 
 Both methods run the artifact step's own code (crossgraph.model.artifact.similar_accounts):
 `exact` is the search below peers_ann_min_accounts, `hnsw` the one above it, with the
-default settings unless --m / --ef-construction / --ef-search are given. Recall is the
-share of the exact top-k peers that HNSW also returns, on --sample accounts (all of them
-when the exact run is there to compare with, see `recall (all)`). Peak memory is the
+default settings unless --m / --ef-construction / --ef-search (where calibration starts) /
+--ef-search-max / --recall-target are given: efSearch is calibrated (PeerIndex.calibrate) to
+the smallest value whose recall's 95 % lower bound on --sample accounts reaches the target, and
+the table shows the value chosen and the (efSearch: recall) pairs tried. Recall is the share
+of the exact top-k peers that HNSW also returns, on --sample accounts (all of them when the
+exact run is there to compare with, see `recall (all)`). Peak memory is the
 process's max RSS after each method (ru_maxrss; it only grows).
 """
 
@@ -693,9 +697,7 @@ def main() -> None:
         )
     Console().print(table)
     if args.json:
-        args.json.write_text(
-            json.dumps({"args": vars(args), "runs": runs}, indent=2, default=str)
-        )
+        args.json.write_text(json.dumps({"args": vars(args), "runs": runs}, indent=2, default=str))
 
 
 if __name__ == "__main__":
