@@ -54,6 +54,7 @@ sparse blocks). Seconds per stage, peak RSS, NDCG@10 and the manifest's engine.c
 Peers:
 
     .venv/bin/python benchmarks/scale.py                        # 100k accounts x 64 factors
+    .venv/bin/python benchmarks/scale.py --accounts 1000000 --skip-exact  # HNSW on 1M, all searched
     .venv/bin/python benchmarks/scale.py --accounts 1000000 --query-sample 1000  # HNSW on 1M, 1,000 searched
     .venv/bin/python benchmarks/scale.py --accounts 20000       # quick check
     .venv/bin/python benchmarks/scale.py --json out.json
@@ -65,9 +66,12 @@ of 0.6 per factor; seed 0). Uniform random factors are the worst case for any AN
 
 Both methods run the artifact step's own code (crossgraph.model.artifact.similar_accounts):
 `exact` is the search below peers_ann_min_accounts, `hnsw` the one above it, with the
-default settings unless --m / --ef-construction / --ef-search are given. Recall is the
-share of the exact top-k peers that HNSW also returns, on --sample accounts (all of them
-when the exact run is there to compare with, see `recall (all)`). Peak memory is the
+default settings unless --m / --ef-construction / --ef-search (where calibration starts) /
+--ef-search-max / --recall-target are given: efSearch is calibrated (PeerIndex.calibrate) to
+the smallest value whose recall's 95 % lower bound on --sample accounts reaches the target, and
+the table shows the value chosen and the (efSearch: recall) pairs tried. Recall is the share
+of the exact top-k peers that HNSW also returns, on --sample accounts (all of them when the
+exact run is there to compare with, see `recall (all)`). Peak memory is the
 process's max RSS after each method (ru_maxrss; it only grows).
 """
 
@@ -377,39 +381,66 @@ def knn(args: argparse.Namespace) -> None:
     save_runs(args, runs)
 
 
+def peer_search(args: argparse.Namespace, ann_min_accounts: int) -> PeerSearch:
+    return PeerSearch(
+        ann_min_accounts=ann_min_accounts,
+        hnsw_m=args.m,
+        ef_construction=args.ef_construction,
+        ef_search=args.ef_search,
+        recall_sample=args.sample,
+        recall_target=args.recall_target,
+        ef_search_max=args.ef_search_max,
+    )
+
+
 def sampled_peers(args: argparse.Namespace) -> None:
     """Peers where searching every account exactly takes hours (1M accounts): the HNSW index
-    built over all accounts (timed), then HNSW and exact search of --query-sample random accounts
-    only (timed, and extrapolated linearly to every account), and recall@k on that sample."""
-    from crossgraph.model.peers import PeerIndex
+    built over all accounts (timed), its efSearch calibrated on --sample accounts (timed, as the
+    artifact step does), then HNSW and exact search of --query-sample other random accounts only
+    (timed, and extrapolated linearly to every account), and recall@k on that second sample."""
+    from crossgraph.model.peers import PeerIndex, account_recalls, recall_bound
 
     factors = synthetic_factors(args.accounts, args.factors, args.noise)
-    config = PeerSearch(
-        ann_min_accounts=1, hnsw_m=args.m, ef_construction=args.ef_construction, ef_search=args.ef_search
-    )
+    config = peer_search(args, 1)
     load = os.getloadavg()[0]
     started = time.perf_counter()
     index = PeerIndex.build(factors, config)
     build = time.perf_counter() - started
     print(f"built in {build:.1f} s (load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
+    started = time.perf_counter()
+    calibration = index.calibrate(args.k, config)
+    calibrate = time.perf_counter() - started
+    assert calibration is not None
+    print(
+        f"calibrated in {calibrate:.1f} s: efSearch {calibration.ef_search}, tried {calibration.tried}",
+        flush=True,
+    )
     rows = np.sort(np.random.default_rng(1).choice(args.accounts, args.query_sample, replace=False))
     started = time.perf_counter()
     found, _ = index.search_accounts(rows, args.k)
     hnsw = time.perf_counter() - started
     started = time.perf_counter()
-    truth, _ = PeerIndex(index.unit).search_accounts(rows, args.k)
+    # blocks of 128 queries: 1,000 x 1M similarities at once would be 4 GB
+    truth, _ = PeerIndex(index.unit).search(index.unit[rows], args.k, exclude=rows, batch=128)
     exact = time.perf_counter() - started
-    hits = sum(int(np.isin(t[t >= 0], f).sum()) for t, f in zip(truth, found, strict=True))
+    recall, lower = recall_bound(account_recalls(found, truth))
     scale = args.accounts / args.query_sample
     run = {
         "accounts": args.accounts,
         "query_sample": args.query_sample,
         "build_seconds": round(build, 1),
+        "calibrate_seconds": round(calibrate, 1),
+        "ef_search": calibration.ef_search,
+        "ef_search_tried": calibration.tried,
+        f"calibration_recall@{args.k}": round(calibration.recall, 4),
+        "calibration_lower_bound": round(calibration.lower_bound, 4),
+        "target_met": calibration.met,
         "hnsw_search_seconds": round(hnsw, 1),
         "hnsw_search_all_seconds_extrapolated": round(hnsw * scale),
         "exact_search_seconds": round(exact, 1),
         "exact_search_all_seconds_extrapolated": round(exact * scale),
-        f"recall@{args.k}": round(hits / max(1, int((truth >= 0).sum())), 4),
+        f"recall@{args.k}": round(recall, 4),
+        "recall_lower_bound": round(lower, 4),
         "peak_rss_mb": round(peak_mb()),
         "load": [round(load, 1), round(os.getloadavg()[0], 1)],
     }
@@ -563,7 +594,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=PeerSearch.recall_sample)
     parser.add_argument("--m", type=int, default=PeerSearch.hnsw_m)
     parser.add_argument("--ef-construction", type=int, default=PeerSearch.ef_construction)
-    parser.add_argument("--ef-search", type=int, default=PeerSearch.ef_search)
+    parser.add_argument(
+        "--ef-search", type=int, default=PeerSearch.ef_search, help="where calibration starts"
+    )
+    parser.add_argument("--ef-search-max", type=int, default=PeerSearch.ef_search_max)
+    parser.add_argument("--recall-target", type=float, default=PeerSearch.recall_target)
     parser.add_argument("--skip-exact", action="store_true", help="HNSW only (exact grows with accounts^2)")
     parser.add_argument(
         "--query-sample", type=int, help="peers: search only this many accounts, both ways, and extrapolate"
@@ -639,13 +674,7 @@ def main() -> None:
     found: dict[str, np.ndarray[Any, Any]] = {}
     methods = [("hnsw", 1)] if args.skip_exact else [("exact", args.accounts + 1), ("hnsw", 1)]
     for name, threshold in methods:
-        config = PeerSearch(
-            ann_min_accounts=threshold,
-            hnsw_m=args.m,
-            ef_construction=args.ef_construction,
-            ef_search=args.ef_search,
-            recall_sample=args.sample,
-        )
+        config = peer_search(args, threshold)
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
             peers, _, record = similar_accounts(Path(folder), factors, args.k, config)
@@ -662,9 +691,12 @@ def main() -> None:
     for column in (
         "method",
         "build s",
+        "calibrate s",
+        "efSearch (tried: recall)",
         "search s",
         "total s",
         f"recall@{args.k} (sample)",
+        "95 % lower bound",
         "recall (all)",
         "peak RSS MB",
     ):
@@ -673,17 +705,22 @@ def main() -> None:
         table.add_row(
             name,
             f"{r['build_seconds']:.1f}",
+            f"{r['calibrate_seconds']:.1f}" if "calibrate_seconds" in r else "",
+            (
+                f"{r['ef_search']} ({', '.join(f'{ef}: {rec:.3f}' for ef, rec in r['ef_search_tried'])})"
+                if "ef_search" in r
+                else ""
+            ),
             f"{r['search_seconds']:.1f}",
             f"{r['seconds']:.1f}",
             f"{r[f'recall@{args.k}']:.4f} ({r['recall_sample']:,})" if r["recall_sample"] else "exact",
+            f"{r['recall_lower_bound']:.4f}" if "recall_lower_bound" in r else "",
             f"{r['recall_all']:.4f}" if "recall_all" in r else "",
             f"{r['peak_rss_mb']:,}",
         )
     Console().print(table)
     if args.json:
-        args.json.write_text(
-            json.dumps({"args": vars(args) | {"json": str(args.json)}, "runs": runs}, indent=2)
-        )
+        args.json.write_text(json.dumps({"args": vars(args), "runs": runs}, indent=2, default=str))
 
 
 if __name__ == "__main__":

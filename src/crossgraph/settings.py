@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crossgraph.keys import ApiKey
@@ -83,7 +83,23 @@ class Settings(BaseSettings):
         default=80, ge=8, le=4096, description="HNSW candidate list while building the index"
     )
     peers_ef_search: int = Field(
-        default=96, ge=8, le=4096, description="HNSW candidate list per search (higher: better recall)"
+        default=96,
+        ge=8,
+        le=4096,
+        description="HNSW candidate list per search where calibration starts (higher: better recall, slower)",
+    )
+    peers_ef_search_max: int = Field(
+        default=1024,
+        ge=8,
+        le=32_768,
+        description="Calibration raises the HNSW candidate list up to this value to reach the recall target",
+    )
+    peers_recall_target: float = Field(
+        default=0.98,
+        gt=0,
+        le=1,
+        description="Calibration picks the smallest HNSW candidate list whose recall of the exact peers "
+        "(one-sided 95 % lower bound, on peers_recall_sample accounts) reaches this",
     )
     peers_recall_sample: int = Field(
         default=1000, ge=1, description="Accounts whose HNSW peers are compared with exact ones (manifest)"
@@ -303,6 +319,17 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("peers_ef_search_max")
+    @classmethod
+    def _ef_search_max(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("peers_ef_search")
+        if start is not None and value < start:
+            raise ValueError(
+                f"CROSSGRAPH_PEERS_EF_SEARCH_MAX ({value}) must be >= CROSSGRAPH_PEERS_EF_SEARCH ({start}), "
+                "the candidate list calibration starts from"
+            )
+        return value
+
     @field_validator("neo4j_heap", "neo4j_pagecache", "neo4j_tx_memory")
     @classmethod
     def _memory_size(cls, value: str) -> str:
@@ -326,6 +353,8 @@ class Settings(BaseSettings):
             ef_construction=self.peers_ef_construction,
             ef_search=self.peers_ef_search,
             recall_sample=self.peers_recall_sample,
+            recall_target=self.peers_recall_target,
+            ef_search_max=self.peers_ef_search_max,
         )
 
     @property

@@ -366,6 +366,9 @@ def train(
                 dense=settings().dense,
             )
         console.print(render_table(result.report))
+        peers_warning = (result.manifest.get("peers") or {}).get("warning")
+        if peers_warning:
+            console.print(f"[yellow]warning:[/] {peers_warning}")
         if not result.passed:
             say(_stage_line(timings))
             console.print(f"[red]gate refused {result.version}:[/] " + "; ".join(result.reasons))
@@ -478,15 +481,9 @@ def show(
     if capped:
         lines.append("capped in the blend: " + ", ".join(capped))
     if peers:
-        recall = next((v for k, v in peers.items() if k.startswith("recall@")), None)
-        lines.append(
-            f"similar accounts: {peers.get('method')}"
-            + (
-                f", recall {recall:.4f} against exact on {peers.get('recall_sample'):,} accounts"
-                if recall and peers.get("recall_sample")
-                else ""
-            )
-        )
+        lines.append(_peers_line(peers))
+        if peers.get("warning"):
+            lines.append(f"[yellow]warning:[/] {peers['warning']}")
     if m.get("tuning"):
         tuned = m["tuning"]
         lines.append(
@@ -527,6 +524,23 @@ def show(
             )
         console.print(table)
     console.print(f"whole manifest: crossgraph models show {info.version} --json", style="dim")
+
+
+def _peers_line(peers: dict[str, Any]) -> str:
+    """'similar accounts: hnsw, efSearch 288 (calibrated), recall 0.9853 (95 % lower bound 0.9831,
+    target 0.98) against exact on 1,000 accounts'; artifacts before calibration: no efSearch."""
+    recall = next((v for k, v in peers.items() if k.startswith("recall@")), None)
+    line = f"similar accounts: {peers.get('method')}"
+    if peers.get("ef_search") is not None:
+        line += f", efSearch {peers['ef_search']} (calibrated)"
+    if recall and peers.get("recall_sample"):
+        line += f", recall {recall:.4f}"
+        if peers.get("recall_lower_bound") is not None:
+            line += (
+                f" (95 % lower bound {peers['recall_lower_bound']:.4f}, target {peers.get('recall_target')})"
+            )
+        line += f" against exact on {peers.get('recall_sample'):,} accounts"
+    return line
 
 
 def _versus_line(versus: dict[str, Any]) -> str:

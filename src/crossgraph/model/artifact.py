@@ -9,7 +9,8 @@
     als_confidence.npz      the confidences ALS was fitted on (alpha x weighted matrix), for `explain`
     similar_accounts.npy    top-K peers per account by ALS cosine (int32; -1 = none), from model.peers
     peer_index.faiss        the HNSW graph those peers came from, above peers_ann_min_accounts
-                            accounts only (manifest "peers": method, parameters, recall, sha256);
+                            accounts only (manifest "peers": method, parameters, the calibrated
+                            efSearch, recall and its lower bound, sha256);
                             serving searches it for accounts refolded at request time
     similar_scores.npy      their similarity (float32)
     recommended.npy         top-N unowned products per account by the served model (int32; -1 = none)
@@ -47,7 +48,7 @@ import scipy.sparse as sp
 from crossgraph.data.matrix import IdMap, Interactions
 from crossgraph.errors import InvalidArtifact
 from crossgraph.model.hybrid import HybridRecommender
-from crossgraph.model.peers import PeerIndex, PeerSearch
+from crossgraph.model.peers import PeerIndex, PeerSearch, account_recalls, recall_bound
 from crossgraph.recommend.evidence import NONE_PEER, stored_evidence
 from crossgraph.recommend.explain import ALSExplainer
 
@@ -169,21 +170,39 @@ def write_artifact(
 def similar_accounts(
     folder: Path, factors: npt.NDArray[np.float32], k: int, config: PeerSearch
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32], dict[str, Any]]:
-    """Every account's top-k peers from a PeerIndex (saved into `folder` when it is HNSW), and
-    what the manifest records: method, parameters, recall against exact search, seconds."""
+    """Every account's top-k peers from a PeerIndex (saved into `folder` when it is HNSW, its
+    efSearch calibrated to config.recall_target first), and what the manifest records: method,
+    parameters, the efSearch chosen, recall against exact search and its lower bound, seconds."""
     started = time.perf_counter()
     index = PeerIndex.build(factors, config)
     built = time.perf_counter()
+    calibration = index.calibrate(k, config)
+    calibrated = time.perf_counter()
     peers, scores = index.search_accounts(np.arange(index.n_accounts), k)
     searched = time.perf_counter()
-    recall, sampled = index.recall(peers, config.recall_sample, config.seed)
-    record = {
-        "method": index.method,
-        "params": config.to_dict(),
-        f"recall@{k}": round(recall, 4),
-        "recall_sample": sampled,
+    record: dict[str, Any] = {"method": index.method, "params": config.to_dict()}
+    if calibration is None:  # exact: every peer is the exact one
+        record |= {f"recall@{k}": 1.0, "recall_sample": 0, "recall_target": config.recall_target}
+        record["target_met"] = True
+    else:
+        # the stored peers of the sampled accounts against their exact ones: what calibration
+        # measured at the efSearch it chose, now on what the artifact holds
+        recall, lower = recall_bound(account_recalls(peers[calibration.rows], calibration.truth))
+        record |= {
+            "ef_search": calibration.ef_search,
+            f"recall@{k}": round(recall, 4),
+            "recall_lower_bound": round(lower, 4),
+            "recall_sample": calibration.sample,
+            "recall_target": config.recall_target,
+            "target_met": calibration.met,
+            "ef_search_tried": [list(pair) for pair in calibration.tried],
+            "calibrate_seconds": round(calibrated - built, 2),
+        }
+        if calibration.warning:
+            record["warning"] = calibration.warning
+    record |= {
         "build_seconds": round(built - started, 2),
-        "search_seconds": round(searched - built, 2),
+        "search_seconds": round(searched - calibrated, 2),
         **index.save(folder),
     }
     return peers, scores, record

@@ -3,8 +3,11 @@
 Exact search compares every account with every other one (accounts^2 x factors: about 2 min
 at 100k accounts, 4x that at twice the accounts). From `PeerSearch.ann_min_accounts` accounts
 on, an HNSW graph (faiss `IndexHNSWFlat`, inner product on unit vectors = cosine) answers
-instead, in about accounts x log(accounts); its recall against exact search is measured on a
-sample of accounts at build time and recorded in the artifact manifest.
+instead, in about accounts x log(accounts). A fixed candidate list (efSearch) cannot promise a
+recall: the same graph finds fewer of the exact peers as accounts grow. So after building the
+graph `PeerIndex.calibrate` measures recall against exact search on a seeded sample of accounts
+and raises efSearch (doubling, then bisecting) to the smallest value whose one-sided 95 % lower
+confidence bound of recall reaches `PeerSearch.recall_target`; the artifact manifest records it.
 
 One `PeerIndex` answers both training (every account's stored peers) and serving (the peers of
 an account refolded at request time, recommend.folding), so both rank with the same search.
@@ -15,7 +18,9 @@ never peers; a zero query has no peers; slots that cannot be filled hold -1 and 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+import math
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,8 @@ IntArray = npt.NDArray[np.intp]
 ScoreArray = npt.NDArray[np.float32]
 INDEX_FILE = "peer_index.faiss"
 EXACT, HNSW = "exact", "hnsw"
+LEGACY_EF_SEARCH = 96  # the fixed efSearch of artifacts written before calibration
+Z_95 = 1.6449  # one-sided 95 % normal quantile
 
 
 @dataclass(frozen=True)
@@ -38,17 +45,80 @@ class PeerSearch:
     ann_min_accounts: int = 50_000  # below: exact search (a few seconds at 50k accounts)
     hnsw_m: int = 16  # graph links per vector (memory: about 2 x 4 x m bytes per account)
     ef_construction: int = 80  # candidate list while building: higher = better graph, slower build
-    ef_search: int = 96  # candidate list per query: higher = better recall, slower search
+    ef_search: int = 96  # where calibration starts: the candidate list per query it tries first
     recall_sample: int = 1000  # accounts whose ANN peers are compared with exact ones
     seed: int = 0
+    recall_target: float = 0.98  # calibration's goal for the 95 % lower bound of recall@k
+    ef_search_max: int = 1024  # calibration's ceiling for efSearch
 
     def __post_init__(self) -> None:
         for name in ("ann_min_accounts", "hnsw_m", "ef_construction", "ef_search", "recall_sample"):
             if getattr(self, name) < 1:
                 raise ValueError(f"peer search {name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.recall_target <= 1:
+            raise ValueError(f"peer search recall_target must be in (0, 1], got {self.recall_target}")
+        if self.ef_search_max < self.ef_search:
+            raise ValueError(
+                f"peer search ef_search_max ({self.ef_search_max}) must be >= ef_search "
+                f"({self.ef_search}), where calibration starts"
+            )
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | float]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What `PeerIndex.calibrate` found: the efSearch chosen and the recall measured on the way.
+
+    Recall of one sampled account: the share of its exact top-k peers the HNSW search returns.
+    recall is their mean over the sample; lower_bound its one-sided 95 % lower confidence bound
+    over the accounts (mean - 1.645 x sd / sqrt(n)): the accounts are the independent draws,
+    the k slots of one account are not (its neighbours are found or missed together), so a
+    bound over k x n slots would claim a precision the sample does not have."""
+
+    ef_search: int
+    k: int
+    recall: float
+    lower_bound: float
+    target: float
+    met: bool
+    tried: list[tuple[int, float]]  # (efSearch, recall) in the order tried
+    sample: int
+    seconds: float
+    rows: IntArray = field(repr=False)  # the sampled accounts
+    truth: IntArray = field(repr=False)  # their exact top-k peers (-1: none)
+
+    @property
+    def warning(self) -> str | None:
+        if self.met:
+            return None
+        return (
+            f"similar accounts: HNSW recall@{self.k} {self.recall:.4f} (95 % lower bound "
+            f"{self.lower_bound:.4f}) at efSearch {self.ef_search} is below the target "
+            f"{self.target:g}; raise CROSSGRAPH_PEERS_EF_SEARCH_MAX, or CROSSGRAPH_PEERS_HNSW_M / "
+            "CROSSGRAPH_PEERS_EF_CONSTRUCTION for a better graph, and retrain"
+        )
+
+
+def account_recalls(found: IntArray, truth: IntArray) -> npt.NDArray[np.float64]:
+    """Per account (row), the share of its exact peers (`truth`, -1 = none) that `found` holds;
+    accounts without exact peers (a zero factor) are left out."""
+    want = truth >= 0
+    # rows hold distinct peers, so a match of slot j anywhere in the found row is one hit
+    hits = ((truth[:, :, None] == found[:, None, :]).any(axis=2) & want).sum(axis=1)
+    counts = want.sum(axis=1)
+    recalls: npt.NDArray[np.float64] = hits[counts > 0] / counts[counts > 0]
+    return recalls
+
+
+def recall_bound(recalls: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """(mean, one-sided 95 % lower confidence bound of the mean) of per-account recalls."""
+    if len(recalls) == 0:
+        return 1.0, 1.0
+    mean = float(recalls.mean())
+    spread = float(recalls.std(ddof=1)) / math.sqrt(len(recalls)) if len(recalls) > 1 else 0.0
+    return mean, max(0.0, mean - Z_95 * spread)
 
 
 def _unit(factors: npt.ArrayLike) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
@@ -67,12 +137,21 @@ def _faiss() -> Any:
 class PeerIndex:
     """Nearest accounts by cosine of ALS factors; exact below the threshold, HNSW above it."""
 
-    def __init__(self, factors: npt.ArrayLike, hnsw: Any = None, ef_search: int = 96) -> None:
+    def __init__(self, factors: npt.ArrayLike, hnsw: Any = None, ef_search: int = LEGACY_EF_SEARCH) -> None:
         self.unit, self.norms = _unit(factors)
         self.empty = self.norms == 0
         self.hnsw = hnsw
         if hnsw is not None:
-            hnsw.hnsw.efSearch = ef_search
+            self.ef_search = ef_search
+
+    @property
+    def ef_search(self) -> int | None:
+        """The candidate list every HNSW search uses (None when exact)."""
+        return None if self.hnsw is None else int(self.hnsw.hnsw.efSearch)
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        self.hnsw.hnsw.efSearch = int(value)
 
     @property
     def method(self) -> str:
@@ -84,7 +163,8 @@ class PeerIndex:
 
     @classmethod
     def build(cls, factors: npt.ArrayLike, config: PeerSearch = PeerSearch()) -> PeerIndex:
-        """Exact for fewer than `config.ann_min_accounts` accounts, else an HNSW graph of them."""
+        """Exact for fewer than `config.ann_min_accounts` accounts, else an HNSW graph of them
+        searching with `config.ef_search` (see `calibrate` for the efSearch to keep)."""
         unit, _ = _unit(factors)
         if len(unit) < config.ann_min_accounts:
             return cls(unit)
@@ -159,23 +239,58 @@ class PeerIndex:
         out_s[:, :width] = np.where(valid, scores, -np.inf)
         return out_i, out_s
 
-    def recall(self, found: IntArray, sample: int, seed: int = 0) -> tuple[float, int]:
-        """Mean share of each sampled account's exact top-k peers that `found` (its rows: every
-        account's peers from this index) also holds; (1.0, 0) when the index is exact."""
+    def calibrate(self, k: int, config: PeerSearch = PeerSearch()) -> Calibration | None:
+        """Set the smallest efSearch whose recall@k reaches `config.recall_target` (its 95 % lower
+        bound, see Calibration) on `config.recall_sample` accounts drawn with `config.seed`, and
+        say what was tried; None when the index is exact (recall 1).
+
+        The exact top-k of the sample is computed once. efSearch starts at `config.ef_search`
+        and doubles until the bound reaches the target or `config.ef_search_max` is reached,
+        then bisects between the last value that missed and the first that passed until they
+        are within 1/16 of each other. When even `ef_search_max` misses, it is kept (the best
+        recall on offer) and the calibration is not `met`."""
         if self.hnsw is None:
-            return 1.0, 0
-        k = found.shape[1]
-        rows = np.random.default_rng(seed).choice(
-            self.n_accounts, min(sample, self.n_accounts), replace=False
+            return None
+        started = time.perf_counter()
+        rows = np.sort(
+            np.random.default_rng(config.seed).choice(
+                self.n_accounts, min(config.recall_sample, self.n_accounts), replace=False
+            )
+        ).astype(np.intp)
+        truth, _ = PeerIndex(self.unit)._search(self.unit[rows], self.norms[rows], k, rows, batch=128)
+        measured: dict[int, tuple[float, float]] = {}
+
+        def measure(ef: int) -> bool:
+            self.ef_search = ef
+            found, _ = self.search_accounts(rows, k)
+            measured[ef] = recall_bound(account_recalls(found, truth))
+            return measured[ef][1] >= config.recall_target
+
+        ef, failed = config.ef_search, 0
+        while not (passed := measure(ef)) and ef < config.ef_search_max:
+            failed, ef = ef, min(2 * ef, config.ef_search_max)
+        if passed:
+            while failed and ef - failed > max(1, ef // 16):
+                middle = (failed + ef) // 2
+                if measure(middle):
+                    ef = middle
+                else:
+                    failed = middle
+        self.ef_search = ef
+        recall, lower = measured[ef]
+        return Calibration(
+            ef_search=ef,
+            k=k,
+            recall=recall,
+            lower_bound=lower,
+            target=config.recall_target,
+            met=passed,
+            tried=[(e, round(r, 4)) for e, (r, _) in measured.items()],
+            sample=len(rows),
+            seconds=time.perf_counter() - started,
+            rows=rows,
+            truth=truth,
         )
-        exact = PeerIndex(self.unit)
-        truth, _ = exact.search_accounts(rows, k)
-        hits = total = 0
-        for got, want in zip(found[rows], truth, strict=True):
-            want = want[want >= 0]
-            hits += int(np.isin(want, got).sum())
-            total += len(want)
-        return (hits / total if total else 1.0), len(rows)
 
     # -- the artifact's copy ---------------------------------------------------------------
     def save(self, folder: Path) -> dict[str, Any]:
@@ -190,7 +305,8 @@ class PeerIndex:
     def load(cls, folder: Path, factors: npt.ArrayLike, manifest: dict[str, Any]) -> PeerIndex:
         """The index an artifact was written with: exact without a recorded file; else its HNSW
         graph, read only after its sha256 matches the manifest (faiss parses trusted bytes only)
-        and checked to hold these very factors."""
+        and checked to hold these very factors, searching with the efSearch calibration chose
+        (artifacts from before calibration: the fixed value they were searched with)."""
         peers = manifest.get("peers") or {}
         if peers.get("method", EXACT) == EXACT:
             return cls(factors)
@@ -208,7 +324,8 @@ class PeerIndex:
             hnsw = _faiss().read_index(str(path))
         except (RuntimeError, ImportError) as exc:
             raise InvalidArtifact(f"{path}: cannot be read as a faiss index ({exc})") from exc
-        index = cls(factors, hnsw, int(peers.get("params", {}).get("ef_search", PeerSearch.ef_search)))
+        ef_search = peers.get("ef_search") or (peers.get("params") or {}).get("ef_search", LEGACY_EF_SEARCH)
+        index = cls(factors, hnsw, int(ef_search))
         index._check(path)
         return index
 
