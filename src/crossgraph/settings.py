@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         description="From this many accounts on, training searches similar accounts in an HNSW index "
         "(faiss) instead of comparing every pair; serving searches the same index",
     )
-    peers_hnsw_m: int = Field(default=16, ge=4, le=256, description="HNSW links per account")
+    peers_hnsw_m: int = Field(default=32, ge=4, le=256, description="HNSW links per account")
     peers_ef_construction: int = Field(
         default=80, ge=8, le=4096, description="HNSW candidate list while building the index"
     )

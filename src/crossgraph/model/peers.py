@@ -43,7 +43,8 @@ class PeerSearch:
     """How similar accounts are searched (settings peers_*; docs/scale.md)."""
 
     ann_min_accounts: int = 50_000  # below: exact search (a few seconds at 50k accounts)
-    hnsw_m: int = 16  # graph links per vector (memory: about 2 x 4 x m bytes per account)
+    hnsw_m: int = 32  # graph links per vector (memory: about 2 x 4 x m bytes per account; 16 until
+    # 2026-12-02: at 1M accounts 32 met the recall target in 257 s against 617, docs/scale.md)
     ef_construction: int = 80  # candidate list while building: higher = better graph, slower build
     ef_search: int = 96  # where calibration starts: the candidate list per query it tries first
     recall_sample: int = 1000  # accounts whose ANN peers are compared with exact ones
