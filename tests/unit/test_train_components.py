@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from crossgraph.cli import app
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.matrix import build_interactions
+from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.purchase_file import read_purchase_file
 from crossgraph.model.als import ALSParams
 from crossgraph.model.artifact import Artifact
@@ -30,12 +31,17 @@ from crossgraph.settings import get_settings
 SMALL = HybridParams(als=ALSParams(factors=8, iterations=4), ease_weight=1.0, knn_weight=0.5)
 
 
-def test_item_knn_in_sparse_blocks_serves_the_dense_lists_and_the_manifest_says_how(tmp_path: Path) -> None:
+def demo_tables(tmp_path: Path) -> tuple[OrderLines, list[dict[str, str]], list[dict[str, str]], Registry]:
+    """200 demo accounts' order lines, account and product rows, and an empty registry."""
     generate_demo(tmp_path / "demo", accounts=200, seed=3, as_of=date(2026, 6, 30))
     lines = read_purchase_file(tmp_path / "demo" / "purchases.csv").lines
     accounts = [{"id": a, "name": a} for a in sorted(set(lines.account_id))]
     products = [{"sku": s, "name": s} for s in sorted(set(lines.sku))]
-    registry = Registry(tmp_path / "models")
+    return lines, accounts, products, Registry(tmp_path / "models")
+
+
+def test_item_knn_in_sparse_blocks_serves_the_dense_lists_and_the_manifest_says_how(tmp_path: Path) -> None:
+    lines, accounts, products, registry = demo_tables(tmp_path)
     dense = train(lines, accounts, products, registry, params=SMALL, test_days=180)
     blocks = train(lines, accounts, products, registry, params=SMALL, test_days=180, knn_dense_max_products=1)
 
@@ -67,11 +73,7 @@ def test_item_knn_in_sparse_blocks_serves_the_dense_lists_and_the_manifest_says_
 def test_above_the_dense_threshold_train_caps_ease_and_the_manifest_and_the_drivers_say_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    generate_demo(tmp_path / "demo", accounts=200, seed=3, as_of=date(2026, 6, 30))
-    lines = read_purchase_file(tmp_path / "demo" / "purchases.csv").lines
-    accounts = [{"id": a, "name": a} for a in sorted(set(lines.account_id))]
-    products = [{"sku": s, "name": s} for s in sorted(set(lines.sku))]
-    registry = Registry(tmp_path / "models")
+    lines, accounts, products, registry = demo_tables(tmp_path)
     params = replace(SMALL, rp3_weight=0.5)
     n_products = len(products)
     assert n_products > 50
@@ -127,11 +129,7 @@ def test_above_the_dense_threshold_train_caps_ease_and_the_manifest_and_the_driv
 def test_above_the_dense_threshold_train_leaves_ease_out_when_asked_and_the_manifest_and_the_drivers_say_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    generate_demo(tmp_path / "demo", accounts=200, seed=3, as_of=date(2026, 6, 30))
-    lines = read_purchase_file(tmp_path / "demo" / "purchases.csv").lines
-    accounts = [{"id": a, "name": a} for a in sorted(set(lines.account_id))]
-    products = [{"sku": s, "name": s} for s in sorted(set(lines.sku))]
-    registry = Registry(tmp_path / "models")
+    lines, accounts, products, registry = demo_tables(tmp_path)
     params = replace(SMALL, rp3_weight=0.5)
     n_products = len(products)
     assert n_products > 50
