@@ -407,10 +407,9 @@ def sampled_peers(args: argparse.Namespace) -> None:
     index = PeerIndex.build(factors, config)
     build = time.perf_counter() - started
     print(f"built in {build:.1f} s (load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
-    started = time.perf_counter()
     calibration = index.calibrate(args.k, config)
-    calibrate = time.perf_counter() - started
     assert calibration is not None
+    calibrate = calibration.seconds
     print(
         f"calibrated in {calibrate:.1f} s: efSearch {calibration.ef_search}, tried {calibration.tried}",
         flush=True,

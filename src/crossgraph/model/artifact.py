@@ -196,7 +196,7 @@ def similar_accounts(
             "recall_target": config.recall_target,
             "target_met": calibration.met,
             "ef_search_tried": [list(pair) for pair in calibration.tried],
-            "calibrate_seconds": round(calibrated - built, 2),
+            "calibrate_seconds": round(calibration.seconds, 2),
         }
         if calibration.warning:
             record["warning"] = calibration.warning
