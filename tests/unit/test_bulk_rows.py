@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.bulk_files import (
+    BOUGHT_HEADER,
     LINKS,
     NODES,
-    bought_rows,
+    bought_table,
     change_rows,
     node_rows,
     relationship_rows,
+    write_bought,
     write_import_files,
 )
 from crossgraph.graph.changes import ChangeKind, load_changes
@@ -28,28 +32,49 @@ def pairs(*rows: tuple[str, str, str, str, float, float, str]) -> PairLines:
     return PairLines.group(OrderLines.from_rows(dict(zip(KEYS, row, strict=True)) for row in rows))
 
 
-def test_one_row_per_pair_with_its_ledger_and_the_aggregates_create_purchases_writes() -> None:
-    rows = list(
-        bought_rows(
-            pairs(
-                ("L1", "O1", "A1", "P1", 1.0, 0.1, "2024-01-03 10:30:00"),
-                ("L2", "O2", "A1", "P1", 2.0, 0.2, "2024-01-01 00:00:00"),
-                ("L3", "O2", "A2", "P1", 3.0, 30.0, "2024-01-02 00:00:00"),
-            ),
-        )
+def test_one_row_per_pair_with_its_ledger_and_the_aggregates_create_purchases_writes(tmp_path: Path) -> None:
+    path = tmp_path / "bought.csv"
+    write_bought(
+        path,
+        pairs(
+            ("L1", "O1", "A1", "P1", 1.0, 0.1, "2024-01-03 10:30:00"),
+            ("L2", "O2", "A1", "P1", 2.0, 0.2, "2024-01-01 00:00:00"),
+            ("L3", "O2", "A2", "P1", 3.0, 30.0, "2024-01-02 00:00:00"),
+        ),
     )
+    with path.open(newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    assert header == list(BOUGHT_HEADER)
     assert rows == [
-        ["A1", "P1", "L1\x1fL2", "O1\x1fO2", "1704277800\x1f1704067200", "1.0\x1f2.0", "0.1\x1f0.2", 2, "3.0",
+        ["A1", "P1", "L1\x1fL2", "O1\x1fO2", "1704277800\x1f1704067200", "1\x1f2", "0.1\x1f0.2", "2", "3",
          repr(0.1 + 0.2), "2024-01-01T00:00:00", "2024-01-03T10:30:00"],
-        ["A2", "P1", "L3", "O2", "1704153600", "3.0", "30.0", 1, "3.0", "30.0", "2024-01-02T00:00:00",
+        ["A2", "P1", "L3", "O2", "1704153600", "3", "30", "1", "3", "30", "2024-01-02T00:00:00",
          "2024-01-02T00:00:00"],
     ]  # fmt: skip
 
 
+def test_doubles_are_written_as_text_that_parses_back_to_the_same_value() -> None:
+    values = np.array([0.1, 1 / 3, 1e20, 5e-324, -0.0, 123456789.125, 2.5e-7])
+    lines = [(f"L{i}", "O1", "A1", f"P{i}", v, v, "2024-01-01 00:00:00") for i, v in enumerate(values)]
+    table = bought_table(pairs(*lines))
+    assert [float(t) for t in table.column("line_quantities:double[]").to_pylist()] == values.tolist()
+    assert [float(t) for t in table.column("revenue:double").to_pylist()] == values.tolist()
+
+
+def test_an_id_with_the_field_delimiter_or_a_quote_is_quoted_and_reads_back_whole(tmp_path: Path) -> None:
+    path = tmp_path / "bought.csv"
+    write_bought(path, pairs(('L1,"x"', "O1", "A1", "P1", 1.0, 1.0, "2024-01-01 00:00:00")))
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1][2] == 'L1,"x"'
+
+
 @pytest.mark.parametrize("line_id", ["L1\nL2", "L1\x1fL2"])
-def test_an_id_the_importer_would_split_or_break_is_refused_by_name(line_id: str) -> None:
+def test_an_id_the_importer_would_split_or_break_is_refused_by_name(line_id: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="load without --initial") as raised:
-        list(bought_rows(pairs((line_id, "O1", "A1", "P1", 1.0, 1.0, "2024-01-01 00:00:00"))))
+        write_bought(
+            tmp_path / "bought.csv", pairs((line_id, "O1", "A1", "P1", 1.0, 1.0, "2024-01-01 00:00:00"))
+        )
     assert repr(line_id) in str(raised.value)
 
 

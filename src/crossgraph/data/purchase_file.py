@@ -103,12 +103,8 @@ def _countries(accounts: list[dict[str, str | None]]) -> dict[str, str | None]:
 
 def _parquet_records(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """Column names and every row as column -> text (None -> ''; timestamps in ISO form)."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InvalidInput(
-            f"{path.name} is Parquet, which needs pyarrow: pip install 'crossgraph[parquet]'"
-        ) from None
+    import pyarrow.parquet as pq  # a core dependency; imported here as only Parquet files need it
+
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises its own ArrowInvalid / OSError kinds

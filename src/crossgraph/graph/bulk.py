@@ -24,11 +24,13 @@ from crossgraph.errors import InvalidInput, Neo4jServerError
 from crossgraph.graph.bulk_files import write_import_files
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import (
+    GC_FREEZE_LINES,
     LoadReport,
     PairLines,
     Progress,
     Row,
     check_tables,
+    gc_frozen,
     online_retail_rows,
     read_directory,
 )
@@ -113,7 +115,9 @@ def write_initial(
         if progress:
             progress(stage, 1, 1)
 
-    pairs = PairLines.group(lines)
+    frozen = len(lines) >= GC_FREEZE_LINES  # no cyclic GC passes over the parsed rows (gc_frozen)
+    with gc_frozen(frozen):
+        pairs = PairLines.group(lines)
     for spec in TABLES:  # what write_tables and write_purchases report
         if spec.name != "purchases" and rows.get(spec.name):
             report.rows[spec.name] = len(rows[spec.name])
@@ -129,7 +133,8 @@ def write_initial(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="import-", dir=settings.data_dir) as tmp:
         folder = Path(tmp)
-        files = write_import_files(folder, rows, pairs, report.changed if record_changes else None)
+        with gc_frozen(frozen):  # 2.3M demo lines: the files in 6.6 s instead of 10.6
+            files = write_import_files(folder, rows, pairs, report.changed if record_changes else None)
         done("import files")
         server.stop()
         done("server stop")
