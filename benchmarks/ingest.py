@@ -81,6 +81,12 @@ def main() -> None:
         default=env.ingest_batch_size,
         help="rows (order lines) per write transaction; default: as crossgraph load",
     )
+    parser.add_argument(
+        "--writers",
+        type=int,
+        default=env.ingest_writers,
+        help="concurrent transactions creating new pairs; default: as crossgraph load",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args()
     console = Console(width=max(Console().width, 140))
@@ -115,7 +121,7 @@ def main() -> None:
         if args.online_retail
         else f"demo data, {args.accounts:,} accounts"
     )
-    table = Table(title=f"Ingest benchmark: {source}, batch {args.batch_size:,}")
+    table = Table(title=f"Ingest benchmark: {source}, batch {args.batch_size:,}, {args.writers} writer(s)")
     columns = ("step", "rows", "order lines", "seconds", "order lines/s", "client CPU s", "server CPU s")
     for column in columns:
         table.add_column(column, justify="left" if column == "step" else "right")
@@ -244,7 +250,7 @@ def run(
             write_tables(graph, tables, report, args.batch_size)
             step(f"{load}: other tables", started, others)
             purchases = clock.read()
-            write_purchases(graph, lines, report, args.batch_size)
+            write_purchases(graph, lines, report, args.batch_size, writers=args.writers)
             step(f"{load}: purchases", purchases, len(lines), len(lines))
             step(f"{load}: total", started, others + len(lines), len(lines))
             console.print(f"  new lines {report.new_lines:,}, known {report.known_lines:,}", style="dim")
@@ -252,10 +258,10 @@ def run(
         clear(graph)
         report = LoadReport()
         write_tables(graph, tables, report, args.batch_size)
-        write_purchases(graph, earlier, report, args.batch_size)
+        write_purchases(graph, earlier, report, args.batch_size, writers=args.writers)
         started = clock.read()
         report = LoadReport()
-        write_purchases(graph, later, report, args.batch_size)
+        write_purchases(graph, later, report, args.batch_size, writers=args.writers)
         step(f"increment (last 10% from {cutoff}): purchases", started, len(later), len(later))
         console.print(f"  new lines {report.new_lines:,}, known {report.known_lines:,}", style="dim")
         if args.initial:

@@ -9,7 +9,8 @@ accounts and products and creates every BOUGHT with create_purchases, batches cu
 accounts (PairLines.batches) sent by that many threads. A deadlock between writers is a
 transient error the driver retries; the BOUGHT count after each run shows nothing was lost.
 The first run also pays the server's warm-up (JIT): repeat the values and compare the later
-runs.
+runs. The server's CPU is split by thread name (Linux /proc): HotSpot's compiler threads (the
+JIT), the Bolt workers (the queries) and the rest.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def main() -> None:
     args = parser.parse_args()
     env = Settings()
     table = Table(title=f"create_purchases, Online Retail, batch {args.batch_size:,}")
-    for column in ("run", "writers", "seconds", "order lines/s", "Neo4j CPU s", "BOUGHT", "load average"):
+    columns = ("run", "writers", "seconds", "order lines/s", "Neo4j CPU s", "JIT", "Bolt", "other", "BOUGHT")
+    for column in (*columns, "load average"):
         table.add_column(column, justify="right")
     data = read_online_retail(args.online_retail)
     pairs = PairLines.group(data.lines)
@@ -68,26 +70,43 @@ def main() -> None:
                     with ThreadPoolExecutor(writers) as pool:
                         list(pool.map(lambda params: graph.write("create_purchases", params), batches))
                     seconds = time.perf_counter() - started
+                    used = {k: v - cpu.get(k, 0.0) for k, v in server_cpu(server).items()}
                     table.add_row(
                         str(run),
                         str(writers),
                         f"{seconds:.1f}",
                         f"{len(data.lines) / seconds:,.0f}",
-                        f"{server_cpu(server) - cpu:.1f}",
+                        f"{sum(used.values()):.1f}",
+                        f"{used.get('JIT', 0.0):.1f}",
+                        f"{used.get('Bolt', 0.0):.1f}",
+                        f"{used.get('other', 0.0):.1f}",
                         f"{graph_stats(graph).relationships['BOUGHT']:,}",
                         f"{os.getloadavg()[0]:.1f}",
                     )
         finally:
             server.stop()
-    Console().print(table)
+    Console(width=max(Console().width, 140)).print(table)
     print(f"{len(data.lines):,} order lines, {len(pairs):,} pairs, {os.cpu_count()} CPUs")
 
 
-def server_cpu(server: LocalServer) -> float:
+def server_cpu(server: LocalServer) -> dict[str, float]:
+    """CPU seconds the server's threads used so far: JIT (HotSpot's C1/C2 compiler threads), Bolt
+    (the workers running queries) and other, from /proc/PID/task/*/stat. Threads that ended are
+    lost, so the "other" part is a lower bound."""
     pid = server.pid()
     assert pid is not None, "the server should run"
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"JIT": 0.0, "Bolt": 0.0, "other": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        kind = "JIT" if "CompilerThre" in name else "Bolt" if "BoltWorke" in name else "other"
+        used[kind] += (int(fields[11]) + int(fields[12])) / ticks
+    return used
 
 
 if __name__ == "__main__":

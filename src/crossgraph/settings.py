@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     )
 
     ingest_batch_size: int = Field(default=5000, ge=1, le=100_000)
+    ingest_writers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="concurrent transactions creating new purchase pairs on `crossgraph load` and "
+        "`import online-retail` (merges into existing pairs stay one at a time)",
+    )
 
     # Similar accounts (model.peers; docs/scale.md): exact below the threshold, HNSW above it.
     peers_ann_min_accounts: int = Field(

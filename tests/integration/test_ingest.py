@@ -302,6 +302,18 @@ def test_created_pairs_give_the_graph_that_merging_every_pair_gives(
     """New pairs are created outright, pairs in the graph are merged with their ledger: loads
     mixing both (new accounts, new products for known accounts, known pairs with new and known
     lines) end exactly as when MERGE handles every pair."""
+    steps = overlapping_loads(tmp_path)
+    created = load_all(graph, steps)
+    merge_every_pair(monkeypatch)
+    merged = load_all(graph, steps)
+    assert created[0] == merged[0]
+    assert created[0][0][1] == 0 and created[0][1][1] > 0 and created[0][2][0] == 0
+    assert created[1] == merged[1]
+
+
+def overlapping_loads(tmp_path: Path) -> list[Path]:
+    """Three demo folders to load in turn: the first half of the purchases, the last two thirds
+    (overlapping it), then all of them."""
     demo = tmp_path / "demo"
     generate_demo(demo, accounts=40, seed=3)
     lines = (demo / "purchases.csv").read_text().splitlines()
@@ -312,19 +324,48 @@ def test_created_pairs_give_the_graph_that_merging_every_pair_gives(
         shutil.copytree(demo, folder)
         (folder / "purchases.csv").write_text("\n".join([header, *part]) + "\n")
         steps.append(folder)
+    return steps
 
-    def load_all() -> tuple[list[tuple[int, int, int]], dict[str, list[str]]]:
-        graph.write_autocommit("delete_all")
-        init_schema(graph)
-        loaded = [load_directory(graph, folder, batch_size=300) for folder in steps]
-        return reports(*loaded), snapshot(graph)
 
-    created = load_all()
-    merge_every_pair(monkeypatch)
-    merged = load_all()
-    assert created[0] == merged[0]
-    assert created[0][0][1] == 0 and created[0][1][1] > 0 and created[0][2][0] == 0
-    assert created[1] == merged[1]
+def load_all(
+    graph: Graph, steps: list[Path], writers: int = 1
+) -> tuple[list[tuple[int, int, int]], dict[str, list[str]]]:
+    graph.write_autocommit("delete_all")
+    init_schema(graph)
+    loaded = [load_directory(graph, folder, batch_size=300, writers=writers) for folder in steps]
+    return reports(*loaded), snapshot(graph)
+
+
+def test_concurrent_writers_give_the_graph_one_writer_gives(graph: Graph, tmp_path: Path) -> None:
+    """New pairs are created by several transactions at once (batches of 300 lines: dozens in
+    flight); every line is counted once and the graph is the one a single writer gives."""
+    steps = overlapping_loads(tmp_path)
+    one = load_all(graph, steps)
+    three = load_all(graph, steps, writers=3)
+    assert three == one
+    assert one[0][0][0] > 0  # the first load created pairs
+
+
+def test_a_failed_write_stops_the_writers_and_is_raised(
+    graph: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (folder, *_) = overlapping_loads(tmp_path)
+    calls: list[str] = []
+    write = Graph.write
+
+    def failing(self: Graph, name: str, params: object = None) -> list[dict[str, object]]:
+        if name == "create_purchases":
+            calls.append(name)
+            if len(calls) == 3:
+                raise RuntimeError("the server went away")
+        return write(self, name, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Graph, "write", failing)
+    with pytest.raises(RuntimeError, match="the server went away"):
+        load_directory(graph, folder, batch_size=50, writers=2)
+    lines = OrderLines.from_rows(ingest.read_directory(folder)["purchases"].rows)
+    batches = sum(1 for _ in PairLines.group(lines).batches(50))
+    assert 3 <= len(calls) < batches  # the batches not yet started were dropped
 
 
 def test_fixture_increments_are_the_same_created_or_merged(

@@ -97,6 +97,7 @@ def load(
             skip_invalid=skip_invalid,
             rejects_path=rejects,
             batch_size=batch_size or s.ingest_batch_size,
+            writers=s.ingest_writers,
             progress=progress,
         )
         # Running APIs refold these accounts at their next poll, as after POST /v1/purchases.
@@ -125,7 +126,7 @@ def import_online_retail_cmd(
         return
     with graph() as g, progress_bar() as progress:
         report, data = import_online_retail(
-            g, path, batch_size=batch_size or s.ingest_batch_size, progress=progress
+            g, path, batch_size=batch_size or s.ingest_batch_size, writers=s.ingest_writers, progress=progress
         )
     if not as_json:
         err_console.print(

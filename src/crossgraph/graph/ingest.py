@@ -15,6 +15,7 @@ import gc
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -283,6 +284,7 @@ def load_directory(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     batch_size: int = 5000,
+    writers: int = 1,
     progress: Progress | None = None,
 ) -> LoadReport:
     started = time.perf_counter()
@@ -292,6 +294,7 @@ def load_directory(
         skip_invalid=skip_invalid,
         rejects_path=rejects_path,
         batch_size=batch_size,
+        writers=writers,
         progress=progress,
     )
     report.seconds = time.perf_counter() - started
@@ -317,12 +320,14 @@ def write_checked(
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
     batch_size: int = 5000,
+    writers: int = 1,
     progress: Progress | None = None,
 ) -> LoadReport:
     """Resolve the parsed tables' references, then write them; with problems, raise InvalidRows
     (nothing written) or, with `skip_invalid`, write the good rows and the rejects file."""
     report = check_tables(graph, tables, skip_invalid=skip_invalid, rejects_path=rejects_path)
-    write_tables(graph, {name: t.rows for name, t in tables.items()}, report, batch_size, progress)
+    rows = {name: t.rows for name, t in tables.items()}
+    write_tables(graph, rows, report, batch_size, progress, writers=writers)
     return report
 
 
@@ -368,8 +373,10 @@ def write_tables(
     report: LoadReport,
     batch_size: int,
     progress: Progress | None = None,
+    *,
+    writers: int = 1,
 ) -> None:
-    """Write checked rows, referenced tables first."""
+    """Write checked rows, referenced tables first (`writers`: see write_purchases)."""
     steps: list[tuple[str, str, list[Row]]] = []
     for spec in TABLES:
         table_rows = rows.get(spec.name)
@@ -393,7 +400,7 @@ def write_tables(
             report.changed["accounts"] = [str(row["id"]) for row in table_rows]
     purchases = rows.get("purchases")
     if purchases:
-        write_purchases(graph, OrderLines.from_rows(purchases), report, batch_size, progress)
+        write_purchases(graph, OrderLines.from_rows(purchases), report, batch_size, progress, writers=writers)
 
 
 @dataclass(frozen=True)
@@ -577,28 +584,32 @@ def write_purchases(
     report: LoadReport,
     batch_size: int,
     progress: Progress | None = None,
+    *,
+    writers: int = 1,
 ) -> None:
     """Write order lines into BOUGHT, about `batch_size` lines per transaction.
 
     Pairs the graph does not hold yet (all of them on a first load) are created outright
-    (create_purchases); only pairs that already have a BOUGHT go through MERGE and the ledger
-    comparison (merge_purchases). Measured on 1M lines (230k pairs), 2 cores: purchase write
-    35 s -> about 17 s on a first load.
+    (create_purchases), by `writers` concurrent transactions (batches cut between accounts, so
+    no two hold the same pair; a deadlock on a popular product's relationships is a transient
+    error the driver retries, the transaction having written nothing); only pairs that already
+    have a BOUGHT go through MERGE and the ledger comparison (merge_purchases), one transaction
+    at a time. Measured on 1M lines (230k pairs), 2 cores: purchase write 35 s -> about 17 s on
+    a first load. Two writers on Online Retail's 266k new pairs (benchmarks/ingest_writers.py,
+    load average 2.4-2.9): 5.5-5.9 s against one writer's 7.9-9.1 s once the server is warm,
+    12.4 s against 13.1 s on a freshly started one (the JIT's compiler threads take the second
+    core); on a busy machine (load 11-12) both took 35 s.
 
-    Sequential on purpose, and loads must not run concurrently (the pairs read at the start
-    would be stale, and ledgers are read, extended and written back). On 2 cores a writer
-    thread overlapping preparation with the write, or two writers, were slower (29 s and 52 s
-    vs 21 s for 1M lines; two writers deadlock on the relationship groups of popular
-    products). Measured again for create_purchases alone (Online Retail, 266k new pairs, batches
-    cut between accounts, load average 11-12): two writers 34.7 s and 14.0 Neo4j CPU s against
-    one writer's 34.8 s and 14.6 s, no deadlock: the server's CPU share, not its lock waits,
-    sets the pace on this machine (benchmarks/README.md)."""
+    Loads must not run concurrently (the pairs read at the start would be stale, and ledgers
+    are read, extended and written back)."""
     done_lines = created = 0
     with gc_frozen(len(lines) >= GC_FREEZE_LINES):
         pairs = PairLines.group(lines)
         in_graph = pairs_in_graph(graph, pairs)
-        for params, count in pairs.select(~in_graph.exists).batches(batch_size):
-            created += int(graph.write("create_purchases", params)[0]["lines"])
+        for lines_created, count in _written(
+            graph, "create_purchases", pairs.select(~in_graph.exists).batches(batch_size), writers
+        ):
+            created += lines_created
             done_lines += count
             if progress:
                 progress("purchases", done_lines, len(lines))
@@ -617,6 +628,37 @@ def write_purchases(
     report.new_lines = created + merged
     report.known_lines = len(lines) - report.new_lines
     report.rows["purchases"] = len(lines)
+
+
+def _written(
+    graph: Graph, query: str, batches: Iterator[tuple[dict[str, Any], int]], writers: int
+) -> Iterator[tuple[int, int]]:
+    """Run `query` (returning `lines`) on each batch, at most `writers` transactions at a time;
+    yields (lines written, the batch's count) per batch as each finishes. Batches are made as
+    writers free up (a few ahead), not all at once. On an error the batches not started are
+    dropped and the error is raised once the running ones end."""
+    if writers <= 1:
+        for params, count in batches:
+            yield int(graph.write(query, params)[0]["lines"]), count
+        return
+    with ThreadPoolExecutor(writers, thread_name_prefix="crossgraph-writer") as pool:
+        pending: set[Future[tuple[int, int]]] = set()
+
+        def run(params: dict[str, Any], count: int) -> tuple[int, int]:
+            return int(graph.write(query, params)[0]["lines"]), count
+
+        try:
+            for params, count in batches:
+                if len(pending) >= 2 * writers:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from (future.result() for future in finished)
+                pending.add(pool.submit(run, params, count))
+            for future in as_completed(pending):
+                yield future.result()
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
 
 
 @contextmanager
@@ -643,14 +685,19 @@ def _batches(rows: list[Row], size: int) -> Iterator[tuple[int, list[Row]]]:
 
 
 def import_online_retail(
-    graph: Graph, path: Path, *, batch_size: int = 5000, progress: Progress | None = None
+    graph: Graph,
+    path: Path,
+    *,
+    batch_size: int = 5000,
+    writers: int = 1,
+    progress: Progress | None = None,
 ) -> tuple[LoadReport, OnlineRetail]:
     """Map the UCI Online Retail file onto accounts, products and purchases and write them."""
     started = time.perf_counter()
     data = read_online_retail(path)
     report = LoadReport()
     write_tables(graph, online_retail_rows(data), report, batch_size, progress)
-    write_purchases(graph, data.lines, report, batch_size, progress)
+    write_purchases(graph, data.lines, report, batch_size, progress, writers=writers)
     report.seconds = time.perf_counter() - started
     return report, data
 
