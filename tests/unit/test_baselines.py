@@ -18,6 +18,7 @@ from crossgraph.model.baselines import (
     _top_neighbours,
     top_k_rows,
 )
+from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 from tests.unit.lines_factory import block_pairs, lines_of
 
@@ -134,6 +135,8 @@ def test_edlae_gives_an_owned_best_seller_less_say_in_what_comes_next() -> None:
 def test_ease_dropout_round_trips_and_an_older_manifest_without_it_is_ease() -> None:
     params = EASEParams(regularization=100.0, dropout=0.25)
     assert EASEParams.from_dict(params.to_dict()) == params
+    assert HybridParams(ease=params).describe() == "hybrid (ALS + EASE (EDLAE, dropout 0.25) + item-kNN)"
+    assert HybridParams().describe() == "hybrid (ALS + EASE + item-kNN)"
     assert EASEParams.from_dict({"regularization": 100.0}).dropout == 0.0
     with pytest.raises(InvalidInput, match="dropout"):
         EASEParams(dropout=1.0)

@@ -200,8 +200,9 @@ def test_the_tuner_searches_edlae_dropout_for_the_blend_and_keeps_the_ease_basel
     baseline = next(t for t in ease if t.params["regularization"] == lam)
     assert plain.fold_scores == baseline.fold_scores  # the same fits, not refitted
     assert tuned_config(result).ease == result.baselines.ease  # the evaluation's EASE row: plain EASE
-    no_stage = run_tune(0, space=replace(SPACE, ease_dropout=()))
-    assert "edlae" not in {t.stage for t in no_stage.trials} and no_stage.best.ease.dropout == 0.0
+    assert SearchSpace().ease_dropout == ()  # off by default (tried, not adopted)
+    default = run_tune(0)
+    assert "edlae" not in {t.stage for t in default.trials} and default.best.ease.dropout == 0.0
 
 
 def test_above_the_dense_threshold_the_tuner_caps_ease_and_the_evaluation_says_so() -> None:

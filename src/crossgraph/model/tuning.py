@@ -25,11 +25,12 @@ Search, in stages, each given a share of the time budget (unused time rolls over
    that baseline's weight (EASE or item-kNN are blend components) rises until it does not;
    the result records which (`guard`).
 
-EDLAE (stage "edlae", after EASE): the blend's EASE component may be the emphasized denoising
-linear autoencoder (Steck 2020; model.baselines.EASEParams.dropout): the grid's dropouts
-`ease_dropout` at the lambda the EASE stage chose, plain EASE (dropout 0, its scores reused)
-among them. The EASE *baseline* stays the EASE stage's winner, plain EASE with its tuned lambda;
-the blend's EASE is the EDLAE stage's winner, and the guard's "raise EASE" raises it.
+EDLAE (stage "edlae", after EASE; off unless `space.ease_dropout` lists dropouts - tried and
+not adopted, docs/tuning.md): the blend's EASE component may be the emphasized denoising linear
+autoencoder (Steck 2020; model.baselines.EASEParams.dropout): the grid's dropouts at the lambda
+the EASE stage chose, plain EASE (dropout 0, its scores reused) among them. The EASE *baseline*
+stays the EASE stage's winner, plain EASE with its tuned lambda; the blend's EASE is the EDLAE
+stage's winner, and the guard's "raise EASE" raises it.
 
 Recency decay is not searched (`decay=False`, the default): every candidate of every stage -
 the start, the defaults and the grid, served components and baselines alike - is replaced by
@@ -125,8 +126,10 @@ class SearchSpace:
     weighting: tuple[WeightingConfig, ...] = field(default_factory=_default_weightings)
     ease_regularization: tuple[float, ...] = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)  # log grid
     # EDLAE's dropout p for the blend's EASE component, at the tuned EASE lambda (the "edlae"
-    # stage; the EASE baseline stays plain EASE, p = 0). Empty: no EDLAE stage.
-    ease_dropout: tuple[float, ...] = (0.1, 0.25, 0.5)
+    # stage; the EASE baseline stays plain EASE, p = 0). Empty, the default: no EDLAE stage.
+    # Tried with (0.1, 0.25, 0.5) and not adopted: at the tuned lambda EDLAE scored as EASE on
+    # validation and on the test of three sets (docs/tuning.md, "Tried, not adopted: EDLAE").
+    ease_dropout: tuple[float, ...] = ()
     knn_neighbours: tuple[int, ...] = (20, 50, 200)
     knn_shrinkage: tuple[float | None, ...] = (None, 0.0, 10.0, 100.0)  # None: BM25 dot products
     popularity_days: tuple[float | None, ...] = (None, 30.0, 90.0, 365.0)  # None: all time
