@@ -45,7 +45,7 @@ from crossgraph.data.purchase_file import read_purchase_file, read_segments
 from crossgraph.model.evaluate import SERVED, EvaluationConfig, EvaluationReport, evaluate_models
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.train import default_cutoff
-from crossgraph.model.tuning import FINALISTS, tune, tuned_config
+from crossgraph.model.tuning import FINALISTS, SearchSpace, tune, tuned_config
 from crossgraph.params import DEFAULT_PARAMS, read_params
 from crossgraph.settings import get_settings
 
@@ -115,6 +115,11 @@ def main() -> None:
         help=f"candidates per stage kept time for on every window (default {FINALISTS}; 0: the scheduler "
         "before, which may judge a stage on the newest window alone; docs/tuning.md)",
     )
+    parser.add_argument(
+        "--ease-dropout",
+        help="comma-separated EDLAE dropouts the tuner tries for the blend's EASE at the tuned lambda "
+        "(e.g. 0.1,0.25,0.5; default none: tried, not adopted, docs/tuning.md)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures and the full report as JSON")
     args = parser.parse_args()
     if (args.file is None) == (args.dataset is None):
@@ -146,9 +151,11 @@ def main() -> None:
         # Validation windows as long as the test window, as `crossgraph train` tunes.
         last = lines.ordered_at.max().astype("datetime64[s]")
         window = float((last - np.datetime64(cutoff, "s")) / np.timedelta64(1, "D"))
+        dropouts = tuple(float(p) for p in args.ease_dropout.split(",")) if args.ease_dropout else ()
         searched = tune(
             lines,
             cutoff,
+            space=SearchSpace(ease_dropout=dropouts) if dropouts else None,
             minutes=args.tune_minutes,
             window_days=window,
             start=served,

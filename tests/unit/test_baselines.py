@@ -18,6 +18,7 @@ from crossgraph.model.baselines import (
     _top_neighbours,
     top_k_rows,
 )
+from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
 from tests.unit.lines_factory import block_pairs, lines_of
 
@@ -91,6 +92,54 @@ def test_ease_fits_sharing_one_gram_matrix_equal_fits_of_their_own() -> None:
         alone = EASERecommender(params).fit(data)
         np.testing.assert_allclose(shared.weights, alone.weights, rtol=1e-6)
     assert len(grams._held) == 1
+
+
+def test_edlae_at_dropout_0_is_ease_and_matches_its_closed_form_by_hand() -> None:
+    data = build_interactions(block_pairs(blocks=3, accounts_per_block=10))
+    ease = EASERecommender(EASEParams(regularization=5.0)).fit(data)
+    edlae0 = EASERecommender(EASEParams(regularization=5.0, dropout=0.0)).fit(data)
+    np.testing.assert_allclose(edlae0.weights, ease.weights, atol=1e-6)
+    # Steck 2020: lambda_i = lambda + p / (1 - p) G_ii, P = (G + diag(lambda_i))^-1,
+    # B = I - P diag(1 / diag P).
+    x = data.binary.toarray().astype(np.float64)
+    g = x.T @ x
+    p = 0.25
+    inv = np.linalg.inv(g + np.diag(5.0 + p / (1 - p) * np.diag(g)))
+    b = -inv / np.diag(inv)[np.newaxis, :]
+    np.fill_diagonal(b, 0.0)
+    edlae = EASERecommender(EASEParams(regularization=5.0, dropout=p)).fit(data)
+    np.testing.assert_allclose(edlae.weights, b, atol=1e-6)
+
+
+def test_edlae_gives_an_owned_best_seller_less_say_in_what_comes_next() -> None:
+    """The dropout penalises each product's weights as an input (row i of B) in proportion to its
+    buyers (G_ii): next to EASE at the same lambda, the weights from a product most accounts own
+    to the others shrink, relative to the other products' weights, as p rises."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for a in range(60):
+        owned = {"HIT"} if a % 4 else set()  # HIT bought by 3 in 4 accounts
+        owned |= {f"P{j}" for j in rng.choice(12, size=3, replace=False)}
+        rows += [(f"O{a}", f"A{a}", sku, "2024-01-01") for sku in sorted(owned)]
+    data = build_interactions(lines_of(rows))
+    hit = data.products.index("HIT")
+    others = np.array([i for i in range(data.shape[1]) if i != hit])
+    shares = []
+    for p in (0.0, 0.25, 0.5):
+        model = EASERecommender(EASEParams(regularization=10.0, dropout=p)).fit(data)
+        weights = np.abs(model.weights.astype(np.float64))
+        shares.append(weights[hit, others].sum() / weights[np.ix_(others, others)].sum())
+    assert shares[0] > shares[1] > shares[2]
+
+
+def test_ease_dropout_round_trips_and_an_older_manifest_without_it_is_ease() -> None:
+    params = EASEParams(regularization=100.0, dropout=0.25)
+    assert EASEParams.from_dict(params.to_dict()) == params
+    assert HybridParams(ease=params).describe() == "hybrid (ALS + EASE (EDLAE, dropout 0.25) + item-kNN)"
+    assert HybridParams().describe() == "hybrid (ALS + EASE + item-kNN)"
+    assert EASEParams.from_dict({"regularization": 100.0}).dropout == 0.0
+    with pytest.raises(InvalidInput, match="dropout"):
+        EASEParams(dropout=1.0)
 
 
 def test_ease_contributions_add_up_to_the_score() -> None:

@@ -177,6 +177,34 @@ def test_baselines_get_the_same_search_and_the_evaluation_compares_with_the_tune
     assert config.served == result.best
 
 
+def test_the_tuner_searches_edlae_dropout_for_the_blend_and_keeps_the_ease_baseline_plain() -> None:
+    """The EDLAE stage tries the grid's dropouts at the tuned EASE lambda (plain EASE among them,
+    its scores reused); the blend's EASE is its winner, the EASE baseline stays dropout 0, even
+    when the start has a dropout."""
+    start = replace(FAST, ease=EASEParams(regularization=5.0, dropout=0.25))
+    space = replace(SPACE, ease_dropout=(0.25, 0.5))
+    result = run_tune(0, start=start, space=space)
+    ease = [t for t in result.trials if t.stage == "ease"]
+    edlae = [t for t in result.trials if t.stage == "edlae"]
+    assert all("dropout" not in t.params for t in ease) and result.baselines.ease.dropout == 0.0
+    lam = result.baselines.ease.regularization
+    assert {(t.params["regularization"], t.params["dropout"]) for t in edlae} == {
+        (lam, 0.0),
+        (lam, 0.25),
+        (lam, 0.5),
+    }
+    deepest = max(len(t.fold_scores) for t in edlae)
+    winner = max((t for t in edlae if len(t.fold_scores) == deepest), key=lambda t: t.score)
+    assert result.best.ease == replace(result.baselines.ease, dropout=winner.params["dropout"])
+    plain = next(t for t in edlae if t.params["dropout"] == 0.0)
+    baseline = next(t for t in ease if t.params["regularization"] == lam)
+    assert plain.fold_scores == baseline.fold_scores  # the same fits, not refitted
+    assert tuned_config(result).ease == result.baselines.ease  # the evaluation's EASE row: plain EASE
+    assert SearchSpace().ease_dropout == ()  # off by default (tried, not adopted)
+    default = run_tune(0)
+    assert "edlae" not in {t.stage for t in default.trials} and default.best.ease.dropout == 0.0
+
+
 def test_above_the_dense_threshold_the_tuner_caps_ease_and_the_evaluation_says_so() -> None:
     """20 products > 10: EASE candidates are fitted on the 10 best-selling products of each
     window, the tuner blends their masked z-scores and says so, and the evaluation of the

@@ -124,6 +124,8 @@ def test_above_the_dense_threshold_train_caps_ease_and_the_manifest_and_the_driv
     get_settings.cache_clear()
     assert shown.exit_code == 0, shown.output
     assert f"capped in the blend: ease (top 50 of {n_products:,} products)" in " ".join(shown.output.split())
+    lam = manifest["params"]["ease"]["regularization"]
+    assert f"EASE lambda {lam};" in " ".join(shown.output.split())  # plain EASE: no dropout named
 
 
 def test_above_the_dense_threshold_train_leaves_ease_out_when_asked_and_the_manifest_and_the_drivers_say_so(

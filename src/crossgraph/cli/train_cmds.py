@@ -447,7 +447,8 @@ def show(
         return
     m = info.manifest
     data, gate, params = m.get("data", {}), m.get("gate", {}), m.get("params", {})
-    als = params.get("als", {})
+    als, ease = params.get("als", {}), params.get("ease", {})
+    edlae = f", EDLAE dropout {ease['dropout']:g}" if ease.get("dropout") else ""
     lines = [
         f"[bold]{info.version}[/]" + (" (current)" if info.current else ""),
         f"created {m.get('created', '?')}, trained on purchases until {m.get('trained_until', '?')}",
@@ -456,6 +457,7 @@ def show(
         f"fingerprint {str(data.get('fingerprint', ''))[:12]}",
         f"model: {m.get('model', '?')}; ALS {als.get('factors')} factors, regularization "
         f"{als.get('regularization')}, alpha {als.get('alpha')}, {als.get('iterations')} iterations; "
+        f"EASE lambda {ease.get('regularization')}{edlae}; "
         f"blend ALS {params.get('als_weight')} / EASE {params.get('ease_weight')} "
         f"/ kNN {params.get('knn_weight')} / RP3beta {params.get('rp3_weight', 0.0)} "
         f"/ bought next {params.get('seq_weight', 0.0)}",

@@ -115,8 +115,12 @@ class HybridParams:
         return [name for name, share in self.blend.items() if share > 0]
 
     def describe(self) -> str:
-        """'hybrid (ALS + EASE + item-kNN)', 'hybrid (item-kNN; ALS for peers)': what scores the list."""
-        scoring = " + ".join(COMPONENT_LABELS[c] for c in self.weighted)
+        """'hybrid (ALS + EASE + item-kNN)', 'hybrid (item-kNN; ALS for peers)': what scores the list
+        (EASE with a dropout: 'EASE (EDLAE, dropout 0.25)')."""
+        labels = dict(COMPONENT_LABELS)
+        if self.ease.dropout:
+            labels["ease"] = f"EASE (EDLAE, dropout {self.ease.dropout:g})"
+        scoring = " + ".join(labels[c] for c in self.weighted)
         return f"hybrid ({scoring}{'' if self.als_weight > 0 else '; ALS for peers'})"
 
     def to_dict(self) -> dict[str, Any]:

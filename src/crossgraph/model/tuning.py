@@ -25,6 +25,13 @@ Search, in stages, each given a share of the time budget (unused time rolls over
    that baseline's weight (EASE or item-kNN are blend components) rises until it does not;
    the result records which (`guard`).
 
+EDLAE (stage "edlae", after EASE; off unless `space.ease_dropout` lists dropouts - tried and
+not adopted, docs/tuning.md): the blend's EASE component may be the emphasized denoising linear
+autoencoder (Steck 2020; model.baselines.EASEParams.dropout): the grid's dropouts at the lambda
+the EASE stage chose, plain EASE (dropout 0, its scores reused) among them. The EASE *baseline*
+stays the EASE stage's winner, plain EASE with its tuned lambda; the blend's EASE is the EDLAE
+stage's winner, and the guard's "raise EASE" raises it.
+
 Recency decay is not searched (`decay=False`, the default): every candidate of every stage -
 the start, the defaults and the grid, served components and baselines alike - is replaced by
 its no-decay twin (half-life and seasonal cycle off: ALS and EASE weighting, bought next's
@@ -92,6 +99,7 @@ KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (
 STAGE_SHARES = {
     "popularity": 0.03,
     "ease": 0.17,
+    "edlae": 0.05,
     "knn": 0.13,
     "rp3": 0.09,
     "seq": 0.06,
@@ -117,6 +125,11 @@ class SearchSpace:
     iterations: tuple[int, ...] = (15,)
     weighting: tuple[WeightingConfig, ...] = field(default_factory=_default_weightings)
     ease_regularization: tuple[float, ...] = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)  # log grid
+    # EDLAE's dropout p for the blend's EASE component, at the tuned EASE lambda (the "edlae"
+    # stage; the EASE baseline stays plain EASE, p = 0). Empty, the default: no EDLAE stage.
+    # Tried with (0.1, 0.25, 0.5) and not adopted: at the tuned lambda EDLAE scored as EASE on
+    # validation and on the test of three sets (docs/tuning.md, "Tried, not adopted: EDLAE").
+    ease_dropout: tuple[float, ...] = ()
     knn_neighbours: tuple[int, ...] = (20, 50, 200)
     knn_shrinkage: tuple[float | None, ...] = (None, 0.0, 10.0, 100.0)  # None: BM25 dot products
     popularity_days: tuple[float | None, ...] = (None, 30.0, 90.0, 365.0)  # None: all time
@@ -159,7 +172,7 @@ class SearchSpace:
 
 @dataclass(frozen=True)
 class Trial:
-    stage: str  # popularity | ease | knn | rp3 | seq | als | blend | guard
+    stage: str  # popularity | ease | edlae | knn | rp3 | seq | als | blend | guard
     params: dict[str, Any]
     score: float  # mean of the metric over the windows it was scored on
     fold_scores: list[float]
@@ -510,7 +523,13 @@ def tune(
     plans: dict[str, tuple[Any, ...]] = {}  # each stage's search arguments, to resume it
     spent: dict[tuple[str, str], float] = {}  # seconds per (stage, candidate) over both passes
     # A component left out of the search leaves its share to the stages after it.
-    shares_left = {s: share for s, share in STAGE_SHARES.items() if s not in COMPONENTS or s in blended}
+    # EDLAE's dropout is searched only for a blended EASE (its share, too, goes to the stages after it).
+    dropouts = "ease" in blended and bool(space.ease_dropout)
+    shares_left = {
+        s: share
+        for s, share in STAGE_SHARES.items()
+        if (s not in COMPONENTS or s in blended) and (s != "edlae" or dropouts)
+    }
 
     def stage_deadline(stage: str) -> float:
         share = shares_left.pop(stage)
@@ -535,9 +554,10 @@ def tune(
         plans[stage] = (options, make, describe, cache, required)
         keys = {id(o): repr(o) for o in options}
         until = stage_deadline(stage) if until is None else until
+        component = scored_as.get(stage, stage)  # EDLAE's candidates are EASE's: one score cache
 
         def evaluate(option: Any, fold: int) -> float:
-            return scorer.run(stage, keys[id(option)], make(option), fold, keep=cache)
+            return scorer.run(component, keys[id(option)], make(option), fold, keep=cache)
 
         found = successive_halving(
             options,
@@ -547,25 +567,27 @@ def tune(
             clock=clock,
             required=required,
             finalists=finalists,
-            cost=lambda option, fold: scorer.cost(stage, keys[id(option)], fold),
+            cost=lambda option, fold: scorer.cost(component, keys[id(option)], fold),
         )
         results[stage] = found
         trials[:] = [t for t in trials if t.stage != stage]  # a resumed stage replaces its trials
         for s in found.scored:
             key = keys[id(s.candidate)]
             spent[(stage, key)] = spent.get((stage, key), 0.0) + s.seconds
-            cov = scorer.mean_coverage(stage, key, len(s.fold_scores))
+            cov = scorer.mean_coverage(component, key, len(s.fold_scores))
             trials.append(
                 Trial(stage, describe(s.candidate), s.score, s.fold_scores, spent[(stage, key)], cov)
             )
         if cache:
-            scorer.forget(stage, keys[id(found.best.candidate)])
+            scorer.forget(component, keys[id(found.best.candidate)])
         say(
             f"{stage}: {len(found.scored)}/{len(options)} candidates in {clock() - began:.0f}s, best "
             f"{describe(found.best.candidate)} -> {found.best.score:.4f}"
             + ("" if found.complete else " (stage budget reached)")
         )
         return found
+
+    scored_as = {"edlae": "ease"}
 
     def ordered(first: Any, defaults: Sequence[Any], grid: list[Any]) -> tuple[list[Any], int]:
         if not decay:  # twins may coincide: keep each once, in order
@@ -583,7 +605,7 @@ def tune(
         cache=False,
     )
     ease_options, required = ordered(
-        start.ease,
+        replace(start.ease, dropout=0.0),  # the EASE baseline is plain EASE; EDLAE is searched next
         [EASEParams(), DEFAULT_EASE],
         [EASEParams(regularization=r) for r in space.ease_regularization],
     )
@@ -597,6 +619,36 @@ def tune(
             cache=True,
             required=required,
         )
+
+    def edlae_options() -> tuple[list[EASEParams], int]:
+        """EDLAE at the tuned EASE lambda: the start's dropout, then plain EASE (the EASE stage's
+        winner, scored already), then the grid's dropouts."""
+        assert ease is not None
+        tuned = ease.best.candidate
+        return ordered(
+            replace(tuned, dropout=start.ease.dropout),
+            [replace(tuned, dropout=0.0)],
+            [replace(tuned, dropout=p) for p in space.ease_dropout],
+        )
+
+    def edlae_search(until: float | None = None) -> HalvingResult[Any]:
+        options, required = edlae_options()
+        return search(
+            "edlae",
+            options,
+            lambda p: EASERecommender(p, grams=grams, dense=dense),
+            lambda p: {
+                "regularization": p.regularization,
+                "dropout": p.dropout,
+                "half_life_days": p.weighting.half_life_days,
+            },
+            cache=True,
+            required=required,
+            until=until,
+        )
+
+    if ease is not None and dropouts:
+        edlae_search()
     knn_options, required = ordered(
         start.knn,
         [ItemKNNParams()],
@@ -671,35 +723,46 @@ def tune(
     # it computed before, so only new fits cost time.
     reserve = STAGE_SHARES["blend"] * minutes * 60.0
     cut = [stage for stage, r in results.items() if not r.complete]
+    if "ease" in cut and "edlae" in results and "edlae" not in cut:
+        cut.insert(cut.index("ease") + 1, "edlae")  # its lambda follows EASE's winner
     for i, stage in enumerate(cut):
         left = deadline - reserve - clock()
         if left <= 0:
             break
         share = STAGE_SHARES[stage] / sum(STAGE_SHARES[c] for c in cut[i:])
+        if stage == "edlae":  # at the lambda EASE's resumed search chose
+            ease = results["ease"]
+            edlae_search(until=clock() + left * share)
+            continue
         options_, make_, describe_, cache_, required_ = plans[stage]
         search(stage, options_, make_, describe_, cache_, required_, until=clock() + left * share)
     pop, knn, rp3, als = (results[s] for s in ("popularity", "knn", "rp3", "als"))
-    ease, seq = results.get("ease"), results.get("seq")
+    ease, seq, edlae = results.get("ease"), results.get("seq"), results.get("edlae")
 
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
-    searched = {"als": als, "ease": ease, "knn": knn, "rp3": rp3, "seq": seq}
+    # The blend's EASE is EDLAE's winner (plain EASE among its candidates); the EASE baseline stays
+    # the EASE stage's (dropout 0).
+    searched = {"als": als, "ease": edlae or ease, "knn": knn, "rp3": rp3, "seq": seq}
     found = {c: r for c, r in searched.items() if r is not None}
+    tuned_baselines = {**found, **({"ease": ease} if ease is not None else {})}
     keys = {c: repr(found[c].best.candidate) for c in blended}
     depth = min(len(found[c].best.fold_scores) for c in blended)
+    if ease is not None:  # the EASE baseline is judged on the same windows as the blend
+        depth = min(depth, len(ease.best.fold_scores))
     for c in blended:
         for f in range(depth):
             if (c, keys[c], f) not in scorer.z:
                 scorer.standardise(c, keys[c], plans[c][1](found[c].best.candidate), f)
     until = stage_deadline("blend")
     baseline_scores = {
-        b: float(np.mean((pop if b == "popularity" else found[b]).best.fold_scores[:depth]))
+        b: float(np.mean((pop if b == "popularity" else tuned_baselines[b]).best.fold_scores[:depth]))
         for b in baselines
     }
     best_baseline = max(baselines, key=lambda b: baseline_scores[b])
     baseline_coverage = scorer.mean_coverage(
         best_baseline,
-        repr(found[best_baseline].best.candidate)
+        repr(tuned_baselines[best_baseline].best.candidate)
         if best_baseline != "popularity"
         else repr(pop.best.candidate),
         depth,
@@ -790,7 +853,7 @@ def tune(
     weights = {c: round(w, 4) for c, w in best_blend.items()}
     best = HybridParams(
         als=als.best.candidate,
-        ease=start.ease if ease is None else ease.best.candidate,
+        ease=start.ease if found.get("ease") is None else found["ease"].best.candidate,
         knn=knn.best.candidate,
         rp3=rp3.best.candidate,
         als_weight=weights["als"],
