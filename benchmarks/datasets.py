@@ -29,6 +29,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from crossgraph.data.orderlines import OrderLines
+    from crossgraph.data.split import TimeSplit
 
 MAX_PRODUCTS = 4000
 HEADER = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
@@ -195,6 +203,45 @@ def prepare(name: str, cache: Path = DEFAULT_CACHE) -> Path:
             )
     partial.replace(out)
     return out
+
+
+def window_arguments(description: str | None) -> argparse.ArgumentParser:
+    """A parser with validation_windows' arguments: FILE or --dataset, --cutoff, --max-accounts."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("file", type=Path, nargs="?")
+    parser.add_argument("--dataset", choices=sorted(DATASETS))
+    parser.add_argument("--cutoff")
+    parser.add_argument("--max-accounts", type=int, default=3000, help="sampled per validation window")
+    return parser
+
+
+def validation_windows(
+    file: Path | None, dataset: str | None, cutoff: str | None, max_accounts: int, seed: int = 0
+) -> tuple[OrderLines, str, list[tuple[TimeSplit, npt.NDArray[np.int64]]]]:
+    """The lines of a file (or a prepared data set), the test cutoff (default: 120 days before the
+    last line) and the tuner's three validation windows before it (30 days apart, each as long as
+    the test period), each with its test accounts, at most `max_accounts` of them sampled (seeded).
+    For the validation-vs-test scripts (ease_validation.py, edlae_validation.py)."""
+    from crossgraph.data.purchase_file import read_purchase_file
+    from crossgraph.data.split import validation_folds
+    from crossgraph.model.train import default_cutoff
+
+    if file is None and dataset is None:
+        raise SystemExit("give a purchases file or --dataset")
+    lines = read_purchase_file(file or prepare(str(dataset), DEFAULT_CACHE)).lines
+    cutoff = cutoff or str(default_cutoff(lines, 120).date())
+    last = lines.ordered_at.max().astype("datetime64[s]")
+    window = float((last - np.datetime64(cutoff, "s")) / np.timedelta64(1, "D"))
+    rng = np.random.default_rng(seed)
+    folds = []
+    for fold in validation_folds(lines, cutoff, window, 3, stride_days=30.0):
+        accounts = fold.test_accounts()
+        if len(accounts) > max_accounts:
+            accounts = np.sort(rng.choice(accounts, size=max_accounts, replace=False))
+        folds.append((fold, accounts))
+    return lines, cutoff, folds
 
 
 def main() -> None:

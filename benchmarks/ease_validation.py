@@ -24,21 +24,17 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
-from datasets import DATASETS, DEFAULT_CACHE, prepare
+from datasets import validation_windows, window_arguments
 from scipy.stats import spearmanr
 
-from crossgraph.data.purchase_file import read_purchase_file
-from crossgraph.data.split import TimeSplit, time_split, validation_folds
+from crossgraph.data.split import TimeSplit, time_split
 from crossgraph.data.weighting import WeightingConfig
 from crossgraph.model.base import top_k
 from crossgraph.model.baselines import EASEParams, EASERecommender, GramCache
 from crossgraph.model.metrics import ranking_metrics
-from crossgraph.model.train import default_cutoff
 
 
 def settings(lambdas: str, half_lives: str) -> list[EASEParams]:
@@ -58,28 +54,16 @@ def score(model: EASERecommender, split: TimeSplit, accounts: np.ndarray) -> flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("file", type=Path, nargs="?")
-    parser.add_argument("--dataset", choices=sorted(DATASETS))
-    parser.add_argument("--cutoff")
+    parser = window_arguments(__doc__)
     parser.add_argument("--lambdas", default="100,250,1000", help="comma-separated")
     parser.add_argument("--half-lives", default="none,30", help="comma-separated days, or none")
-    parser.add_argument("--max-accounts", type=int, default=3000, help="sampled per validation window")
     parser.add_argument("--sample", type=int, help="also score a subsample of this many per window")
     args = parser.parse_args()
     started = time.perf_counter()
-    lines = read_purchase_file(args.file or prepare(args.dataset, DEFAULT_CACHE)).lines
-    cutoff = args.cutoff or str(default_cutoff(lines, 120).date())
-    last = lines.ordered_at.max().astype("datetime64[s]")
-    window = float((last - np.datetime64(cutoff, "s")) / np.timedelta64(1, "D"))
-    rng = np.random.default_rng(0)
+    lines, cutoff, windows = validation_windows(args.file, args.dataset, args.cutoff, args.max_accounts)
+    rng = np.random.default_rng(1)
     folds = []
-    for fold in validation_folds(lines, cutoff, window, 3, stride_days=30.0):
-        accounts = fold.test_accounts()
-        if len(accounts) > args.max_accounts:
-            accounts = np.sort(rng.choice(accounts, size=args.max_accounts, replace=False))
+    for fold, accounts in windows:
         sample = accounts
         if args.sample and len(accounts) > args.sample:
             sample = np.sort(rng.choice(accounts, size=args.sample, replace=False))

@@ -31,7 +31,6 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -40,16 +39,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.linalg
-from datasets import DATASETS, DEFAULT_CACHE, prepare
+from datasets import validation_windows, window_arguments
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from crossgraph.data.purchase_file import read_purchase_file
-from crossgraph.data.split import TimeSplit, time_split, validation_folds
+from crossgraph.data.split import TimeSplit, time_split
 from crossgraph.model.base import top_k
 from crossgraph.model.baselines import EASEParams, GramCache
 from crossgraph.model.bootstrap import paired_bootstrap
 from crossgraph.model.metrics import per_account_ndcg
-from crossgraph.model.train import default_cutoff
 
 
 def weights(gram: npt.NDArray[np.float64], params: EASEParams, family: str) -> npt.NDArray[np.float32]:
@@ -74,31 +71,15 @@ def per_account(b: npt.NDArray[np.float32], split: TimeSplit, accounts: npt.NDAr
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("file", type=Path, nargs="?")
-    parser.add_argument("--dataset", choices=sorted(DATASETS))
-    parser.add_argument("--cutoff")
+    parser = window_arguments(__doc__)
     parser.add_argument("--lambdas", default="30,100,300,1000,3000", help="comma-separated")
     parser.add_argument("--dropouts", default="0,0.1,0.25,0.5", help="comma-separated p (0: EASE)")
     parser.add_argument("--dlae-dropouts", default="0.25,0.5", help="comma-separated p of DLAE ('' for none)")
-    parser.add_argument("--max-accounts", type=int, default=3000, help="sampled per validation window")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     started = time.perf_counter()
-    lines = read_purchase_file(args.file or prepare(args.dataset, DEFAULT_CACHE)).lines
-    cutoff = args.cutoff or str(default_cutoff(lines, 120).date())
-    last = lines.ordered_at.max().astype("datetime64[s]")
-    window = float((last - np.datetime64(cutoff, "s")) / np.timedelta64(1, "D"))
-    rng = np.random.default_rng(0)
-    folds = []
-    for fold in validation_folds(lines, cutoff, window, 3, stride_days=30.0):
-        accounts = fold.test_accounts()
-        if len(accounts) > args.max_accounts:
-            accounts = np.sort(rng.choice(accounts, size=args.max_accounts, replace=False))
-        if len(accounts):
-            folds.append((fold, accounts))
+    lines, cutoff, windows = validation_windows(args.file, args.dataset, args.cutoff, args.max_accounts)
+    folds = [(fold, accounts) for fold, accounts in windows if len(accounts)]
     lambdas = [float(x) for x in args.lambdas.split(",")]
     dropouts = [float(x) for x in args.dropouts.split(",")]
     dlae_dropouts = [float(x) for x in args.dlae_dropouts.split(",") if x]
