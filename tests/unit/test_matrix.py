@@ -91,3 +91,16 @@ def test_factorize_gives_what_np_unique_gives_on_strings() -> None:
     assert list(uniques) == list(expected)
     assert codes.tolist() == inverse.reshape(-1).tolist()
     assert factorize([])[0].tolist() == [] and factorize([])[1].tolist() == []
+
+
+def test_factorize_of_object_arrays_sorts_as_python_and_keeps_first_appearance_unsorted() -> None:
+    values = np.array(["b", "ä", "a", "B", "b", "€", "a"], dtype=object)  # hashed in Arrow
+    uniques, codes = factorize(values)
+    assert uniques.tolist() == sorted(set(values.tolist()))  # code point order, as str's
+    assert [uniques[c] for c in codes] == values.tolist()
+    first, codes = factorize(values, sort=False)
+    assert first.tolist() == ["b", "ä", "a", "B", "€"]
+    assert [first[c] for c in codes] == values.tolist()
+    mixed = np.array(["x", None, 7, "x"], dtype=object)  # not all str: str() of each, as before
+    uniques, codes = factorize(mixed)
+    assert uniques.tolist() == ["7", "None", "x"] and codes.tolist() == [2, 1, 0, 2]
