@@ -15,7 +15,10 @@ Search, in stages, each given a share of the time budget (unused time rolls over
    each stage is successive halving over the windows (model.halving), the starting
    parameters and the untuned defaults first and always scored, then the grid nearest to the
    start (model.grid_order), so the baselines get the same effort on the same windows as the
-   model and a search cut short has scored the likely-good region;
+   model and a search cut short has scored the likely-good region; EASE (`WHOLE_GRID`) is
+   not halved: its whole grid is scored on every window (one Gram matrix per window, one
+   inverse per lambda) and its winner is the best mean over the windows, and it may run past
+   its share up to `WHOLE_GRID_MAX_SHARE` of the time left, taken from the stages after it;
 2. blend weights on a coarse simplex (steps of `blend_step`, ALS > 0, nearest to the starting
    blend first), then steps of `blend_step / 2` around the best, on cached standardised
    scores (no refit);
@@ -79,7 +82,7 @@ from crossgraph.model.baselines import (
 from crossgraph.model.dense import DenseLimit
 from crossgraph.model.evaluate import EvaluationConfig
 from crossgraph.model.grid_order import likely_good_first
-from crossgraph.model.halving import HalvingResult, successive_halving
+from crossgraph.model.halving import HalvingResult, every_window, successive_halving
 from crossgraph.model.hybrid import DEFAULT_ALS, DEFAULT_EASE, HybridParams
 from crossgraph.model.metrics import ranking_metrics
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
@@ -95,6 +98,14 @@ BASELINES = ("popularity", "ease", "knn")  # the tuned baselines the served mode
 # is chosen on the windows every winner reached, and one window alone misjudged it
 # (docs/tuning.md, "Finalists").
 FINALISTS = 2
+# Stages whose whole grid is scored on every window, no halving (model.halving.every_window):
+# EASE's candidates share one Gram matrix per window, so each lambda costs one inverse, and
+# halving by the newest window dropped the lambda the windows prefer on the mean (docs/tuning.md,
+# "The EASE baseline's whole grid"). Such a stage may run past its share, up to
+# WHOLE_GRID_MAX_SHARE of the time left when it starts; what it takes beyond its share comes out
+# of the stages after it, in proportion to theirs (their deadlines are computed from the time left).
+WHOLE_GRID = ("ease",)
+WHOLE_GRID_MAX_SHARE = 0.5
 KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (> max survivors)
 STAGE_SHARES = {
     "popularity": 0.03,
@@ -535,7 +546,10 @@ def tune(
         share = shares_left.pop(stage)
         rest = share + sum(shares_left.values())
         now = clock()
-        return now + max(deadline - now, 0.0) * share / rest
+        fraction = share / rest
+        if stage in WHOLE_GRID:
+            fraction = max(fraction, WHOLE_GRID_MAX_SHARE)
+        return now + max(deadline - now, 0.0) * fraction
 
     def seasonal(w: WeightingConfig) -> WeightingConfig:
         if seasonal_period_days is None or w.half_life_days is None:
@@ -559,16 +573,22 @@ def tune(
         def evaluate(option: Any, fold: int) -> float:
             return scorer.run(component, keys[id(option)], make(option), fold, keep=cache)
 
-        found = successive_halving(
-            options,
-            evaluate,
-            len(folds),
-            until,
-            clock=clock,
-            required=required,
-            finalists=finalists,
-            cost=lambda option, fold: scorer.cost(component, keys[id(option)], fold),
-        )
+        def cost(option: Any, fold: int) -> float | None:
+            return scorer.cost(component, keys[id(option)], fold)
+
+        if stage in WHOLE_GRID:
+            found = every_window(options, evaluate, len(folds), until, clock, required, cost)
+        else:
+            found = successive_halving(
+                options,
+                evaluate,
+                len(folds),
+                until,
+                clock=clock,
+                required=required,
+                finalists=finalists,
+                cost=cost,
+            )
         results[stage] = found
         trials[:] = [t for t in trials if t.stage != stage]  # a resumed stage replaces its trials
         for s in found.scored:
