@@ -542,12 +542,15 @@ def tune(
         if (s not in COMPONENTS or s in blended) and (s != "edlae" or dropouts)
     }
 
+    planned: dict[str, float] = {}  # a whole-grid stage's share of the time left, in seconds
+
     def stage_deadline(stage: str) -> float:
         share = shares_left.pop(stage)
         rest = share + sum(shares_left.values())
         now = clock()
         fraction = share / rest
         if stage in WHOLE_GRID:
+            planned[stage] = max(deadline - now, 0.0) * fraction
             fraction = max(fraction, WHOLE_GRID_MAX_SHARE)
         return now + max(deadline - now, 0.0) * fraction
 
@@ -567,6 +570,7 @@ def tune(
     ) -> HalvingResult[Any]:
         plans[stage] = (options, make, describe, cache, required)
         keys = {id(o): repr(o) for o in options}
+        stage_began, first_pass = clock(), until is None
         until = stage_deadline(stage) if until is None else until
         component = scored_as.get(stage, stage)  # EDLAE's candidates are EASE's: one score cache
 
@@ -604,6 +608,13 @@ def tune(
             f"{stage}: {len(found.scored)}/{len(options)} candidates in {clock() - began:.0f}s, best "
             f"{describe(found.best.candidate)} -> {found.best.score:.4f}"
             + ("" if found.complete else " (stage budget reached)")
+            + (
+                f"; {clock() - stage_began:.0f}s of its share's {planned[stage]:.0f}s "
+                f"(a whole-grid stage may take up to {WHOLE_GRID_MAX_SHARE:.0%} of the time left; "
+                "beyond its share, from the stages after it)"
+                if first_pass and stage in planned
+                else ""
+            )
         )
         return found
 
