@@ -313,6 +313,46 @@ def test_time_a_stage_leaves_unused_goes_back_to_a_stage_cut_short(monkeypatch: 
     assert result.seconds <= 60.0
 
 
+@pytest.mark.parametrize("whole_grid", [True, False])
+def test_with_a_tight_budget_the_ease_baseline_is_still_the_best_mean_of_its_whole_grid(
+    monkeypatch: pytest.MonkeyPatch, whole_grid: bool
+) -> None:
+    """EASE fits cost 2 s and ALS fits 10 s of a 60 s budget (a fake clock). EASE's grid (5
+    candidates x 2 windows, 20 s) does not fit its 17 % share (about 10 s) and ALS leaves no time
+    to resume it. The EASE stage scores its whole grid on every window anyway (it may take up
+    to half the time left), and the EASE baseline is the lambda with the best mean over the
+    windows; the later stages get less and the whole search still ends within the budget.
+    Halving in the EASE stage's share (the scheduler before) leaves lambdas unscored."""
+    clock = Stopped()
+
+    class SlowEASE(tuning.EASERecommender):
+        def _fit(self, interactions: Interactions) -> None:
+            clock.now += 2.0
+            super()._fit(interactions)
+
+    class SlowALS(tuning.ALSRecommender):
+        def _fit(self, interactions: Interactions) -> None:
+            clock.now += 10.0
+            super()._fit(interactions)
+
+    monkeypatch.setattr(tuning, "EASERecommender", SlowEASE)
+    monkeypatch.setattr(tuning, "ALSRecommender", SlowALS)
+    if not whole_grid:
+        monkeypatch.setattr(tuning, "WHOLE_GRID", ())
+    space = replace(SPACE, ease_regularization=(0.5, 5.0, 50.0, 500.0))
+    result = run_tune(0, clock=clock, minutes=1, space=space)
+    ease = [t for t in result.trials if t.stage == "ease"]
+    grid = {0.5, 5.0, 50.0, 500.0, 100.0, 250.0}  # the log grid, the shipped and the untuned lambdas
+    if not whole_grid:
+        assert not {t.params["regularization"] for t in ease if len(t.fold_scores) == 2} >= grid
+        return
+    assert {t.params["regularization"] for t in ease} == grid
+    assert all(len(t.fold_scores) == 2 for t in ease)
+    best = max(ease, key=lambda t: np.mean(t.fold_scores))
+    assert result.baselines.ease.regularization == best.params["regularization"]
+    assert result.seconds <= 60.0 + 10.0  # at most one fit beyond the budget
+
+
 @pytest.mark.parametrize("finalists", [0, 2])
 def test_with_finalists_a_slow_als_stage_still_judges_its_winner_and_the_blend_on_every_window(
     monkeypatch: pytest.MonkeyPatch, finalists: int

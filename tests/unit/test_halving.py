@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crossgraph.model.halving import successive_halving
+from crossgraph.model.halving import every_window, successive_halving
 
 QUALITY = {"a": 0.1, "b": 0.5, "c": 0.9, "d": 0.3, "e": 0.7, "f": 0.2}
 
@@ -128,3 +128,68 @@ def test_a_resumed_search_with_no_time_left_keeps_every_candidate_it_scored_befo
     )
     assert [c for c, f in calls if f == 0] == ["a", "b", "c", "d"]
     assert result.best.candidate == "c" and not result.complete
+
+
+# Modelled on EASE on Instacart (docs/tuning.md): lambda 1,000 loses on the newest window, wins on the
+# two older ones, and has the best mean; halving dropped it after the newest window.
+LAMBDAS = {
+    30.0: [0.120, 0.130, 0.130],
+    100.0: [0.126, 0.140, 0.141],
+    300.0: [0.1275, 0.150, 0.151],
+    1000.0: [0.1237, 0.159, 0.160],
+    3000.0: [0.110, 0.150, 0.152],
+    10000.0: [0.090, 0.130, 0.133],
+}
+
+
+def lambda_scorer(clock: Clock, calls: list[tuple[float, int]]):  # type: ignore[no-untyped-def]
+    def evaluate(candidate: float, fold: int) -> float:
+        calls.append((candidate, fold))
+        clock.now += 1.0
+        return LAMBDAS[candidate][fold]
+
+    return evaluate
+
+
+def test_halving_drops_a_candidate_that_loses_only_on_the_newest_window() -> None:
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    halving = successive_halving(
+        list(LAMBDAS), lambda_scorer(clock, calls), n_folds=3, deadline=1e9, clock=clock
+    )
+    assert halving.best.candidate == 300.0  # 1,000 was not promoted: it lost on window 0
+
+
+def test_every_window_scores_the_whole_grid_and_keeps_the_best_mean() -> None:
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    result = every_window(list(LAMBDAS), lambda_scorer(clock, calls), n_folds=3, deadline=1e9, clock=clock)
+    assert result.complete and result.best.candidate == 1000.0
+    assert result.best.fold_scores == pytest.approx(LAMBDAS[1000.0])
+    # window by window: all of window 0, then all of window 1...
+    assert calls == [(lam, fold) for fold in range(3) for lam in LAMBDAS]
+
+
+def test_every_window_cut_short_compares_on_the_windows_every_candidate_reached() -> None:
+    # 6 on window 0, then 3 on window 1 before the deadline: 30, 100 and 300 reach window 1,
+    # 1,000 does not; the winner is the best on window 0 alone (300), not the best of those
+    # scored on two windows.
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    result = every_window(list(LAMBDAS), lambda_scorer(clock, calls), n_folds=3, deadline=9.0, clock=clock)
+    assert not result.complete and len(calls) == 9
+    assert result.best.candidate == 300.0
+
+
+def test_every_window_always_scores_the_required_and_the_cached() -> None:
+    clock, calls = Clock(), []  # type: ignore[var-annotated]
+    clock.now = 10.0
+    cached = {(30.0, 1)}
+    result = every_window(
+        list(LAMBDAS),
+        lambda_scorer(clock, calls),
+        n_folds=3,
+        deadline=5.0,
+        clock=clock,
+        required=2,
+        cost=lambda c, f: 0.0 if (c, f) in cached else 1.0,
+    )
+    assert calls == [(30.0, 0), (100.0, 0), (30.0, 1)] and not result.complete
+    assert result.best.candidate == 100.0  # compared on window 0, the one both reached

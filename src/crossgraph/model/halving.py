@@ -25,6 +25,12 @@ score costs nothing (cached by an earlier, cut-short pass) is always scored, so 
 search never knows fewer candidates than the pass before it. Those f are promoted
 first, fold by fold, then the other survivors. So a budget that cannot score the whole grid
 on fold 0 judges its winner on every fold instead of on the newest alone.
+
+`every_window` is the scheduler without halving, for a grid whose candidates share the
+expensive part of a fit per window (the tuner's EASE: one Gram matrix per window, one inverse
+per lambda): every candidate on every fold, fold by fold, the winner the best mean over the
+folds. Halving by the newest fold dropped the lambda that had the best mean over three
+(docs/tuning.md, "The EASE baseline's whole grid").
 """
 
 from __future__ import annotations
@@ -128,3 +134,49 @@ def successive_halving(
     deepest = [s for s in scored if len(s.fold_scores) == depth]
     best = max(deepest, key=lambda s: s.score)  # first of equals: the earlier candidate
     return HalvingResult(best=best, scored=scored, complete=complete)
+
+
+def every_window(
+    candidates: Sequence[T],
+    evaluate: Callable[[T, int], float],
+    n_folds: int,
+    deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+    required: int = 1,
+    cost: Callable[[T, int], float | None] | None = None,
+) -> HalvingResult[T]:
+    """Score every candidate on every fold, window by window (fold 0 for all, then fold 1...), and
+    return the best mean over the folds; no halving. For a grid whose candidates share the
+    expensive part of a fit per window (EASE's Gram matrix: one inverse per lambda), where
+    halving would drop on the newest window alone a candidate that wins on the others.
+
+    Time as in `successive_halving`: nothing new starts past `deadline`, except the first
+    `required` candidates on fold 0 and scores the caller has cached (`cost` 0). Cut short, the
+    winner is the best mean over the folds every scored candidate reached, so no candidate
+    wins by having been scored on more (or other) windows than the rest."""
+    if not candidates:
+        raise ValueError("every_window needs at least one candidate")
+    if n_folds < 1:
+        raise ValueError(f"need n_folds >= 1, got {n_folds}")
+    entries: list[Scored[T]] = []
+    complete = True
+    for fold in range(n_folds):
+        for n, candidate in enumerate(candidates):
+            if fold > 0 and (n >= len(entries) or len(entries[n].fold_scores) != fold):
+                continue  # not scored on the folds before: it stays behind (cut short)
+            cached = cost is not None and cost(candidate, fold) == 0.0
+            forced = fold == 0 and n < required
+            if not (forced or cached) and clock() >= deadline:
+                complete = False
+                if fold == 0:
+                    break  # candidates are scored in order: the rest of fold 0 stays unscored
+                continue
+            if fold == 0:
+                entries.append(Scored(candidate))
+            entry = entries[n]
+            started = clock()
+            entry.fold_scores.append(float(evaluate(candidate, fold)))
+            entry.seconds += clock() - started
+    depth = min(len(e.fold_scores) for e in entries)
+    best = max(entries, key=lambda e: sum(e.fold_scores[:depth]) / depth)  # first of equals
+    return HalvingResult(best=best, scored=entries, complete=complete)

@@ -15,7 +15,10 @@ Search, in stages, each given a share of the time budget (unused time rolls over
    each stage is successive halving over the windows (model.halving), the starting
    parameters and the untuned defaults first and always scored, then the grid nearest to the
    start (model.grid_order), so the baselines get the same effort on the same windows as the
-   model and a search cut short has scored the likely-good region;
+   model and a search cut short has scored the likely-good region; EASE (`WHOLE_GRID`) is
+   not halved: its whole grid is scored on every window (one Gram matrix per window, one
+   inverse per lambda) and its winner is the best mean over the windows, and it may run past
+   its share up to `WHOLE_GRID_MAX_SHARE` of the time left, taken from the stages after it;
 2. blend weights on a coarse simplex (steps of `blend_step`, ALS > 0, nearest to the starting
    blend first), then steps of `blend_step / 2` around the best, on cached standardised
    scores (no refit);
@@ -79,7 +82,7 @@ from crossgraph.model.baselines import (
 from crossgraph.model.dense import DenseLimit
 from crossgraph.model.evaluate import EvaluationConfig
 from crossgraph.model.grid_order import likely_good_first
-from crossgraph.model.halving import HalvingResult, successive_halving
+from crossgraph.model.halving import HalvingResult, every_window, successive_halving
 from crossgraph.model.hybrid import DEFAULT_ALS, DEFAULT_EASE, HybridParams
 from crossgraph.model.metrics import ranking_metrics
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
@@ -95,6 +98,14 @@ BASELINES = ("popularity", "ease", "knn")  # the tuned baselines the served mode
 # is chosen on the windows every winner reached, and one window alone misjudged it
 # (docs/tuning.md, "Finalists").
 FINALISTS = 2
+# Stages whose whole grid is scored on every window, no halving (model.halving.every_window):
+# EASE's candidates share one Gram matrix per window, so each lambda costs one inverse, and
+# halving by the newest window dropped the lambda the windows prefer on the mean (docs/tuning.md,
+# "The EASE baseline's whole grid"). Such a stage may run past its share, up to
+# WHOLE_GRID_MAX_SHARE of the time left when it starts; what it takes beyond its share comes out
+# of the stages after it, in proportion to theirs (their deadlines are computed from the time left).
+WHOLE_GRID = ("ease",)
+WHOLE_GRID_MAX_SHARE = 0.5
 KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (> max survivors)
 STAGE_SHARES = {
     "popularity": 0.03,
@@ -531,11 +542,17 @@ def tune(
         if (s not in COMPONENTS or s in blended) and (s != "edlae" or dropouts)
     }
 
+    planned: dict[str, float] = {}  # a whole-grid stage's share of the time left, in seconds
+
     def stage_deadline(stage: str) -> float:
         share = shares_left.pop(stage)
         rest = share + sum(shares_left.values())
         now = clock()
-        return now + max(deadline - now, 0.0) * share / rest
+        fraction = share / rest
+        if stage in WHOLE_GRID:
+            planned[stage] = max(deadline - now, 0.0) * fraction
+            fraction = max(fraction, WHOLE_GRID_MAX_SHARE)
+        return now + max(deadline - now, 0.0) * fraction
 
     def seasonal(w: WeightingConfig) -> WeightingConfig:
         if seasonal_period_days is None or w.half_life_days is None:
@@ -553,22 +570,29 @@ def tune(
     ) -> HalvingResult[Any]:
         plans[stage] = (options, make, describe, cache, required)
         keys = {id(o): repr(o) for o in options}
+        stage_began, first_pass = clock(), until is None
         until = stage_deadline(stage) if until is None else until
         component = scored_as.get(stage, stage)  # EDLAE's candidates are EASE's: one score cache
 
         def evaluate(option: Any, fold: int) -> float:
             return scorer.run(component, keys[id(option)], make(option), fold, keep=cache)
 
-        found = successive_halving(
-            options,
-            evaluate,
-            len(folds),
-            until,
-            clock=clock,
-            required=required,
-            finalists=finalists,
-            cost=lambda option, fold: scorer.cost(component, keys[id(option)], fold),
-        )
+        def cost(option: Any, fold: int) -> float | None:
+            return scorer.cost(component, keys[id(option)], fold)
+
+        if stage in WHOLE_GRID:
+            found = every_window(options, evaluate, len(folds), until, clock, required, cost)
+        else:
+            found = successive_halving(
+                options,
+                evaluate,
+                len(folds),
+                until,
+                clock=clock,
+                required=required,
+                finalists=finalists,
+                cost=cost,
+            )
         results[stage] = found
         trials[:] = [t for t in trials if t.stage != stage]  # a resumed stage replaces its trials
         for s in found.scored:
@@ -584,6 +608,13 @@ def tune(
             f"{stage}: {len(found.scored)}/{len(options)} candidates in {clock() - began:.0f}s, best "
             f"{describe(found.best.candidate)} -> {found.best.score:.4f}"
             + ("" if found.complete else " (stage budget reached)")
+            + (
+                f"; {clock() - stage_began:.0f}s of its share's {planned[stage]:.0f}s "
+                f"(a whole-grid stage may take up to {WHOLE_GRID_MAX_SHARE:.0%} of the time left; "
+                "beyond its share, from the stages after it)"
+                if first_pass and stage in planned
+                else ""
+            )
         )
         return found
 
