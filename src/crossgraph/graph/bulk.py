@@ -115,25 +115,25 @@ def write_initial(
         if progress:
             progress(stage, 1, 1)
 
-    frozen = len(lines) >= GC_FREEZE_LINES  # no cyclic GC passes over the parsed rows (gc_frozen)
-    with gc_frozen(frozen):
-        pairs = PairLines.group(lines)
-    for spec in TABLES:  # what write_tables and write_purchases report
-        if spec.name != "purchases" and rows.get(spec.name):
-            report.rows[spec.name] = len(rows[spec.name])
-    if rows.get("accounts"):
-        report.changed["accounts"] = [str(row["id"]) for row in rows["accounts"]]
-    if len(lines):
-        report.changed["purchases"] = list(dict.fromkeys(pairs.account.tolist()))
-        report.rows["purchases"] = len(lines)
-    report.pairs = len(pairs)
-    report.new_lines = len(lines)
-    report.known_lines = 0
     settings = server.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="import-", dir=settings.data_dir) as tmp:
         folder = Path(tmp)
-        with gc_frozen(frozen):  # 2.3M demo lines: the files in 6.6 s instead of 10.6
+        # No cyclic GC passes over the parsed rows while the pairs and the files are made (2.3M
+        # demo lines: the files in 6.6 s instead of 10.6); one freeze, one full collection.
+        with gc_frozen(len(lines) >= GC_FREEZE_LINES):
+            pairs = PairLines.group(lines)
+            for spec in TABLES:  # what write_tables and write_purchases report
+                if spec.name != "purchases" and rows.get(spec.name):
+                    report.rows[spec.name] = len(rows[spec.name])
+            if rows.get("accounts"):
+                report.changed["accounts"] = [str(row["id"]) for row in rows["accounts"]]
+            if len(lines):
+                report.changed["purchases"] = list(dict.fromkeys(pairs.account.tolist()))
+                report.rows["purchases"] = len(lines)
+            report.pairs = len(pairs)
+            report.new_lines = len(lines)
+            report.known_lines = 0
             files = write_import_files(folder, rows, pairs, report.changed if record_changes else None)
         done("import files")
         server.stop()

@@ -606,7 +606,7 @@ def write_purchases(
     with gc_frozen(len(lines) >= GC_FREEZE_LINES):
         pairs = PairLines.group(lines)
         in_graph = pairs_in_graph(graph, pairs)
-        for lines_created, count in _written(
+        for lines_created, count in write_batches(
             graph, "create_purchases", pairs.select(~in_graph.exists).batches(batch_size), writers
         ):
             created += lines_created
@@ -630,23 +630,22 @@ def write_purchases(
     report.rows["purchases"] = len(lines)
 
 
-def _written(
+def write_batches(
     graph: Graph, query: str, batches: Iterator[tuple[dict[str, Any], int]], writers: int
 ) -> Iterator[tuple[int, int]]:
     """Run `query` (returning `lines`) on each batch, at most `writers` transactions at a time;
     yields (lines written, the batch's count) per batch as each finishes. Batches are made as
     writers free up (a few ahead), not all at once. On an error the batches not started are
     dropped and the error is raised once the running ones end."""
+
+    def run(params: dict[str, Any], count: int) -> tuple[int, int]:
+        return int(graph.write(query, params)[0]["lines"]), count
+
     if writers <= 1:
-        for params, count in batches:
-            yield int(graph.write(query, params)[0]["lines"]), count
+        yield from (run(params, count) for params, count in batches)
         return
     with ThreadPoolExecutor(writers, thread_name_prefix="crossgraph-writer") as pool:
         pending: set[Future[tuple[int, int]]] = set()
-
-        def run(params: dict[str, Any], count: int) -> tuple[int, int]:
-            return int(graph.write(query, params)[0]["lines"]), count
-
         try:
             for params, count in batches:
                 if len(pending) >= 2 * writers:
