@@ -7,9 +7,10 @@ Starts its own Neo4j (the project's launcher, temporary data folder, a free port
 accounts, products and the first nine tenths of the order lines by date, then times the
 increment (the last tenth) phase by phase, as write_purchases runs it: reading the ledgers of
 the pairs the load touches (pairs_in_graph), creating the new pairs (create_purchases) and
-merging the lines of existing pairs (merge_purchases), each with `--writers` concurrent
-transactions. With `--rounds 2` the graph is rebuilt and the increment run again on the same,
-now warm, server: the first round pays the JIT. Wall seconds and the server's CPU seconds split
+extending the ledgers of existing pairs (ledger_extensions: their ledgers read, then
+extend_purchases), each with `--writers` concurrent transactions. With `--rounds 2` the
+graph is rebuilt and the increment run again on the same, now warm, server: the first round
+pays the JIT. Wall seconds and the server's CPU seconds split
 by thread (benchmarks/ingest_writers.py's server_cpu).
 """
 
@@ -74,12 +75,22 @@ def main() -> None:
                     in_graph = timed(
                         "read ledgers", pairs, functools.partial(ingest.pairs_in_graph, graph, pairs)
                     )
-                    for name, query, part in (
-                        ("create new pairs", "create_purchases", pairs.select(~in_graph.exists)),
-                        ("merge into existing", "merge_purchases", pairs.select(in_graph.fresh)),
-                    ):
-                        batches = part.batches(args.batch_size)
-                        timed(name, part, functools.partial(written, graph, query, batches, args.writers))
+                    created = pairs.select(~in_graph.exists)
+                    batches = created.batches(args.batch_size)
+                    timed(
+                        "create new pairs",
+                        created,
+                        functools.partial(written, graph, "create_purchases", batches, args.writers),
+                    )
+                    extended = pairs.select(in_graph.fresh)
+                    batches = ingest.ledger_extensions(
+                        graph, extended, in_graph.bought[in_graph.fresh], args.batch_size
+                    )
+                    timed(
+                        "extend existing",
+                        extended,
+                        functools.partial(written, graph, "extend_purchases", batches, args.writers),
+                    )
         finally:
             server.stop()
     Console(width=max(Console().width, 140)).print(table)

@@ -1,7 +1,7 @@
 // Order lines of account x product pairs that have no BOUGHT yet: each pair becomes one BOUGHT
-// with its ledger and aggregates, exactly what merge_purchases sets on a pair it creates, but
-// without MERGE's lookup, node locks and ledger comparison. The caller sends only pairs that
-// existing_purchase_pairs did not return (loads run one at a time).
+// with its ledger and aggregates (PairLines.aggregates, the function extend_purchases' caller
+// uses too, so a pair loaded in parts ends as one loaded at once). The caller sends only pairs
+// that existing_purchase_pairs did not return (loads run one at a time).
 // Parameters: the batch's $products, each looked up once (a product that is not in the graph
 // leaves its pairs out, as a MATCH would); its $accounts, account j holding the pairs
 // $account_pairs[j] .. $account_pairs[j + 1] - 1; per pair i: its product

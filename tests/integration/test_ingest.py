@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import shutil
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,10 @@ import pytest
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.tables import ACCOUNTS
-from crossgraph.errors import InvalidRows
+from crossgraph.errors import Conflict, InvalidRows
 from crossgraph.graph import ingest
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.ingest import LoadReport, PairLines, PairsInGraph, load_directory, load_records
+from crossgraph.graph.ingest import LoadReport, PairLines, load_directory, load_records
 from crossgraph.graph.schema import graph_stats, init_schema
 from tests.conftest import FIXTURES
 from tests.integration.snapshot import snapshot
@@ -282,33 +283,58 @@ def test_references_resolve_against_the_graph(graph: Graph, tmp_path: Path) -> N
     assert bought(graph, "A2", "T-1")["revenue"] == 1800.0
 
 
-def merge_every_pair(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Send every pair through merge_purchases, as loads did before new pairs were created outright
-    and pairs with every line in their ledger skipped."""
-
-    def everything(graph: Graph, pairs: PairLines) -> PairsInGraph:
-        return PairsInGraph(exists=np.ones(len(pairs), dtype=bool), fresh=np.ones(len(pairs), dtype=bool))
-
-    monkeypatch.setattr(ingest, "pairs_in_graph", everything)
-
-
 def reports(*loaded: LoadReport) -> list[tuple[int, int, int]]:
     return [(r.new_lines, r.known_lines, r.pairs) for r in loaded]
 
 
-def test_created_pairs_give_the_graph_that_merging_every_pair_gives(
-    graph: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """New pairs are created outright, pairs in the graph are merged with their ledger: loads
-    mixing both (new accounts, new products for known accounts, known pairs with new and known
-    lines) end exactly as when MERGE handles every pair."""
+def purchases_of(graph: Graph) -> list[str]:
+    return [r for r in snapshot(graph)["relationships"] if r.startswith("('BOUGHT'")]
+
+
+@pytest.mark.parametrize("writers", [1, 3])
+def test_loads_in_parts_give_the_graph_one_load_gives(graph: Graph, tmp_path: Path, writers: int) -> None:
+    """Pairs new to the graph are created, pairs in it have their ledgers extended: loading the
+    order lines in overlapping parts (new accounts, new products for known accounts, known pairs
+    with new and known lines) ends with every BOUGHT, ledger and aggregate exactly as loading
+    them all at once."""
     steps = overlapping_loads(tmp_path)
-    created = load_all(graph, steps)
-    merge_every_pair(monkeypatch)
-    merged = load_all(graph, steps)
-    assert created[0] == merged[0]
-    assert created[0][0][1] == 0 and created[0][1][1] > 0 and created[0][2][0] == 0
-    assert created[1] == merged[1]
+    in_parts, _ = load_all(graph, steps, writers=writers)
+    parts = purchases_of(graph)
+    (at_once,), _ = load_all(graph, steps[-1:])
+    assert parts == purchases_of(graph)
+    assert in_parts[0][1] == 0 and in_parts[1][1] > 0 and in_parts[1][0] > 0  # known and new lines
+    assert in_parts[2][0] == 0  # the last part held nothing new
+    assert sum(new for new, _, _ in in_parts) == at_once[0]
+
+
+def test_a_ledger_changed_during_a_load_is_a_conflict_and_a_rerun_completes_it(
+    graph: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger extended by someone else between the load's read and its write is left alone:
+    the load says so (409 through the API) instead of writing aggregates that miss a line, and
+    running it again counts every line once."""
+    load_directory(graph, FIXTURES / "small")
+    read_values = Graph.read_values
+
+    def meddling(self: Graph, name: str, params: object = None) -> list[dict[str, object]]:
+        rows = read_values(self, name, params)  # type: ignore[arg-type]
+        if name == "purchase_ledgers":
+            self.write_text(
+                "MATCH (:Account {id: 'A1'})-[b:BOUGHT]->(:Product {sku: 'C-1'}) "
+                "SET b.line_ids = b.line_ids + ['X1'], b.line_orders = b.line_orders + ['OX'], "
+                "b.line_at = b.line_at + [0], b.line_quantities = b.line_quantities + [1.0], "
+                "b.line_revenues = b.line_revenues + [1.0]"
+            )
+        return rows
+
+    monkeypatch.setattr(Graph, "read_values", meddling)
+    with pytest.raises(Conflict, match="changed while the load ran"):
+        load_directory(graph, FIXTURES / "increment")
+    assert bought(graph, "A1", "C-1")["lines"] == 3  # two of small's lines and the meddler's
+    monkeypatch.undo()
+    report = load_directory(graph, FIXTURES / "increment")
+    assert bought(graph, "A1", "C-1")["lines"] == 5
+    assert report.new_lines == 2  # L12, L13; the other increment lines went in before the conflict
 
 
 def overlapping_loads(tmp_path: Path) -> list[Path]:
@@ -366,21 +392,6 @@ def test_a_failed_write_stops_the_writers_and_is_raised(
     lines = OrderLines.from_rows(ingest.read_directory(folder)["purchases"].rows)
     batches = sum(1 for _ in PairLines.group(lines).batches(50))
     assert 3 <= len(calls) < batches  # the batches not yet started were dropped
-
-
-def test_fixture_increments_are_the_same_created_or_merged(
-    graph: Graph, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = load_directory(graph, FIXTURES / "small")
-    second = load_directory(graph, FIXTURES / "increment")
-    created = snapshot(graph)
-    graph.write_autocommit("delete_all")
-    init_schema(graph)
-    merge_every_pair(monkeypatch)
-    assert reports(
-        load_directory(graph, FIXTURES / "small"), load_directory(graph, FIXTURES / "increment")
-    ) == (reports(first, second))
-    assert snapshot(graph) == created
 
 
 def test_pair_lines_group_lines_by_account_and_product_in_file_order() -> None:
@@ -459,3 +470,35 @@ def test_link_product_fits_replaces_stale_fits_and_is_idempotent(graph: Graph) -
         graph.write("link_product_fits", {"rows": rows})
         assert fits("P-10") == ["M-100P"]
         assert fits("C-1") == []
+
+
+def test_a_ledger_extended_by_new_lines_has_the_aggregates_of_one_load() -> None:
+    """The aggregates an extension writes (stored ledger + new lines) are those the pair gets
+    when all its lines arrive in one load, repeated orders and out-of-order dates included."""
+    keys = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
+    rows = [
+        ("L1", "O1", "A1", "P1", 1.0, 10.5, "2024-01-03 00:00:00"),
+        ("L2", "O2", "A1", "P1", 2.0, 20.25, "2024-01-01 00:00:00"),
+        ("L3", "O9", "A2", "P1", 7.0, 70.0, "2024-03-01 00:00:00"),
+        ("L4", "O2", "A1", "P1", 4.0, 40.0, "2023-12-24 08:00:00"),
+        ("L5", "O3", "A1", "P1", 0.5, 5.0, "2024-02-29 12:00:00"),
+        ("L6", "O9", "A2", "P1", 1.0, 1.0, "2024-03-02 00:00:00"),
+    ]
+    lines = OrderLines.from_rows(dict(zip(keys, row, strict=True)) for row in rows)
+    whole = PairLines.group(lines)
+    stored = PairLines.group(lines.select(np.array([True, True, True, False, False, False])))
+    ledgers = {
+        "line_ids": [stored.line_id[b:e].tolist() for b, e in pairwise(stored.bounds)],
+        "line_orders": [stored.order_id[b:e].tolist() for b, e in pairwise(stored.bounds)],
+        "line_at": [stored.line_at[b:e].tolist() for b, e in pairwise(stored.bounds)],
+        "line_quantities": [stored.quantity[b:e].tolist() for b, e in pairwise(stored.bounds)],
+        "line_revenues": [stored.revenue[b:e].tolist() for b, e in pairwise(stored.bounds)],
+    }
+    new = whole.select_lines(~np.isin(whole.line_id, stored.line_id))
+    assert new.line_id.tolist() == ["L4", "L5", "L6"] and new.bounds.tolist() == [0, 2, 3]
+    extended = PairLines.concat_ledgers(whole, ledgers, np.diff(stored.bounds), new)
+    assert extended.line_id.tolist() == whole.line_id.tolist()
+    for field in ("orders", "quantity", "revenue", "first_at", "last_at"):
+        assert np.array_equal(getattr(extended.aggregates, field), getattr(whole.aggregates, field)), field
+    assert extended.aggregates.orders.tolist() == [3, 1]
+    assert extended.aggregates.first_at.tolist() == [whole.line_at[2], whole.line_at[4]]

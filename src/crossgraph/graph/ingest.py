@@ -3,8 +3,8 @@
 Nothing is written until every file of the load has been parsed and every reference
 resolved (against the files and the graph). Writes are `UNWIND ... MERGE` batches, idempotent
 by key and, for purchases, by order line id (account x product pairs new to the graph are
-created outright, the others merged with their ledger), so re-running a load that was
-interrupted (e.g. the connection dropped) completes it without double counting.
+created outright, the others' ledgers extended by the lines not yet in them), so re-running a
+load that was interrupted (e.g. the connection dropped) completes it without double counting.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 import gc
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -44,7 +45,7 @@ from crossgraph.data.tables import (
     read_table,
     reference_values,
 )
-from crossgraph.errors import InvalidInput, InvalidRows
+from crossgraph.errors import Conflict, InvalidInput, InvalidRows
 from crossgraph.graph.changes import ChangeKind
 from crossgraph.graph.driver import Graph
 
@@ -403,6 +404,10 @@ def write_tables(
         write_purchases(graph, OrderLines.from_rows(purchases), report, batch_size, progress, writers=writers)
 
 
+# A BOUGHT's ledger: one entry per order line it has counted, in these parallel lists.
+LEDGER = ("line_ids", "line_orders", "line_at", "line_quantities", "line_revenues")
+
+
 @dataclass(frozen=True)
 class PairAggregates:
     """Per pair: distinct orders, summed quantity and revenue, first and last line (seconds)."""
@@ -470,6 +475,64 @@ class PairLines:
             revenue=self.revenue[line_keep],
         )
 
+    def slice(self, first: int, stop: int) -> PairLines:
+        """Pairs first .. stop - 1 with their lines."""
+        begin, end = int(self.bounds[first]), int(self.bounds[stop])
+        return PairLines(
+            account=self.account[first:stop],
+            sku=self.sku[first:stop],
+            bounds=self.bounds[first : stop + 1] - begin,
+            line_id=self.line_id[begin:end],
+            order_id=self.order_id[begin:end],
+            line_at=self.line_at[begin:end],
+            quantity=self.quantity[begin:end],
+            revenue=self.revenue[begin:end],
+        )
+
+    def select_lines(self, keep: npt.NDArray[np.bool_]) -> PairLines:
+        """Every pair, with only the lines where `keep` (one entry per line) is true."""
+        kept = np.r_[0, np.cumsum(keep)].astype(np.int64)
+        return PairLines(
+            account=self.account,
+            sku=self.sku,
+            bounds=kept[self.bounds],
+            line_id=self.line_id[keep],
+            order_id=self.order_id[keep],
+            line_at=self.line_at[keep],
+            quantity=self.quantity[keep],
+            revenue=self.revenue[keep],
+        )
+
+    @classmethod
+    def concat_ledgers(
+        cls,
+        pairs: PairLines,
+        ledgers: dict[str, list[list[Any]]],
+        sizes: npt.NDArray[np.int64],
+        new: PairLines,
+    ) -> PairLines:
+        """Per pair of `pairs`, its ledger as stored (purchase_ledgers' lists: LEDGER's keys, one
+        list of `sizes` entries per pair) followed by its lines in `new` (the same pairs): the
+        ledger after the extension."""
+        pair = np.arange(len(pairs))
+        order = np.argsort(np.r_[np.repeat(pair, sizes), np.repeat(pair, np.diff(new.bounds))], kind="stable")
+
+        def joined(key: str, added: npt.NDArray[Any], dtype: Any) -> npt.NDArray[Any]:
+            flat = itertools.chain.from_iterable(ledgers[key])
+            stored = np.fromiter(flat, dtype=dtype, count=int(sizes.sum()))
+            return np.concatenate([stored, added.astype(dtype)])[order]
+
+        return cls(
+            account=pairs.account,
+            sku=pairs.sku,
+            bounds=np.r_[0, np.cumsum(sizes + np.diff(new.bounds))].astype(np.int64),
+            line_id=joined("line_ids", new.line_id, object),
+            order_id=joined("line_orders", new.order_id, object),
+            line_at=joined("line_at", new.line_at, np.int64),
+            quantity=joined("line_quantities", new.quantity, np.float64),
+            revenue=joined("line_revenues", new.revenue, np.float64),
+        )
+
     @functools.cached_property
     def aggregates(self) -> PairAggregates:
         """What a new BOUGHT holds besides its ledger, per pair, for every pair at once."""
@@ -502,16 +565,7 @@ class PairLines:
         account_pairs[j + 1] - 1; its products, pair i being of products[product_of_pair[i]];
         parallel lists per pair and per line, pair i holding the lines offsets[i] ..
         offsets[i + 1] - 1. Yields (parameters, lines in them)."""
-        if len(self) == 0:
-            return
-        last_of_account = np.flatnonzero(np.r_[self.account[1:] != self.account[:-1], True])
-        cuts = [0]
-        for pair in last_of_account.tolist():
-            if self.bounds[pair + 1] - self.bounds[cuts[-1]] >= lines_per_batch:
-                cuts.append(pair + 1)
-        if cuts[-1] != len(self):
-            cuts.append(len(self))
-        for first, stop in pairwise(cuts):
+        for first, stop in self.cuts(lines_per_batch, between_accounts=True):
             begin, end = int(self.bounds[first]), int(self.bounds[stop])
             local = self.bounds[first:stop] - begin
             offsets = [*local.tolist(), end - begin]
@@ -542,6 +596,30 @@ class PairLines:
                 end - begin,
             )
 
+    def account_ranges(self) -> list[tuple[int, int]]:
+        """(first, stop) of each account's pairs (pairs come grouped by account)."""
+        if len(self) == 0:
+            return []
+        starts = np.flatnonzero(np.r_[True, self.account[1:] != self.account[:-1]]).tolist()
+        return list(pairwise([*starts, len(self)]))
+
+    def cuts(self, lines_per_batch: int, *, between_accounts: bool = False) -> Iterator[tuple[int, int]]:
+        """(first, stop) pair ranges of about `lines_per_batch` lines each (at least one pair),
+        cut only where the account changes if `between_accounts`."""
+        if len(self) == 0:
+            return
+        if between_accounts:
+            ends = np.flatnonzero(np.r_[self.account[1:] != self.account[:-1], True])
+        else:
+            ends = np.arange(len(self))
+        cuts = [0]
+        for pair in ends.tolist():
+            if self.bounds[pair + 1] - self.bounds[cuts[-1]] >= lines_per_batch:
+                cuts.append(pair + 1)
+        if cuts[-1] != len(self):
+            cuts.append(len(self))
+        yield from pairwise(cuts)
+
 
 def _factorize(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
     """Codes 0..n-1 in order of first appearance, and the distinct values."""
@@ -553,29 +631,91 @@ def _factorize(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], n
 class PairsInGraph:
     exists: npt.NDArray[np.bool_]  # the pair has a BOUGHT
     fresh: npt.NDArray[np.bool_]  # ... and some of the pair's lines are not in its ledger
+    bought: npt.NDArray[np.object_]  # the BOUGHT's element id where it exists, else None
+    new_lines: int = 0  # lines of pairs with a BOUGHT that are not in its ledger
 
 
-def pairs_in_graph(graph: Graph, pairs: PairLines, chunk: int = 20_000) -> PairsInGraph:
+def pairs_in_graph(graph: Graph, pairs: PairLines, chunk: int = 5_000) -> PairsInGraph:
     """Which pairs already have a BOUGHT, and which of those lack some of their lines in its ledger."""
     exists = np.zeros(len(pairs), dtype=bool)
     fresh = np.zeros(len(pairs), dtype=bool)
-    accounts = list(dict.fromkeys(pairs.account.tolist()))
-    ledgers: dict[tuple[str, str], list[str]] = {}
+    bought = np.full(len(pairs), None, dtype=object)
+    new_lines = 0
+    accounts = pairs.account_ranges()
+    line_ids, bounds, skus = pairs.line_id.tolist(), pairs.bounds.tolist(), pairs.sku.tolist()
     for start in range(0, len(accounts), chunk):
-        # Streamed: Graph.read's record.data() copies every value of the ledgers again.
-        for record in graph.stream("existing_purchase_pairs", {"accounts": accounts[start : start + chunk]}):
-            account = record["account_id"]
-            for sku, line_ids in zip(record["skus"], record["line_ids"], strict=True):
-                ledgers[account, sku] = line_ids
-    if ledgers:
-        line_ids = pairs.line_id.tolist()
-        bounds = pairs.bounds.tolist()
-        for i, key in enumerate(zip(pairs.account.tolist(), pairs.sku.tolist(), strict=True)):
-            ledger = ledgers.get(key)
-            if ledger is not None:
-                exists[i] = True
-                fresh[i] = not set(ledger).issuperset(line_ids[bounds[i] : bounds[i + 1]])
-    return PairsInGraph(exists, fresh)
+        part = accounts[start : start + chunk]
+        (found,) = graph.read_values(
+            "existing_purchase_pairs",
+            {"accounts": [pairs.account[f] for f, _ in part], "skus": [skus[f:e] for f, e in part]},
+        )
+        index = {(j, skus[i]): i for j, (f, e) in enumerate(part) for i in range(f, e)}
+        for j, sku, element_id, ledger in zip(
+            found["account"], found["skus"], found["bought"], found["line_ids"], strict=True
+        ):
+            i = index[j, sku]
+            known = set(ledger)
+            new = sum(1 for x in line_ids[bounds[i] : bounds[i + 1]] if x not in known)
+            exists[i], bought[i], fresh[i] = True, element_id, new > 0
+            new_lines += new
+    return PairsInGraph(exists, fresh, bought, new_lines)
+
+
+def ledger_extensions(
+    graph: Graph, pairs: PairLines, bought: npt.NDArray[np.object_], lines_per_batch: int
+) -> Iterator[tuple[dict[str, list[Any]], int]]:
+    """Parameters of extend_purchases for pairs that have a BOUGHT (`bought`: its element id per
+    pair), about `lines_per_batch` of their lines at a time: each batch reads its pairs' ledgers
+    (purchase_ledgers), keeps the lines not in them, and recomputes each pair's aggregates over
+    old and new lines with PairLines.aggregates, the function that gives new pairs theirs.
+    Yields (parameters, lines of the batch's pairs, new or not)."""
+    for first, stop in pairs.cuts(lines_per_batch):
+        part = pairs.slice(first, stop)
+        ids = bought[first:stop].tolist()
+        (read,) = graph.read_values("purchase_ledgers", {"ids": ids})
+        if read["ids"] != ids:
+            gone = len(ids) - len(read["ids"])
+            raise GraphChanged(f"{gone:,} BOUGHT relationships disappeared while the load ran")
+        ledgers = {key: read[key] for key in LEDGER}
+        line_ids = part.line_id.tolist()
+        keep = np.zeros(part.lines, dtype=bool)
+        for stored, begin, end in zip(
+            ledgers["line_ids"], part.bounds[:-1].tolist(), part.bounds[1:].tolist(), strict=True
+        ):
+            known = set(stored)
+            keep[begin:end] = [x not in known for x in line_ids[begin:end]]
+        new = part.select_lines(keep)
+        stored_sizes = np.array([len(x) for x in ledgers["line_ids"]], dtype=np.int64)
+        totals = PairLines.concat_ledgers(part, ledgers, stored_sizes, new).aggregates
+        yield (
+            {
+                "ids": ids,
+                "known": stored_sizes.tolist(),
+                "offsets": new.bounds.tolist(),
+                "line_ids": new.line_id.tolist(),
+                "order_ids": new.order_id.tolist(),
+                "line_at": new.line_at.tolist(),
+                "quantities": new.quantity.tolist(),
+                "revenues": new.revenue.tolist(),
+                "orders": totals.orders.tolist(),
+                "quantity": totals.quantity.tolist(),
+                "revenue": totals.revenue.tolist(),
+                "first_at": totals.first_at.tolist(),
+                "last_at": totals.last_at.tolist(),
+            },
+            part.lines,
+        )
+
+
+class GraphChanged(Conflict):
+    """BOUGHT ledgers changed between a load's read and its write (another load ran at the same
+    time, or relationships were deleted); what was written is consistent, and running the load
+    again completes it (lines already in a ledger are never counted twice)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what}; loads must not run at the same time. Nothing is counted twice: run the load again"
+        )
 
 
 def write_purchases(
@@ -592,16 +732,19 @@ def write_purchases(
     Pairs the graph does not hold yet (all of them on a first load) are created outright
     (create_purchases), by `writers` concurrent transactions (batches cut between accounts, so
     no two hold the same pair; a deadlock on a popular product's relationships is a transient
-    error the driver retries, the transaction having written nothing); only pairs that already
-    have a BOUGHT go through MERGE and the ledger comparison (merge_purchases), one transaction
-    at a time. Measured on 1M lines (230k pairs), 2 cores: purchase write 35 s -> about 17 s on
-    a first load. Two writers on Online Retail's 266k new pairs (benchmarks/ingest_writers.py,
-    load average 2.4-2.9): 5.5-5.9 s against one writer's 7.9-9.1 s once the server is warm,
-    12.4 s against 13.1 s on a freshly started one (the JIT's compiler threads take the second
-    core); on a busy machine (load 11-12) both took 35 s.
+    error the driver retries, the transaction having written nothing). Pairs that already have
+    a BOUGHT and some lines not in its ledger are extended (ledger_extensions: their ledgers
+    read, the aggregates recomputed here, the new lines appended by element id, which locks only
+    the relationship), by `writers` concurrent transactions too. Measured on 1M lines (230k
+    pairs), 2 cores: purchase write 35 s -> about 17 s on a first load. Two writers on Online
+    Retail's 266k new pairs (benchmarks/ingest_writers.py, load average 2.4-2.9): 5.5-5.9 s
+    against one writer's 7.9-9.1 s once the server is warm, 12.4 s against 13.1 s on a freshly
+    started one (the JIT's compiler threads take the second core); on a busy machine (load
+    11-12) both took 35 s.
 
     Loads must not run concurrently (the pairs read at the start would be stale, and ledgers
-    are read, extended and written back)."""
+    are read, extended and written back): a ledger found changed at its write is left alone and
+    the load ends with GraphChanged (a conflict; running it again completes it)."""
     done_lines = created = 0
     with gc_frozen(len(lines) >= GC_FREEZE_LINES):
         pairs = PairLines.group(lines)
@@ -614,11 +757,19 @@ def write_purchases(
             if progress:
                 progress("purchases", done_lines, len(lines))
         merged = 0
-        for params, count in pairs.select(in_graph.fresh).batches(batch_size):
-            merged += int(graph.write("merge_purchases", params)[0]["lines"])
+        extensions = ledger_extensions(
+            graph, pairs.select(in_graph.fresh), in_graph.bought[in_graph.fresh], batch_size
+        )
+        for lines_added, count in write_batches(graph, "extend_purchases", extensions, writers):
+            merged += lines_added
             done_lines += count
             if progress:
                 progress("purchases", done_lines, len(lines))
+        if merged != in_graph.new_lines:
+            raise GraphChanged(
+                f"{in_graph.new_lines - merged:,} order lines of pairs already in the graph were not"
+                " appended: their ledgers changed while the load ran"
+            )
         if progress and done_lines < len(lines):  # the rest: pairs with every line in their ledger
             progress("purchases", len(lines), len(lines))
     report.pairs = len(pairs)
