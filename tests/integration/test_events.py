@@ -137,7 +137,7 @@ def test_replaying_a_body_writes_nothing_twice(served: Served, client: TestClien
     assert (first["new_lines"], first["known_lines"]) == (2, 0)
     assert (again["new_lines"], again["known_lines"], again["change"]) == (0, 2, None)
     with Graph.connect(served.settings) as graph:
-        bought = graph.read("existing_purchase_pairs", {"accounts": [account]})[0]
+        bought = graph.read("existing_purchase_pairs", {"accounts": [account], "skus": [[sku]]})[0]
     ledger = dict(zip(bought["skus"], bought["line_ids"], strict=True))[sku]
     assert sorted(ledger) == sorted(row["line_id"] for row in body["lines"])
 
@@ -154,7 +154,7 @@ def test_an_invalid_line_is_a_422_naming_it_and_nothing_is_written(
     unknown = client.post("/v1/purchases", json={"lines": [line("NO-SUCH", sku)]}, headers=WRITE)
     assert unknown.status_code == 422 and "unknown account 'NO-SUCH'" in unknown.json()["detail"]
     with Graph.connect(served.settings) as graph:
-        lines = graph.read("existing_purchase_pairs", {"accounts": [account]})
+        lines = graph.read("existing_purchase_pairs", {"accounts": [account], "skus": [[sku]]})
     assert good["line_id"] not in {i for row in lines for ids in row["line_ids"] for i in ids}
     read_only = client.post("/v1/purchases", json={"lines": [good]}, headers=READ)
     assert read_only.status_code == 403
