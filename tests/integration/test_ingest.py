@@ -7,6 +7,7 @@ import shutil
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -394,6 +395,14 @@ def test_a_failed_write_stops_the_writers_and_is_raised(
     assert 3 <= len(calls) < batches  # the batches not yet started were dropped
 
 
+LINE_KEYS = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
+
+
+def order_lines(rows: list[tuple[Any, ...]]) -> OrderLines:
+    """Order lines from tuples in LINE_KEYS order."""
+    return OrderLines.from_rows(dict(zip(LINE_KEYS, row, strict=True)) for row in rows)
+
+
 def test_pair_lines_group_lines_by_account_and_product_in_file_order() -> None:
     rows = [
         ("L1", "O1", "A2", "P1", 1.0, 10.0, "2024-01-03 00:00:00"),
@@ -403,8 +412,7 @@ def test_pair_lines_group_lines_by_account_and_product_in_file_order() -> None:
         ("L5", "O2", "A2", "P1", 5.0, 50.0, "2024-01-05 00:00:00"),
         ("L6", "O3", "A3", "P2", 6.0, 60.0, "2024-01-06 00:00:00"),
     ]
-    keys = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
-    pairs = PairLines.group(OrderLines.from_rows(dict(zip(keys, row, strict=True)) for row in rows))
+    pairs = PairLines.group(order_lines(rows))
     assert list(zip(pairs.account, pairs.sku, strict=True)) == [
         ("A2", "P1"),
         ("A1", "P1"),
@@ -445,8 +453,7 @@ def test_lines_of_accounts_or_products_missing_from_the_graph_are_left_out(graph
         ("L92", "O91", "A404", "T-1", 1.0, 7.0, "2024-05-02 00:00:00"),
         ("L93", "O92", "A3", "T-1", 2.0, 9.0, "2024-05-03 00:00:00"),
     ]
-    keys = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
-    lines = OrderLines.from_rows(dict(zip(keys, row, strict=True)) for row in rows)
+    lines = order_lines(rows)
     report = LoadReport()
     ingest.write_purchases(graph, lines, report, batch_size=5000)
     assert (report.new_lines, report.known_lines) == (2, 2)
@@ -475,7 +482,6 @@ def test_link_product_fits_replaces_stale_fits_and_is_idempotent(graph: Graph) -
 def test_a_ledger_extended_by_new_lines_has_the_aggregates_of_one_load() -> None:
     """The aggregates an extension writes (stored ledger + new lines) are those the pair gets
     when all its lines arrive in one load, repeated orders and out-of-order dates included."""
-    keys = ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at")
     rows = [
         ("L1", "O1", "A1", "P1", 1.0, 10.5, "2024-01-03 00:00:00"),
         ("L2", "O2", "A1", "P1", 2.0, 20.25, "2024-01-01 00:00:00"),
@@ -484,7 +490,7 @@ def test_a_ledger_extended_by_new_lines_has_the_aggregates_of_one_load() -> None
         ("L5", "O3", "A1", "P1", 0.5, 5.0, "2024-02-29 12:00:00"),
         ("L6", "O9", "A2", "P1", 1.0, 1.0, "2024-03-02 00:00:00"),
     ]
-    lines = OrderLines.from_rows(dict(zip(keys, row, strict=True)) for row in rows)
+    lines = order_lines(rows)
     whole = PairLines.group(lines)
     stored = PairLines.group(lines.select(np.array([True, True, True, False, False, False])))
     ledgers = {
