@@ -123,7 +123,7 @@ def phase(
 
 def written(graph: Graph, query: str, batches: Iterator[tuple[dict[str, Any], int]], writers: int) -> int:
     """The lines `query` wrote over the batches, as write_purchases runs it."""
-    return sum(lines for lines, _ in ingest.write_batches(graph, query, batches, writers))
+    return sum(written["lines"] for written, _ in ingest.write_batches(graph, query, batches, writers))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from crossgraph.api import schemas
 from crossgraph.api.app import create_app
 from crossgraph.api.deps import AppState
 from crossgraph.cli import app as cli
+from crossgraph.data.tables import PURCHASES
+from crossgraph.graph import ingest
 from crossgraph.graph.changes import change_seq, changes_since, prune_changes, record_change
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.export import export_accounts, export_installed, export_order_lines, export_products
@@ -140,6 +142,45 @@ def test_replaying_a_body_writes_nothing_twice(served: Served, client: TestClien
         bought = graph.read("existing_purchase_pairs", {"accounts": [account], "skus": [[sku]]})[0]
     ledger = dict(zip(bought["skus"], bought["line_ids"], strict=True))[sku]
     assert sorted(ledger) == sorted(row["line_id"] for row in body["lines"])
+
+
+def test_a_write_overlapped_by_another_workers_on_the_same_pairs_completes_once(
+    served: Served, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker (or a CLI load) writes lines of the same pairs between this POST's read
+    of the graph and its write: an existing pair's ledger grew, a new pair was created. The
+    POST still answers 200, no pair gets a second BOUGHT, and every line is in its ledger once."""
+    account = served.artifact.accounts.id(12)
+    old_sku, new_sku = (i["sku"] for i in recommendations(client, account)["items"][:2])
+    earlier = line(account, old_sku)
+    first = client.post("/v1/purchases", json={"lines": [earlier]}, headers=WRITE)
+    assert first.status_code == 200, first.text
+    theirs = [line(account, old_sku), line(account, new_sku)]
+    ours = [line(account, old_sku), line(account, new_sku)]
+    real, overlapped = ingest.pairs_in_graph, list[bool]()
+
+    def read_then_overlap(graph: Graph, pairs: ingest.PairLines, chunk: int = 5_000) -> ingest.PairsInGraph:
+        found = real(graph, pairs, chunk)
+        if not overlapped:
+            overlapped.append(True)
+            with Graph.connect(served.settings) as other:
+                ingest.load_records(
+                    other, PURCHASES, "the other worker", [{k: str(v) for k, v in r.items()} for r in theirs]
+                )
+        return found
+
+    monkeypatch.setattr(ingest, "pairs_in_graph", read_then_overlap)
+    response = client.post("/v1/purchases", json={"lines": ours}, headers=WRITE)
+    assert response.status_code == 200, response.text
+    assert overlapped and response.json()["new_lines"] == 2
+    with Graph.connect(served.settings) as graph:
+        (found,) = graph.read_values(
+            "existing_purchase_pairs", {"accounts": [account], "skus": [[old_sku, new_sku]]}
+        )
+    assert sorted(found["skus"]) == sorted([old_sku, new_sku])  # one BOUGHT per pair
+    ledgers = dict(zip(found["skus"], found["line_ids"], strict=True))
+    assert sorted(ledgers[old_sku]) == sorted(r["line_id"] for r in [earlier, theirs[0], ours[0]])
+    assert sorted(ledgers[new_sku]) == sorted([theirs[1]["line_id"], ours[1]["line_id"]])
 
 
 def test_an_invalid_line_is_a_422_naming_it_and_nothing_is_written(

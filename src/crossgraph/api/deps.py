@@ -5,8 +5,9 @@ cost more than the whole recommendation before this was noticed (benchmarks/api.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
@@ -38,6 +39,7 @@ class AppState:
     limiter: RateLimiter
     experiments: Experiments
     calibrated_at: datetime | None = None  # when intel's likelihoods were last calibrated on feedback
+    writes: threading.Lock = field(default_factory=threading.Lock)  # POST /v1/purchases|accounts
 
 
 async def get_state(request: Request) -> AppState:

@@ -712,10 +712,11 @@ class GraphChanged(Conflict):
     time, or relationships were deleted); what was written is consistent, and running the load
     again completes it (lines already in a ledger are never counted twice)."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, written: int = 0) -> None:
         super().__init__(
             f"{what}; loads must not run at the same time. Nothing is counted twice: run the load again"
         )
+        self.written = written  # order lines this load did write before it stopped
 
 
 def write_purchases(
@@ -742,17 +743,21 @@ def write_purchases(
     started one (the JIT's compiler threads take the second core); on a busy machine (load
     11-12) both took 35 s.
 
-    Loads must not run concurrently (the pairs read at the start would be stale, and ledgers
-    are read, extended and written back): a ledger found changed at its write is left alone and
-    the load ends with GraphChanged (a conflict; running it again completes it)."""
+    Loads should not run concurrently (the pairs read at the start would be stale, and ledgers
+    are read, extended and written back); when they do, nothing is counted twice: a ledger
+    found changed at its write is left alone, a pair another load created in between is not
+    created a second time, and the load ends with GraphChanged after writing the rest (a
+    conflict; running it again completes it: POST /v1/purchases does so itself)."""
     done_lines = created = 0
     with gc_frozen(len(lines) >= GC_FREEZE_LINES):
         pairs = PairLines.group(lines)
         in_graph = pairs_in_graph(graph, pairs)
-        for lines_created, count in write_batches(
-            graph, "create_purchases", pairs.select(~in_graph.exists).batches(batch_size), writers
+        new_pairs = pairs.select(~in_graph.exists)
+        taken = 0  # lines of pairs another load created since pairs_in_graph
+        for written, count in write_batches(
+            graph, "create_purchases", new_pairs.batches(batch_size), writers
         ):
-            created += lines_created
+            created, taken = created + written["lines"], taken + written["taken"]
             done_lines += count
             if progress:
                 progress("purchases", done_lines, len(lines))
@@ -760,15 +765,22 @@ def write_purchases(
         extensions = ledger_extensions(
             graph, pairs.select(in_graph.fresh), in_graph.bought[in_graph.fresh], batch_size
         )
-        for lines_added, count in write_batches(graph, "extend_purchases", extensions, writers):
-            merged += lines_added
+        for written, count in write_batches(graph, "extend_purchases", extensions, writers):
+            merged += written["lines"]
             done_lines += count
             if progress:
                 progress("purchases", done_lines, len(lines))
+        if taken:
+            raise GraphChanged(
+                f"{taken:,} order lines of new account x product pairs were not written: another"
+                " load created those pairs while this one ran",
+                written=created + merged,
+            )
         if merged != in_graph.new_lines:
             raise GraphChanged(
                 f"{in_graph.new_lines - merged:,} order lines of pairs already in the graph were not"
-                " appended: their ledgers changed while the load ran"
+                " appended: their ledgers changed while the load ran",
+                written=created + merged,
             )
         if progress and done_lines < len(lines):  # the rest: pairs with every line in their ledger
             progress("purchases", len(lines), len(lines))
@@ -783,20 +795,20 @@ def write_purchases(
 
 def write_batches(
     graph: Graph, query: str, batches: Iterator[tuple[dict[str, Any], int]], writers: int
-) -> Iterator[tuple[int, int]]:
-    """Run `query` (returning `lines`) on each batch, at most `writers` transactions at a time;
-    yields (lines written, the batch's count) per batch as each finishes. Batches are made as
-    writers free up (a few ahead), not all at once. On an error the batches not started are
-    dropped and the error is raised once the running ones end."""
+) -> Iterator[tuple[dict[str, int], int]]:
+    """Run `query` (returning one row of counts, e.g. `lines`) on each batch, at most `writers`
+    transactions at a time; yields (that row, the batch's count) per batch as each finishes.
+    Batches are made as writers free up (a few ahead), not all at once. On an error the batches
+    not started are dropped and the error is raised once the running ones end."""
 
-    def run(params: dict[str, Any], count: int) -> tuple[int, int]:
-        return int(graph.write(query, params)[0]["lines"]), count
+    def run(params: dict[str, Any], count: int) -> tuple[dict[str, int], int]:
+        return {k: int(v) for k, v in graph.write(query, params)[0].items()}, count
 
     if writers <= 1:
         yield from (run(params, count) for params, count in batches)
         return
     with ThreadPoolExecutor(writers, thread_name_prefix="crossgraph-writer") as pool:
-        pending: set[Future[tuple[int, int]]] = set()
+        pending: set[Future[tuple[dict[str, int], int]]] = set()
         try:
             for params, count in batches:
                 if len(pending) >= 2 * writers:
