@@ -353,6 +353,28 @@ def test_the_purchases_spec_is_the_one_the_columns_check() -> None:
     ]
 
 
+EDGES = {
+    "underflow": ("1e-400", "2024-01-02"),
+    "smallest subnormal": ("4.9e-324", "2024-01-02"),
+    "largest double": ("1.7976931348623157e308", "2024-01-02"),
+    "past the largest double": ("1.7976931348623159e308", "2024-01-02"),
+    "many digits": ("0." + "3" * 400, "2024-01-02"),
+    "second 60": ("1", "2024-01-02 23:59:60"),
+    "minute 60": ("1", "2024-01-02 23:60"),
+    "month 13": ("1", "2024-13-02"),
+    "day 0": ("1", "2024-01-00"),
+    "one-digit month": ("1", "2024-1-02"),
+}
+
+
+@pytest.mark.parametrize(("revenue", "ordered_at"), EDGES.values(), ids=EDGES.keys())
+def test_an_edge_value_reads_as_the_row_path_reads_it(tmp_path: Path, revenue: str, ordered_at: str) -> None:
+    path = write(tmp_path, f"{HEADER}\n{GOOD[0]}\nL2,O1,A1,M-1,1,{revenue},{ordered_at}\n")
+    table, rows = parse_purchases(path), read_table(PURCHASES, path)
+    assert table.problems == rows.problems
+    assert_equal_lines(table.order_lines(), OrderLines.from_rows(rows.rows))
+
+
 def test_number_forms_read_by_arrow_equal_float() -> None:
     rng = random.Random(5)
     texts = [

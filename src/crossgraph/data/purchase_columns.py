@@ -119,7 +119,10 @@ def _numbers(column: pa.ChunkedArray) -> FloatArray | None:
     """float() of every cell, or None if a cell is not in the NUMBER form or not finite."""
     if not _every(pc.match_substring_regex(column, NUMBER)):
         return None
-    values = pc.cast(column, pa.float64()).to_numpy()
+    try:
+        values = pc.cast(column, pa.float64()).to_numpy()
+    except pa.ArrowInvalid:
+        return None
     return values if np.isfinite(values).all() else None
 
 
@@ -143,19 +146,24 @@ def _every(mask: pa.ChunkedArray) -> bool:
 
 def _objects(column: pa.ChunkedArray) -> StrArray | None:
     """The cells as str objects, or None when a value repeats."""
-    values = column.combine_chunks()
+    values = _one_chunk(column)
     if len(pc.unique(values)) != len(values):  # count_distinct takes 7x longer (pyarrow 26)
         return None
-    out = np.empty(len(values), dtype=object)
-    out[:] = values.to_pylist()
+    out: StrArray = values.to_numpy(zero_copy_only=False)
     return out
 
 
 def _shared_objects(column: pa.ChunkedArray) -> StrArray:
     """The cells as str objects, one object per distinct value (ids repeat over many lines:
     one str per line would cost tens of bytes each)."""
-    encoded = pc.dictionary_encode(column.combine_chunks())
+    encoded = pc.dictionary_encode(_one_chunk(column))
     distinct = np.empty(len(encoded.dictionary), dtype=object)
     distinct[:] = encoded.dictionary.to_pylist()
     out: StrArray = distinct[encoded.indices.to_numpy(zero_copy_only=False)]
     return out
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array; large_string, whose 64-bit offsets hold any file (a string
+    array's 32-bit offsets end at 2 GiB of text)."""
+    return column.cast(pa.large_string()).combine_chunks()
