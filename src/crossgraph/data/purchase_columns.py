@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -88,31 +91,39 @@ def _header(path: Path) -> list[str] | None:
 
 def clean_order_lines(table: pa.Table) -> OrderLines | None:
     """The order lines of a table from read_purchase_table, or None if any row has a problem
-    the row path would report, or a value the row path might read differently."""
+    the row path would report, or a value the row path might read differently. Column by
+    column, so one stripped copy of the text is alive at a time."""
     limit = csv.field_size_limit()  # the row path stops at a longer cell (in characters: bytes >= them)
     if not all(_every(pc.less(pc.binary_length(table[name]), limit)) for name in COLUMNS):
         return None
-    cells = {name: pc.utf8_trim(table[name], characters=WHITESPACE) for name in COLUMNS}
-    if not all(_every(pc.greater(pc.binary_length(cells[name]), 0)) for name in COLUMNS):
-        return None  # an empty cell: "value is empty"
-    quantity, revenue = _numbers(cells["quantity"]), _numbers(cells["revenue"])
-    ordered_at = _timestamps(cells["ordered_at"])
-    if quantity is None or revenue is None or ordered_at is None:
-        return None
-    if not (np.all(quantity > 0) and np.all(revenue >= 0)):  # number(positive=True), number(minimum=0)
-        return None
-    line_id = _objects(cells["line_id"])
-    if line_id is None:
-        return None  # a line_id seen before: the row path collapses or refuses it
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for name, convert in CONVERSIONS.items():  # the cheap checks first: a bad file falls back sooner
+        cells = pc.utf8_trim(table[name], characters=WHITESPACE)
+        if not _every(pc.greater(pc.binary_length(cells), 0)):
+            return None  # an empty cell: "value is empty"
+        values = convert(cells)
+        if values is None:
+            return None
+        columns[name] = values
     return OrderLines(
-        line_id=line_id,
-        order_id=_shared_objects(cells["order_id"]),
-        account_id=_shared_objects(cells["account_id"]),
-        sku=_shared_objects(cells["sku"]),
-        quantity=quantity,
-        revenue=revenue,
-        ordered_at=ordered_at,
+        line_id=columns["line_id"],
+        order_id=columns["order_id"],
+        account_id=columns["account_id"],
+        sku=columns["sku"],
+        quantity=columns["quantity"],
+        revenue=columns["revenue"],
+        ordered_at=columns["ordered_at"],
     )
+
+
+def _quantities(cells: pa.ChunkedArray) -> FloatArray | None:
+    values = _numbers(cells)
+    return values if values is not None and np.all(values > 0) else None  # number(positive=True)
+
+
+def _revenues(cells: pa.ChunkedArray) -> FloatArray | None:
+    values = _numbers(cells)
+    return values if values is not None and np.all(values >= 0) else None  # number(minimum=0)
 
 
 def _numbers(column: pa.ChunkedArray) -> FloatArray | None:
@@ -144,8 +155,9 @@ def _every(mask: pa.ChunkedArray) -> bool:
     return bool(pc.all(mask, min_count=0).as_py())
 
 
-def _objects(column: pa.ChunkedArray) -> StrArray | None:
-    """The cells as str objects, or None when a value repeats."""
+def _unique_objects(column: pa.ChunkedArray) -> StrArray | None:
+    """The cells as str objects, or None when a value repeats (the key: the row path collapses
+    a repeated line or refuses it)."""
     values = _one_chunk(column)
     if len(pc.unique(values)) != len(values):  # count_distinct takes 7x longer (pyarrow 26)
         return None
@@ -167,3 +179,14 @@ def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
     """The column as one array; large_string, whose 64-bit offsets hold any file (a string
     array's 32-bit offsets end at 2 GiB of text)."""
     return column.cast(pa.large_string()).combine_chunks()
+
+
+CONVERSIONS: dict[str, Callable[[pa.ChunkedArray], npt.NDArray[Any] | None]] = {
+    "quantity": _quantities,
+    "revenue": _revenues,
+    "ordered_at": _timestamps,
+    "line_id": _unique_objects,
+    "order_id": _shared_objects,
+    "account_id": _shared_objects,
+    "sku": _shared_objects,
+}
