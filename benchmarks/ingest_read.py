@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/ingest_read.py --accounts 20000 --products 2000
     .venv/bin/python benchmarks/ingest_read.py --accounts 100000 --products 5000 --data /tmp/demo-100k
 
-Generates the demo data (`crossgraph demo-data`, seed 7, as of 2026-06-30: 100k x 5k gives the
-7,877,668 lines of the other benchmarks) into --data (kept and reused when it is there), then
+Generates the demo data (`crossgraph demo-data`, seed 7, as of 2026-06-30: 100k x 5k gives
+7,882,851 order lines) into --data (kept and reused when it is there), then
 reads and checks the nine files the way `crossgraph load [--initial]` does before it writes
 anything, once per path, each in its own process (so each peak RSS is its own):
 - row path: purchases.csv parsed row by row (tables.read_table, a dict per line), then the
@@ -36,7 +36,7 @@ from crossgraph.data.tables import PURCHASES, TABLES, ParsedTable, read_table
 from crossgraph.graph.ingest import check_parents, check_references, table_file
 
 PATHS = {"row path": "rows", "columnar": "columns"}
-AS_OF = date(2026, 6, 30)  # benchmarks/scale.py's demo date: 100k x 5k = 7,877,668 lines
+AS_OF = date(2026, 6, 30)  # a fixed date: the same files on every run (benchmarks/scale.py's)
 
 
 def main() -> None:
