@@ -226,14 +226,13 @@ def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> Non
 
 def _referenced(table: ParsedTable, column: str) -> set[str]:
     """The ids a column refers to, over all rows (as reference_values gives them row by row)."""
-    if table.columnar is not None:
+    if table.columnar is not None:  # purchases: account_id and sku, one str object per id
         return set(getattr(table.columnar, column).tolist())
-    rows = table.rows
-    values = [row.get(column) for row in rows]
+    values = [row.get(column) for row in table.rows]
     try:
         distinct = set(values)
     except TypeError:  # lists of ids (id_list columns)
-        return {v for row in rows for v in reference_values(row, column)}
+        return {v for row in table.rows for v in reference_values(row, column)}
     distinct.discard(None)
     return {str(v) for v in distinct}
 
