@@ -228,8 +228,8 @@ def run(
             check_references(parsed, graph)
         assert not any(t.problems for t in parsed.values()), "demo data should load without problems"
         tables = {n: t.rows for n, t in parsed.items() if n != "purchases"}
-        lines = OrderLines.from_rows(parsed["purchases"].rows)
-        step("read + check CSV", started, sum(len(t.rows) for t in parsed.values()), len(lines))
+        lines = parsed["purchases"].order_lines()
+        step("read + check CSV", started, sum(len(t) for t in parsed.values()), len(lines))
     # The increment: the last tenth of the lines by date, after the rest was loaded.
     cutoff = np.sort(lines.ordered_at)[int(len(lines) * 0.9)]
     earlier, later = lines.before(cutoff), lines.on_or_after(cutoff)

@@ -390,7 +390,7 @@ def test_a_failed_write_stops_the_writers_and_is_raised(
     monkeypatch.setattr(Graph, "write", failing)
     with pytest.raises(RuntimeError, match="the server went away"):
         load_directory(graph, folder, batch_size=50, writers=2)
-    lines = OrderLines.from_rows(ingest.read_directory(folder)["purchases"].rows)
+    lines = ingest.read_directory(folder)["purchases"].order_lines()
     batches = sum(1 for _ in PairLines.group(lines).batches(50))
     assert 3 <= len(calls) < batches  # the batches not yet started were dropped
 

@@ -138,11 +138,11 @@ def read_purchases(path: Path) -> OrderLines:
     InvalidInput naming file, line and column.
     """
     from crossgraph.data.online_retail import is_online_retail, read_online_retail
-    from crossgraph.data.tables import PURCHASES, read_table
+    from crossgraph.data.purchase_columns import parse_purchases
 
     if is_online_retail(path):
         return read_online_retail(path).lines
-    table = read_table(PURCHASES, path)
+    table = parse_purchases(path)
     if table.problems:
         raise InvalidRows(table.problems)
-    return OrderLines.from_rows(table.rows)
+    return table.order_lines()

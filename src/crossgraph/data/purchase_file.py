@@ -23,7 +23,8 @@ from typing import Any
 
 from crossgraph.data.online_retail import VARIANTS, online_retail_from_records, online_retail_variant
 from crossgraph.data.orderlines import OrderLines
-from crossgraph.data.tables import PURCHASES, parse_records, read_table
+from crossgraph.data.purchase_columns import parse_purchases
+from crossgraph.data.tables import PURCHASES, parse_records
 from crossgraph.data.textfile import open_text
 from crossgraph.errors import InvalidInput, InvalidRows
 
@@ -64,10 +65,10 @@ def read_purchase_file(path: Path) -> PurchaseFile:
         data = online_retail_from_records(records, path.name, first_line=2)
         return PurchaseFile(data.lines, _countries(data.accounts), f"{variant} (CSV)")
     _check_project_header(path, header)
-    table = read_table(PURCHASES, path)
+    table = parse_purchases(path)
     if table.problems:
         raise InvalidRows(table.problems)
-    return PurchaseFile(OrderLines.from_rows(table.rows), {}, f"{PROJECT} (CSV)")
+    return PurchaseFile(table.order_lines(), {}, f"{PROJECT} (CSV)")
 
 
 def is_parquet(path: Path) -> bool:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.textfile import open_text
 from crossgraph.errors import InvalidInput
 
@@ -376,6 +377,15 @@ class ParsedTable:
     problems: list[RowProblem] = field(default_factory=list)
     rejected: list[tuple[int, dict[str, str], RowProblem]] = field(default_factory=list)
     where: str = "line"  # RowProblem.where of its problems
+    # The purchases as columns instead of `rows` (purchase_columns: a clean file read fast).
+    columnar: OrderLines | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.columnar is None else len(self.columnar)
+
+    def order_lines(self) -> OrderLines:
+        """The rows of a purchases table as order lines (its columns when it was read so)."""
+        return self.columnar if self.columnar is not None else OrderLines.from_rows(self.rows)
 
 
 def read_table(spec: TableSpec, path: Path) -> ParsedTable:

@@ -56,8 +56,7 @@ def load_directory_initial(
         require_empty(graph)
         report = check_tables(graph, tables, skip_invalid=skip_invalid, rejects_path=rejects_path)
     rows = {name: t.rows for name, t in tables.items() if name != "purchases"}
-    purchases = tables["purchases"].rows if "purchases" in tables else []
-    lines = OrderLines.from_rows(purchases) if purchases else OrderLines.empty()
+    lines = tables["purchases"].order_lines() if "purchases" in tables else OrderLines.empty()
     write_initial(server, rows, lines, report, progress, record_changes=True)
     report.seconds = time.perf_counter() - started
     return report

@@ -31,6 +31,7 @@ from crossgraph.data.matrix import factorize
 from crossgraph.data.online_retail import OnlineRetail, read_online_retail
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.parents import parent_cycles
+from crossgraph.data.purchase_columns import parse_purchases
 from crossgraph.data.tables import (
     ACCOUNTS,
     PRODUCTS,
@@ -88,8 +89,8 @@ class LoadReport:
 
 def read_directory(directory: Path) -> dict[str, ParsedTable]:
     """Parse every known CSV file present in the directory (each file is optional; `NAME.csv`
-    may be gzip-compressed as `NAME.csv.gz`). A file that cannot be read as CSV text stops
-    the load; every such file is named."""
+    may be gzip-compressed as `NAME.csv.gz`; a clean purchases file is read as columns). A
+    file that cannot be read as CSV text stops the load; every such file is named."""
     if not directory.is_dir():
         raise InvalidInput(f"{directory} is not a directory")
     paths = {spec.name: path for spec in TABLES if (path := table_file(directory, spec.filename))}
@@ -102,7 +103,9 @@ def read_directory(directory: Path) -> dict[str, ParsedTable]:
     unreadable: list[str] = []
     for name, path in paths.items():
         try:
-            tables[name] = read_table(TABLES_BY_NAME[name], path)
+            tables[name] = (
+                parse_purchases(path) if name == PURCHASES.name else read_table(TABLES_BY_NAME[name], path)
+            )
         except InvalidInput as exc:
             unreadable.append(str(exc))
     if unreadable:
@@ -192,7 +195,7 @@ def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> Non
         for name in LOOKUP_QUERIES
     }
     referenced = {
-        (table.spec.name, ref.column): _referenced(table.rows, ref.column)
+        (table.spec.name, ref.column): _referenced(table, ref.column)
         for table in tables.values()
         for ref in table.spec.references
     }
@@ -215,20 +218,33 @@ def check_references(tables: dict[str, ParsedTable], graph: Graph | None) -> Non
         )
         if resolved and not any(_foreign_contact(table, row, 0, contact_account) for row in table.rows):
             continue  # every reference resolves (always so for a load without problems)
+        _as_rows(table)
         _drop_rows(
             table, functools.partial(_reference_problem, table, keys=keys, contact_account=contact_account)
         )
 
 
-def _referenced(rows: list[Row], column: str) -> set[str]:
+def _referenced(table: ParsedTable, column: str) -> set[str]:
     """The ids a column refers to, over all rows (as reference_values gives them row by row)."""
-    values = [row.get(column) for row in rows]
+    if table.columnar is not None:  # purchases: account_id and sku, one str object per id
+        return set(getattr(table.columnar, column).tolist())
+    values = [row.get(column) for row in table.rows]
     try:
         distinct = set(values)
     except TypeError:  # lists of ids (id_list columns)
-        return {v for row in rows for v in reference_values(row, column)}
+        return {v for row in table.rows for v in reference_values(row, column)}
     distinct.discard(None)
     return {str(v) for v in distinct}
+
+
+def _as_rows(table: ParsedTable) -> None:
+    """Read a table held as columns again row by row, for problems with the row path's line
+    numbers and rejects (only a load with unresolved references pays for it)."""
+    if table.columnar is not None:
+        again = read_table(table.spec, table.path)
+        table.rows, table.lines, table.columnar = again.rows, again.lines, None
+        table.problems.extend(again.problems)
+        table.rejected.extend(again.rejected)
 
 
 def _reference_problem(
@@ -327,8 +343,11 @@ def write_checked(
     """Resolve the parsed tables' references, then write them; with problems, raise InvalidRows
     (nothing written) or, with `skip_invalid`, write the good rows and the rejects file."""
     report = check_tables(graph, tables, skip_invalid=skip_invalid, rejects_path=rejects_path)
-    rows = {name: t.rows for name, t in tables.items()}
-    write_tables(graph, rows, report, batch_size, progress, writers=writers)
+    rows = {name: t.rows for name, t in tables.items() if name != PURCHASES.name}
+    write_tables(graph, rows, report, batch_size, progress)
+    purchases = tables.get(PURCHASES.name)
+    if purchases is not None and len(purchases):
+        write_purchases(graph, purchases.order_lines(), report, batch_size, progress, writers=writers)
     return report
 
 
@@ -374,10 +393,8 @@ def write_tables(
     report: LoadReport,
     batch_size: int,
     progress: Progress | None = None,
-    *,
-    writers: int = 1,
 ) -> None:
-    """Write checked rows, referenced tables first (`writers`: see write_purchases)."""
+    """Write checked rows, referenced tables first; purchases are left to write_purchases."""
     steps: list[tuple[str, str, list[Row]]] = []
     for spec in TABLES:
         table_rows = rows.get(spec.name)
@@ -399,9 +416,6 @@ def write_tables(
             report.rows[name] = len(table_rows)
         if query == "upsert_accounts":
             report.changed["accounts"] = [str(row["id"]) for row in table_rows]
-    purchases = rows.get("purchases")
-    if purchases:
-        write_purchases(graph, OrderLines.from_rows(purchases), report, batch_size, progress, writers=writers)
 
 
 # A BOUGHT's ledger: one entry per order line it has counted, in these parallel lists.
