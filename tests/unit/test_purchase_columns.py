@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from crossgraph.data.orderlines import OrderLines, read_purchases
 from crossgraph.data.purchase_columns import (
     NUMBER,
+    WHITESPACE,
     clean_order_lines,
     parse_purchases,
     read_purchase_table,
@@ -395,3 +397,10 @@ def test_time_forms_read_by_arrow_equal_fromisoformat(tmp_path: Path) -> None:
     lines = columnar(write(tmp_path, text))
     assert lines is not None
     assert lines.ordered_at.astype(np.int64).tolist() == seconds.tolist()
+
+
+def test_the_whitespace_stripped_is_exactly_what_str_strip_strips() -> None:
+    """A cell the row path strips to a value is stripped to the same value here: any code
+    point Python calls whitespace and the constant missed would keep a padded id apart."""
+    every = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    assert every == WHITESPACE
