@@ -106,3 +106,37 @@ def test_parent_cycle_is_refused_naming_the_rows(graph: Graph, cli_env: Settings
     assert "accounts.csv line 2, column 'parent_id': parent cycle 'A1' -> 'A3' -> 'A1'" in result.output
     assert "accounts.csv line 4, column 'parent_id'" in result.output
     assert "Traceback" not in result.output and graph_is_empty()
+
+
+@pytest.mark.parametrize("meddles", [1, 99])
+def test_a_load_overlapped_by_another_write_reruns_itself(
+    graph: Graph, cli_env: Settings, monkeypatch: pytest.MonkeyPatch, meddles: int
+) -> None:
+    """Another writer (an API worker) extends a ledger the load is about to extend: once, the
+    load reruns and completes (exit 0, the full count of new lines); every time, it gives up
+    after its attempts with a message to run it again, and no traceback."""
+    assert runner.invoke(app, ["load", str(FIXTURES / "small")]).exit_code == 0
+    read_values, meddled = Graph.read_values, list[int]()
+
+    def meddling(self: Graph, name: str, params: object = None) -> list[dict[str, object]]:
+        rows = read_values(self, name, params)  # type: ignore[arg-type]
+        if name == "purchase_ledgers" and len(meddled) < meddles:
+            meddled.append(len(meddled))
+            self.write_text(
+                "MATCH (:Account {id: 'A1'})-[b:BOUGHT]->(:Product {sku: 'C-1'}) "
+                "SET b.line_ids = b.line_ids + [$id], b.line_orders = b.line_orders + ['OX'], "
+                "b.line_at = b.line_at + [0], b.line_quantities = b.line_quantities + [1.0], "
+                "b.line_revenues = b.line_revenues + [1.0]",
+                {"id": f"X{len(meddled)}"},
+            )
+        return rows
+
+    monkeypatch.setattr(Graph, "read_values", meddling)
+    result = runner.invoke(app, ["load", str(FIXTURES / "increment")])
+    assert "Traceback" not in result.output
+    if meddles == 1:
+        assert result.exit_code == 0, result.output
+        assert "4 new order lines" in result.output
+    else:
+        assert result.exit_code != 0 and len(meddled) == 3
+        assert "run the load again" in result.output

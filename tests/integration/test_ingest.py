@@ -338,6 +338,41 @@ def test_a_ledger_changed_during_a_load_is_a_conflict_and_a_rerun_completes_it(
     assert report.new_lines == 2  # L12, L13; the other increment lines went in before the conflict
 
 
+def test_a_load_overlapped_by_another_write_is_rerun_and_counts_every_line_once(
+    graph: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rerun_on_overlap (crossgraph load, POST /v1/purchases): the same meddler as above, once;
+    the load completes on its own, its report counts the first run's lines as new, and names
+    every account the two runs wrote."""
+    load_directory(graph, FIXTURES / "small")
+    read_values, meddled = Graph.read_values, list[str]()
+
+    def meddling_once(self: Graph, name: str, params: object = None) -> list[dict[str, object]]:
+        rows = read_values(self, name, params)  # type: ignore[arg-type]
+        if name == "purchase_ledgers" and not meddled:
+            meddled.append(name)
+            self.write_text(
+                "MATCH (:Account {id: 'A1'})-[b:BOUGHT]->(:Product {sku: 'C-1'}) "
+                "SET b.line_ids = b.line_ids + ['X1'], b.line_orders = b.line_orders + ['OX'], "
+                "b.line_at = b.line_at + [0], b.line_quantities = b.line_quantities + [1.0], "
+                "b.line_revenues = b.line_revenues + [1.0]"
+            )
+        return rows
+
+    monkeypatch.setattr(Graph, "read_values", meddling_once)
+    report = ingest.rerun_on_overlap(lambda: load_directory(graph, FIXTURES / "increment"))
+    assert meddled and bought(graph, "A1", "C-1")["lines"] == 5
+    known = {r["line_id"] for r in csv.DictReader((FIXTURES / "small" / "purchases.csv").open())}
+    increment = list(csv.DictReader((FIXTURES / "increment" / "purchases.csv").open()))
+    assert report.new_lines == sum(r["line_id"] not in known for r in increment)
+    assert report.known_lines == len(increment) - report.new_lines
+    assert set(report.changed["purchases"]) == {
+        r["account_id"] for r in increment if r["line_id"] not in known
+    }
+    again = load_directory(graph, FIXTURES / "increment")
+    assert (again.new_lines, bought(graph, "A1", "C-1")["lines"]) == (0, 5)
+
+
 def overlapping_loads(tmp_path: Path) -> list[Path]:
     """Three demo folders to load in turn: the first half of the purchases, the last two thirds
     (overlapping it), then all of them."""

@@ -20,7 +20,13 @@ from crossgraph.cli.common import (
 )
 from crossgraph.graph.bulk import import_online_retail_initial, load_directory_initial
 from crossgraph.graph.changes import record_load
-from crossgraph.graph.ingest import LoadReport, import_online_retail, load_directory
+from crossgraph.graph.ingest import (
+    GraphChanged,
+    LoadReport,
+    import_online_retail,
+    load_directory,
+    rerun_on_overlap,
+)
 
 import_app = typer.Typer(help="Import public datasets into the graph.", no_args_is_help=True)
 
@@ -91,15 +97,21 @@ def load(
         _print_report(report, as_json)
         return
     with graph() as g, progress_bar() as progress:
-        report = load_directory(
-            g,
-            directory,
-            skip_invalid=skip_invalid,
-            rejects_path=rejects,
-            batch_size=batch_size or s.ingest_batch_size,
-            writers=s.ingest_writers,
-            progress=progress,
-        )
+        try:  # a POST /v1/purchases to the same pairs meanwhile: the rerun completes the load
+            report = rerun_on_overlap(
+                lambda: load_directory(
+                    g,
+                    directory,
+                    skip_invalid=skip_invalid,
+                    rejects_path=rejects,
+                    batch_size=batch_size or s.ingest_batch_size,
+                    writers=s.ingest_writers,
+                    progress=progress,
+                )
+            )
+        except GraphChanged as overlapped:
+            record_load(g, overlapped.report.changed)  # what it did write, as below
+            raise
         # Running APIs refold these accounts at their next poll, as after POST /v1/purchases.
         record_load(g, report.changed)
     _print_report(report, as_json)

@@ -723,14 +723,47 @@ def ledger_extensions(
 
 class GraphChanged(Conflict):
     """BOUGHT ledgers changed between a load's read and its write (another load ran at the same
-    time, or relationships were deleted); what was written is consistent, and running the load
-    again completes it (lines already in a ledger are never counted twice)."""
+    time, or relationships were deleted); what was written is consistent (`report` says what
+    that was), and running the load again completes it (lines already in a ledger are never
+    counted twice): rerun_on_overlap does."""
 
-    def __init__(self, what: str, written: int = 0) -> None:
+    def __init__(self, what: str, report: LoadReport | None = None) -> None:
         super().__init__(
             f"{what}; loads must not run at the same time. Nothing is counted twice: run the load again"
         )
-        self.written = written  # order lines this load did write before it stopped
+        self.report = report or LoadReport()  # what the load did write before it stopped
+
+
+OVERLAP_ATTEMPTS = 3
+
+
+def rerun_on_overlap(load: Callable[[], LoadReport], attempts: int = OVERLAP_ATTEMPTS) -> LoadReport:
+    """load(), run again while another writer overlaps it (GraphChanged), at most `attempts`
+    times. Each run skips the lines the runs before it wrote, so the report returned (or the
+    last GraphChanged's) counts those as new and lists their accounts as changed: a nightly
+    `crossgraph load` or a POST /v1/purchases that meets another write completes without the
+    caller noticing, and the change feed still names every account written."""
+    earlier: list[LoadReport] = []
+    for attempt in range(1, attempts + 1):
+        try:
+            report = load()
+        except GraphChanged as overlapped:
+            if attempt == attempts:
+                _add_earlier(overlapped.report, earlier)
+                raise
+            earlier.append(overlapped.report)
+        else:
+            return _add_earlier(report, earlier)
+    raise AssertionError("unreachable")
+
+
+def _add_earlier(report: LoadReport, earlier: list[LoadReport]) -> LoadReport:
+    for before in earlier:
+        report.new_lines += before.new_lines
+        report.known_lines -= before.new_lines
+        for kind, accounts in before.changed.items():
+            report.changed[kind] = list(dict.fromkeys([*accounts, *report.changed.get(kind, [])]))
+    return report
 
 
 def write_purchases(
@@ -775,27 +808,18 @@ def write_purchases(
             done_lines += count
             if progress:
                 progress("purchases", done_lines, len(lines))
-        merged = 0
+        merged, gone = 0, None
         extensions = ledger_extensions(
             graph, pairs.select(in_graph.fresh), in_graph.bought[in_graph.fresh], batch_size
         )
-        for written, count in write_batches(graph, "extend_purchases", extensions, writers):
-            merged += written["lines"]
-            done_lines += count
-            if progress:
-                progress("purchases", done_lines, len(lines))
-        if taken:
-            raise GraphChanged(
-                f"{taken:,} order lines of new account x product pairs were not written: another"
-                " load created those pairs while this one ran",
-                written=created + merged,
-            )
-        if merged != in_graph.new_lines:
-            raise GraphChanged(
-                f"{in_graph.new_lines - merged:,} order lines of pairs already in the graph were not"
-                " appended: their ledgers changed while the load ran",
-                written=created + merged,
-            )
+        try:
+            for written, count in write_batches(graph, "extend_purchases", extensions, writers):
+                merged += written["lines"]
+                done_lines += count
+                if progress:
+                    progress("purchases", done_lines, len(lines))
+        except GraphChanged as exc:  # ledgers gone since pairs_in_graph: the rest is not extended
+            gone = exc
         if progress and done_lines < len(lines):  # the rest: pairs with every line in their ledger
             progress("purchases", len(lines), len(lines))
     report.pairs = len(pairs)
@@ -805,6 +829,18 @@ def write_purchases(
     report.new_lines = created + merged
     report.known_lines = len(lines) - report.new_lines
     report.rows["purchases"] = len(lines)
+    if taken:
+        raise GraphChanged(
+            f"{taken:,} order lines of new account x product pairs were not written: another"
+            " load created those pairs while this one ran",
+            report,
+        )
+    if gone or merged != in_graph.new_lines:
+        raise GraphChanged(
+            f"{in_graph.new_lines - merged:,} order lines of pairs already in the graph were not"
+            " appended: their ledgers changed while the load ran",
+            report,
+        ) from gone
 
 
 def write_batches(

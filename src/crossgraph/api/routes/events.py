@@ -17,7 +17,7 @@ from crossgraph.data.tables import ACCOUNTS, PURCHASES, TableSpec
 from crossgraph.errors import GraphUnavailable
 from crossgraph.graph.changes import ChangeKind
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.ingest import GraphChanged, LoadReport, load_records
+from crossgraph.graph.ingest import load_records, rerun_on_overlap
 from crossgraph.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=RESPONSES, route_class=StrictJsonRoute)
@@ -133,34 +133,12 @@ def _record(values: dict[str, Any]) -> dict[str, str]:
     return {k: "" if v is None else repr(v) if isinstance(v, float) else str(v) for k, v in values.items()}
 
 
-WRITE_ATTEMPTS = 3
-
-
-def _load(graph: Graph, spec: TableSpec, source: str, records: Sequence[dict[str, str]]) -> LoadReport:
-    """load_records, run again when another worker's (or a CLI load's) write to the same pairs
-    overlapped it (GraphChanged): lines already written are skipped, so the rerun only
-    completes the body. After WRITE_ATTEMPTS overlaps the conflict reaches the client (409)."""
-    earlier = 0  # lines the overlapped attempts wrote: new to the graph, so new in the answer
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            report = load_records(graph, spec, source, records)
-        except GraphChanged as overlapped:
-            if attempt == WRITE_ATTEMPTS:
-                raise
-            earlier += overlapped.written
-        else:
-            report.new_lines += earlier
-            report.known_lines -= earlier
-            return report
-    raise AssertionError("unreachable")
-
-
 def _write(
     state: AppState, spec: TableSpec, source: str, records: Sequence[dict[str, str]], kind: ChangeKind
 ) -> Written:
     def write(graph: Graph) -> Written:
         with state.writes:  # this worker's writes one at a time: no two race for a pair
-            report = _load(graph, spec, source, records)
+            report = rerun_on_overlap(lambda: load_records(graph, spec, source, records))
         changed = [r[spec.key[0] if spec is ACCOUNTS else "account_id"] for r in records]
         ids = list(dict.fromkeys(s.strip() for s in changed))
         new = spec is ACCOUNTS or report.new_lines > 0
