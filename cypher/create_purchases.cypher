@@ -3,8 +3,10 @@
 // uses too, so a pair loaded in parts ends as one loaded at once). The caller sends only pairs
 // that existing_purchase_pairs did not return; a pair that gained a BOUGHT since (another load
 // wrote it in between) is left alone and its lines are returned as `taken` (GraphChanged: a
-// rerun appends them to that BOUGHT instead of creating a second one). Returns the lines
-// written and the lines taken.
+// rerun appends them to that BOUGHT instead of creating a second one). Each account is locked
+// (SET of its own label) before its pairs are checked: without it two transactions creating
+// the same pair at once both found it missing and both created it. Returns the lines written
+// and the lines taken.
 // Parameters: the batch's $products, each looked up once (a product that is not in the graph
 // leaves its pairs out, as a MATCH would); its $accounts, account j holding the pairs
 // $account_pairs[j] .. $account_pairs[j + 1] - 1; per pair i: its product
@@ -18,6 +20,8 @@ WITH k, p ORDER BY k
 WITH collect([p]) AS products
 UNWIND range(0, size($accounts) - 1) AS j
 MATCH (a:Account {id: $accounts[j]})
+SET a:Account // the account's lock (see above)
+WITH products, a, j
 UNWIND range($account_pairs[j], $account_pairs[j + 1] - 1) AS i
 WITH a, products[$product_of_pair[i]][0] AS p, i, $offsets[i] AS s, $offsets[i + 1] AS e
 WHERE p IS NOT NULL

@@ -6,11 +6,16 @@
 // new aggregates $orders, $quantity, $revenue, $first_at, $last_at (seconds) and its new lines
 // $offsets[i] .. $offsets[i + 1] - 1 of the per-line lists $line_ids, $order_ids, $line_at,
 // $quantities, $revenues. A SET by element id locks only the relationship: no MERGE, no node
-// locks, so batches of different pairs can be written concurrently.
+// locks, so batches of different pairs can be written concurrently. The lock is taken before
+// the length is compared: checked first, a second writer's comparison passed on the ledger
+// before the first one's commit and wrote aggregates that missed its lines.
 // Returns the number of lines appended.
 UNWIND range(0, size($ids) - 1) AS i
 MATCH ()-[b:BOUGHT]->()
-WHERE elementId(b) = $ids[i] AND size(b.line_ids) = $known[i]
+WHERE elementId(b) = $ids[i]
+SET b.orders = b.orders // the lock first (see above)
+WITH b, i
+WHERE size(b.line_ids) = $known[i]
 WITH b, i, $offsets[i] AS s, $offsets[i + 1] AS e
 SET b.line_ids = b.line_ids + $line_ids[s..e],
     b.line_orders = b.line_orders + $order_ids[s..e],

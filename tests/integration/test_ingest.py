@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import threading
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -16,7 +17,7 @@ from crossgraph.data.demo import generate_demo
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.tables import ACCOUNTS
 from crossgraph.errors import Conflict, InvalidRows
-from crossgraph.graph import ingest
+from crossgraph.graph import ingest, queries
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import LoadReport, PairLines, load_directory, load_records
 from crossgraph.graph.schema import graph_stats, init_schema
@@ -371,6 +372,55 @@ def test_a_load_overlapped_by_another_write_is_rerun_and_counts_every_line_once(
     }
     again = load_directory(graph, FIXTURES / "increment")
     assert (again.new_lines, bought(graph, "A1", "C-1")["lines"]) == (0, 5)
+
+
+def writes_at_once(graph: Graph, query: str, first: dict[str, Any], second: dict[str, Any]) -> dict[str, int]:
+    """`query` with `first` in an open transaction, then with `second` in another one while the
+    first is still open; the first commits a second later. The second's counts."""
+    with (
+        graph.driver.session(database=graph.database) as one,
+        graph.driver.session(database=graph.database) as two,
+    ):
+        early = one.begin_transaction()
+        early.run(queries.load(query), first).consume()
+        late: dict[str, int] = {}
+
+        def run_late() -> None:
+            with two.begin_transaction() as tx:
+                late.update(tx.run(queries.load(query), second).single(strict=True).data())
+                tx.commit()
+
+        thread = threading.Thread(target=run_late)
+        thread.start()
+        thread.join(1.0)  # it waits for the first one's locks, or (without them) finishes
+        early.commit()
+        thread.join()
+    return late
+
+
+def test_two_transactions_writing_the_same_pair_at_once_never_count_a_line_twice(graph: Graph) -> None:
+    """The checks of create_purchases (no BOUGHT yet) and extend_purchases (ledger length as
+    read) hold for a transaction still open, not just a committed one: the second writer
+    waits for the first one's lock, then finds the pair taken or the ledger grown and leaves
+    it (the load's rerun appends its lines)."""
+    load_directory(graph, FIXTURES / "small")
+    one = PairLines.group(order_lines([("N1", "ON", "A3", "T-1", 1.0, 5.0, "2024-06-01 00:00:00")]))
+    other = PairLines.group(order_lines([("N2", "ON", "A3", "T-1", 2.0, 7.0, "2024-06-02 00:00:00")]))
+    (first, _), (second, _) = next(one.batches(10)), next(other.batches(10))
+    assert writes_at_once(graph, "create_purchases", first, second) == {"lines": 0, "taken": 1}
+    assert bought(graph, "A3", "T-1")["lines"] == 1  # one BOUGHT, the first writer's line
+
+    (found,) = graph.read_values("existing_purchase_pairs", {"accounts": ["A3"], "skus": [["T-1"]]})
+    bought_ids = found["bought"]
+    later = [order_lines([(n, "OL", "A3", "T-1", 1.0, 1.0, "2024-07-01 00:00:00")]) for n in ("N3", "N4")]
+    first, second = (
+        next(ingest.ledger_extensions(graph, PairLines.group(lines), np.array(bought_ids, dtype=object), 10))[
+            0
+        ]
+        for lines in later
+    )
+    assert writes_at_once(graph, "extend_purchases", first, second) == {"lines": 0}
+    assert bought(graph, "A3", "T-1")["lines"] == 2  # N1, N3: the second writer's N4 waits for a rerun
 
 
 def overlapping_loads(tmp_path: Path) -> list[Path]:
