@@ -102,7 +102,12 @@ class Written(BaseModel):
 
 
 @router.post(
-    "/purchases", response_model=Written, responses={422: {**ERROR_BODY, "description": "A line is invalid"}}
+    "/purchases",
+    response_model=Written,
+    responses={
+        409: {**ERROR_BODY, "description": "Other writes to the same pairs overlapped it three times"},
+        422: {**ERROR_BODY, "description": "A line is invalid"},
+    },
 )
 async def purchases(body: Purchases, state: StateDep, _: WriteKey) -> Written:
     """Order lines as they happen, in the shape and with the checks of purchases.csv. Written
