@@ -14,6 +14,7 @@ from crossgraph.cli import app
 from crossgraph.graph.driver import Graph
 from crossgraph.settings import Settings
 from tests.conftest import FIXTURES
+from tests.integration.meddle import meddle_with_ledgers
 
 pytestmark = pytest.mark.neo4j
 runner = CliRunner()
@@ -116,22 +117,7 @@ def test_a_load_overlapped_by_another_write_reruns_itself(
     load reruns and completes (exit 0, the full count of new lines); every time, it gives up
     after its attempts with a message to run it again, and no traceback."""
     assert runner.invoke(app, ["load", str(FIXTURES / "small")]).exit_code == 0
-    read_values, meddled = Graph.read_values, list[int]()
-
-    def meddling(self: Graph, name: str, params: object = None) -> list[dict[str, object]]:
-        rows = read_values(self, name, params)  # type: ignore[arg-type]
-        if name == "purchase_ledgers" and len(meddled) < meddles:
-            meddled.append(len(meddled))
-            self.write_text(
-                "MATCH (:Account {id: 'A1'})-[b:BOUGHT]->(:Product {sku: 'C-1'}) "
-                "SET b.line_ids = b.line_ids + [$id], b.line_orders = b.line_orders + ['OX'], "
-                "b.line_at = b.line_at + [0], b.line_quantities = b.line_quantities + [1.0], "
-                "b.line_revenues = b.line_revenues + [1.0]",
-                {"id": f"X{len(meddled)}"},
-            )
-        return rows
-
-    monkeypatch.setattr(Graph, "read_values", meddling)
+    meddled = meddle_with_ledgers(monkeypatch, meddles)
     result = runner.invoke(app, ["load", str(FIXTURES / "increment")])
     assert "Traceback" not in result.output
     if meddles == 1:

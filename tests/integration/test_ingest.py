@@ -22,6 +22,7 @@ from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import LoadReport, PairLines, load_directory, load_records
 from crossgraph.graph.schema import graph_stats, init_schema
 from tests.conftest import FIXTURES
+from tests.integration.meddle import meddle_with_ledgers
 from tests.integration.snapshot import snapshot
 
 pytestmark = pytest.mark.neo4j
@@ -316,20 +317,7 @@ def test_a_ledger_changed_during_a_load_is_a_conflict_and_a_rerun_completes_it(
     the load says so (409 through the API) instead of writing aggregates that miss a line, and
     running it again counts every line once."""
     load_directory(graph, FIXTURES / "small")
-    read_values = Graph.read_values
-
-    def meddling(self: Graph, name: str, params: object = None) -> list[dict[str, object]]:
-        rows = read_values(self, name, params)  # type: ignore[arg-type]
-        if name == "purchase_ledgers":
-            self.write_text(
-                "MATCH (:Account {id: 'A1'})-[b:BOUGHT]->(:Product {sku: 'C-1'}) "
-                "SET b.line_ids = b.line_ids + ['X1'], b.line_orders = b.line_orders + ['OX'], "
-                "b.line_at = b.line_at + [0], b.line_quantities = b.line_quantities + [1.0], "
-                "b.line_revenues = b.line_revenues + [1.0]"
-            )
-        return rows
-
-    monkeypatch.setattr(Graph, "read_values", meddling)
+    meddle_with_ledgers(monkeypatch, times=99)
     with pytest.raises(Conflict, match="changed while the load ran"):
         load_directory(graph, FIXTURES / "increment")
     assert bought(graph, "A1", "C-1")["lines"] == 3  # two of small's lines and the meddler's
@@ -346,21 +334,7 @@ def test_a_load_overlapped_by_another_write_is_rerun_and_counts_every_line_once(
     the load completes on its own, its report counts the first run's lines as new, and names
     every account the two runs wrote."""
     load_directory(graph, FIXTURES / "small")
-    read_values, meddled = Graph.read_values, list[str]()
-
-    def meddling_once(self: Graph, name: str, params: object = None) -> list[dict[str, object]]:
-        rows = read_values(self, name, params)  # type: ignore[arg-type]
-        if name == "purchase_ledgers" and not meddled:
-            meddled.append(name)
-            self.write_text(
-                "MATCH (:Account {id: 'A1'})-[b:BOUGHT]->(:Product {sku: 'C-1'}) "
-                "SET b.line_ids = b.line_ids + ['X1'], b.line_orders = b.line_orders + ['OX'], "
-                "b.line_at = b.line_at + [0], b.line_quantities = b.line_quantities + [1.0], "
-                "b.line_revenues = b.line_revenues + [1.0]"
-            )
-        return rows
-
-    monkeypatch.setattr(Graph, "read_values", meddling_once)
+    meddled = meddle_with_ledgers(monkeypatch, times=1)
     report = ingest.rerun_on_overlap(lambda: load_directory(graph, FIXTURES / "increment"))
     assert meddled and bought(graph, "A1", "C-1")["lines"] == 5
     known = {r["line_id"] for r in csv.DictReader((FIXTURES / "small" / "purchases.csv").open())}
