@@ -729,7 +729,8 @@ class GraphChanged(Conflict):
 
     def __init__(self, what: str, report: LoadReport | None = None) -> None:
         super().__init__(
-            f"{what}; loads must not run at the same time. Nothing is counted twice: run the load again"
+            f"{what}; it overlapped other writes to the same pairs. Nothing is counted twice:"
+            " run the load again"
         )
         self.report = report or LoadReport()  # what the load did write before it stopped
 
