@@ -12,12 +12,18 @@ import pytest
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.errors import InvalidInput, Neo4jServerError
-from crossgraph.graph.bulk import load_directory_initial, local_server, write_initial
+from crossgraph.graph.bulk import (
+    import_online_retail_initial,
+    load_directory_initial,
+    local_server,
+    write_initial,
+)
 from crossgraph.graph.changes import change_seq, record_load
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.ingest import LoadReport, load_directory
+from crossgraph.graph.ingest import LoadReport, import_online_retail, load_directory
 from crossgraph.graph.schema import graph_stats, init_schema
 from crossgraph.settings import Settings
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.neo4j
 
@@ -103,6 +109,27 @@ def test_initial_load_gives_the_graph_of_the_transactional_load(
     with Graph.connect(neo4j_settings) as again:
         reload = load_directory(again, demo)
     assert (reload.new_lines, reload.known_lines) == (0, transactional.new_lines)
+    assert everything(neo4j_settings) == expected
+
+
+def test_initial_online_retail_import_gives_the_graph_of_the_transactional_import(
+    graph: Graph, neo4j_settings: Settings
+) -> None:
+    """`crossgraph import online-retail --initial` against the import without it (and the
+    change feed it records): the same accounts, products, ledgers and change feed."""
+    if not neo4j_settings.uses_local_server:
+        pytest.skip("the offline importer writes the local server's store")
+    path = FIXTURES / "online_retail.csv"  # cancelled, postage, no customer, a code twice in an invoice
+    transactional, _ = import_online_retail(graph, path)
+    record_load(graph, transactional.changed)  # as `crossgraph import online-retail` does
+    expected = everything(neo4j_settings)
+    assert expected["stats"]["nodes"] == {"Account": 3, "Product": 3, "ChangeFeed": 1, "Change": 3 + 3}
+    assert transactional.new_lines == 6 and transactional.pairs == 5
+    graph.write_autocommit("delete_all")
+
+    bulk = import_online_retail_initial(neo4j_settings, path)
+
+    assert (bulk.new_lines, bulk.pairs, bulk.changed) == (6, 5, transactional.changed)
     assert everything(neo4j_settings) == expected
 
 

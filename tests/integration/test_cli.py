@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crossgraph.cli import app
+from crossgraph.graph.changes import change_seq, changes_since
 from crossgraph.graph.driver import Graph
 from crossgraph.settings import Settings
 from tests.conftest import FIXTURES
@@ -107,6 +108,21 @@ def test_parent_cycle_is_refused_naming_the_rows(graph: Graph, cli_env: Settings
     assert "accounts.csv line 2, column 'parent_id': parent cycle 'A1' -> 'A3' -> 'A1'" in result.output
     assert "accounts.csv line 4, column 'parent_id'" in result.output
     assert "Traceback" not in result.output and graph_is_empty()
+
+
+def test_import_online_retail_tells_running_apis_which_accounts_it_changed(
+    graph: Graph, cli_env: Settings
+) -> None:
+    """As `load` does: the accounts an import wrote go into the change feed, so running API
+    workers refold them at their next poll; importing the file again adds no line."""
+    path = FIXTURES / "online_retail.csv"
+    before = change_seq(graph)
+    result = runner.invoke(app, ["import", "online-retail", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "6 new order lines" in result.output
+    assert sorted(changes_since(graph, before).accounts) == ["12583", "13047", "17850"]
+    again = runner.invoke(app, ["import", "online-retail", str(path)])
+    assert again.exit_code == 0 and "0 new order lines, 6 already loaded" in again.output
 
 
 @pytest.mark.parametrize("meddles", [1, 99])

@@ -25,7 +25,6 @@ from crossgraph.graph.ingest import (
     LoadReport,
     import_online_retail,
     load_directory,
-    rerun_on_overlap,
 )
 
 import_app = typer.Typer(help="Import public datasets into the graph.", no_args_is_help=True)
@@ -97,17 +96,15 @@ def load(
         _print_report(report, as_json)
         return
     with graph() as g, progress_bar() as progress:
-        try:  # a POST /v1/purchases to the same pairs meanwhile: the rerun completes the load
-            report = rerun_on_overlap(
-                lambda: load_directory(
-                    g,
-                    directory,
-                    skip_invalid=skip_invalid,
-                    rejects_path=rejects,
-                    batch_size=batch_size or s.ingest_batch_size,
-                    writers=s.ingest_writers,
-                    progress=progress,
-                )
+        try:  # a POST /v1/purchases to the same pairs meanwhile: write_purchases reruns itself
+            report = load_directory(
+                g,
+                directory,
+                skip_invalid=skip_invalid,
+                rejects_path=rejects,
+                batch_size=batch_size or s.ingest_batch_size,
+                writers=s.ingest_writers,
+                progress=progress,
             )
         except GraphChanged as overlapped:
             record_load(g, overlapped.report.changed)  # what it did write, as below
@@ -137,9 +134,18 @@ def import_online_retail_cmd(
         _print_report(report, as_json)
         return
     with graph() as g, progress_bar() as progress:
-        report, data = import_online_retail(
-            g, path, batch_size=batch_size or s.ingest_batch_size, writers=s.ingest_writers, progress=progress
-        )
+        try:
+            report, data = import_online_retail(
+                g,
+                path,
+                batch_size=batch_size or s.ingest_batch_size,
+                writers=s.ingest_writers,
+                progress=progress,
+            )
+        except GraphChanged as overlapped:
+            record_load(g, overlapped.report.changed)  # what it did write, as `load` does
+            raise
+        record_load(g, report.changed)  # running APIs refold these accounts, as after `load`
     if not as_json:
         err_console.print(
             f"read {data.rows_read:,} rows: {data.purchase_rows:,} purchase rows of "

@@ -65,14 +65,15 @@ def load_directory_initial(
 def import_online_retail_initial(
     settings: Settings, path: Path, *, progress: Progress | None = None
 ) -> LoadReport:
-    """`import_online_retail` into an empty database through the offline importer."""
+    """`import_online_retail` into an empty database through the offline importer, with the
+    change feed `crossgraph import online-retail` records after it (record_load)."""
     started = time.perf_counter()
     server = local_server(settings)
     with Graph.connect(settings) as graph:
         require_empty(graph)
     data = read_online_retail(path)
     report = LoadReport()
-    write_initial(server, online_retail_rows(data), data.lines, report, progress)
+    write_initial(server, online_retail_rows(data), data.lines, report, progress, record_changes=True)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -725,7 +725,7 @@ class GraphChanged(Conflict):
     """BOUGHT ledgers changed between a load's read and its write (another load ran at the same
     time, or relationships were deleted); what was written is consistent (`report` says what
     that was), and running the load again completes it (lines already in a ledger are never
-    counted twice): rerun_on_overlap does."""
+    counted twice): write_purchases does, up to OVERLAP_ATTEMPTS runs."""
 
     def __init__(self, what: str, report: LoadReport | None = None) -> None:
         super().__init__(
@@ -738,35 +738,6 @@ class GraphChanged(Conflict):
 OVERLAP_ATTEMPTS = 3
 
 
-def rerun_on_overlap(load: Callable[[], LoadReport], attempts: int = OVERLAP_ATTEMPTS) -> LoadReport:
-    """load(), run again while another writer overlaps it (GraphChanged), at most `attempts`
-    times. Each run skips the lines the runs before it wrote, so the report returned (or the
-    last GraphChanged's) counts those as new and lists their accounts as changed: a nightly
-    `crossgraph load` or a POST /v1/purchases that meets another write completes without the
-    caller noticing, and the change feed still names every account written."""
-    earlier: list[LoadReport] = []
-    for attempt in range(1, attempts + 1):
-        try:
-            report = load()
-        except GraphChanged as overlapped:
-            if attempt == attempts:
-                _add_earlier(overlapped.report, earlier)
-                raise
-            earlier.append(overlapped.report)
-        else:
-            return _add_earlier(report, earlier)
-    raise AssertionError("unreachable")
-
-
-def _add_earlier(report: LoadReport, earlier: list[LoadReport]) -> LoadReport:
-    for before in earlier:
-        report.new_lines += before.new_lines
-        report.known_lines -= before.new_lines
-        for kind, accounts in before.changed.items():
-            report.changed[kind] = list(dict.fromkeys([*accounts, *report.changed.get(kind, [])]))
-    return report
-
-
 def write_purchases(
     graph: Graph,
     lines: OrderLines,
@@ -775,6 +746,7 @@ def write_purchases(
     progress: Progress | None = None,
     *,
     writers: int = 1,
+    attempts: int = OVERLAP_ATTEMPTS,
 ) -> None:
     """Write order lines into BOUGHT, about `batch_size` lines per transaction.
 
@@ -791,11 +763,47 @@ def write_purchases(
     started one (the JIT's compiler threads take the second core); on a busy machine (load
     11-12) both took 35 s.
 
-    Loads should not run concurrently (the pairs read at the start would be stale, and ledgers
-    are read, extended and written back); when they do, nothing is counted twice: a ledger
-    found changed at its write is left alone, a pair another load created in between is not
-    created a second time, and the load ends with GraphChanged after writing the rest (a
-    conflict; running it again completes it: POST /v1/purchases does so itself)."""
+    Other writers may write the same pairs meanwhile (a POST /v1/purchases during a nightly
+    `crossgraph load`, two API workers, two loads): nothing is counted twice. A ledger found
+    changed at its write is left alone and a pair another writer created in between is not
+    created a second time; the rest is written, and then the purchases are written again
+    (each run skips the lines already in a ledger), at most `attempts` runs in all. The report
+    counts every run's new lines and names every account written; after the last run it is
+    GraphChanged (a conflict; running the load again completes it), carrying that report."""
+    new_lines, changed = 0, list[str]()
+    for attempt in range(1, attempts + 1):
+        try:
+            _write_purchases_once(graph, lines, report, batch_size, progress, writers=writers)
+        except GraphChanged:
+            new_lines += report.new_lines
+            changed += report.changed.get("purchases", [])
+            if attempt == attempts:
+                _count_runs(report, len(lines), new_lines, changed)
+                raise
+        else:
+            _count_runs(report, len(lines), new_lines + report.new_lines, changed)
+            return
+
+
+def _count_runs(report: LoadReport, lines: int, new_lines: int, changed: list[str]) -> None:
+    """The report of all runs of write_purchases: the last run's, with the earlier runs' new
+    lines and changed accounts added."""
+    report.new_lines = new_lines
+    report.known_lines = lines - new_lines
+    report.changed["purchases"] = list(dict.fromkeys([*changed, *report.changed["purchases"]]))
+
+
+def _write_purchases_once(
+    graph: Graph,
+    lines: OrderLines,
+    report: LoadReport,
+    batch_size: int,
+    progress: Progress | None = None,
+    *,
+    writers: int = 1,
+) -> None:
+    """One run of write_purchases: raises GraphChanged, after writing the rest, when another
+    writer overlapped it."""
     done_lines = created = 0
     with gc_frozen(len(lines) >= GC_FREEZE_LINES):
         pairs = PairLines.group(lines)

@@ -17,7 +17,7 @@ from crossgraph.data.tables import ACCOUNTS, PURCHASES, TableSpec
 from crossgraph.errors import GraphUnavailable
 from crossgraph.graph.changes import ChangeKind
 from crossgraph.graph.driver import Graph
-from crossgraph.graph.ingest import load_records, rerun_on_overlap
+from crossgraph.graph.ingest import load_records
 from crossgraph.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=RESPONSES, route_class=StrictJsonRoute)
@@ -143,7 +143,7 @@ def _write(
 ) -> Written:
     def write(graph: Graph) -> Written:
         with state.writes:  # this worker's writes one at a time: no two race for a pair
-            report = rerun_on_overlap(lambda: load_records(graph, spec, source, records))
+            report = load_records(graph, spec, source, records)  # reruns itself on overlap
         changed = [r[spec.key[0] if spec is ACCOUNTS else "account_id"] for r in records]
         ids = list(dict.fromkeys(s.strip() for s in changed))
         new = spec is ACCOUNTS or report.new_lines > 0
