@@ -109,7 +109,6 @@ def main() -> None:
             model_dir=Path(tmp) / "models",
             neo4j_heap=args.heap,
             neo4j_pagecache=args.pagecache,
-            neo4j_tx_memory="2g",
         )
         bench = Bench(console)
         stamp = work / "benchmark.json"

@@ -37,9 +37,10 @@ def test_export_returns_every_line_and_cuts_before_a_date(graph: Graph, tmp_path
     loaded = _by_line(read_purchases(tmp_path / "demo" / "purchases.csv"))
     everything = export_order_lines(graph)
     assert _by_line(everything) == loaded
-    # Read in ranges of account ids side by side or in one go: the same lines, none twice.
-    for parts in (1, 3, 200):
-        again = export_order_lines(graph, parts=parts)
+    # Read in ranges of account ids, side by side or one at a time, or in one go: the same
+    # lines, none twice.
+    for size, readers in ((1, 2), (7, 1), (7, 3), (1000, 2)):
+        again = export_order_lines(graph, accounts_per_read=size, readers=readers)
         assert len(again) == len(loaded) and _by_line(again) == loaded
 
     cutoff = datetime(2025, 10, 1)

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from crossgraph.data.matrix import build_interactions
-from crossgraph.data.parquet import read_order_lines, write_order_lines
 from crossgraph.data.split import time_split
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.artifact import Artifact
@@ -110,15 +109,3 @@ def test_the_spark_engine_leaves_ease_out_above_the_shared_dense_threshold_when_
     assert engine_record["components"]["ease"] == {"status": "left out", "reason": reason}
     assert result.manifest["components"] == ["als", "knn"]
     assert result.report.left_out["ease"] == reason
-
-
-def test_order_lines_survive_a_parquet_round_trip(tmp_path: Path) -> None:
-    path = write_order_lines(LINES, tmp_path / "lake")
-    assert path.name == "order_lines.parquet"
-    back = read_order_lines(tmp_path / "lake")
-    for name in ("line_id", "order_id", "account_id", "sku", "quantity", "revenue", "ordered_at"):
-        assert getattr(back, name).tolist() == getattr(LINES, name).tolist(), name
-    assert (
-        build_interactions(back).accounts.to_array().tolist()
-        == build_interactions(LINES).accounts.to_array().tolist()
-    )

@@ -84,7 +84,17 @@ def factorize(values: Iterable[object], *, sort: bool = True) -> tuple[npt.NDArr
     2026-12-02). With sort=False the distinct values come in order of first appearance, which
     is enough for codes that only need to tell values apart. Values that are not all str (or
     hold None) are turned into str first, as str() would."""
-    strings = arrow_strings(values)
+    return factorize_arrow(arrow_strings(values), sort=sort)
+
+
+def factorize_arrow(
+    strings: pa.Array | pa.ChunkedArray, *, sort: bool = True
+) -> tuple[npt.NDArray[np.object_], IntArray]:
+    """factorize for an Arrow string array without nulls (a Parquet column, an export's
+    batches). `uniques[index]` is then an object array of the values in which equal values are
+    one str object: 8 bytes a line instead of a str each (about 60 bytes for a 10-character id)."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks() if strings.num_chunks else pa.array([], type=pa.string())
     encoded = pc.dictionary_encode(strings)
     distinct = encoded.dictionary
     index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
@@ -94,8 +104,7 @@ def factorize(values: Iterable[object], *, sort: bool = True) -> tuple[npt.NDArr
         rank[order] = np.arange(len(order), dtype=np.intp)
         index = rank[index]
         distinct = distinct.take(pa.array(order))
-    uniques = np.empty(len(distinct), dtype=object)
-    uniques[:] = distinct.to_pylist()
+    uniques = distinct.to_numpy(zero_copy_only=False).astype(object, copy=False)  # 10x to_pylist's speed
     return uniques, index
 
 

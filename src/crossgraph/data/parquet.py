@@ -1,5 +1,5 @@
 """Order lines as Parquet (`crossgraph export --parquet DIR`): the Spark engine's input format,
-and what a data lake already holds. Needs pyarrow (the `spark` extra).
+and what a data lake already holds. Read with pyarrow (a core dependency).
 
     DIR/order_lines.parquet   line_id, order_id, account_id, sku (string), quantity, revenue
                               (float64), ordered_at (timestamp[s], local business time)
@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.orderlines import LineCodes, OrderLines
 from crossgraph.errors import InvalidInput
 
 FILE = "order_lines.parquet"
 STRINGS = ("line_id", "order_id", "account_id", "sku")
+COLUMNS = (*STRINGS, "quantity", "revenue", "ordered_at")
 
 
 def _arrow() -> tuple[Any, Any]:
@@ -47,19 +48,45 @@ def write_order_lines(lines: OrderLines, folder: Path) -> Path:
 
 def read_order_lines(folder: Path) -> OrderLines:
     """The order lines of folder/order_lines.parquet, as write_order_lines wrote them."""
-    _, pq = _arrow()
+    pa, pq = _arrow()
     path = folder / FILE
     try:
         table = pq.read_table(path)
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"{path}: cannot be read as Parquet order lines ({exc})") from exc
-    missing = [c for c in (*STRINGS, "quantity", "revenue", "ordered_at") if c not in table.column_names]
+    missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise InvalidInput(f"{path}: no column {', '.join(missing)}")
-    column = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    lines = lines_from_arrow(table, str(path))
+    del table
+    pa.default_memory_pool().release_unused()  # mimalloc keeps the freed table otherwise (1.4 GB at 100k)
+    return lines
+
+
+def lines_from_arrow(table: Any, source: str) -> OrderLines:
+    """OrderLines from an Arrow table with write_order_lines' columns. The id columns come
+    dictionary-decoded (each distinct account, sku and order id one str object that its lines
+    share) with the codes training builds its matrices from: at 100k accounts (7.9M lines) the
+    lines held 3.0 GB read value by value, 1.3 GB so (benchmarks/scale.py --engines)."""
+    import pyarrow.compute as pc
+
+    from crossgraph.data.matrix import factorize_arrow
+
+    nulls = [name for name in COLUMNS if table.column(name).null_count]
+    if nulls:
+        raise InvalidInput(f"{source}: empty values in column {', '.join(nulls)}")
+    strings = {name: pc.cast(table.column(name), "string") for name in STRINGS}
+    accounts, account = factorize_arrow(strings["account_id"])
+    skus, sku = factorize_arrow(strings["sku"])
+    orders, order = factorize_arrow(strings["order_id"], sort=False)
+    number = {name: table.column(name).to_numpy() for name in ("quantity", "revenue", "ordered_at")}
     return OrderLines(
-        **{name: column[name].astype(object) for name in STRINGS},
-        quantity=column["quantity"].astype(np.float64),
-        revenue=column["revenue"].astype(np.float64),
-        ordered_at=column["ordered_at"].astype("datetime64[s]"),
+        line_id=strings["line_id"].to_numpy(zero_copy_only=False).astype(object, copy=False),
+        order_id=orders[order],
+        account_id=accounts[account],
+        sku=skus[sku],
+        quantity=number["quantity"].astype(np.float64),
+        revenue=number["revenue"].astype(np.float64),
+        ordered_at=number["ordered_at"].astype("datetime64[s]"),
+        known_codes=LineCodes(accounts, account, skus, sku, order),
     )

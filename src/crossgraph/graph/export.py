@@ -9,71 +9,125 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from crossgraph.data.orderlines import OrderLines
+from crossgraph.data.parquet import STRINGS, lines_from_arrow
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.feedback import won_deals
 
 Progress = Callable[[str, int, int], None]
 
 
-COLUMNS = ("line_id", "order_id", "account_id", "sku", "at", "q", "r")
+COLUMNS = ("line_id", "order_id", "account_id", "sku", "at", "q", "r")  # as read (STRINGS first)
 
 
 def export_order_lines(
-    graph: Graph, *, before: datetime | None = None, progress: Progress | None = None, parts: int = 2
+    graph: Graph,
+    *,
+    before: datetime | None = None,
+    progress: Progress | None = None,
+    accounts_per_read: int | None = None,
+    readers: int = 2,
 ) -> OrderLines:
     """Every order line in the BOUGHT ledgers (strictly before `before`, if given), plus won
     deals from the feedback loop for pairs that have no BOUGHT yet (line id feedback:<id>).
 
-    The accounts are read in `parts` ranges of their ids at once: Neo4j runs each query on one
-    thread, so two ranges keep both cores of a small server busy (100k accounts, 7.9M lines:
-    31 s -> 18 s of server time)."""
+    The accounts are read in ranges of their ids, `accounts_per_read` accounts a range
+    (EXPORT_ACCOUNTS_PER_READ unless given), `readers` ranges at once: Neo4j runs each query on
+    one thread, so two keep both cores of a small server busy (100k accounts, 7.9M lines: 31 s
+    -> 18 s of server time), and each query holds only its range's ledgers in the server's
+    transaction memory (two ranges of 50k accounts outgrew the default 1 GiB limit)."""
     cutoff = int(np.datetime64(before, "s").astype(np.int64)) if before is not None else None
-    bounds: list[str | None] = [None, None]
-    if parts > 1:
-        inner = graph.read("account_id_bounds", {"parts": parts})[0]["bounds"]
-        bounds = [None, *(b for b in inner if b is not None), None]  # no accounts: no bounds
+    size = accounts_per_read or EXPORT_ACCOUNTS_PER_READ
+    inner = graph.read("account_id_bounds", {"size": size})[0]["bounds"]
+    bounds: list[str | None] = ["", *inner, None]  # every id is >= "" (ids are never empty)
     done = [0]
 
-    def read(lo: str | None, hi: str | None) -> dict[str, list[Any]]:
-        columns: dict[str, list[Any]] = {k: [] for k in COLUMNS}
-        chain = itertools.chain.from_iterable
+    def read(lo: str, hi: str | None) -> list[pa.RecordBatch]:
+        batches, columns = [], Columns()
         for row in graph.stream("export_order_lines", {"before": cutoff, "lo": lo, "hi": hi}):
-            sizes = [len(ids) for ids in row["line_ids"]]
-            columns["line_id"].extend(chain(row["line_ids"]))
-            columns["order_id"].extend(chain(row["order_ids"]))
-            columns["account_id"].extend(itertools.repeat(row["account_id"], sum(sizes)))
-            columns["sku"].extend(chain(map(itertools.repeat, row["skus"], sizes)))
-            columns["at"].extend(chain(row["line_at"]))
-            columns["q"].extend(chain(row["quantities"]))
-            columns["r"].extend(chain(row["revenues"]))
+            columns.add_pairs(row)
             done[0] += 1
+            if len(columns) >= BATCH_LINES:
+                batches.append(columns.batch())
+                columns = Columns()
             if progress and done[0] % 10_000 == 0:
                 progress("export", done[0], 0)
-        return columns
+        return [*batches, columns.batch()]
 
     ranges = list(itertools.pairwise(bounds))
-    with ThreadPoolExecutor(len(ranges), thread_name_prefix="crossgraph-export") as pool:
+    with ThreadPoolExecutor(max(1, readers), thread_name_prefix="crossgraph-export") as pool:
         pieces = list(pool.map(lambda r: read(*r), ranges))
-    columns = {k: list(itertools.chain.from_iterable(piece[k] for piece in pieces)) for k in COLUMNS}
+    won = Columns()
     for deal in won_deals(graph, cutoff):  # won deals count as purchases until the order arrives
-        columns["line_id"].append(f"feedback:{deal['id']}")
-        columns["order_id"].append(f"feedback:{deal['id']}")
-        columns["account_id"].append(deal["account_id"])
-        columns["sku"].append(deal["sku"])
-        columns["at"].append(deal["at"])
-        columns["q"].append(1.0)
-        columns["r"].append(float(deal["revenue"] or 0.0))
-    return OrderLines(
-        line_id=np.array(columns["line_id"], dtype=object),
-        order_id=np.array(columns["order_id"], dtype=object),
-        account_id=np.array(columns["account_id"], dtype=object),
-        sku=np.array(columns["sku"], dtype=object),
-        quantity=np.array(columns["q"], dtype=np.float64),
-        revenue=np.array(columns["r"], dtype=np.float64),
-        ordered_at=np.array(columns["at"], dtype=np.int64).view("datetime64[s]"),
-    )
+        won.add(
+            f"feedback:{deal['id']}",
+            deal["account_id"],
+            deal["sku"],
+            deal["at"],
+            float(deal["revenue"] or 0.0),
+        )
+    table = pa.Table.from_batches([*itertools.chain.from_iterable(pieces), won.batch()], SCHEMA)
+    del pieces
+    lines = lines_from_arrow(table, "the graph's BOUGHT ledgers")
+    del table
+    pa.default_memory_pool().release_unused()
+    return lines
+
+
+# Accounts per export query: at the demo's 80 lines an account, about 800k lines (well under
+# 100 MB of the server's transaction memory), and 100 queries at 1M accounts.
+EXPORT_ACCOUNTS_PER_READ = 10_000
+# Lines per Arrow batch while exporting: the rows' Python values live only this long, and the
+# lines end as Arrow columns, then as lines_from_arrow's shared ids and numeric arrays (100k
+# accounts, 7.9M lines, benchmarks/export.py: the lines training starts from held 2.7-2.8 GB
+# as lists of the driver's values, 1.5 GB so; peak 3.1 GB -> 2.5-3.1 GB).
+BATCH_LINES = 200_000
+SCHEMA = pa.schema(
+    [
+        *((name, pa.string()) for name in STRINGS),
+        ("quantity", pa.float64()),
+        ("revenue", pa.float64()),
+        ("ordered_at", pa.timestamp("s")),
+    ]
+)
+
+
+class Columns:
+    """Order lines being read, column by column, until they become one Arrow batch."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[Any]] = {k: [] for k in COLUMNS}
+
+    def __len__(self) -> int:
+        return len(self.values["line_id"])
+
+    def add_pairs(self, row: dict[str, Any]) -> None:
+        """An export_order_lines row: one account's pairs, each with its ledger."""
+        chain, columns = itertools.chain.from_iterable, self.values
+        sizes = [len(ids) for ids in row["line_ids"]]
+        columns["line_id"].extend(chain(row["line_ids"]))
+        columns["order_id"].extend(chain(row["order_ids"]))
+        columns["account_id"].extend(itertools.repeat(row["account_id"], sum(sizes)))
+        columns["sku"].extend(chain(map(itertools.repeat, row["skus"], sizes)))
+        columns["at"].extend(chain(row["line_at"]))
+        columns["q"].extend(chain(row["quantities"]))
+        columns["r"].extend(chain(row["revenues"]))
+
+    def add(self, line_id: str, account_id: str, sku: str, at: int, revenue: float) -> None:
+        """One line of its own order, quantity 1 (a won deal)."""
+        for name, value in zip(COLUMNS, (line_id, line_id, account_id, sku, at, 1.0, revenue), strict=True):
+            self.values[name].append(value)
+
+    def batch(self) -> pa.RecordBatch:
+        v = self.values
+        at = np.array(v["at"], dtype=np.int64).view("datetime64[s]")
+        arrays = [
+            *(pa.array(v[k], pa.string()) for k in COLUMNS[:4]),
+            *(pa.array(v[k], pa.float64()) for k in "qr"),
+        ]
+        return pa.RecordBatch.from_arrays([*arrays, pa.array(at, pa.timestamp("s"))], schema=SCHEMA)
 
 
 def export_accounts(graph: Graph) -> list[dict[str, Any]]:
