@@ -5,10 +5,10 @@
 // time). $before (same unit, or null) keeps only lines strictly before it, so nothing on or
 // after a cutoff leaks into a fit. Each ledger property is read once (b.x[i] inside a list
 // comprehension reads the whole array again for every i), and whole ledgers are returned as
-// they are when nothing is cut. $lo ('' for the first range) and $hi (null for the last) keep
-// the accounts with $lo <= id < $hi (see account_id_bounds): a seek in the id index, not a scan of all accounts.
+// they are when nothing is cut. Only the accounts with $first <= id <= $last (a range of
+// account_id_bounds): a seek between two ids in the id index, not a scan of every BOUGHT.
 MATCH (a:Account)
-WHERE a.id >= $lo AND ($hi IS NULL OR a.id < $hi)
+WHERE a.id >= $first AND a.id <= $last
 MATCH (a)-[b:BOUGHT]->(p:Product)
 WITH a, p, b.line_ids AS ids, b.line_orders AS orders, b.line_at AS at,
      b.line_quantities AS quantities, b.line_revenues AS revenues

@@ -40,13 +40,12 @@ def export_order_lines(
     transaction memory (two ranges of 50k accounts outgrew the default 1 GiB limit)."""
     cutoff = int(np.datetime64(before, "s").astype(np.int64)) if before is not None else None
     size = accounts_per_read or EXPORT_ACCOUNTS_PER_READ
-    inner = graph.read("account_id_bounds", {"size": size})[0]["bounds"]
-    bounds: list[str | None] = ["", *inner, None]  # every id is >= "" (ids are never empty)
+    ranges = graph.read("account_id_bounds", {"size": size})[0]["ranges"]  # [first, last] ids
     done = [0]
 
-    def read(lo: str, hi: str | None) -> list[pa.RecordBatch]:
+    def read(first: str, last: str) -> list[pa.RecordBatch]:
         batches, columns = [], Columns()
-        for row in graph.stream("export_order_lines", {"before": cutoff, "lo": lo, "hi": hi}):
+        for row in graph.stream("export_order_lines", {"before": cutoff, "first": first, "last": last}):
             columns.add_pairs(row)
             done[0] += 1
             if len(columns) >= BATCH_LINES:
@@ -56,7 +55,6 @@ def export_order_lines(
                 progress("export", done[0], 0)
         return [*batches, columns.batch()]
 
-    ranges = list(itertools.pairwise(bounds))
     with ThreadPoolExecutor(max(1, readers), thread_name_prefix="crossgraph-export") as pool:
         pieces = list(pool.map(lambda r: read(*r), ranges))
     won = Columns()
