@@ -7,7 +7,8 @@
 Generates demo data (100k accounts x 5k products: ~7.9M order lines), starts its own Neo4j
 (the project's launcher, a free port; the data folder under --keep-data survives for reruns),
 loads it with `load --initial` (Neo4j's offline importer) once, then exports every order line
---repeats times, each in a fresh child process so that its peak resident memory (VmHWM) is the
+--repeats times (without their line ids, as `crossgraph train` does; --line-ids as `export
+--parquet` does), each in a fresh child process so that its peak resident memory (VmHWM) is the
 export's own. Prints, per run: wall seconds, peak RSS, RSS after the export (what training
 starts from), and the lines' count.
 
@@ -40,7 +41,7 @@ def own_status_gb(field: str) -> float:
     return int(line.split()[1]) / 1024 / 1024
 
 
-def child(port: int, data: Path) -> None:
+def child(port: int, data: Path, line_ids: bool) -> None:
     """One export in this process; prints its figures as JSON."""
     from crossgraph.graph.driver import Graph
     from crossgraph.graph.export import export_order_lines
@@ -50,7 +51,7 @@ def child(port: int, data: Path) -> None:
     with Graph.connect(settings) as graph:
         before = own_status_gb("VmRSS")
         started = time.perf_counter()
-        lines = export_order_lines(graph)
+        lines = export_order_lines(graph, line_ids=line_ids)
         seconds = time.perf_counter() - started
         lines.codes()  # what training computes first (the export may already hold them)
         figures = {
@@ -75,10 +76,16 @@ def main() -> None:
     parser.add_argument(
         "--tx-memory", default="1g", help="the server's transaction memory limit (the default's)"
     )
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--line-ids",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="read the line ids too, as `export --parquet` does (training does not: the default)",
+    )
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(int(args.child[0]), Path(args.child[1]))
+        child(int(args.child[0]), Path(args.child[1]), args.child[2] == "ids")
         return
 
     from crossgraph.data.demo import generate_demo
@@ -113,7 +120,14 @@ def main() -> None:
             for repeat in range(args.repeats):
                 load = os.getloadavg()[0]
                 out = subprocess.run(
-                    [sys.executable, __file__, "--child", str(settings.neo4j_port), str(settings.data_dir)],
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        str(settings.neo4j_port),
+                        str(settings.data_dir),
+                        "ids" if args.line_ids else "no-ids",
+                    ],
                     capture_output=True,
                     text=True,
                 )
@@ -124,7 +138,8 @@ def main() -> None:
         finally:
             server.stop()
 
-    table = Table(title=f"export_order_lines, {args.accounts:,} x {args.products:,} demo data")
+    ids = "with line ids" if args.line_ids else "without line ids (as training reads)"
+    table = Table(title=f"export_order_lines, {args.accounts:,} x {args.products:,} demo data, {ids}")
     for column in ("run", "lines", "export s", "codes s", "peak RSS GB", "RSS after GB", "load avg"):
         table.add_column(column, justify="right")
     for i, run in enumerate(runs, 1):

@@ -210,7 +210,7 @@ def run_engine(
         registry = Registry(Path(models))
         if engine == "local":
             with timed(timings, "read"):
-                lines = read_order_lines(lake)
+                lines = read_order_lines(lake, line_ids=False)  # as `crossgraph train` exports them
             result = train(lines, accounts, products, registry, params=params, timings=timings, dense=dense)
         else:
             from crossgraph.model.spark_als import SparkConfig

@@ -218,7 +218,7 @@ def run_pipeline(
     timings: dict[str, float] = {}
     bench.say("pipeline: exporting purchases from the graph")
     with timed(timings, "export"):
-        lines = export_order_lines(graph)
+        lines = export_order_lines(graph, line_ids=False)  # as `crossgraph train` does
         accounts, products = export_accounts(graph), export_products(graph)
         installed = export_installed(graph)
     bench.notes["export"] = (

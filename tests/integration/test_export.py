@@ -10,9 +10,10 @@ import pytest
 
 from crossgraph.data.demo import generate_demo
 from crossgraph.data.orderlines import OrderLines, read_purchases
+from crossgraph.data.parquet import write_order_lines
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.export import export_order_lines
-from crossgraph.graph.ingest import load_directory
+from crossgraph.graph.ingest import LoadReport, load_directory, write_purchases
 
 pytestmark = [pytest.mark.neo4j]
 
@@ -50,6 +51,34 @@ def test_export_returns_every_line_and_cuts_before_a_date(graph: Graph, tmp_path
     assert _by_line(before) == expected
     # A cutoff before the first purchase leaves nothing, not empty ledgers.
     assert len(export_order_lines(graph, before=datetime(1990, 1, 1))) == 0
+
+    # Training reads the same lines without their ids, and they cannot be written anywhere.
+    anonymous = export_order_lines(graph, before=cutoff, line_ids=False, accounts_per_read=7)
+    assert not anonymous.has_line_ids and set(anonymous.line_id.tolist()) == {""}
+    assert sorted(_without_id(anonymous)) == sorted(_without_id(before))
+    assert np.array_equal(anonymous.codes().account, before.codes().account)
+    with pytest.raises(ValueError, match="read without their line ids"):
+        load_lines(graph, anonymous)
+    with pytest.raises(ValueError, match="read without their line ids"):
+        write_order_lines(anonymous, tmp_path / "lake")
+
+
+def _without_id(lines: OrderLines) -> list[tuple[object, ...]]:
+    return [
+        (
+            lines.order_id[i],
+            lines.account_id[i],
+            lines.sku[i],
+            lines.quantity[i],
+            lines.revenue[i],
+            lines.ordered_at[i],
+        )
+        for i in range(len(lines))
+    ]
+
+
+def load_lines(graph: Graph, lines: OrderLines) -> None:
+    write_purchases(graph, lines, LoadReport(), batch_size=100)
 
 
 def test_export_of_an_empty_graph_is_empty(graph: Graph) -> None:

@@ -68,3 +68,16 @@ def test_a_file_with_empty_ids_says_which_column(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidInput, match="empty values in column account_id"):
         read_order_lines(tmp_path / "lake")
+
+
+def test_lines_read_for_training_leave_out_the_ids_and_cannot_be_written(tmp_path: Path) -> None:
+    write_order_lines(LINES, tmp_path / "lake")
+    full, anonymous = read_order_lines(tmp_path / "lake"), read_order_lines(tmp_path / "lake", line_ids=False)
+    assert not anonymous.has_line_ids and set(anonymous.line_id.tolist()) == {""}
+    for name in COLUMNS[1:]:
+        assert getattr(anonymous, name).tolist() == getattr(full, name).tolist(), name
+    assert np.array_equal(build_interactions(anonymous).orders, build_interactions(full).orders)
+    early = anonymous.before(np.datetime64("2023-05-01"))
+    assert not early.has_line_ids  # a subset is no more writable than its parent
+    with pytest.raises(ValueError, match="read without their line ids"):
+        write_order_lines(early, tmp_path / "again")

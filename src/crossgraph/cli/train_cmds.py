@@ -317,7 +317,7 @@ def train(
             pruned = prune_changes(g, datetime.now(UTC) - retention)
             if pruned:
                 say(f"change feed: {pruned:,} changes older than {retention.days} days deleted")
-            lines = export_order_lines(g) if parquet is None else OrderLines.empty()
+            lines = export_order_lines(g, line_ids=False) if parquet is None else OrderLines.empty()
             accounts, products = export_accounts(g), export_products(g)
             installed = export_installed(g)
         if parquet is not None and spark is not None:
@@ -653,7 +653,7 @@ def _load(
     from crossgraph.graph.export import export_accounts, export_order_lines
 
     with graph() as g:
-        lines = export_order_lines(g)
+        lines = export_order_lines(g, line_ids=False)  # evaluation never looks at line ids
         segments = {str(a["id"]): a.get(segment) for a in export_accounts(g)}
     return lines, segments
 

@@ -47,6 +47,9 @@ class OrderLines:
     revenue: FloatArray
     ordered_at: TimeArray  # datetime64[s], local business time
     known_codes: LineCodes | None = field(default=None, compare=False, repr=False)
+    # False when read for training, which never looks at line ids: line_id then holds "" for
+    # every line (one shared str, 8 bytes a line instead of ~65), and nothing may write them.
+    has_line_ids: bool = True
 
     def __post_init__(self) -> None:
         n = len(self.line_id)
@@ -67,7 +70,13 @@ class OrderLines:
             revenue=self.revenue[mask],
             ordered_at=self.ordered_at[mask],
             known_codes=None if self.known_codes is None else self.known_codes.select(mask),
+            has_line_ids=self.has_line_ids,
         )
+
+    def require_line_ids(self, what: str) -> None:
+        """Refuse to `what` with lines read without their ids (a ledger or a file would get "")."""
+        if not self.has_line_ids:
+            raise ValueError(f"cannot {what}: these order lines were read without their line ids")
 
     def codes(self) -> LineCodes:
         """The lines' LineCodes, computed on first use and kept (subsets made by `select`

@@ -31,6 +31,7 @@ def _arrow() -> tuple[Any, Any]:
 
 def write_order_lines(lines: OrderLines, folder: Path) -> Path:
     """Write `lines` to folder/order_lines.parquet (the folder is created); returns the file."""
+    lines.require_line_ids("write them as Parquet")
     pa, pq = _arrow()
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.table(
@@ -46,17 +47,22 @@ def write_order_lines(lines: OrderLines, folder: Path) -> Path:
     return path
 
 
-def read_order_lines(folder: Path) -> OrderLines:
-    """The order lines of folder/order_lines.parquet, as write_order_lines wrote them."""
+def read_order_lines(folder: Path, *, line_ids: bool = True) -> OrderLines:
+    """The order lines of folder/order_lines.parquet, as write_order_lines wrote them; without
+    `line_ids` (training) that column is not read (OrderLines.has_line_ids)."""
     pa, pq = _arrow()
     path = folder / FILE
     try:
-        table = pq.read_table(path)
+        names = pq.read_schema(path).names
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"{path}: cannot be read as Parquet order lines ({exc})") from exc
-    missing = [c for c in COLUMNS if c not in table.column_names]
+    missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise InvalidInput(f"{path}: no column {', '.join(missing)}")
+    try:
+        table = pq.read_table(path, columns=[c for c in COLUMNS if line_ids or c != "line_id"])
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{path}: cannot be read as Parquet order lines ({exc})") from exc
     lines = lines_from_arrow(table, str(path))
     del table
     pa.default_memory_pool().release_unused()  # mimalloc keeps the freed table otherwise (1.4 GB at 100k)
@@ -64,7 +70,8 @@ def read_order_lines(folder: Path) -> OrderLines:
 
 
 def lines_from_arrow(table: Any, source: str) -> OrderLines:
-    """OrderLines from an Arrow table with write_order_lines' columns. The id columns come
+    """OrderLines from an Arrow table with write_order_lines' columns (line_id may be left out:
+    OrderLines.has_line_ids). The id columns come
     dictionary-decoded (each distinct account, sku and order id one str object that its lines
     share) with the codes training builds its matrices from: at 100k accounts (7.9M lines) the
     lines held 3.0 GB read value by value, 1.3 GB so (benchmarks/scale.py --engines)."""
@@ -72,16 +79,19 @@ def lines_from_arrow(table: Any, source: str) -> OrderLines:
 
     from crossgraph.data.matrix import factorize_arrow
 
-    nulls = [name for name in COLUMNS if table.column(name).null_count]
+    has_line_ids = "line_id" in table.column_names
+    nulls = [name for name in table.column_names if name in COLUMNS and table.column(name).null_count]
     if nulls:
         raise InvalidInput(f"{source}: empty values in column {', '.join(nulls)}")
-    strings = {name: pc.cast(table.column(name), "string") for name in STRINGS}
+    strings = {name: pc.cast(table.column(name), "string") for name in STRINGS if name in table.column_names}
     accounts, account = factorize_arrow(strings["account_id"])
     skus, sku = factorize_arrow(strings["sku"])
     orders, order = factorize_arrow(strings["order_id"], sort=False)
     number = {name: table.column(name).to_numpy() for name in ("quantity", "revenue", "ordered_at")}
     return OrderLines(
-        line_id=strings["line_id"].to_numpy(zero_copy_only=False).astype(object, copy=False),
+        line_id=strings["line_id"].to_numpy(zero_copy_only=False).astype(object, copy=False)
+        if has_line_ids
+        else np.full(len(account), "", dtype=object),
         order_id=orders[order],
         account_id=accounts[account],
         sku=skus[sku],
@@ -89,4 +99,5 @@ def lines_from_arrow(table: Any, source: str) -> OrderLines:
         revenue=number["revenue"].astype(np.float64),
         ordered_at=number["ordered_at"].astype("datetime64[s]"),
         known_codes=LineCodes(accounts, account, skus, sku, order),
+        has_line_ids=has_line_ids,
     )

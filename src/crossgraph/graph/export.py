@@ -29,6 +29,7 @@ def export_order_lines(
     progress: Progress | None = None,
     accounts_per_read: int | None = None,
     readers: int = 2,
+    line_ids: bool = True,
 ) -> OrderLines:
     """Every order line in the BOUGHT ledgers (strictly before `before`, if given), plus won
     deals from the feedback loop for pairs that have no BOUGHT yet (line id feedback:<id>).
@@ -37,27 +38,31 @@ def export_order_lines(
     (EXPORT_ACCOUNTS_PER_READ unless given), `readers` ranges at once: Neo4j runs each query on
     one thread, so two keep both cores of a small server busy (100k accounts, 7.9M lines: 31 s
     -> 18 s of server time), and each query holds only its range's ledgers in the server's
-    transaction memory (two ranges of 50k accounts outgrew the default 1 GiB limit)."""
+    transaction memory (two ranges of 50k accounts outgrew the default 1 GiB limit).
+
+    Without `line_ids` (training) the ids of the lines are neither sent nor kept
+    (OrderLines.has_line_ids): at 100k accounts 7.9M strings less to decode and hold."""
     cutoff = int(np.datetime64(before, "s").astype(np.int64)) if before is not None else None
     size = accounts_per_read or EXPORT_ACCOUNTS_PER_READ
     ranges = graph.read("account_id_bounds", {"size": size})[0]["ranges"]  # [first, last] ids
     done = [0]
 
     def read(first: str, last: str) -> list[pa.RecordBatch]:
-        batches, columns = [], Columns()
-        for row in graph.stream("export_order_lines", {"before": cutoff, "first": first, "last": last}):
+        batches, columns = [], Columns(line_ids)
+        params = {"before": cutoff, "first": first, "last": last, "line_ids": line_ids}
+        for row in graph.stream("export_order_lines", params):
             columns.add_pairs(row)
             done[0] += 1
             if len(columns) >= BATCH_LINES:
                 batches.append(columns.batch())
-                columns = Columns()
+                columns = Columns(line_ids)
             if progress and done[0] % 10_000 == 0:
                 progress("export", done[0], 0)
         return [*batches, columns.batch()]
 
     with ThreadPoolExecutor(max(1, readers), thread_name_prefix="crossgraph-export") as pool:
         pieces = list(pool.map(lambda r: read(*r), ranges))
-    won = Columns()
+    won = Columns(line_ids)
     for deal in won_deals(graph, cutoff):  # won deals count as purchases until the order arrives
         won.add(
             f"feedback:{deal['id']}",
@@ -66,7 +71,8 @@ def export_order_lines(
             deal["at"],
             float(deal["revenue"] or 0.0),
         )
-    table = pa.Table.from_batches([*itertools.chain.from_iterable(pieces), won.batch()], SCHEMA)
+    schema = SCHEMA if line_ids else SCHEMA.remove(SCHEMA.get_field_index("line_id"))
+    table = pa.Table.from_batches([*itertools.chain.from_iterable(pieces), won.batch()], schema)
     del pieces
     lines = lines_from_arrow(table, "the graph's BOUGHT ledgers")
     del table
@@ -93,19 +99,22 @@ SCHEMA = pa.schema(
 
 
 class Columns:
-    """Order lines being read, column by column, until they become one Arrow batch."""
+    """Order lines being read, column by column, until they become one Arrow batch (without
+    the line_id column when the ids are not read)."""
 
-    def __init__(self) -> None:
+    def __init__(self, line_ids: bool = True) -> None:
+        self.line_ids = line_ids
         self.values: dict[str, list[Any]] = {k: [] for k in COLUMNS}
 
     def __len__(self) -> int:
-        return len(self.values["line_id"])
+        return len(self.values["q"])
 
     def add_pairs(self, row: dict[str, Any]) -> None:
         """An export_order_lines row: one account's pairs, each with its ledger."""
         chain, columns = itertools.chain.from_iterable, self.values
-        sizes = [len(ids) for ids in row["line_ids"]]
-        columns["line_id"].extend(chain(row["line_ids"]))
+        sizes = [len(at) for at in row["line_at"]]
+        if self.line_ids:
+            columns["line_id"].extend(chain(row["line_ids"]))
         columns["order_id"].extend(chain(row["order_ids"]))
         columns["account_id"].extend(itertools.repeat(row["account_id"], sum(sizes)))
         columns["sku"].extend(chain(map(itertools.repeat, row["skus"], sizes)))
@@ -116,16 +125,18 @@ class Columns:
     def add(self, line_id: str, account_id: str, sku: str, at: int, revenue: float) -> None:
         """One line of its own order, quantity 1 (a won deal)."""
         for name, value in zip(COLUMNS, (line_id, line_id, account_id, sku, at, 1.0, revenue), strict=True):
-            self.values[name].append(value)
+            if name != "line_id" or self.line_ids:
+                self.values[name].append(value)
 
     def batch(self) -> pa.RecordBatch:
         v = self.values
         at = np.array(v["at"], dtype=np.int64).view("datetime64[s]")
-        arrays = [
-            *(pa.array(v[k], pa.string()) for k in COLUMNS[:4]),
-            *(pa.array(v[k], pa.float64()) for k in "qr"),
-        ]
-        return pa.RecordBatch.from_arrays([*arrays, pa.array(at, pa.timestamp("s"))], schema=SCHEMA)
+        strings = [pa.array(v[k], pa.string()) for k in COLUMNS[:4] if k != "line_id" or self.line_ids]
+        numbers = [pa.array(v[k], pa.float64()) for k in "qr"]
+        schema = SCHEMA if self.line_ids else SCHEMA.remove(SCHEMA.get_field_index("line_id"))
+        return pa.RecordBatch.from_arrays(
+            [*strings, *numbers, pa.array(at, pa.timestamp("s"))], schema=schema
+        )
 
 
 def export_accounts(graph: Graph) -> list[dict[str, Any]]:

@@ -450,6 +450,7 @@ class PairLines:
 
     @classmethod
     def group(cls, lines: OrderLines) -> PairLines:
+        lines.require_line_ids("write them to the graph")
         account_code, accounts = _factorize(lines.account_id)
         sku_code, skus = _factorize(lines.sku)
         key = account_code * max(len(skus), 1) + sku_code
