@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from rich.table import Table
@@ -20,6 +22,7 @@ from crossgraph.cli.common import (
 )
 from crossgraph.graph.bulk import import_online_retail_initial, load_directory_initial
 from crossgraph.graph.changes import record_load
+from crossgraph.graph.driver import Graph
 from crossgraph.graph.ingest import (
     GraphChanged,
     LoadReport,
@@ -96,8 +99,9 @@ def load(
         _print_report(report, as_json)
         return
     with graph() as g, progress_bar() as progress:
-        try:  # a POST /v1/purchases to the same pairs meanwhile: write_purchases reruns itself
-            report = load_directory(
+        report = recording_changes(
+            g,
+            lambda: load_directory(
                 g,
                 directory,
                 skip_invalid=skip_invalid,
@@ -105,12 +109,9 @@ def load(
                 batch_size=batch_size or s.ingest_batch_size,
                 writers=s.ingest_writers,
                 progress=progress,
-            )
-        except GraphChanged as overlapped:
-            record_load(g, overlapped.report.changed)  # what it did write, as below
-            raise
-        # Running APIs refold these accounts at their next poll, as after POST /v1/purchases.
-        record_load(g, report.changed)
+            ),
+            report_of=lambda loaded: loaded,
+        )
     _print_report(report, as_json)
 
 
@@ -134,18 +135,17 @@ def import_online_retail_cmd(
         _print_report(report, as_json)
         return
     with graph() as g, progress_bar() as progress:
-        try:
-            report, data = import_online_retail(
+        report, data = recording_changes(
+            g,
+            lambda: import_online_retail(
                 g,
                 path,
                 batch_size=batch_size or s.ingest_batch_size,
                 writers=s.ingest_writers,
                 progress=progress,
-            )
-        except GraphChanged as overlapped:
-            record_load(g, overlapped.report.changed)  # what it did write, as `load` does
-            raise
-        record_load(g, report.changed)  # running APIs refold these accounts, as after `load`
+            ),
+            report_of=lambda imported: imported[0],
+        )
     if not as_json:
         err_console.print(
             f"read {data.rows_read:,} rows: {data.purchase_rows:,} purchase rows of "
@@ -154,6 +154,25 @@ def import_online_retail_cmd(
             highlight=False,
         )
     _print_report(report, as_json)
+
+
+Loaded = TypeVar("Loaded")
+
+
+def recording_changes(
+    graph: Graph, load: Callable[[], Loaded], report_of: Callable[[Loaded], LoadReport]
+) -> Loaded:
+    """Run a transactional load and record the accounts it wrote (its report_of(...).changed) in
+    the change feed, so running APIs refold them at their next poll as after POST
+    /v1/purchases; also when it ends overlapped by other writes after its reruns
+    (GraphChanged), with what it did write."""
+    try:
+        loaded = load()
+    except GraphChanged as overlapped:
+        record_load(graph, overlapped.report.changed)
+        raise
+    record_load(graph, report_of(loaded).changed)
+    return loaded
 
 
 def _print_report(report: LoadReport, as_json: bool) -> None:

@@ -20,6 +20,16 @@ STRINGS = ("line_id", "order_id", "account_id", "sku")
 COLUMNS = (*STRINGS, "quantity", "revenue", "ordered_at")
 
 
+def arrow_schema(line_ids: bool = True) -> Any:
+    """The Arrow schema of order lines (the Parquet file's, the graph export's), without the
+    line_id column when `line_ids` is False."""
+    import pyarrow as pa
+
+    types = {name: pa.string() for name in STRINGS}
+    types |= {"quantity": pa.float64(), "revenue": pa.float64(), "ordered_at": pa.timestamp("s")}
+    return pa.schema([(name, kind) for name, kind in types.items() if line_ids or name != "line_id"])
+
+
 def _arrow() -> tuple[Any, Any]:
     try:
         import pyarrow as pa
@@ -36,11 +46,12 @@ def write_order_lines(lines: OrderLines, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.table(
         {
-            **{name: pa.array(getattr(lines, name).astype(str), type=pa.string()) for name in STRINGS},
-            "quantity": pa.array(lines.quantity.astype(np.float64)),
-            "revenue": pa.array(lines.revenue.astype(np.float64)),
-            "ordered_at": pa.array(lines.ordered_at.astype("datetime64[s]"), type=pa.timestamp("s")),
-        }
+            **{name: getattr(lines, name).astype(str) for name in STRINGS},
+            "quantity": lines.quantity,
+            "revenue": lines.revenue,
+            "ordered_at": lines.ordered_at.astype("datetime64[s]"),
+        },
+        schema=arrow_schema(),
     )
     path = folder / FILE
     pq.write_table(table, path)
@@ -53,14 +64,10 @@ def read_order_lines(folder: Path, *, line_ids: bool = True) -> OrderLines:
     pa, pq = _arrow()
     path = folder / FILE
     try:
-        names = pq.read_schema(path).names
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{path}: cannot be read as Parquet order lines ({exc})") from exc
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise InvalidInput(f"{path}: no column {', '.join(missing)}")
-    try:
-        table = pq.read_table(path, columns=[c for c in COLUMNS if line_ids or c != "line_id"])
+        missing = [c for c in COLUMNS if c not in pq.read_schema(path).names]
+        if missing:
+            raise InvalidInput(f"{path}: no column {', '.join(missing)}")
+        table = pq.read_table(path, columns=arrow_schema(line_ids).names)
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"{path}: cannot be read as Parquet order lines ({exc})") from exc
     lines = lines_from_arrow(table, str(path))
@@ -71,10 +78,11 @@ def read_order_lines(folder: Path, *, line_ids: bool = True) -> OrderLines:
 
 def lines_from_arrow(table: Any, source: str) -> OrderLines:
     """OrderLines from an Arrow table with write_order_lines' columns (line_id may be left out:
-    OrderLines.has_line_ids). The id columns come
-    dictionary-decoded (each distinct account, sku and order id one str object that its lines
-    share) with the codes training builds its matrices from: at 100k accounts (7.9M lines) the
-    lines held 3.0 GB read value by value, 1.3 GB so (benchmarks/scale.py --engines)."""
+    OrderLines.has_line_ids). The id columns come dictionary-decoded (each distinct account,
+    sku and order id one str object that its lines share) with the codes training builds its
+    matrices from: at 100k accounts (7.9M lines, line ids included) the lines with their codes
+    held 2.62 GB read value by value, 1.46 GB so (benchmarks/README.md, "export.py and
+    scale.py --engines")."""
     import pyarrow.compute as pc
 
     from crossgraph.data.matrix import factorize_arrow

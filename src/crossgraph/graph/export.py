@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from crossgraph.data.orderlines import OrderLines
-from crossgraph.data.parquet import STRINGS, lines_from_arrow
+from crossgraph.data.parquet import arrow_schema, lines_from_arrow
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.feedback import won_deals
 
@@ -71,8 +71,9 @@ def export_order_lines(
             deal["at"],
             float(deal["revenue"] or 0.0),
         )
-    schema = SCHEMA if line_ids else SCHEMA.remove(SCHEMA.get_field_index("line_id"))
-    table = pa.Table.from_batches([*itertools.chain.from_iterable(pieces), won.batch()], schema)
+    table = pa.Table.from_batches(
+        [*itertools.chain.from_iterable(pieces), won.batch()], arrow_schema(line_ids)
+    )
     del pieces
     lines = lines_from_arrow(table, "the graph's BOUGHT ledgers")
     del table
@@ -88,14 +89,6 @@ EXPORT_ACCOUNTS_PER_READ = 10_000
 # accounts, 7.9M lines, benchmarks/export.py: the lines training starts from held 2.7-2.8 GB
 # as lists of the driver's values, 1.5 GB so; peak 3.1 GB -> 2.5-3.1 GB).
 BATCH_LINES = 200_000
-SCHEMA = pa.schema(
-    [
-        *((name, pa.string()) for name in STRINGS),
-        ("quantity", pa.float64()),
-        ("revenue", pa.float64()),
-        ("ordered_at", pa.timestamp("s")),
-    ]
-)
 
 
 class Columns:
@@ -133,9 +126,8 @@ class Columns:
         at = np.array(v["at"], dtype=np.int64).view("datetime64[s]")
         strings = [pa.array(v[k], pa.string()) for k in COLUMNS[:4] if k != "line_id" or self.line_ids]
         numbers = [pa.array(v[k], pa.float64()) for k in "qr"]
-        schema = SCHEMA if self.line_ids else SCHEMA.remove(SCHEMA.get_field_index("line_id"))
         return pa.RecordBatch.from_arrays(
-            [*strings, *numbers, pa.array(at, pa.timestamp("s"))], schema=schema
+            [*strings, *numbers, pa.array(at, pa.timestamp("s"))], schema=arrow_schema(self.line_ids)
         )
 
 
