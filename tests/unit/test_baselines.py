@@ -7,6 +7,7 @@ import pytest
 
 from crossgraph.data.matrix import build_interactions
 from crossgraph.errors import InvalidInput
+from crossgraph.model.base import top_k
 from crossgraph.model.baselines import (
     EASEParams,
     EASERecommender,
@@ -142,11 +143,128 @@ def test_ease_dropout_round_trips_and_an_older_manifest_without_it_is_ease() -> 
         EASEParams(dropout=1.0)
 
 
-def test_ease_contributions_add_up_to_the_score() -> None:
+def test_dan_matches_its_closed_form_by_hand_and_at_zero_is_ease() -> None:
+    """Park et al. 2025: G = X^T diag(|u|^-beta) X, rescaled to the mean diagonal of X^T X (so
+    lambda keeps its meaning), P = (G + lambda I)^-1, B = I - P diag(1 / diag P), then
+    W_ij = B_ij (c_i / c_j)^gamma with c the buyers per product."""
+    data = build_interactions(block_pairs(blocks=3, accounts_per_block=10))
+    x = data.binary.toarray().astype(np.float64)
+    x[0, :] = 0.0  # one account with more products than the others, to make beta matter
+    x[0, :5] = 1.0
+    data = build_interactions(
+        lines_of(
+            [
+                (f"O{a}", f"A{a:02d}", f"P{i:02d}", "2024-01-01")
+                for a, row in enumerate(x)
+                for i in np.flatnonzero(row)
+            ]
+        )
+    )
+    x = data.binary.toarray().astype(np.float64)
+    beta, gamma, lam = 0.5, 0.2, 5.0
+    plain = EASERecommender(EASEParams(regularization=lam)).fit(data)
+    zero = EASERecommender(EASEParams(regularization=lam, user_exponent=0.0, popularity_exponent=0.0)).fit(
+        data
+    )
+    np.testing.assert_array_equal(zero.weights, plain.weights)
+    sizes = x.sum(axis=1)
+    g = x.T @ np.diag(sizes**-beta) @ x
+    g *= np.diag(x.T @ x).mean() / np.diag(g).mean()
+    inv = np.linalg.inv(g + lam * np.eye(len(g)))
+    b = -inv / np.diag(inv)[np.newaxis, :]
+    np.fill_diagonal(b, 0.0)
+    c = x.sum(axis=0)
+    w = b * (c[:, np.newaxis] / c[np.newaxis, :]) ** gamma
+    dan = EASERecommender(EASEParams(regularization=lam, user_exponent=beta, popularity_exponent=gamma)).fit(
+        data
+    )
+    np.testing.assert_allclose(dan.weights, w, atol=1e-5)
+    assert not np.allclose(dan.weights, plain.weights, atol=1e-3)
+
+
+def test_dan_lets_a_product_that_fits_the_account_rank_above_the_best_seller() -> None:
+    """An account owns A. HIT is bought by nearly everyone, every buyer of A included; NICHE by
+    few, most of them A's buyers. Plain EASE puts HIT first for the account; with DAN's
+    popularity exponent the product that goes with A in particular comes first."""
+    rows = []
+    for a in range(80):
+        owned = {"HIT"} if a % 10 else set()
+        if a < 12:
+            owned |= {"A", "HIT"}
+        if a < 6 or a in (40, 41):
+            owned.add("NICHE")
+        owned.add(f"F{a % 8}")
+        rows += [(f"O{a}", f"C{a:02d}", sku, "2024-01-01") for sku in sorted(owned)]
+    rows.append(("Q", "ME", "A", "2024-01-01"))
+    data = build_interactions(lines_of(rows))
+    me = np.array([data.accounts.index("ME")])
+    first = {}
+    for gamma in (0.0, 0.2):
+        model = EASERecommender(EASEParams(regularization=10.0, popularity_exponent=gamma)).fit(data)
+        items, _ = top_k(model.score(me), 1, data.binary[me])
+        first[gamma] = data.products.ids[int(items[0, 0])]
+    assert first == {0.0: "HIT", 0.2: "NICHE"}
+
+
+def test_ease_variants_differing_in_the_popularity_exponent_share_one_inverse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tuner's DAN candidates at one lambda and user exponent reuse the kept B: one inverse for
+    all their popularity exponents, the same weights as fits of their own; a new lambda inverts again."""
+    import crossgraph.model.baselines as baselines
+
+    data = build_interactions(block_pairs(blocks=3, accounts_per_block=10))
+    inverses = []
+    real = baselines.scipy.linalg.inv
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        inverses.append(1)
+        return real(*args, **kwargs)
+
+    grams = GramCache(size=1)
+    expected = {
+        g: EASERecommender(EASEParams(regularization=5.0, user_exponent=0.25, popularity_exponent=g))
+        .fit(data)
+        .weights
+        for g in (0.0, 0.1, 0.2)
+    }
+    monkeypatch.setattr(baselines.scipy.linalg, "inv", counting)
+    for g in (0.0, 0.1, 0.2):
+        params = EASEParams(regularization=5.0, user_exponent=0.25, popularity_exponent=g)
+        np.testing.assert_allclose(
+            EASERecommender(params, grams=grams).fit(data).weights, expected[g], rtol=1e-6
+        )
+    assert len(inverses) == 1
+    EASERecommender(EASEParams(regularization=50.0, user_exponent=0.25), grams=grams).fit(data)
+    assert len(inverses) == 2
+
+
+def test_dan_round_trips_is_named_and_an_older_manifest_without_it_is_ease() -> None:
+    params = EASEParams(regularization=100.0, user_exponent=0.25, popularity_exponent=0.1)
+    assert EASEParams.from_dict(params.to_dict()) == params
+    assert HybridParams(ease=params).describe() == (
+        "hybrid (ALS + EASE (DAN, accounts beta 0.25, products gamma 0.1) + item-kNN)"
+    )
+    old = EASEParams.from_dict({"regularization": 100.0, "dropout": 0.0})
+    assert (old.user_exponent, old.popularity_exponent) == (0.0, 0.0) and old.variant == ""
+    with pytest.raises(InvalidInput, match="popularity_exponent must be within"):
+        EASEParams(popularity_exponent=-0.1)
+    with pytest.raises(InvalidInput, match="user_exponent must be within"):
+        EASEParams(user_exponent=1.5)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [EASEParams(regularization=2.0), EASEParams(regularization=2.0, user_exponent=0.5, popularity_exponent=0.2)],
+    ids=["ease", "dan"],
+)
+def test_ease_contributions_add_up_to_the_score(params: EASEParams) -> None:
+    """The drivers an explanation shows are the score's own terms, DAN's normalisation included."""
     it = build_interactions(block_pairs())
-    model = EASERecommender(EASEParams(regularization=2.0)).fit(it)
-    owned, terms = model.contributions(0, 0)
-    assert terms.sum() == pytest.approx(float(model.score(np.array([0]))[0, 0]), rel=1e-5)
+    model = EASERecommender(params).fit(it)
+    owned, terms = model.contributions(0, 1)
+    assert terms.sum() == pytest.approx(float(model.score(np.array([0]))[0, 1]), rel=1e-5)
+    assert abs(terms.sum()) > 0
     assert set(owned.tolist()) == set(it.binary[0].indices.tolist())
 
 

@@ -130,6 +130,8 @@ SPACE = SearchSpace(
     popularity_days=(None, 30.0),
     rp3_alpha=(1.0,),
     rp3_beta=(0.0, 0.5),
+    ease_user_exponent=(0.0,),  # the blend's EASE variants: off unless a test asks
+    ease_popularity_exponent=(0.0,),
     blend_step=0.5,
 )
 
@@ -177,32 +179,68 @@ def test_baselines_get_the_same_search_and_the_evaluation_compares_with_the_tune
     assert config.served == result.best
 
 
-def test_the_tuner_searches_edlae_dropout_for_the_blend_and_keeps_the_ease_baseline_plain() -> None:
-    """The EDLAE stage tries the grid's dropouts at the tuned EASE lambda (plain EASE among them,
-    its scores reused); the blend's EASE is its winner, the EASE baseline stays dropout 0, even
-    when the start has a dropout."""
-    start = replace(FAST, ease=EASEParams(regularization=5.0, dropout=0.25))
-    space = replace(SPACE, ease_dropout=(0.25, 0.5))
+def test_the_tuner_searches_the_blends_ease_variants_and_keeps_the_ease_baseline_plain() -> None:
+    """The variant stage tries DAN's exponents and EDLAE's dropouts at the tuned EASE lambda
+    (plain EASE among them, its scores reused); the blend's EASE is its winner, the EASE
+    baseline stays plain EASE, even when the start is a variant."""
+    start = replace(FAST, ease=EASEParams(regularization=5.0, dropout=0.25, user_exponent=0.5))
+    space = replace(
+        SPACE, ease_dropout=(0.25,), ease_user_exponent=(0.0, 0.5), ease_popularity_exponent=(0.0, 0.2)
+    )
     result = run_tune(0, start=start, space=space)
     ease = [t for t in result.trials if t.stage == "ease"]
-    edlae = [t for t in result.trials if t.stage == "edlae"]
-    assert all("dropout" not in t.params for t in ease) and result.baselines.ease.dropout == 0.0
+    variants = [t for t in result.trials if t.stage == "ease_variant"]
+    assert all("dropout" not in t.params and "user_exponent" not in t.params for t in ease)
+    assert result.baselines.ease == tuning.plain(result.baselines.ease)
     lam = result.baselines.ease.regularization
-    assert {(t.params["regularization"], t.params["dropout"]) for t in edlae} == {
-        (lam, 0.0),
-        (lam, 0.25),
-        (lam, 0.5),
+    tried = {
+        (
+            t.params["regularization"],
+            t.params["dropout"],
+            t.params["user_exponent"],
+            t.params["popularity_exponent"],
+        )
+        for t in variants
     }
-    deepest = max(len(t.fold_scores) for t in edlae)
-    winner = max((t for t in edlae if len(t.fold_scores) == deepest), key=lambda t: t.score)
-    assert result.best.ease == replace(result.baselines.ease, dropout=winner.params["dropout"])
-    plain = next(t for t in edlae if t.params["dropout"] == 0.0)
+    assert tried == {
+        (lam, 0.25, 0.5, 0.0),  # the start's variant at the tuned lambda
+        (lam, 0.0, 0.0, 0.0),
+        (lam, 0.0, 0.0, 0.2),
+        (lam, 0.0, 0.5, 0.0),
+        (lam, 0.0, 0.5, 0.2),
+        (lam, 0.25, 0.0, 0.0),
+    }
+    deepest = max(len(t.fold_scores) for t in variants)
+    winner = max((t for t in variants if len(t.fold_scores) == deepest), key=lambda t: t.score)
+    assert result.best.ease == replace(
+        result.baselines.ease,
+        dropout=winner.params["dropout"],
+        user_exponent=winner.params["user_exponent"],
+        popularity_exponent=winner.params["popularity_exponent"],
+    )
+    plain = next(
+        t
+        for t in variants
+        if (t.params["dropout"], t.params["user_exponent"], t.params["popularity_exponent"]) == (0, 0, 0)
+    )
     baseline = next(t for t in ease if t.params["regularization"] == lam)
-    assert plain.fold_scores == baseline.fold_scores  # the same fits, not refitted
+    assert plain.fold_scores == baseline.fold_scores[: len(plain.fold_scores)]  # the same fits, not refitted
     assert tuned_config(result).ease == result.baselines.ease  # the evaluation's EASE row: plain EASE
-    assert SearchSpace().ease_dropout == ()  # off by default (tried, not adopted)
-    default = run_tune(0)
-    assert "edlae" not in {t.stage for t in default.trials} and default.best.ease.dropout == 0.0
+    # By default DAN's grid is searched and EDLAE is not (tried, not adopted).
+    defaults = SearchSpace()
+    assert defaults.ease_dropout == () and {0.25, 0.5} <= set(defaults.ease_user_exponent)
+    dan = replace(
+        SPACE,
+        ease_user_exponent=defaults.ease_user_exponent,
+        ease_popularity_exponent=defaults.ease_popularity_exponent,
+    )
+    searched = [t for t in run_tune(0, space=dan).trials if t.stage == "ease_variant"]
+    assert {(t.params["user_exponent"], t.params["popularity_exponent"]) for t in searched} == {
+        (b, g) for b in defaults.ease_user_exponent for g in defaults.ease_popularity_exponent
+    }
+    assert all(t.params["dropout"] == 0.0 for t in searched)
+    # Without a variant to try there is no stage.
+    assert "ease_variant" not in {t.stage for t in run_tune(0).trials}
 
 
 def test_above_the_dense_threshold_the_tuner_caps_ease_and_the_evaluation_says_so() -> None:

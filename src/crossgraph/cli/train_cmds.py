@@ -448,7 +448,10 @@ def show(
     m = info.manifest
     data, gate, params = m.get("data", {}), m.get("gate", {}), m.get("params", {})
     als, ease = params.get("als", {}), params.get("ease", {})
-    edlae = f", EDLAE dropout {ease['dropout']:g}" if ease.get("dropout") else ""
+    from crossgraph.model.baselines import EASEParams
+
+    variant = EASEParams.from_dict(ease).variant if ease.get("regularization") is not None else ""
+    edlae = f" ({variant})" if variant else ""
     lines = [
         f"[bold]{info.version}[/]" + (" (current)" if info.current else ""),
         f"created {m.get('created', '?')}, trained on purchases until {m.get('trained_until', '?')}",

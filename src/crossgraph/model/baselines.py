@@ -18,6 +18,12 @@
   the same closed form with lambda I replaced by diag(lambda + p / (1 - p) (X^T X)_ii): a
   product many accounts bought gets a heavier penalty on its weights as an input (row i of B),
   so owning a best seller says less about what comes next; p = 0 is EASE.
+  With `user_exponent` beta and `popularity_exponent` gamma it is EASE with DAN's normalisation
+  (Park et al., SIGIR 2025, "Why is Normalization Necessary for Linear Recommenders?"): account
+  u's row weighs |u|^-beta in the Gram matrix (|u| its distinct products: a large buyer says less
+  per product), and W_ij = B_ij (c_i / c_j)^gamma with c the product's buyers (a best seller as the
+  next product is damped, as an owned input it is lifted to match); lambda is scaled with the
+  Gram matrix's mean diagonal, so it means the same at every beta. 0, 0 is EASE.
   B is dense items x items: 3,400 products take 46 MB (float32) plus the float64 Gram matrix,
   inverted in place (~90 MB), while fitting; 20k products take ~8 GB. Above
   CROSSGRAPH_DENSE_MAX_PRODUCTS (model.dense) it is capped: X and B are those of the best-selling
@@ -290,16 +296,37 @@ class EASEParams:
     # EASE with a per-product penalty lambda_i = lambda + p / (1 - p) G_ii (G = X^T X): the weights
     # from a product many accounts bought (row i of B) are shrunk more. 0 is exactly EASE.
     dropout: float = 0.0
+    # DAN (Park et al. 2025): beta, the account normalisation of the Gram matrix, and gamma, the
+    # product normalisation of the weights (see the module's docstring). 0, 0 is EASE.
+    user_exponent: float = 0.0
+    popularity_exponent: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.dropout < 1:
             raise InvalidInput(f"EASE dropout must be within [0, 1), got {self.dropout}")
+        for name in ("user_exponent", "popularity_exponent"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise InvalidInput(f"EASE {name} must be within [0, 1], got {value}")
+
+    @property
+    def variant(self) -> str:
+        """What sets it apart from plain EASE, for a person: 'EDLAE, dropout 0.25',
+        'DAN, accounts beta 0.25, products gamma 0.1', '' for EASE."""
+        parts = [f"EDLAE, dropout {self.dropout:g}"] if self.dropout else []
+        if self.user_exponent or self.popularity_exponent:
+            parts.append(
+                f"DAN, accounts beta {self.user_exponent:g}, products gamma {self.popularity_exponent:g}"
+            )
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "regularization": self.regularization,
             "weighting": self.weighting.to_dict(),
             "dropout": self.dropout,
+            "user_exponent": self.user_exponent,
+            "popularity_exponent": self.popularity_exponent,
         }
 
     @classmethod
@@ -308,6 +335,8 @@ class EASEParams:
             regularization=float(data["regularization"]),
             weighting=WeightingConfig.from_dict(data.get("weighting", {"scheme": "binary"})),
             dropout=float(data.get("dropout", 0.0)),  # absent (older manifests): EASE
+            user_exponent=float(data.get("user_exponent", 0.0)),
+            popularity_exponent=float(data.get("popularity_exponent", 0.0)),
         )
 
     def penalty(self, gram_diagonal: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | float:
@@ -319,37 +348,75 @@ class EASEParams:
 
 
 def gram_matrix(
-    interactions: Interactions, weighting: WeightingConfig, columns: IntArray | None = None
+    interactions: Interactions,
+    weighting: WeightingConfig,
+    columns: IntArray | None = None,
+    user_exponent: float = 0.0,
 ) -> npt.NDArray[np.float64]:
     """X^T X (dense, items x items) of the weighted matrix: EASE's Gram matrix before lambda;
-    with `columns`, of those products' columns only."""
+    with `columns`, of those products' columns only; with `user_exponent` beta, X^T D X with
+    D = diag(|u|^-beta) (|u|: the account's distinct products, at least 1), rescaled to the mean
+    diagonal of X^T X, so that one lambda means the same penalty at every beta."""
     x = weighted_matrix(interactions, weighting).astype(np.float64)
     if columns is not None:
-        x = x.tocsc()[:, columns]
-    return np.asarray((x.T @ x).toarray())
+        x = x.tocsc()[:, columns].tocsr()
+    if not user_exponent:
+        return np.asarray((x.T @ x).toarray())
+    sizes = np.maximum(np.diff(interactions.indptr), 1).astype(np.float64)
+    gram = np.asarray((x.T @ (sp.diags(sizes**-user_exponent) @ x)).toarray())
+    plain = float(np.asarray(x.multiply(x).sum(axis=0)).mean())
+    normalised = float(np.diag(gram).mean())
+    if normalised > 0:
+        gram *= plain / normalised
+    return gram
 
 
 class GramCache:
-    """EASE's X^T X per (interactions, weighting, columns), for fits of several lambdas on the
-    same data.
+    """EASE's X^T X per (interactions, weighting, columns, user exponent), for fits of several
+    lambdas on the same data.
 
     Keyed by the identity of the Interactions object (a validation window's training matrix is
     one object for every candidate) and the capped columns (None: all); holds at most `size`
-    matrices (8 bytes x items^2 each), dropping the oldest."""
+    matrices (8 bytes x items^2 each), dropping the oldest. It also keeps the last EASE weights B
+    it was given (`keep`, 4 bytes x items^2), before DAN's product normalisation: candidates that
+    differ only in their popularity exponent share one inverse."""
 
     def __init__(self, size: int = 3) -> None:
         self.size = size
-        self._held: list[tuple[Interactions, WeightingConfig, IntArray | None, npt.NDArray[np.float64]]] = []
+        self._held: list[
+            tuple[Interactions, WeightingConfig, IntArray | None, float, npt.NDArray[np.float64]]
+        ] = []
+        self._weights: tuple[Interactions, tuple[Any, ...], npt.NDArray[np.float32]] | None = None
+
+    def kept(self, interactions: Interactions, key: tuple[Any, ...]) -> npt.NDArray[np.float32] | None:
+        """The B kept for these interactions under `key` (everything else B depends on), or None."""
+        if self._weights is None:
+            return None
+        held, held_key, weights = self._weights
+        if held is not interactions or held_key[:-1] != key[:-1]:
+            return None
+        cols, other = held_key[-1], key[-1]
+        same = cols is None if other is None else cols is not None and np.array_equal(cols, other)
+        return weights if same else None
+
+    def keep(
+        self, interactions: Interactions, key: tuple[Any, ...], weights: npt.NDArray[np.float32]
+    ) -> None:
+        self._weights = (interactions, key, weights)
 
     def get(
-        self, interactions: Interactions, weighting: WeightingConfig, columns: IntArray | None = None
+        self,
+        interactions: Interactions,
+        weighting: WeightingConfig,
+        columns: IntArray | None = None,
+        user_exponent: float = 0.0,
     ) -> npt.NDArray[np.float64]:
-        for held, w, cols, gram in self._held:
+        for held, w, cols, beta, gram in self._held:
             same = cols is None if columns is None else cols is not None and np.array_equal(cols, columns)
-            if held is interactions and w == weighting and same:
+            if held is interactions and w == weighting and same and beta == user_exponent:
                 return gram
-        gram = gram_matrix(interactions, weighting, columns)
-        self._held = [*self._held, (interactions, weighting, columns, gram)][-self.size :]
+        gram = gram_matrix(interactions, weighting, columns, user_exponent)
+        self._held = [*self._held, (interactions, weighting, columns, user_exponent, gram)][-self.size :]
         return gram
 
 
@@ -393,13 +460,36 @@ class EASERecommender(Recommender):
         kept = np.arange(n_items) if self.columns is None else self.columns
         self._position[kept] = np.arange(len(kept))
         # The Gram matrix (while built from its sparse product: up to 2 copies), inverted in place,
-        # then B as float32 (half a copy); a cache holds one more.
-        copies = 2.5 + (self.grams is not None)
+        # then B as float32 (half a copy); a cache holds one more and a B (half a copy).
+        copies = 2.5 + 1.5 * (self.grams is not None)
         self.dense.check(len(kept), copies, "EASE" if self.columns is None else "EASE (capped)")
+        beta = self.params.user_exponent
+        # Everything B depends on before the product normalisation; the columns last (GramCache.kept).
+        key = (weighting, self.params.regularization, self.params.dropout, beta, self.columns)
+        b = None if self.grams is None else self.grams.kept(interactions, key)
+        if b is None:
+            b = self._weights_before_normalisation(interactions, kept, beta)
+            if self.grams is not None:
+                self.grams.keep(interactions, key, b)
+        gamma = self.params.popularity_exponent
+        if not gamma:
+            self.weights = b
+            return
+        # W_ij = B_ij (c_i / c_j)^gamma, c: buyers per product (DAN's product normalisation).
+        lift = (np.maximum(interactions.product_counts()[kept], 1).astype(np.float64) ** gamma).astype(
+            np.float32
+        )
+        self.weights = b * lift[:, np.newaxis]
+        self.weights /= lift[np.newaxis, :]
+
+    def _weights_before_normalisation(
+        self, interactions: Interactions, kept: IntArray, beta: float
+    ) -> npt.NDArray[np.float32]:
+        weighting = self.params.weighting
         if self.grams is None:
-            gram = gram_matrix(interactions, weighting, self.columns)
+            gram = gram_matrix(interactions, weighting, self.columns, beta)
         else:  # the cached one stays lambda-free
-            gram = self.grams.get(interactions, weighting, self.columns).copy()
+            gram = self.grams.get(interactions, weighting, self.columns, beta).copy()
         gram[np.diag_indices_from(gram)] += self.params.penalty(np.diag(gram).copy())
         # Inversion is a BLAS job: use every core here, even if OPENBLAS_NUM_THREADS=1 was set for ALS
         # (one thread above THREADED_INVERSE_MAX products: see there).
@@ -411,7 +501,8 @@ class EASERecommender(Recommender):
         del gram
         p /= -np.diag(p).copy()[np.newaxis, :]  # B_ij = -P_ij / P_jj
         np.fill_diagonal(p, 0.0)
-        self.weights = p.astype(np.float32)
+        weights: npt.NDArray[np.float32] = p.astype(np.float32)
+        return weights
 
     def score(self, account_indices: IntArray) -> ScoreArray:
         if self._capped_owned is None or self.columns is None:

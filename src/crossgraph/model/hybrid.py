@@ -116,10 +116,10 @@ class HybridParams:
 
     def describe(self) -> str:
         """'hybrid (ALS + EASE + item-kNN)', 'hybrid (item-kNN; ALS for peers)': what scores the list
-        (EASE with a dropout: 'EASE (EDLAE, dropout 0.25)')."""
+        (EASE with a dropout or normalised: 'EASE (EDLAE, dropout 0.25)', EASEParams.variant)."""
         labels = dict(COMPONENT_LABELS)
-        if self.ease.dropout:
-            labels["ease"] = f"EASE (EDLAE, dropout {self.ease.dropout:g})"
+        if self.ease.variant:
+            labels["ease"] = f"EASE ({self.ease.variant})"
         scoring = " + ".join(labels[c] for c in self.weighted)
         return f"hybrid ({scoring}{'' if self.als_weight > 0 else '; ALS for peers'})"
 

@@ -28,12 +28,15 @@ Search, in stages, each given a share of the time budget (unused time rolls over
    that baseline's weight (EASE or item-kNN are blend components) rises until it does not;
    the result records which (`guard`).
 
-EDLAE (stage "edlae", after EASE; off unless `space.ease_dropout` lists dropouts - tried and
-not adopted, docs/tuning.md): the blend's EASE component may be the emphasized denoising linear
-autoencoder (Steck 2020; model.baselines.EASEParams.dropout): the grid's dropouts at the lambda
-the EASE stage chose, plain EASE (dropout 0, its scores reused) among them. The EASE *baseline*
-stays the EASE stage's winner, plain EASE with its tuned lambda; the blend's EASE is the EDLAE
-stage's winner, and the guard's "raise EASE" raises it.
+The blend's EASE (stage "ease_variant", after EASE): at the lambda the EASE stage chose, the
+blend's EASE component may be normalised as DAN does (Park et al. 2025; model.baselines.
+EASEParams.user_exponent x popularity_exponent, `space.ease_user_exponent` x
+`space.ease_popularity_exponent`), or be the emphasized denoising linear autoencoder (Steck 2020;
+EASEParams.dropout, `space.ease_dropout`, empty by default: tried and not adopted,
+docs/tuning.md); plain EASE (its scores reused) is among the candidates. Candidates are grouped by
+their user exponent, so that those differing in the popularity exponent alone share one inverse
+(GramCache.kept). The EASE *baseline* stays the EASE stage's winner, plain EASE with its tuned
+lambda; the blend's EASE is this stage's winner, and the guard's "raise EASE" raises it.
 
 Recency decay is not searched (`decay=False`, the default): every candidate of every stage -
 the start, the defaults and the grid, served components and baselines alike - is replaced by
@@ -110,11 +113,11 @@ KEEP_PER_WINDOW = 5  # standardised score blocks kept per component and window (
 STAGE_SHARES = {
     "popularity": 0.03,
     "ease": 0.17,
-    "edlae": 0.05,
+    "ease_variant": 0.07,
     "knn": 0.13,
     "rp3": 0.09,
     "seq": 0.06,
-    "als": 0.37,
+    "als": 0.35,
     "blend": 0.15,
 }
 
@@ -136,8 +139,12 @@ class SearchSpace:
     iterations: tuple[int, ...] = (15,)
     weighting: tuple[WeightingConfig, ...] = field(default_factory=_default_weightings)
     ease_regularization: tuple[float, ...] = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)  # log grid
-    # EDLAE's dropout p for the blend's EASE component, at the tuned EASE lambda (the "edlae"
-    # stage; the EASE baseline stays plain EASE, p = 0). Empty, the default: no EDLAE stage.
+    # The blend's EASE component at the tuned EASE lambda (the "ease_variant" stage; the EASE
+    # baseline stays plain EASE): DAN's user x popularity exponents (0, 0: EASE), docs/tuning.md
+    # "DAN normalisation", and EDLAE's dropouts p.
+    ease_user_exponent: tuple[float, ...] = (0.0, 0.25, 0.5)
+    ease_popularity_exponent: tuple[float, ...] = (0.0, 0.1, 0.2)
+    # EDLAE: empty, the default.
     # Tried with (0.1, 0.25, 0.5) and not adopted: at the tuned lambda EDLAE scored as EASE on
     # validation and on the test of three sets (docs/tuning.md, "Tried, not adopted: EDLAE").
     ease_dropout: tuple[float, ...] = ()
@@ -183,7 +190,7 @@ class SearchSpace:
 
 @dataclass(frozen=True)
 class Trial:
-    stage: str  # popularity | ease | edlae | knn | rp3 | seq | als | blend | guard
+    stage: str  # popularity | ease | ease_variant | knn | rp3 | seq | als | blend | guard
     params: dict[str, Any]
     score: float  # mean of the metric over the windows it was scored on
     fold_scores: list[float]
@@ -305,6 +312,11 @@ def undecayed(params: P) -> P:
     if isinstance(params, SequentialParams):
         return cast(P, replace(params, half_life_days=None))
     return params
+
+
+def plain(params: EASEParams) -> EASEParams:
+    """EASE without its variant (no dropout, no DAN normalisation): what the EASE baseline is."""
+    return replace(params, dropout=0.0, user_exponent=0.0, popularity_exponent=0.0)
 
 
 @dataclass
@@ -534,12 +546,16 @@ def tune(
     plans: dict[str, tuple[Any, ...]] = {}  # each stage's search arguments, to resume it
     spent: dict[tuple[str, str], float] = {}  # seconds per (stage, candidate) over both passes
     # A component left out of the search leaves its share to the stages after it.
-    # EDLAE's dropout is searched only for a blended EASE (its share, too, goes to the stages after it).
-    dropouts = "ease" in blended and bool(space.ease_dropout)
+    # The blend's EASE variants are searched only for a blended EASE (else its share, too, goes to
+    # the stages after it).
+    variants = "ease" in blended and bool(
+        space.ease_dropout
+        or {e for e in space.ease_user_exponent if e} | {e for e in space.ease_popularity_exponent if e}
+    )
     shares_left = {
         s: share
         for s, share in STAGE_SHARES.items()
-        if (s not in COMPONENTS or s in blended) and (s != "edlae" or dropouts)
+        if (s not in COMPONENTS or s in blended) and (s != "ease_variant" or variants)
     }
 
     planned: dict[str, float] = {}  # a whole-grid stage's share of the time left, in seconds
@@ -618,7 +634,7 @@ def tune(
         )
         return found
 
-    scored_as = {"edlae": "ease"}
+    scored_as = {"ease_variant": "ease"}
 
     def ordered(first: Any, defaults: Sequence[Any], grid: list[Any]) -> tuple[list[Any], int]:
         if not decay:  # twins may coincide: keep each once, in order
@@ -636,7 +652,7 @@ def tune(
         cache=False,
     )
     ease_options, required = ordered(
-        replace(start.ease, dropout=0.0),  # the EASE baseline is plain EASE; EDLAE is searched next
+        plain(start.ease),  # the EASE baseline is plain EASE; its variants are searched next
         [EASEParams(), DEFAULT_EASE],
         [EASEParams(regularization=r) for r in space.ease_regularization],
     )
@@ -651,26 +667,42 @@ def tune(
             required=required,
         )
 
-    def edlae_options() -> tuple[list[EASEParams], int]:
-        """EDLAE at the tuned EASE lambda: the start's dropout, then plain EASE (the EASE stage's
-        winner, scored already), then the grid's dropouts."""
+    def variant_options() -> tuple[list[EASEParams], int]:
+        """The blend's EASE at the tuned EASE lambda: the start's variant, then plain EASE (the EASE
+        stage's winner, scored already), then DAN's grid and the dropouts; after the head, grouped
+        by user exponent (nearest the start's first), so popularity exponents share an inverse."""
         assert ease is not None
         tuned = ease.best.candidate
-        return ordered(
-            replace(tuned, dropout=start.ease.dropout),
-            [replace(tuned, dropout=0.0)],
-            [replace(tuned, dropout=p) for p in space.ease_dropout],
+        options, required = ordered(
+            replace(
+                tuned,
+                dropout=start.ease.dropout,
+                user_exponent=start.ease.user_exponent,
+                popularity_exponent=start.ease.popularity_exponent,
+            ),
+            [tuned],
+            [
+                replace(tuned, user_exponent=b, popularity_exponent=g)
+                for b, g in itertools.product(space.ease_user_exponent, space.ease_popularity_exponent)
+            ]
+            + [replace(tuned, dropout=p) for p in space.ease_dropout],
         )
+        rest = sorted(
+            options[required:], key=lambda p: abs(p.user_exponent - start.ease.user_exponent)
+        )  # stable: within a group, the nearness order
+        return options[:required] + rest, required
 
-    def edlae_search(until: float | None = None) -> HalvingResult[Any]:
-        options, required = edlae_options()
+    def variant_search(until: float | None = None) -> HalvingResult[Any]:
+        options, required = variant_options()
         return search(
-            "edlae",
+            "ease_variant",
             options,
             lambda p: EASERecommender(p, grams=grams, dense=dense),
             lambda p: {
                 "regularization": p.regularization,
                 "dropout": p.dropout,
+                "user_exponent": p.user_exponent,
+                "popularity_exponent": p.popularity_exponent,
                 "half_life_days": p.weighting.half_life_days,
             },
             cache=True,
@@ -678,8 +710,8 @@ def tune(
             until=until,
         )
 
-    if ease is not None and dropouts:
-        edlae_search()
+    if ease is not None and variants:
+        variant_search()
     knn_options, required = ordered(
         start.knn,
         [ItemKNNParams()],
@@ -754,27 +786,27 @@ def tune(
     # it computed before, so only new fits cost time.
     reserve = STAGE_SHARES["blend"] * minutes * 60.0
     cut = [stage for stage, r in results.items() if not r.complete]
-    if "ease" in cut and "edlae" in results and "edlae" not in cut:
-        cut.insert(cut.index("ease") + 1, "edlae")  # its lambda follows EASE's winner
+    if "ease" in cut and "ease_variant" in results and "ease_variant" not in cut:
+        cut.insert(cut.index("ease") + 1, "ease_variant")  # its lambda follows EASE's winner
     for i, stage in enumerate(cut):
         left = deadline - reserve - clock()
         if left <= 0:
             break
         share = STAGE_SHARES[stage] / sum(STAGE_SHARES[c] for c in cut[i:])
-        if stage == "edlae":  # at the lambda EASE's resumed search chose
+        if stage == "ease_variant":  # at the lambda EASE's resumed search chose
             ease = results["ease"]
-            edlae_search(until=clock() + left * share)
+            variant_search(until=clock() + left * share)
             continue
         options_, make_, describe_, cache_, required_ = plans[stage]
         search(stage, options_, make_, describe_, cache_, required_, until=clock() + left * share)
     pop, knn, rp3, als = (results[s] for s in ("popularity", "knn", "rp3", "als"))
-    ease, seq, edlae = results.get("ease"), results.get("seq"), results.get("edlae")
+    ease, seq, variant = results.get("ease"), results.get("seq"), results.get("ease_variant")
 
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
     # The blend's EASE is EDLAE's winner (plain EASE among its candidates); the EASE baseline stays
     # the EASE stage's (dropout 0).
-    searched = {"als": als, "ease": edlae or ease, "knn": knn, "rp3": rp3, "seq": seq}
+    searched = {"als": als, "ease": variant or ease, "knn": knn, "rp3": rp3, "seq": seq}
     found = {c: r for c, r in searched.items() if r is not None}
     tuned_baselines = {**found, **({"ease": ease} if ease is not None else {})}
     keys = {c: repr(found[c].best.candidate) for c in blended}
