@@ -255,7 +255,10 @@ def test_dan_round_trips_is_named_and_an_older_manifest_without_it_is_ease() -> 
 
 @pytest.mark.parametrize(
     "params",
-    [EASEParams(regularization=2.0), EASEParams(regularization=2.0, user_exponent=0.5, popularity_exponent=0.2)],
+    [
+        EASEParams(regularization=2.0),
+        EASEParams(regularization=2.0, user_exponent=0.5, popularity_exponent=0.2),
+    ],
     ids=["ease", "dan"],
 )
 def test_ease_contributions_add_up_to_the_score(params: EASEParams) -> None:

@@ -20,7 +20,7 @@ from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.purchase_file import read_purchase_file
 from crossgraph.model.als import ALSParams
 from crossgraph.model.artifact import Artifact
-from crossgraph.model.baselines import ItemKNNRecommender
+from crossgraph.model.baselines import EASEParams, ItemKNNRecommender
 from crossgraph.model.dense import DenseLimit, top_products
 from crossgraph.model.hybrid import HybridParams
 from crossgraph.model.registry import Registry
@@ -180,3 +180,32 @@ def test_above_the_dense_threshold_train_leaves_ease_out_when_asked_and_the_mani
     get_settings.cache_clear()
     assert shown.exit_code == 0, shown.output
     assert f"left out of the blend: ease ({reason})" in " ".join(shown.output.split())
+
+
+def test_a_dan_normalised_ease_is_named_in_the_manifest_and_by_models_show_and_explains_its_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The blend's EASE with DAN's normalisation: the manifest keeps both exponents and names them,
+    `crossgraph models show` says which EASE serves, and the served lists are not plain EASE's."""
+    lines, accounts, products, registry = demo_tables(tmp_path)
+    dan = replace(SMALL, ease=EASEParams(regularization=50.0, user_exponent=0.5, popularity_exponent=0.3))
+    plain = replace(SMALL, ease=EASEParams(regularization=50.0))
+    result = train(lines, accounts, products, registry, params=dan, test_days=180)
+    before = train(lines, accounts, products, registry, params=plain, test_days=180)
+    manifest = result.manifest
+    assert manifest["params"]["ease"]["user_exponent"] == 0.5
+    assert manifest["params"]["ease"]["popularity_exponent"] == 0.3
+    assert "EASE (DAN, accounts beta 0.5, products gamma 0.3)" in manifest["model"]
+    got = np.load(registry.get(result.version).path / "recommended.npy")
+    expected = np.load(registry.get(before.version).path / "recommended.npy")
+    changed = np.mean([set(g[:10]) != set(e[:10]) for g, e in zip(got, expected, strict=True)])
+    assert changed > 0.1  # the normalisation changes what is offered, not only its order
+    engine = Engine(Artifact.load(registry.get(result.version).path))
+    _, scored_by = engine.explained(0, int(engine.recommended[0][0]))
+    assert "EASE" in scored_by
+    monkeypatch.setenv("CROSSGRAPH_MODEL_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["models", "show", result.version], env={"COLUMNS": "400"})
+    get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    assert "EASE lambda 50.0 (DAN, accounts beta 0.5, products gamma 0.3);" in " ".join(shown.output.split())
