@@ -377,6 +377,7 @@ def test_with_a_tight_budget_the_ease_baseline_is_still_the_best_mean_of_its_who
     monkeypatch.setattr(tuning, "ALSRecommender", SlowALS)
     if not whole_grid:
         monkeypatch.setattr(tuning, "WHOLE_GRID", ())
+        monkeypatch.setattr(tuning, "RUNS_PAST_SHARE", ())
     space = replace(SPACE, ease_regularization=(0.5, 5.0, 50.0, 500.0))
     result = run_tune(0, clock=clock, minutes=1, space=space)
     ease = [t for t in result.trials if t.stage == "ease"]
@@ -389,6 +390,38 @@ def test_with_a_tight_budget_the_ease_baseline_is_still_the_best_mean_of_its_who
     best = max(ease, key=lambda t: np.mean(t.fold_scores))
     assert result.baselines.ease.regularization == best.params["regularization"]
     assert result.seconds <= 60.0 + 10.0  # at most one fit beyond the budget
+
+
+@pytest.mark.parametrize("whole_grid", [True, False])
+def test_a_slow_first_fit_does_not_cut_the_popularity_baseline_short(
+    monkeypatch: pytest.MonkeyPatch, whole_grid: bool
+) -> None:
+    """The first popularity fit of a run costs 1.5 s of a 60 s budget (a fake clock: a run's
+    one-off costs), every later one nothing. Halved within its 3 % share (1.8 s), the stage
+    stops early, estimating every other fit at 1.5 s; scored window by window in the same share,
+    every candidate is scored on every window and the popularity baseline is the best mean."""
+    clock = Stopped()
+    fits = []
+
+    class FirstSlow(tuning.PopularityRecommender):
+        def _fit(self, interactions: Interactions) -> None:
+            clock.now += 1.5 if not fits else 0.0
+            fits.append(1)
+            super()._fit(interactions)
+
+    monkeypatch.setattr(tuning, "PopularityRecommender", FirstSlow)
+    if not whole_grid:
+        monkeypatch.setattr(tuning, "WHOLE_GRID", ("ease",))
+    space = replace(SPACE, popularity_days=(None, 30.0, 90.0, 365.0))
+    result = run_tune(0, clock=clock, minutes=1, space=space)
+    popularity = [t for t in result.trials if t.stage == "popularity"]
+    if not whole_grid:  # the scheduler before
+        assert len(popularity) < 4 or not all(len(t.fold_scores) == 2 for t in popularity)
+        return
+    assert {t.params["window_days"] for t in popularity} == {None, 30.0, 90.0, 365.0}
+    assert all(len(t.fold_scores) == 2 for t in popularity)
+    best = max(popularity, key=lambda t: np.mean(t.fold_scores))
+    assert result.baselines.popularity_days == best.params["window_days"]
 
 
 @pytest.mark.parametrize("finalists", [0, 2])
