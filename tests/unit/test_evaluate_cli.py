@@ -37,7 +37,7 @@ TUNED = HybridParams(
 )
 OTHER = HybridParams(
     als=ALSParams(factors=6, regularization=0.5, alpha=2.0, iterations=6),
-    ease=EASEParams(regularization=20.0),
+    ease=EASEParams(regularization=20.0, user_exponent=0.25, popularity_exponent=0.2),
     knn_weight=0.0,
 )
 
@@ -91,6 +91,7 @@ def test_evaluate_fits_the_promoted_models_parameters_by_default(
     code, output = run("--purchases", str(purchases), "--cutoff", CUTOFF, "--json", str(out))
     assert code == 0, output
     assert "served model: parameters of promoted version v2" in output
+    assert "hybrid (ALS + EASE + item-kNN)" in output
     report = json.loads(out.read_text())
     assert report["served_params"] == TUNED.to_dict()
     assert report["served_params_source"].startswith("parameters of promoted version v2")
@@ -104,6 +105,9 @@ def test_evaluate_model_option_picks_a_registry_version_and_names_unknown_ones(
     code, output = run("--purchases", str(purchases), "--cutoff", CUTOFF, "--model", "v1", "--json", str(out))
     assert code == 0, output
     assert "served model: parameters of version v1" in output
+    # what scores the served row, the blend's EASE variant (and so the ease_partner row) named
+    assert "hybrid (ALS + EASE (DAN, accounts beta 0.25, products gamma 0.2))" in output
+    assert "ease_partner" in output
     assert json.loads(out.read_text())["served_params"] == OTHER.to_dict()
 
     code, output = run(

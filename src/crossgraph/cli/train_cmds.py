@@ -169,7 +169,9 @@ def evaluate(
         console.print(tuning.render_table(top=5))
         served, source = tuning.best, f"tuned here ({tuning.seconds:.0f}s), starting from {source}"
         config = replace(tuned_config(tuning), dense=dense)
-    console.print(f"served model: {source}", highlight=False)
+    # What scores the served row (and, when it differs from the EASE baseline, the ease_partner row
+    # is the blend's EASE alone): 'hybrid (ALS + EASE (DAN, accounts beta 0.25, ...) + item-kNN)'.
+    console.print(f"served model: {source}; {served.describe()}", highlight=False)
     report = evaluate_models(lines, cut, segments=segments, config=config, progress=say)
     console.print(render_table(report))
     best = report.best_baseline()
