@@ -126,7 +126,7 @@ def demo_lake(folder: Path, accounts: int, products: int) -> tuple[Path, Path]:
         if not (demo / "purchases.csv").exists():
             generate_demo(demo, accounts=accounts, products=products, seed=7, as_of=date(2026, 6, 30))
         # write_order_lines' columns and types, read by Arrow: the generator writes clean lines, and
-        # read_purchases' per-row checks would hold 7.9M rows (100k accounts) as Python dicts
+        # the row path's per-row checks would hold 7.9M rows (100k accounts) as Python dicts
         types = {name: pa.string() for name in STRINGS}
         types |= {"quantity": pa.float64(), "revenue": pa.float64(), "ordered_at": pa.timestamp("s")}
         table = pv.read_csv(demo / "purchases.csv", convert_options=pv.ConvertOptions(column_types=types))

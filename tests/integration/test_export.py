@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from crossgraph.data.demo import generate_demo
-from crossgraph.data.orderlines import OrderLines, read_purchases
+from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.parquet import write_order_lines
+from crossgraph.data.purchase_file import read_purchase_file
 from crossgraph.graph.driver import Graph
 from crossgraph.graph.export import export_order_lines
 from crossgraph.graph.ingest import LoadReport, load_directory, write_purchases
@@ -35,7 +36,7 @@ def _by_line(lines: OrderLines) -> dict[str, tuple[str, str, str, float, float, 
 def test_export_returns_every_line_and_cuts_before_a_date(graph: Graph, tmp_path: Path) -> None:
     generate_demo(tmp_path / "demo", accounts=60, seed=11, as_of=date(2026, 6, 30))
     load_directory(graph, tmp_path / "demo")
-    loaded = _by_line(read_purchases(tmp_path / "demo" / "purchases.csv"))
+    loaded = _by_line(read_purchase_file(tmp_path / "demo" / "purchases.csv").lines)
     everything = export_order_lines(graph)
     assert _by_line(everything) == loaded
     # Read in ranges of account ids, side by side or one at a time, or in one go: the same

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossgraph.data.matrix import IdMap, build_interactions, factorize
+from crossgraph.data.codes import factorize
+from crossgraph.data.matrix import IdMap, build_interactions
 from crossgraph.data.orderlines import OrderLines
 from tests.unit.lines_factory import lines_of
 

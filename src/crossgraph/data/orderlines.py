@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from crossgraph.errors import InvalidRows
+from crossgraph.data.codes import factorize
 
 StrArray = npt.NDArray[np.object_]
 FloatArray = npt.NDArray[np.float64]
@@ -82,8 +81,6 @@ class OrderLines:
         """The lines' LineCodes, computed on first use and kept (subsets made by `select`
         afterwards inherit them)."""
         if self.known_codes is None:
-            from crossgraph.data.matrix import factorize  # matrix imports this module
-
             accounts, account = factorize(self.account_id)
             skus, sku = factorize(self.sku)
             # Order ids only need telling apart; str hashes do that at C speed (two different
@@ -138,20 +135,3 @@ _SECOND = timedelta(seconds=1)
 def _strings(values: Iterable[Any]) -> StrArray:
     out = np.array([str(v) for v in values], dtype=object)
     return out.reshape(-1)
-
-
-def read_purchases(path: Path) -> OrderLines:
-    """Read order lines from the project's purchases CSV or the UCI Online Retail file.
-
-    The project format is checked like `crossgraph load` checks it; any problem raises
-    InvalidInput naming file, line and column.
-    """
-    from crossgraph.data.online_retail import is_online_retail, read_online_retail
-    from crossgraph.data.purchase_columns import parse_purchases
-
-    if is_online_retail(path):
-        return read_online_retail(path).lines
-    table = parse_purchases(path)
-    if table.problems:
-        raise InvalidRows(table.problems)
-    return table.order_lines()

@@ -85,7 +85,7 @@ def lines_from_arrow(table: Any, source: str) -> OrderLines:
     scale.py --engines")."""
     import pyarrow.compute as pc
 
-    from crossgraph.data.matrix import factorize_arrow
+    from crossgraph.data.codes import factorize_arrow
 
     has_line_ids = "line_id" in table.column_names
     nulls = [name for name in table.column_names if name in COLUMNS and table.column(name).null_count]

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from crossgraph.data.matrix import arrow_strings
+from crossgraph.data.codes import arrow_strings
 from crossgraph.errors import InvalidInput
 from crossgraph.graph.changes import ChangeKind, load_changes
 from crossgraph.graph.ingest import PairLines, Row

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from crossgraph.data.codes import factorize
 from crossgraph.data.csvout import atomic_text
-from crossgraph.data.matrix import factorize
 from crossgraph.data.online_retail import OnlineRetail, read_online_retail
 from crossgraph.data.orderlines import OrderLines
 from crossgraph.data.parents import parent_cycles
