@@ -1,4 +1,4 @@
-"""What the stored evidence and drivers cost at training (recommend.evidence.stored_evidence):
+"""What the stored evidence and drivers cost at training (model.evidence.stored_evidence):
 seconds and CPU seconds (best of 2) and bytes per array, on synthetic purchases (popularity
 skew plus a taste neighbourhood per account), for the code on PYTHONPATH, so two branches
 can be compared with one script:
@@ -22,9 +22,9 @@ import numpy as np
 
 from crossgraph.data.matrix import build_interactions
 from crossgraph.data.orderlines import OrderLines
+from crossgraph.model.explain import ALSExplainer
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.recommend import evidence
-from crossgraph.recommend.explain import ALSExplainer
 
 PARAMS = Path(__file__).resolve().parents[1] / "training" / "params.json"
 

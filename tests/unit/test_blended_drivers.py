@@ -13,10 +13,10 @@ from crossgraph.data.matrix import build_interactions
 from crossgraph.model.als import ALSParams
 from crossgraph.model.artifact import Artifact, write_artifact
 from crossgraph.model.baselines import EASEParams
+from crossgraph.model.evidence import blended_split
+from crossgraph.model.explain import ALSExplainer
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.recommend.engine import Engine
-from crossgraph.recommend.evidence import blended_split
-from crossgraph.recommend.explain import ALSExplainer
 from tests.unit.lines_factory import block_lines, block_pairs
 
 LINES = block_lines(

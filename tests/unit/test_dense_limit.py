@@ -14,10 +14,10 @@ from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams
 from crossgraph.model.baselines import EASERecommender, ItemKNNRecommender
 from crossgraph.model.dense import DenseLimit, NotEnoughMemory, top_products
+from crossgraph.model.evidence import blended_split
+from crossgraph.model.explain import ALSExplainer
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.rp3beta import RP3betaParams, RP3betaRecommender
-from crossgraph.recommend.evidence import blended_split
-from crossgraph.recommend.explain import ALSExplainer
 from tests.unit.test_baselines import random_orders
 
 FAST = HybridParams(als=ALSParams(factors=8, iterations=4), ease_weight=1.0, knn_weight=0.5, rp3_weight=0.5)
@@ -194,7 +194,7 @@ def test_a_blend_of_a_capped_ease_alone_never_lists_a_product_outside_the_cap() 
 
 
 def test_the_stored_split_of_a_capped_blend_gives_ease_no_part_or_driver_where_it_did_not_score() -> None:
-    """recommend.evidence splits the served score into component parts (the reason's shares) and
+    """model.evidence splits the served score into component parts (the reason's shares) and
     owned-product terms (the drivers): outside the cap they are those of the blend without EASE;
     inside it, owned products outside the cap get no EASE term; the parts sum to the score."""
     it = random_orders()

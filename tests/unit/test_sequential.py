@@ -16,12 +16,12 @@ from crossgraph.errors import InvalidInput
 from crossgraph.model.als import ALSParams
 from crossgraph.model.artifact import Artifact, write_artifact
 from crossgraph.model.baselines import EASEParams
+from crossgraph.model.evidence import blended_split
+from crossgraph.model.explain import ALSExplainer
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.model.sequential import SequentialParams, SequentialRecommender, transition_counts
 from crossgraph.model.tuning import COMPONENTS, DEFAULT_COMPONENTS, SearchSpace, TuningResult, tune
 from crossgraph.recommend.engine import Engine
-from crossgraph.recommend.evidence import blended_split
-from crossgraph.recommend.explain import ALSExplainer
 from tests.unit.lines_factory import Row, block_lines, lines_of
 
 # A buys P0, 10 days later P1, 40 days after that P2; B buys P0 and P3 in one order, then P1

@@ -16,9 +16,9 @@ from crossgraph.data.weighting import WeightingConfig
 from crossgraph.errors import InvalidArtifact
 from crossgraph.model.als import ALSParams, ALSRecommender
 from crossgraph.model.artifact import Artifact, write_artifact
+from crossgraph.model.explain import ALSExplainer
 from crossgraph.model.hybrid import HybridParams, HybridRecommender
 from crossgraph.recommend.engine import DriverDict, Engine, EvidenceDict, Filters, model_reason
-from crossgraph.recommend.explain import ALSExplainer
 from crossgraph.recommend.nba import UnknownValues, parse_filters, parse_kinds
 from tests.unit.lines_factory import block_lines
 

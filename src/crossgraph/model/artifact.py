@@ -18,7 +18,7 @@
     evidence_counts.npy, evidence_peers.npy, driver_items.npy, driver_scores.npy,
     component_shares.npy    peer evidence (ALS peers), drivers (the served blend's split) and
                             each weighted component's percent of the score, for every stored
-                            recommendation (crossgraph.recommend.evidence; manifest
+                            recommendation (crossgraph.model.evidence; manifest
                             "components" names the share columns), so the sidebar path only reads
     accounts.json / products.json   display attributes (name, industry, country, category, ...)
 
@@ -47,10 +47,10 @@ import scipy.sparse as sp
 
 from crossgraph.data.matrix import IdMap, Interactions
 from crossgraph.errors import InvalidArtifact
+from crossgraph.model.evidence import NONE_PEER, stored_evidence
+from crossgraph.model.explain import ALSExplainer
 from crossgraph.model.hybrid import HybridRecommender
 from crossgraph.model.peers import PeerIndex, PeerSearch, account_recalls, recall_bound
-from crossgraph.recommend.evidence import NONE_PEER, stored_evidence
-from crossgraph.recommend.explain import ALSExplainer
 
 T = TypeVar("T")
 ARTIFACT_FORMAT = 4  # 2: als_confidence.npz; 3: stored evidence and drivers; 4: blended drivers, shares

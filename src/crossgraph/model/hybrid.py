@@ -184,7 +184,7 @@ class HybridRecommender(Recommender):
         self.seq: SequentialRecommender | None = None
         self.fit_seconds: dict[str, float] = {}  # per fitted component
         # Per component (mean_u, std_u) of every account scored since `keep_statistics`, so that
-        # splitting a stored list's scores (recommend.evidence) need not score every product again
+        # splitting a stored list's scores (model.evidence) need not score every product again
         self.statistics: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] | None = None
 
     @property

@@ -177,7 +177,7 @@ class SparkALSRecommender(ALSRecommender):
         self.item_factors = _in_order(fitted.itemFactors, n_products, p.factors)
 
     def explain(self, account_idx: int, item_idx: int, n: int = 10) -> list[tuple[int, float]]:
-        raise InvalidInput("explain() needs implicit's model; serving explains with recommend.explain")
+        raise InvalidInput("explain() needs implicit's model; serving explains with model.explain")
 
 
 def _aligned(frame: Any, interactions: Interactions) -> npt.NDArray[np.float32]:

@@ -3,7 +3,7 @@
 Everything here is in memory and allocation-light, because a CRM sidebar asks on every
 account page: the served ranking is the artifact's precomputed top-N of the blended model,
 filtered per request, and its peer evidence and drivers were computed at training time
-(crossgraph.recommend.evidence): drivers split the served blend's score over the products the
+(crossgraph.model.evidence): drivers split the served blend's score over the products the
 account owns, and the reason names the components that scored it with their share ("scored by
 EASE 60 %, ALS 40 %"). Products outside the stored list are scored by ALS alone, so their
 numbers are computed live from ALS: peer evidence from the account's nearest peers and their
@@ -37,11 +37,11 @@ import numpy as np
 import numpy.typing as npt
 
 from crossgraph.model.artifact import Artifact
+from crossgraph.model.evidence import NONE_PEER, peers_owning
+from crossgraph.model.explain import ALSExplainer
 from crossgraph.model.foldin import FoldIn
 from crossgraph.model.hybrid import COMPONENT_LABELS
 from crossgraph.money import cents
-from crossgraph.recommend.evidence import NONE_PEER, peers_owning
-from crossgraph.recommend.explain import ALSExplainer
 from crossgraph.recommend.overlay import FoldedAccount, Overlay
 
 Source = Literal["model", "als", "segment_popularity"]
@@ -283,7 +283,7 @@ class Engine:
         n_drivers: int,
     ) -> list[Suggestion]:
         """Suggestions from the stored list: evidence and drivers were computed at training time
-        (crossgraph.recommend.evidence), with the same functions the live path uses."""
+        (crossgraph.model.evidence), with the same functions the live path uses."""
         n = int(self.candidates[account])
         fits = [fit_score(p, n) for p in places.tolist()]
         items = self.recommended[account][positions].tolist()

@@ -31,8 +31,8 @@ import scipy.sparse as sp
 from crossgraph.model.als import ALSRecommender
 from crossgraph.model.base import Recommender, for_chunks, in_threads
 from crossgraph.model.baselines import EASERecommender
+from crossgraph.model.explain import ALSExplainer
 from crossgraph.model.hybrid import LINEAR_COMPONENTS, HybridRecommender
-from crossgraph.recommend.explain import ALSExplainer
 
 TOP_PEERS = 3
 N_DRIVERS = 3
@@ -70,7 +70,7 @@ def blended_split(
     offset [B, N]     sum_c w_c mean_u(s_c) / std_u(s_c) over the components that score item i
 
     so that score = parts.sum(C) = terms.sum(O) - offset (ALS terms up to the gap between its
-    fitted factors and the exact solve, see recommend.explain)."""
+    fitted factors and the exact solve, see model.explain)."""
     owned, als_terms = explainer.contributions_batch(accounts, items)
     wanted = items >= 0
     safe = items.clip(0)
