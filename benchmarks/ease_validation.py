@@ -96,13 +96,14 @@ def main() -> None:
         for i, params in enumerate(grid):
             model = EASERecommender(params, grams=grams).fit(fold.train)
             per[i].append(score(model, fold, accounts))
-            per_sample[i].append(score(model, fold, sample))
+            if args.sample:  # else the sample is the window's accounts: scored already
+                per_sample[i].append(score(model, fold, sample))
     for params in grid:
         tested.append(score(EASERecommender(params, grams=grams).fit(test.train), test, test.test_accounts()))
     head = "| lambda | half-life |" + (" beta | gamma |" if dan else "")
     print(head + " validation | per window | test |\n|" + "---|" * (head.count("|") + 2))
     val = [float(np.mean(per[i])) for i in range(len(grid))]
-    sampled = [float(np.mean(per_sample[i])) for i in range(len(grid))]
+    sampled = [float(np.mean(per_sample[i])) if args.sample else 0.0 for i in range(len(grid))]
     for i, params in enumerate(grid):
         print(
             f"| {params.regularization:g} | {params.weighting.half_life_days} |"

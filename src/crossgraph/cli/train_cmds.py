@@ -453,7 +453,7 @@ def show(
     from crossgraph.model.baselines import EASEParams
 
     variant = EASEParams.from_dict(ease).variant if ease.get("regularization") is not None else ""
-    edlae = f" ({variant})" if variant else ""
+    ease_variant = f" ({variant})" if variant else ""
     lines = [
         f"[bold]{info.version}[/]" + (" (current)" if info.current else ""),
         f"created {m.get('created', '?')}, trained on purchases until {m.get('trained_until', '?')}",
@@ -462,7 +462,7 @@ def show(
         f"fingerprint {str(data.get('fingerprint', ''))[:12]}",
         f"model: {m.get('model', '?')}; ALS {als.get('factors')} factors, regularization "
         f"{als.get('regularization')}, alpha {als.get('alpha')}, {als.get('iterations')} iterations; "
-        f"EASE lambda {ease.get('regularization')}{edlae}; "
+        f"EASE lambda {ease.get('regularization')}{ease_variant}; "
         f"blend ALS {params.get('als_weight')} / EASE {params.get('ease_weight')} "
         f"/ kNN {params.get('knn_weight')} / RP3beta {params.get('rp3_weight', 0.0)} "
         f"/ bought next {params.get('seq_weight', 0.0)}",

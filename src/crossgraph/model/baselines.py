@@ -359,7 +359,7 @@ def gram_matrix(
     diagonal of X^T X, so that one lambda means the same penalty at every beta."""
     x = weighted_matrix(interactions, weighting).astype(np.float64)
     if columns is not None:
-        x = x.tocsc()[:, columns].tocsr()
+        x = x.tocsc()[:, columns]
     if not user_exponent:
         return np.asarray((x.T @ x).toarray())
     sizes = np.maximum(np.diff(interactions.indptr), 1).astype(np.float64)
@@ -386,23 +386,29 @@ class GramCache:
         self._held: list[
             tuple[Interactions, WeightingConfig, IntArray | None, float, npt.NDArray[np.float64]]
         ] = []
-        self._weights: tuple[Interactions, tuple[Any, ...], npt.NDArray[np.float32]] | None = None
+        self._weights: (
+            tuple[Interactions, tuple[Any, ...], IntArray | None, npt.NDArray[np.float32]] | None
+        ) = None
 
-    def kept(self, interactions: Interactions, key: tuple[Any, ...]) -> npt.NDArray[np.float32] | None:
-        """The B kept for these interactions under `key` (everything else B depends on), or None."""
+    def kept(
+        self, interactions: Interactions, key: tuple[Any, ...], columns: IntArray | None
+    ) -> npt.NDArray[np.float32] | None:
+        """The B kept for these interactions and columns under `key` (everything else B depends
+        on), or None."""
         if self._weights is None:
             return None
-        held, held_key, weights = self._weights
-        if held is not interactions or held_key[:-1] != key[:-1]:
-            return None
-        cols, other = held_key[-1], key[-1]
-        same = cols is None if other is None else cols is not None and np.array_equal(cols, other)
+        held, held_key, cols, weights = self._weights
+        same = held is interactions and held_key == key and _same_columns(cols, columns)
         return weights if same else None
 
     def keep(
-        self, interactions: Interactions, key: tuple[Any, ...], weights: npt.NDArray[np.float32]
+        self,
+        interactions: Interactions,
+        key: tuple[Any, ...],
+        columns: IntArray | None,
+        weights: npt.NDArray[np.float32],
     ) -> None:
-        self._weights = (interactions, key, weights)
+        self._weights = (interactions, key, columns, weights)
 
     def get(
         self,
@@ -412,12 +418,21 @@ class GramCache:
         user_exponent: float = 0.0,
     ) -> npt.NDArray[np.float64]:
         for held, w, cols, beta, gram in self._held:
-            same = cols is None if columns is None else cols is not None and np.array_equal(cols, columns)
-            if held is interactions and w == weighting and same and beta == user_exponent:
+            if (
+                held is interactions
+                and w == weighting
+                and beta == user_exponent
+                and _same_columns(cols, columns)
+            ):
                 return gram
         gram = gram_matrix(interactions, weighting, columns, user_exponent)
         self._held = [*self._held, (interactions, weighting, columns, user_exponent, gram)][-self.size :]
         return gram
+
+
+def _same_columns(a: IntArray | None, b: IntArray | None) -> bool:
+    """Both all products (None), or the same capped columns."""
+    return a is None if b is None else a is not None and np.array_equal(a, b)
 
 
 class EASERecommender(Recommender):
@@ -464,13 +479,13 @@ class EASERecommender(Recommender):
         copies = 2.5 + 1.5 * (self.grams is not None)
         self.dense.check(len(kept), copies, "EASE" if self.columns is None else "EASE (capped)")
         beta = self.params.user_exponent
-        # Everything B depends on before the product normalisation; the columns last (GramCache.kept).
-        key = (weighting, self.params.regularization, self.params.dropout, beta, self.columns)
-        b = None if self.grams is None else self.grams.kept(interactions, key)
+        # Everything B depends on before the product normalisation, next to the data and columns.
+        key = (weighting, self.params.regularization, self.params.dropout, beta)
+        b = None if self.grams is None else self.grams.kept(interactions, key, self.columns)
         if b is None:
             b = self._weights_before_normalisation(interactions, kept, beta)
             if self.grams is not None:
-                self.grams.keep(interactions, key, b)
+                self.grams.keep(interactions, key, self.columns, b)
         gamma = self.params.popularity_exponent
         if not gamma:
             self.weights = b

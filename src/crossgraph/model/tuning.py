@@ -555,9 +555,8 @@ def tune(
     # A component left out of the search leaves its share to the stages after it.
     # The blend's EASE variants are searched only for a blended EASE (else its share, too, goes to
     # the stages after it).
-    variants = "ease" in blended and bool(
-        space.ease_dropout
-        or {e for e in space.ease_user_exponent if e} | {e for e in space.ease_popularity_exponent if e}
+    variants = "ease" in blended and any(
+        (*space.ease_dropout, *space.ease_user_exponent, *space.ease_popularity_exponent)
     )
     shares_left = {
         s: share
@@ -811,8 +810,8 @@ def tune(
 
     # 2. Blend weights on the simplex, on cached scores of each component's winner. Only the
     # windows every winner was scored on count (a stage cut short may have scored only one).
-    # The blend's EASE is EDLAE's winner (plain EASE among its candidates); the EASE baseline stays
-    # the EASE stage's (dropout 0).
+    # The blend's EASE is the variant stage's winner (plain EASE among its candidates); the EASE
+    # baseline stays the EASE stage's (plain EASE).
     searched = {"als": als, "ease": variant or ease, "knn": knn, "rp3": rp3, "seq": seq}
     found = {c: r for c, r in searched.items() if r is not None}
     tuned_baselines = {**found, **({"ease": ease} if ease is not None else {})}
